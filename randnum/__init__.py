@@ -1,0 +1,27 @@
+"""
+randnum: a random-number microservice built on Twisted.
+
+The pieces, one module each:
+ - L{randnum.query}: the request model and its validator, shared by every face;
+ - L{randnum.source}: unbiased bulk random numbers from the OS CSPRNG;
+ - L{randnum.protocol}: the wire protocol and the L{RandnumFactory} to embed;
+ - L{randnum.tap}: the C{twistd randnum} plugin's options and service.
+"""
+
+from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
+from randnum.query import Query, QueryError
+from randnum.source import NumberSource, seededSource, systemSource
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Framing",
+    "NumberSource",
+    "Query",
+    "QueryError",
+    "RandnumFactory",
+    "RandnumProtocol",
+    "__version__",
+    "seededSource",
+    "systemSource",
+]

@@ -1,0 +1,30 @@
+"""
+Shared fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from servers import Server, startServer, stopServer
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """
+    Start C{twistd randnum} with the given arguments; stopped after the test.
+    """
+    servers: list[Server] = []
+
+    def start(*args: str, listeners: int = 1) -> Server:
+        workdir = tmp_path / f"server{len(servers)}"
+        workdir.mkdir()
+        server = startServer(workdir, *args, listeners=listeners)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        stopServer(server)

@@ -1,0 +1,99 @@
+"""
+Run the installed randnum's console scripts and servers, as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+LISTENING = re.compile(r"randnum listening on (\S+) \((.*)\)$", re.MULTILINE)
+TCP_PORT = re.compile(r"port=(\d+)")
+
+
+def cleanEnvironment() -> dict[str, str]:
+    """
+    The environment a user's shell would give: nothing that points Python
+    at this checkout.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """
+    Run a console script of the installed package, as a user would.
+    """
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        cwd=cwd,
+        env=cleanEnvironment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class Server:
+    """
+    A running C{twistd -n randnum}.
+    """
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    ports: list[int]
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    def logText(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def startServer(
+    tmp: Path, *args: str, listeners: int = 1, timeout: float = 20
+) -> Server:
+    """
+    Start C{twistd -n randnum ARGS} from the installed package in C{tmp},
+    and wait until it logs C{listeners} listening ports.
+    """
+    log = tmp / "twistd.log"
+    process = subprocess.Popen(
+        [str(BIN / "twistd"), "-n", "--pidfile=", "-l", str(log), "randnum", *args],
+        cwd=tmp,
+        env=cleanEnvironment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        addresses = [address for _, address in LISTENING.findall(text)]
+        if len(addresses) >= listeners:
+            ports = [int(port) for port in TCP_PORT.findall(" ".join(addresses))]
+            return Server(process, log, ports)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    text = log.read_text(errors="replace") if log.exists() else "(no log)"
+    raise RuntimeError(f"twistd randnum did not start listening:\n{text}")
+
+
+def stopServer(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()

@@ -1,0 +1,156 @@
+"""
+The request parser and validator shared by every face.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from randnum.query import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_COUNT,
+    Query,
+    QueryError,
+    parseLine,
+    parseParameters,
+)
+
+DEFAULTS = Query()
+
+
+def assertParsesOrExplains(line: bytes) -> None:
+    """
+    A line either parses to a valid query or raises a L{QueryError} with a
+    reason; nothing else can come out of the parser.
+    """
+    try:
+        query = parseLine(line, DEFAULTS)
+    except QueryError as error:
+        assert error.reason
+    else:
+        assert query.checked() is query
+
+
+@given(st.binary(max_size=200))
+def test_parseLineNeverRaisesAnythingButQueryError(line: bytes) -> None:
+    assertParsesOrExplains(line)
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"n=", b"min=", b"max=", b"unique=", b"=", b" ", b"\t", b"x"])
+        | st.binary(max_size=5),
+        max_size=12,
+    ).map(b"".join)
+)
+def test_parseLineNeverRaisesOnParameterLikeLines(line: bytes) -> None:
+    assertParsesOrExplains(line)
+
+
+@st.composite
+def validQueries(draw: st.DrawFn) -> Query:
+    low = draw(st.integers(INT64_MIN, INT64_MAX))
+    high = draw(st.integers(low, INT64_MAX))
+    unique = draw(st.booleans())
+    most = min(MAX_COUNT, high - low + 1) if unique else MAX_COUNT
+    return Query(min=low, max=high, n=draw(st.integers(1, most)), unique=unique)
+
+
+@given(validQueries())
+def test_validParameterLinesRoundTrip(query: Query) -> None:
+    line = (
+        f"n={query.n} min={query.min} max={query.max} "
+        f"unique={str(query.unique).lower()}"
+    ).encode()
+    assert parseLine(line, DEFAULTS) == query
+
+
+@given(validQueries(), st.permutations(["n", "min", "max", "unique"]))
+def test_parameterOrderDoesNotMatter(query: Query, order: list[str]) -> None:
+    values = {
+        "n": str(query.n),
+        "min": str(query.min),
+        "max": str(query.max),
+        "unique": str(query.unique).lower(),
+    }
+    line = " ".join(f"{key}={values[key]}" for key in order).encode()
+    assert parseLine(line, DEFAULTS) == query
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"Example request",
+        b"\x00\xff\xfe",
+        b"a = b",
+        b"1+1=2",
+        b"=",
+        b"n =3",
+        b"   ",
+    ],
+)
+def test_otherLinesAskForTheDefaults(line: bytes) -> None:
+    assert parseLine(line, DEFAULTS) is DEFAULTS
+
+
+def test_missingParametersComeFromTheDefaults() -> None:
+    defaults = Query(min=5, max=50)
+    assert parseLine(b"n=3", defaults) == Query(min=5, max=50, n=3)
+    assert parseLine(b"max=7", defaults) == Query(min=5, max=7)
+
+
+def test_whitespaceAndCarriageReturnsAreSeparators() -> None:
+    assert parseLine(b"  n=2\tmin=3   max=4\r", DEFAULTS) == Query(min=3, max=4, n=2)
+
+
+def test_signedValuesAreAccepted() -> None:
+    assert parseLine(b"min=-5 max=+5", DEFAULTS) == Query(min=-5, max=5)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"n=0", "n must be between 1 and 10000"),
+        (b"n=-1", "n must be between 1 and 10000"),
+        (b"n=10001", "n must be between 1 and 10000"),
+        (b"n=abc", "n must be an integer"),
+        (b"n=1.5", "n must be an integer"),
+        (b"min=1e400", "min must be an integer"),
+        (b"max=" + b"9" * 400, "max must be an integer"),
+        (b"min=\xd9\xa1", "min must be an integer"),
+        (b"min=9223372036854775808", "min must be a signed 64-bit integer"),
+        (b"max=-9223372036854775809", "max must be a signed 64-bit integer"),
+        (b"min=9 max=1", "min must not exceed max"),
+        (b"n=", "empty value for n"),
+        (b"n=1 n=2", "repeated parameter n"),
+        (b"unique=maybe", "unique must be true or false"),
+        (b"unique=TRUE", "unique must be true or false"),
+        (b"foo=1", "unknown parameter 'foo'"),
+        (b"n=1 count=2", "unknown parameter 'count'"),
+        (b"x" * 100 + b"=1", "unknown parameter '" + "x" * 32 + "...'"),
+        (
+            b"n=7 min=1 max=6 unique=true",
+            "unique needs n <= 6, the count of values in 1..6",
+        ),
+    ],
+)
+def test_invalidParameterRequestsSayWhy(line: bytes, reason: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseLine(line, DEFAULTS)
+    assert raised.value.reason == reason
+
+
+def test_parseParametersTakesTextPairs() -> None:
+    assert parseParameters([("n", "3"), ("unique", "true")], DEFAULTS) == Query(
+        n=3, unique=True
+    )
+
+
+def test_checkedReturnsTheSameQuery() -> None:
+    query = Query(min=-1, max=1, n=3, unique=True)
+    assert query.checked() is query
+    assert query.span == 3

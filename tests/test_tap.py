@@ -1,0 +1,181 @@
+# Twisted's test doubles (StringTransport, MemoryReactor) are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+The C{twistd randnum} options and the service they build.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twisted.application.service import IServiceCollection
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.testing import MemoryReactor
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from zope.interface import implementer, provider
+
+from randnum.protocol import Framing, RandnumFactory
+from randnum.query import Query
+from randnum.tap import ListeningService, Options, makeService
+
+
+def parse(*args: str) -> Options:
+    options = Options(reactor=MemoryReactor())
+    options.parseOptions(list(args))
+    return options
+
+
+@pytest.fixture
+def logged() -> Any:
+    events: list[LogEvent] = []
+
+    @provider(ILogObserver)
+    def observe(event: LogEvent) -> None:
+        events.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    yield events
+    globalLogPublisher.removeObserver(observe)
+
+
+def test_defaults() -> None:
+    options = parse()
+    assert options["ports"] == ["tcp:5000"]
+    assert options["defaults"] == Query(min=1, max=10000)
+    assert options["framing"] is Framing.AUTO
+    assert options["source"].cryptographic
+
+
+def test_portsAreRepeatableAndBareNumbersMeanTcp() -> None:
+    options = parse(
+        "--port", "5001", "-p", "tcp:5002:interface=127.0.0.1", "-p", "unix:/tmp/r.sock"
+    )
+    assert options["ports"] == [
+        "tcp:5001",
+        "tcp:5002:interface=127.0.0.1",
+        "unix:/tmp/r.sock",
+    ]
+    assert len(options["endpoints"]) == 3
+
+
+def test_rangeFramingAndSeed() -> None:
+    options = parse("--min", "-5", "--max", "5", "--framing", "line", "--seed", "42")
+    assert options["defaults"] == Query(min=-5, max=5)
+    assert options["framing"] is Framing.LINE
+    assert not options["source"].cryptographic
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min", "x"], "--min must be an integer, not 'x'"),
+        (["--max", "1.5"], "--max must be an integer, not '1.5'"),
+        (["--min", "9", "--max", "1"], "--min/--max: min must not exceed max"),
+        (["--max", str(2**64)], "--min/--max: max must be a signed 64-bit integer"),
+        (["--seed", "abc"], "--seed must be an integer, not 'abc'"),
+        (["--framing", "json"], "--framing must be one of raw, line, auto, not 'json'"),
+        (["--port", "bogus:1"], "--port 'bogus:1': Unknown endpoint type: 'bogus'"),
+        (["--port", "tcp:notaport"], "--port 'tcp:notaport'"),
+        (["--port", "ssl:5001:privateKey=/nonexistent.pem"], "--port 'ssl:5001"),
+        (["--bogus"], "bogus"),
+    ],
+)
+def test_badValuesAreUsageErrorsNamingTheOption(args: list[str], message: str) -> None:
+    with pytest.raises(usage.UsageError) as raised:
+        parse(*args)
+    assert message in str(raised.value)
+
+
+def test_helpDocumentsEveryOption() -> None:
+    text = str(Options(reactor=MemoryReactor()))
+    for option in ("--port", "--min", "--max", "--seed", "--framing"):
+        assert option in text
+
+
+def test_pluginIsDiscoverable() -> None:
+    from twisted.application.service import IServiceMaker
+
+    names = [plugin.tapname for plugin in getPlugins(IServiceMaker)]
+    assert "randnum" in names
+
+
+def test_makeServiceListensOnEveryPort(logged: list[LogEvent]) -> None:
+    reactor = MemoryReactor()
+    options = Options(reactor=reactor)
+    options.parseOptions(
+        ["-p", "tcp:5001:interface=127.0.0.1", "-p", "5002", "--min", "3", "--max", "4"]
+    )
+    service = makeService(options)
+    service.privilegedStartService()
+    service.startService()
+
+    assert [(port, interface) for port, _, _, interface in reactor.tcpServers] == [
+        (5001, "127.0.0.1"),
+        (5002, ""),
+    ]
+    factory = reactor.tcpServers[0][1]
+    assert isinstance(factory, RandnumFactory)
+    assert factory.defaults == Query(min=3, max=4)
+    text = " ".join(event.get("log_format", "") for event in logged)
+    assert "randnum listening on" in text
+    assert "randnum serving" in text
+
+
+def test_seededSourceLogsAWarning(logged: list[LogEvent]) -> None:
+    makeService(parse("--seed", "1"))
+    warnings = [
+        e
+        for e in logged
+        if e.get("log_level") is not None and e["log_level"].name == "warn"
+    ]
+    assert any("predictable" in e["log_format"] for e in warnings)
+
+
+def test_stopServiceStopsListening() -> None:
+    reactor = MemoryReactor()
+    options = Options(reactor=reactor)
+    options.parseOptions(["-p", "tcp:5001"])
+    service = makeService(options)
+    service.startService()
+    listener = next(iter(IServiceCollection(service)))
+    assert isinstance(listener, ListeningService)
+    assert listener.port is not None
+    service.stopService()
+    assert listener.port is None
+
+
+@implementer(IStreamServerEndpoint)
+class FailingEndpoint:
+    def __init__(self, result: Deferred[Any]) -> None:
+        self.result = result
+
+    def listen(self, factory: object) -> Deferred[Any]:
+        return self.result
+
+
+def test_failureToListenAtStartIsOneClearLine() -> None:
+    endpoint = FailingEndpoint(fail(CannotListenError("", 5000, OSError("in use"))))
+    service = ListeningService("tcp:5000", endpoint, RandnumFactory(), MemoryReactor())
+    with pytest.raises(SystemExit) as raised:
+        service.privilegedStartService()
+    assert str(raised.value).startswith("randnum: cannot listen on tcp:5000:")
+
+
+def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
+    pending: Deferred[Any] = Deferred()
+    reactor = MemoryReactor()
+    reactor.running = True
+    stops: list[bool] = []
+    reactor.stop = lambda: stops.append(True)  # type: ignore[method-assign]
+    service = ListeningService(
+        "unix:/x", FailingEndpoint(pending), RandnumFactory(), reactor
+    )
+    service.startService()
+    pending.errback(CannotListenError("", "/x", OSError("denied")))
+    assert stops == [True]
+    assert any("cannot listen" in e.get("log_format", "") for e in logged)
