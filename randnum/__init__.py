@@ -5,9 +5,13 @@ The pieces, one module each:
  - L{randnum.query}: the request model and its validator, shared by every face;
  - L{randnum.source}: unbiased bulk random numbers from the OS CSPRNG;
  - L{randnum.protocol}: the wire protocol and the L{RandnumFactory} to embed;
- - L{randnum.tap}: the C{twistd randnum} plugin's options and service.
+ - L{randnum.tap}: the C{twistd randnum} plugin's options and service;
+ - L{randnum.client}: the Twisted client; L{randnum.blocking}: a plain-socket
+   client (L{connect}); L{randnum.cli}: the C{randnum} command.
 """
 
+from randnum.blocking import connect, connectUnix
+from randnum.client import RandnumError
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import Query, QueryError
 from randnum.source import NumberSource, seededSource, systemSource
@@ -19,9 +23,12 @@ __all__ = [
     "NumberSource",
     "Query",
     "QueryError",
+    "RandnumError",
     "RandnumFactory",
     "RandnumProtocol",
     "__version__",
+    "connect",
+    "connectUnix",
     "seededSource",
     "systemSource",
 ]

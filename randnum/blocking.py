@@ -1,0 +1,109 @@
+"""
+A blocking randnum client for code that does not use Twisted.
+
+    >>> import randnum
+    >>> with randnum.connect("127.0.0.1", 5000) as client:
+    ...     client.get(n=3, min=1, max=6)
+    [4, 1, 6]
+
+Plain sockets, a timeout on every operation, and the same L{RandnumError}
+as the Twisted client.
+"""
+
+from __future__ import annotations
+
+import socket
+from types import TracebackType
+
+from randnum.client import (
+    MAX_REPLY,
+    RandnumError,
+    UnexpectedReply,
+    parseReply,
+    requestLine,
+)
+
+__all__ = ["BlockingClient", "RandnumError", "connect", "connectUnix"]
+
+
+class BlockingClient:
+    """
+    One connection to a randnum server.  Use it as a context manager, or
+    call L{close}.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._socket = sock
+        self._buffer = b""
+
+    def get(
+        self,
+        n: int = 1,
+        min: int | None = None,
+        max: int | None = None,
+        unique: bool = False,
+    ) -> list[int]:
+        """
+        Ask for C{n} numbers in C{min..max} (the server's defaults where not
+        given), distinct if C{unique}.
+
+        @raise RandnumError: if the server refuses the request.
+        @raise TimeoutError: if the server does not answer within the timeout.
+        @raise ConnectionError: if the server closes the connection.
+        """
+        self._socket.sendall(requestLine(n, min, max, unique))
+        return parseReply(self._readLine())
+
+    def _readLine(self) -> bytes:
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_REPLY:
+                raise UnexpectedReply("reply longer than any valid reply")
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def close(self) -> None:
+        """
+        Close the connection.
+        """
+        self._socket.close()
+
+    def __enter__(self) -> BlockingClient:
+        return self
+
+    def __exit__(
+        self,
+        excType: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def connect(
+    host: str = "127.0.0.1", port: int = 5000, timeout: float = 10.0
+) -> BlockingClient:
+    """
+    Connect to a randnum server over TCP.
+
+    @param timeout: seconds allowed for connecting and for each reply.
+    @raise OSError: if the server cannot be reached.
+    """
+    return BlockingClient(socket.create_connection((host, port), timeout=timeout))
+
+
+def connectUnix(path: str, timeout: float = 10.0) -> BlockingClient:
+    """
+    Connect to a randnum server on a UNIX socket.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return BlockingClient(sock)
