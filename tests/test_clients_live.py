@@ -104,19 +104,8 @@ def test_getPrintsOneNumberPerLine(
     serve: Callable[..., Server], tmp_path: Path
 ) -> None:
     server = serve("--port", LOCAL)
-    result = run(
-        "randnum",
-        "get",
-        "--port",
-        str(server.port),
-        "-n",
-        "5",
-        "--min",
-        "1",
-        "--max",
-        "6",
-        cwd=tmp_path,
-    )
+    command = f"randnum get --port {server.port} -n 5 --min 1 --max 6"
+    result = run(*command.split(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 5
@@ -127,20 +116,8 @@ def test_getPrintsOneNumberPerLine(
 def test_getUniqueOverAnEndpoint(serve: Callable[..., Server], tmp_path: Path) -> None:
     path = tmp_path / "r.sock"
     serve("--port", f"unix:{path}")
-    result = run(
-        "randnum",
-        "get",
-        "--endpoint",
-        f"unix:path={path}",
-        "-n",
-        "6",
-        "--min",
-        "1",
-        "--max",
-        "6",
-        "--unique",
-        cwd=tmp_path,
-    )
+    command = f"randnum get --endpoint unix:path={path} -n 6 --min 1 --max 6 --unique"
+    result = run(*command.split(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(int(line) for line in result.stdout.split()) == [1, 2, 3, 4, 5, 6]
 
@@ -149,18 +126,8 @@ def test_getExitsOneWithTheServersReason(
     serve: Callable[..., Server], tmp_path: Path
 ) -> None:
     server = serve("--port", LOCAL)
-    result = run(
-        "randnum",
-        "get",
-        "--port",
-        str(server.port),
-        "-n",
-        "7",
-        "--max",
-        "6",
-        "--unique",
-        cwd=tmp_path,
-    )
+    command = f"randnum get --port {server.port} -n 7 --max 6 --unique"
+    result = run(*command.split(), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == ""
     assert (
