@@ -14,6 +14,7 @@ import enum
 from twisted.internet.interfaces import IAddress, ITransport
 from twisted.internet.protocol import Factory, Protocol
 
+from randnum.flow import ReplyWriter
 from randnum.query import Query, QueryError, parseLine
 from randnum.source import NumberSource, systemSource
 
@@ -49,13 +50,19 @@ class RandnumProtocol(Protocol):
         self.lineMode = framing is Framing.LINE
         self._buffer = b""
 
+    def connectionMade(self) -> None:
+        """
+        Set up the writer that sends replies and applies backpressure.
+        """
+        self.writer = ReplyWriter(self.transport)
+
     def dataReceived(self, data: bytes) -> None:
         """
         Answer every request that C{data} completes.
         """
         if not self.lineMode:
             if self.framing is Framing.RAW or b"\n" not in data:
-                self.transport.write(self._defaultNumbers(1)[0])
+                self.writer.write(self._defaultNumbers(1)[0])
                 return
             self.lineMode = True
         self._linesReceived(data)
@@ -76,7 +83,7 @@ class RandnumProtocol(Protocol):
             replies = self._defaultNumbers(complete.count(b"\n") + 1)
         else:
             replies = self._replies(complete.split(b"\n"))
-        self.transport.write(b"\n".join(replies) + b"\n")
+        self.writer.write(b"\n".join(replies) + b"\n")
 
     def _replies(self, lines: list[bytes]) -> list[bytes]:
         """

@@ -141,7 +141,7 @@ def test_getExitsOneWithTheServersReason(
         ([], "a command is needed"),
         (["get", "-n", "x"], "--n must be an integer, not 'x'"),
         (["get", "--port", "http"], "--port must be an integer"),
-        (["get", "--timeout", "soon"], "--timeout must be a number of seconds"),
+        (["get", "--timeout", "soon"], "--timeout must be a positive number"),
         (["get", "--bogus"], "bogus"),
         (["frobnicate"], "frobnicate"),
         (

@@ -1,0 +1,204 @@
+"""
+randnum against reference servers, under the same loads, on loopback.
+
+    python benchmarks/compare.py [--seconds 5] [--processes 1] [--only LOAD]
+
+Starts the installed C{twistd randnum}, a stdlib-asyncio line server
+(reference_asyncio.py), a serial blocking server like the original one
+(reference_serial.py) and, when C{redis-server} is on the PATH, Redis
+(answering inline PING, the cheapest thing it does).  Each load is run with
+C{randnum bench} against each server that speaks it, one after the other,
+and one table is printed with randnum's ratio to each reference.
+
+Loads:
+ - pipelined: 1 connection, 1000 requests in flight;
+ - connections: 50 connections, 1 request in flight each;
+ - connect: 50 workers, one connection per request (the sample client's way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+PORT = re.compile(r"port[= ](\d+)")
+
+LOADS: dict[str, list[str]] = {
+    "pipelined": ["--mode", "line", "-c", "1", "-P", "1000"],
+    "connections": ["--mode", "line", "-c", "50", "-P", "1"],
+    "connect": ["--mode", "connect", "-c", "50"],
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """
+    A running server and what it can be asked.
+    """
+
+    name: str
+    port: int
+    loads: tuple[str, ...]
+    request: str | None = None
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def started(command: list[str], port: int | None = None) -> Iterator[int]:
+    """
+    Run a server until the block ends; yield its port (read from its output
+    unless given).
+    """
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        if port is None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                match = PORT.search(line)
+                if match and "listening" in line:
+                    port = int(match.group(1))
+                    break
+            else:
+                raise RuntimeError(f"{command[0]} exited before listening")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def bench(target: Target, load: str, seconds: float, processes: int) -> dict[str, Any]:
+    options = f"--json --port {target.port} -t {seconds} --processes {processes}"
+    command = [str(BIN / "randnum"), "bench", *options.split(), *LOADS[load]]
+    if target.request is not None:
+        command += ["--request", target.request]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"randnum bench failed against {target.name}: {result.stderr}"
+        )
+    figures: dict[str, Any] = json.loads(result.stdout)
+    return figures
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    python = f"Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores, {cpu}, {python}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="per load and server"
+    )
+    parser.add_argument("--processes", type=int, default=1, help="client processes")
+    parser.add_argument("--only", choices=sorted(LOADS), action="append", help="a load")
+    arguments = parser.parse_args()
+    loads = arguments.only or list(LOADS)
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
+        randnumPort = stack.enter_context(
+            started(
+                [str(BIN / "twistd"), *"-n --pidfile= -l - randnum".split()]
+                + ["--port", "tcp:0:interface=127.0.0.1"]
+            )
+        )
+        asyncioPort = stack.enter_context(
+            started([sys.executable, str(HERE / "reference_asyncio.py")])
+        )
+        serialPort = stack.enter_context(
+            started([sys.executable, str(HERE / "reference_serial.py")])
+        )
+        targets = [
+            Target("randnum", randnumPort, ("pipelined", "connections", "connect")),
+            Target("asyncio", asyncioPort, ("pipelined", "connections")),
+            Target("serial", serialPort, ("connect",)),
+        ]
+        redis = shutil.which("redis-server")
+        if redis:
+            redisPort = freePort()
+            stack.enter_context(
+                started(
+                    [redis, "--port", str(redisPort), "--bind", "127.0.0.1"]
+                    + ["--save", "", "--appendonly", "no", "--dir", workdir],
+                    port=redisPort,
+                )
+            )
+            targets.append(
+                Target("redis PING", redisPort, ("pipelined", "connections"), "PING")
+            )
+
+        print(f"machine: {machine()}")
+        clients = f"{arguments.processes} client process(es)"
+        print(f"each cell: {arguments.seconds:g} s, {clients}\n")
+        header = (
+            f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
+            f"{'p99 ms':>8} {'client CPU':>10}  randnum is"
+        )
+        print(header)
+        print("-" * len(header))
+        for load in loads:
+            results = {
+                target.name: bench(target, load, arguments.seconds, arguments.processes)
+                for target in targets
+                if load in target.loads
+            }
+            ours = results["randnum"]["numbers_per_second"]
+            for name, figures in results.items():
+                rate = figures["numbers_per_second"]
+                ratio = "" if name == "randnum" else f"{ours / rate:.2f}x"
+                print(
+                    f"{load:<12} {name:<11} {rate:>12,.0f} "
+                    f"{figures['latency_p50_ms']:>8.3f} "
+                    f"{figures['latency_p99_ms']:>8.3f} "
+                    f"{figures['client_cpu_percent']:>9.0f}%  {ratio}"
+                )
+            print()
+
+
+if __name__ == "__main__":
+    main()
