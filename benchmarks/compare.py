@@ -143,8 +143,11 @@ def main() -> None:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
         randnumPort = stack.enter_context(
             started(
-                [str(BIN / "twistd"), *"-n --pidfile= -l - randnum".split()]
-                + ["--port", "tcp:0:interface=127.0.0.1"]
+                [
+                    str(BIN / "twistd"),
+                    *"-n --pidfile= -l - randnum --port".split(),
+                    "tcp:0:interface=127.0.0.1",
+                ]
             )
         )
         asyncioPort = stack.enter_context(
@@ -163,8 +166,11 @@ def main() -> None:
             redisPort = freePort()
             stack.enter_context(
                 started(
-                    [redis, "--port", str(redisPort), "--bind", "127.0.0.1"]
-                    + ["--save", "", "--appendonly", "no", "--dir", workdir],
+                    [
+                        redis,
+                        *f"--port {redisPort} --bind 127.0.0.1 --appendonly no".split(),
+                        *("--save", "", "--dir", workdir),
+                    ],
                     port=redisPort,
                 )
             )

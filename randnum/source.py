@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import weakref
 from array import array
 from collections.abc import Callable
 
@@ -66,15 +67,35 @@ def _oversample(needed: int, accepted: int, total: int) -> int:
     return needed * total // accepted + needed // 32 + 8
 
 
+# Every render table alive, so that a forked child can empty their pools.
+_TABLES: weakref.WeakSet[RenderTable] = weakref.WeakSet()
+
+
+def _forgetPoolsAfterFork() -> None:
+    # A child must never hand out numbers its parent may also hand out.
+    for table in list(_TABLES):
+        table.pool.clear()
+
+
+os.register_at_fork(after_in_child=_forgetPoolsAfterFork)
+
+
 class RenderTable:
     """
-    Precomputed decimal renderings for one small range.
+    Precomputed decimal renderings for one small range, and a pool of
+    numbers already drawn.
 
     Entry C{w} of the table is the rendering of the number that the 16-bit
-    word C{w} maps to, or L{None} where C{w} must be rejected.  Rendering
-    C{n} numbers is then one C{os.urandom} call and C{map}/C{filter} over
-    the table, with no Python-level call per number.
+    word C{w} maps to, or L{None} where C{w} must be rejected.  Drawing is
+    one C{os.urandom} call and C{map}/C{filter} over the table, with no
+    Python-level call per number.  Draws are made at least L{POOL} numbers
+    at a time and kept in a pool, so that a request for one number costs a
+    list slice rather than a system call.  The pool is emptied in a forked
+    child.
     """
+
+    #: Fewest numbers drawn at once.
+    POOL = 4096
 
     def __init__(self, low: int, high: int) -> None:
         span = high - low + 1
@@ -87,19 +108,32 @@ class RenderTable:
             b"%d" % (low + word % span) if word < self.limit else None
             for word in range(TABLE_SPAN)
         ]
+        self.pool: list[bytes] = []
+        _TABLES.add(self)
 
     def render(self, randomBytes: RandomBytes, n: int) -> list[bytes]:
         """
         Render C{n} uniformly distributed numbers.
         """
-        lookup = self.table.__getitem__
-        out: list[bytes] = []
-        while len(out) < n:
-            count = _oversample(n - len(out), self.limit, TABLE_SPAN)
-            # None entries are rejected words; renderings are never empty.
-            out += filter(None, map(lookup, _words(randomBytes, 2, count)))
-        del out[n:]
+        pool = self.pool
+        if len(pool) < n:
+            self._draw(randomBytes, max(n - len(pool), self.POOL))
+        out = pool[-n:]
+        del pool[-n:]
         return out
+
+    def _draw(self, randomBytes: RandomBytes, n: int) -> None:
+        """
+        Add at least C{n} fresh numbers to the pool.
+        """
+        lookup = self.table.__getitem__
+        # None entries are rejected words; renderings are never empty.
+        self.pool += filter(
+            None,
+            map(lookup, _words(randomBytes, 2, _oversample(n, self.limit, TABLE_SPAN))),
+        )
+        while len(self.pool) < n:
+            self.pool += filter(None, map(lookup, _words(randomBytes, 2, 64)))
 
 
 class NumberSource:
