@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -54,6 +55,7 @@ class Target:
 
     name: str
     port: int
+    pid: int
     loads: tuple[str, ...]
     request: str | None = None
 
@@ -65,10 +67,10 @@ def freePort() -> int:
 
 
 @contextmanager
-def started(command: list[str], port: int | None = None) -> Iterator[int]:
+def started(command: list[str], port: int | None = None) -> Iterator[tuple[int, int]]:
     """
     Run a server until the block ends; yield its port (read from its output
-    unless given).
+    unless given) and process id.
     """
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -92,7 +94,7 @@ def started(command: list[str], port: int | None = None) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -101,19 +103,36 @@ def started(command: list[str], port: int | None = None) -> Iterator[int]:
             process.kill()
 
 
+def serverSeconds(pid: int) -> float:
+    """
+    CPU seconds (user and system) a server process has used so far; NaN
+    where /proc is not available.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench(target: Target, load: str, seconds: float, processes: int) -> dict[str, Any]:
     options = f"--json --port {target.port} -t {seconds} --processes {processes}"
     command = [str(BIN / "randnum"), "bench", *options.split(), *LOADS[load]]
     if target.request is not None:
         command += ["--request", target.request]
+    before = serverSeconds(target.pid)
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 120
     )
+    used = serverSeconds(target.pid) - before
     if result.returncode != 0:
         raise RuntimeError(
             f"randnum bench failed against {target.name}: {result.stderr}"
         )
     figures: dict[str, Any] = json.loads(result.stdout)
+    # Server CPU per request: what the server would cost if the client
+    # were not the bottleneck (both share this machine's cores).
+    figures["server_us_per_request"] = 1e6 * used / max(figures["requests"], 1)
     return figures
 
 
@@ -141,7 +160,7 @@ def main() -> None:
     loads = arguments.only or list(LOADS)
 
     with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
-        randnumPort = stack.enter_context(
+        randnum = stack.enter_context(
             started(
                 [
                     str(BIN / "twistd"),
@@ -150,21 +169,21 @@ def main() -> None:
                 ]
             )
         )
-        asyncioPort = stack.enter_context(
+        asyncio = stack.enter_context(
             started([sys.executable, str(HERE / "reference_asyncio.py")])
         )
-        serialPort = stack.enter_context(
+        serial = stack.enter_context(
             started([sys.executable, str(HERE / "reference_serial.py")])
         )
         targets = [
-            Target("randnum", randnumPort, ("pipelined", "connections", "connect")),
-            Target("asyncio", asyncioPort, ("pipelined", "connections")),
-            Target("serial", serialPort, ("connect",)),
+            Target("randnum", *randnum, ("pipelined", "connections", "connect")),
+            Target("asyncio", *asyncio, ("pipelined", "connections")),
+            Target("serial", *serial, ("connect",)),
         ]
         redis = shutil.which("redis-server")
         if redis:
             redisPort = freePort()
-            stack.enter_context(
+            redisProcess = stack.enter_context(
                 started(
                     [
                         redis,
@@ -175,7 +194,9 @@ def main() -> None:
                 )
             )
             targets.append(
-                Target("redis PING", redisPort, ("pipelined", "connections"), "PING")
+                Target(
+                    "redis PING", *redisProcess, ("pipelined", "connections"), "PING"
+                )
             )
 
         print(f"machine: {machine()}")
@@ -183,7 +204,7 @@ def main() -> None:
         print(f"each cell: {arguments.seconds:g} s, {clients}\n")
         header = (
             f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
-            f"{'p99 ms':>8} {'client CPU':>10}  randnum is"
+            f"{'p99 ms':>8} {'client CPU':>10} {'server us/req':>13}  randnum is"
         )
         print(header)
         print("-" * len(header))
@@ -201,7 +222,8 @@ def main() -> None:
                     f"{load:<12} {name:<11} {rate:>12,.0f} "
                     f"{figures['latency_p50_ms']:>8.3f} "
                     f"{figures['latency_p99_ms']:>8.3f} "
-                    f"{figures['client_cpu_percent']:>9.0f}%  {ratio}"
+                    f"{figures['client_cpu_percent']:>9.0f}% "
+                    f"{figures['server_us_per_request']:>13.2f}  {ratio}"
                 )
             print()
 

@@ -471,6 +471,7 @@ def summary(load: Load, processes: int, tally: Tally) -> dict[str, Any]:
         "pipeline": load.pipeline,
         "processes": processes,
         "seconds": round(tally.seconds, 3),
+        "requests": tally.replies,
         "requests_per_second": tally.replies / seconds,
         "numbers_per_second": tally.numbers / seconds,
         "errors": tally.errors,
@@ -503,7 +504,12 @@ def formatSummary(figures: dict[str, Any]) -> str:
             f"   max {figures['latency_max_ms']:.3f} ms",
             f"  errors       {figures['errors']:>14,}",
             f"  client CPU   {figures['client_cpu_percent']:>13.0f}% of one core"
-            " (near 100% per process: the client may be the bottleneck)",
+            + (
+                f" (near {figures['processes'] * 100}%: the client may be the "
+                "bottleneck; try --processes)"
+                if figures["client_cpu_percent"] >= 85 * figures["processes"]
+                else ""
+            ),
         ]
     )
 

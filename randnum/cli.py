@@ -24,6 +24,7 @@ from randnum.bench import (
     Load,
     formatSummary,
     jsonSummary,
+    parseEndpoint,
     printProgress,
     runLoad,
     summary,
@@ -145,7 +146,8 @@ class BenchOptions(_CommandOptions):
         "CONNECTIONS connections; 'connect' mode opens a connection per request, "
         "like the original sample client. Progress goes to stderr once a second. "
         "Any server that answers one line per request line can be measured "
-        "(e.g. --request PING against Redis)."
+        "(e.g. --request PING against Redis). The load generator is a bare "
+        "socket loop, so --endpoint takes tcp: and unix: descriptions only."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         *SERVER_PARAMETERS,
@@ -188,8 +190,13 @@ class BenchOptions(_CommandOptions):
         elif not data:
             raise usage.UsageError("--request must not be empty in connect mode")
         self["processes"] = _positive("processes", self["processes"])
+        endpoint = _serverEndpoint(self)
+        try:
+            parseEndpoint(endpoint)
+        except (ValueError, OSError) as error:
+            raise usage.UsageError(f"--endpoint {endpoint!r}: {error}") from None
         self["load"] = Load(
-            endpoint=_serverEndpoint(self),
+            endpoint=endpoint,
             mode=self["mode"],
             connections=_positive("connections", self["connections"]),
             pipeline=_positive("pipeline", self["pipeline"]),
