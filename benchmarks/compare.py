@@ -14,6 +14,12 @@ Loads:
  - pipelined: 1 connection, 1000 requests in flight;
  - connections: 50 connections, 1 request in flight each;
  - connect: 50 workers, one connection per request (the sample client's way).
+
+With --baseline, another randnum installation is measured too, so that a
+change's cost shows side by side in one run, e.g.:
+
+    python -m venv /tmp/before && /tmp/before/bin/pip install git+file://$PWD@HEAD~1
+    python benchmarks/compare.py --only pipelined --baseline /tmp/before/bin/twistd
 """
 
 from __future__ import annotations
@@ -156,6 +162,12 @@ def main() -> None:
     )
     parser.add_argument("--processes", type=int, default=1, help="client processes")
     parser.add_argument("--only", choices=sorted(LOADS), action="append", help="a load")
+    parser.add_argument(
+        "--baseline",
+        metavar="TWISTD",
+        help="another installation's twistd (e.g. an earlier randnum), measured "
+        "as 'baseline' under every load, to compare changes side by side",
+    )
     arguments = parser.parse_args()
     loads = arguments.only or list(LOADS)
 
@@ -180,6 +192,17 @@ def main() -> None:
             Target("asyncio", *asyncio, ("pipelined", "connections")),
             Target("serial", *serial, ("connect",)),
         ]
+        if arguments.baseline:
+            baseline = stack.enter_context(
+                started(
+                    [
+                        arguments.baseline,
+                        *"-n --pidfile= -l - randnum --port".split(),
+                        "tcp:0:interface=127.0.0.1",
+                    ]
+                )
+            )
+            targets.append(Target("baseline", *baseline, tuple(LOADS)))
         redis = shutil.which("redis-server")
         if redis:
             redisPort = freePort()

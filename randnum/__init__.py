@@ -12,6 +12,7 @@ The pieces, one module each:
 
 from randnum.blocking import connect, connectUnix
 from randnum.client import RandnumError
+from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import Query, QueryError
 from randnum.source import NumberSource, seededSource, systemSource
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Framing",
+    "Limits",
     "NumberSource",
     "Query",
     "QueryError",

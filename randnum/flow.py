@@ -25,6 +25,7 @@ producer for backpressure.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IPullProducer, IPushProducer, ITransport
@@ -43,8 +44,15 @@ class ReplyWriter:
     registered).
     """
 
-    def __init__(self, transport: ITransport) -> None:
+    def __init__(
+        self, transport: ITransport, drained: Callable[[], object] = lambda: None
+    ) -> None:
+        """
+        @param drained: called each time the transport's queue drains, that
+            is, whenever the peer is seen reading again.
+        """
         self.transport = transport
+        self.drained = drained
         # Plain TCP and UNIX server or client connections: bytes written to
         # the socket are what the peer receives.  (A TLS transport is not a
         # tcp.Connection, so its plaintext can never reach the socket here.)
@@ -91,6 +99,7 @@ class ReplyWriter:
         """
         self.queued = False
         self._resumeReading()
+        self.drained()
 
     # IPushProducer, for other transports.
     def pauseProducing(self) -> None:

@@ -14,6 +14,7 @@ range is equally likely.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import sys
@@ -185,6 +186,16 @@ class NumberSource:
             out += [low + word % span for word in words if word < limit]
         del out[n:]
         return out
+
+    def renderer(self, low: int, high: int) -> Callable[[int], list[bytes]]:
+        """
+        A function of C{n} equivalent to C{render(low, high, n)}, with the
+        lookups done once: for a protocol's default range.
+        """
+        table = self._tables.get((low, high))
+        if table is not None:
+            return functools.partial(table.render, self._randomBytes)
+        return functools.partial(self.render, low, high)
 
     def render(self, low: int, high: int, n: int) -> list[bytes]:
         """

@@ -5,9 +5,11 @@ describe.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar
 
+from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
@@ -20,11 +22,16 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from randnum.limits import Limits, ServerStats
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query, QueryError
 from randnum.source import NumberSource, seededSource, systemSource
 
 DEFAULT_PORT = "tcp:5000"
+
+#: The smallest --max-line: room for the longest valid request,
+#: "n=10000 min=-9223372036854775808 max=9223372036854775807 unique=false".
+MIN_LINE = 80
 
 log = Logger(namespace="randnum")
 
@@ -44,13 +51,33 @@ def _integerOption(name: str, value: str) -> int:
         raise usage.UsageError(f"--{name} must be an integer, not {value!r}") from None
 
 
+def _countOption(name: str, value: str, smallest: int) -> int:
+    number = _integerOption(name, value)
+    if number < smallest:
+        raise usage.UsageError(f"--{name} must be at least {smallest}, not {value!r}")
+    return number
+
+
+def _secondsOption(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (0 <= seconds < math.inf):
+        raise usage.UsageError(
+            f"--{name} must be a number of seconds (0 or more), not {value!r}"
+        )
+    return seconds
+
+
 class Options(usage.Options):
     """
     Options for C{twistd randnum}.
 
     After parsing, C{self["endpoints"]} holds one parsed server endpoint per
     C{--port}, C{self["defaults"]} the default L{Query}, C{self["framing"]}
-    a L{Framing} and C{self["source"]} the L{NumberSource}.
+    a L{Framing}, C{self["source"]} the L{NumberSource}, C{self["limits"]}
+    the L{Limits} and C{self["log-interval"]} the summary period in seconds.
     """
 
     synopsis = "[options]"
@@ -77,6 +104,41 @@ class Options(usage.Options):
             "How requests are framed: 'line' (one request per newline-terminated "
             "line), 'raw' (each chunk received is one request, answered with a "
             "bare number) or 'auto' (raw until the client sends a newline).",
+        ],
+        [
+            "idle-timeout",
+            None,
+            "60",
+            "Close a connection after this many seconds without a request "
+            "(or, while its replies wait unread, without the client reading). "
+            "0 for never.",
+        ],
+        [
+            "max-connections",
+            None,
+            "10000",
+            "Most connections open at once; more are answered 'ERR busy' and closed.",
+        ],
+        [
+            "max-connections-per-ip",
+            None,
+            "1000",
+            "Most connections open at once from one IP address (0 for no "
+            "per-address limit, e.g. behind a proxy that hides client addresses).",
+        ],
+        [
+            "max-line",
+            None,
+            "1024",
+            "Longest request line in bytes; a longer one is answered "
+            "'ERR line too long' and the connection closed.",
+        ],
+        [
+            "log-interval",
+            None,
+            "60",
+            "Seconds between summary log lines (connections, requests, "
+            "rejections); 0 for none.",
         ],
     ]
 
@@ -120,6 +182,17 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--framing must be one of {choices}, not {self['framing']!r}"
             ) from None
+
+        idle = _secondsOption("idle-timeout", self["idle-timeout"])
+        self["limits"] = Limits(
+            idleTimeout=idle or None,
+            maxConnections=_countOption("max-connections", self["max-connections"], 1),
+            maxConnectionsPerHost=_countOption(
+                "max-connections-per-ip", self["max-connections-per-ip"], 0
+            ),
+            maxLine=_countOption("max-line", self["max-line"], MIN_LINE),
+        )
+        self["log-interval"] = _secondsOption("log-interval", self["log-interval"])
 
         if self["seed"] is None:
             self["source"] = systemSource()
@@ -233,14 +306,39 @@ class ListeningService(Service):
         return None
 
 
+def logSummary(stats: ServerStats) -> None:
+    """
+    Log what happened since the last summary, if anything did (a request,
+    a rejection, or a change in the number of open connections).
+    """
+    recent = stats.sinceLastSummary()
+    if not any(recent.values()) and stats.open == stats.reportedOpen:
+        return
+    stats.reportedOpen = stats.open
+    log.info(
+        "randnum summary: {open} open; since the last summary {connections} "
+        "connections, {requests} requests, {numbers} numbers, {errors} ERR "
+        "replies, {refused} refused busy, {linesTooLong} lines too long, "
+        "{idleTimeouts} idle timeouts",
+        open=stats.open,
+        **recent,
+    )
+
+
 def makeService(options: Options) -> IService:
     """
     Build the C{twistd randnum} service from parsed L{Options}.
     """
     source: NumberSource = options["source"]
     defaults: Query = options["defaults"]
+    limits: Limits = options["limits"]
     factory = RandnumFactory(
-        low=defaults.min, high=defaults.max, source=source, framing=options["framing"]
+        low=defaults.min,
+        high=defaults.max,
+        source=source,
+        framing=options["framing"],
+        limits=limits,
+        clock=options.reactor,
     )
     log.info(
         "randnum serving {low}..{high}, framing {framing}, source: {source}",
@@ -249,12 +347,24 @@ def makeService(options: Options) -> IService:
         framing=options["framing"].value,
         source=source.description,
     )
+    log.info(
+        "randnum limits: {maxConnections} connections, {perHost} per IP address, "
+        "lines up to {maxLine} bytes, idle timeout {idle}",
+        maxConnections=limits.maxConnections,
+        perHost=limits.maxConnectionsPerHost or "no limit",
+        maxLine=limits.maxLine,
+        idle=f"{limits.idleTimeout:g} s" if limits.idleTimeout else "none",
+    )
     if not source.cryptographic:
         log.warn(
             "randnum is using a seeded PRNG: its numbers are predictable and "
             "must not be used for anything security-sensitive"
         )
     service = MultiService()
+    if options["log-interval"]:
+        summary = TimerService(options["log-interval"], logSummary, factory.stats)
+        summary.clock = options.reactor
+        summary.setServiceParent(service)
     for description, endpoint in zip(
         options["ports"], options["endpoints"], strict=True
     ):

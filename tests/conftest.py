@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from servers import Server, startServer, stopServer
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from zope.interface import provider
 
 
 @pytest.fixture
@@ -28,3 +30,19 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         stopServer(server)
+
+
+@pytest.fixture
+def logged() -> Iterator[list[LogEvent]]:
+    """
+    The events logged through C{twisted.logger} during the test.
+    """
+    events: list[LogEvent] = []
+
+    @provider(ILogObserver)
+    def observe(event: LogEvent) -> None:
+        events.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    yield events
+    globalLogPublisher.removeObserver(observe)

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionLost
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
@@ -63,6 +64,7 @@ def connected(
     A client connected to an in-memory server.
     """
     server = (factory or RandnumFactory()).buildProtocol(None)
+    server.clock = Clock()
     client = RandnumClientProtocol()
     pump = connect(server, makeFakeServer(server), client, makeFakeClient(client))
     return client, pump

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
@@ -38,6 +39,8 @@ def connect(
 ) -> tuple[RandnumProtocol, RecordingTransport]:
     factory = factory or RandnumFactory()
     protocol = factory.buildProtocol(PEER)
+    # Idle timers on a clock of their own, not the global reactor.
+    protocol.clock = Clock()
     transport = RecordingTransport()
     protocol.makeConnection(transport)
     return protocol, transport

@@ -13,34 +13,22 @@ from twisted.application.service import IServiceCollection
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
-from twisted.internet.testing import MemoryReactor
-from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import LogEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
-from zope.interface import implementer, provider
+from zope.interface import implementer
 
+from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query
 from randnum.tap import ListeningService, Options, makeService
 
 
 def parse(*args: str) -> Options:
-    options = Options(reactor=MemoryReactor())
+    options = Options(reactor=MemoryReactorClock())
     options.parseOptions(list(args))
     return options
-
-
-@pytest.fixture
-def logged() -> Any:
-    events: list[LogEvent] = []
-
-    @provider(ILogObserver)
-    def observe(event: LogEvent) -> None:
-        events.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    yield events
-    globalLogPublisher.removeObserver(observe)
 
 
 def test_defaults() -> None:
@@ -49,6 +37,22 @@ def test_defaults() -> None:
     assert options["defaults"] == Query(min=1, max=10000)
     assert options["framing"] is Framing.AUTO
     assert options["source"].cryptographic
+    assert options["limits"] == Limits(
+        idleTimeout=60, maxConnections=10000, maxConnectionsPerHost=1000, maxLine=1024
+    )
+    assert options["log-interval"] == 60
+
+
+def test_limits() -> None:
+    options = parse(
+        *("--idle-timeout", "2.5", "--max-connections", "5"),
+        *("--max-connections-per-ip", "0", "--max-line", "80", "--log-interval", "0"),
+    )
+    assert options["limits"] == Limits(
+        idleTimeout=2.5, maxConnections=5, maxConnectionsPerHost=0, maxLine=80
+    )
+    assert options["log-interval"] == 0
+    assert parse("--idle-timeout", "0")["limits"].idleTimeout is None
 
 
 def test_portsAreRepeatableAndBareNumbersMeanTcp() -> None:
@@ -83,6 +87,14 @@ def test_rangeFramingAndSeed() -> None:
         (["--port", "tcp:notaport"], "--port 'tcp:notaport'"),
         (["--port", "ssl:5001:privateKey=/nonexistent.pem"], "--port 'ssl:5001"),
         (["--bogus"], "bogus"),
+        (["--idle-timeout", "soon"], "--idle-timeout must be a number of seconds"),
+        (["--idle-timeout", "-1"], "--idle-timeout must be a number of seconds"),
+        (["--idle-timeout", "inf"], "--idle-timeout must be a number of seconds"),
+        (["--max-connections", "0"], "--max-connections must be at least 1"),
+        (["--max-connections", "many"], "--max-connections must be an integer"),
+        (["--max-connections-per-ip", "-1"], "--max-connections-per-ip must be at"),
+        (["--max-line", "10"], "--max-line must be at least 80"),
+        (["--log-interval", "nan"], "--log-interval must be a number of seconds"),
     ],
 )
 def test_badValuesAreUsageErrorsNamingTheOption(args: list[str], message: str) -> None:
@@ -92,8 +104,12 @@ def test_badValuesAreUsageErrorsNamingTheOption(args: list[str], message: str) -
 
 
 def test_helpDocumentsEveryOption() -> None:
-    text = str(Options(reactor=MemoryReactor()))
-    for option in ("--port", "--min", "--max", "--seed", "--framing"):
+    text = str(Options(reactor=MemoryReactorClock()))
+    for option in (
+        *("--port", "--min", "--max", "--seed", "--framing", "--idle-timeout"),
+        *("--max-connections", "--max-connections-per-ip", "--max-line"),
+        "--log-interval",
+    ):
         assert option in text
 
 
@@ -105,7 +121,7 @@ def test_pluginIsDiscoverable() -> None:
 
 
 def test_makeServiceListensOnEveryPort(logged: list[LogEvent]) -> None:
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     options = Options(reactor=reactor)
     options.parseOptions(
         ["-p", "tcp:5001:interface=127.0.0.1", "-p", "5002", "--min", "3", "--max", "4"]
@@ -121,9 +137,31 @@ def test_makeServiceListensOnEveryPort(logged: list[LogEvent]) -> None:
     factory = reactor.tcpServers[0][1]
     assert isinstance(factory, RandnumFactory)
     assert factory.defaults == Query(min=3, max=4)
+    assert factory.limits == options["limits"]
+    # Idle timers and the summary run on the reactor that twistd runs.
+    assert factory.clock is options.reactor
     text = " ".join(event.get("log_format", "") for event in logged)
     assert "randnum listening on" in text
     assert "randnum serving" in text
+
+
+def test_summaryIsLoggedEveryInterval(logged: list[LogEvent]) -> None:
+    reactor = MemoryReactorClock()
+    options = Options(reactor=reactor)
+    options.parseOptions(["-p", "tcp:5001", "--log-interval", "30"])
+    service = makeService(options)
+    service.startService()
+    factory = reactor.tcpServers[0][1]
+    assert isinstance(factory, RandnumFactory)
+    protocol = factory.buildProtocol(None)
+    protocol.makeConnection(StringTransport())
+    protocol.dataReceived(b"\n\n")
+    reactor.advance(30)
+    summaries = [e for e in logged if "summary" in e.get("log_format", "")]
+    assert [(e["open"], e["connections"], e["requests"]) for e in summaries] == [
+        (1, 1, 2)
+    ]
+    service.stopService()
 
 
 def test_seededSourceLogsAWarning(logged: list[LogEvent]) -> None:
@@ -137,13 +175,16 @@ def test_seededSourceLogsAWarning(logged: list[LogEvent]) -> None:
 
 
 def test_stopServiceStopsListening() -> None:
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     options = Options(reactor=reactor)
     options.parseOptions(["-p", "tcp:5001"])
     service = makeService(options)
     service.startService()
-    listener = next(iter(IServiceCollection(service)))
-    assert isinstance(listener, ListeningService)
+    listener = next(
+        child
+        for child in IServiceCollection(service)
+        if isinstance(child, ListeningService)
+    )
     assert listener.port is not None
     service.stopService()
     assert listener.port is None
@@ -160,7 +201,9 @@ class FailingEndpoint:
 
 def test_failureToListenAtStartIsOneClearLine() -> None:
     endpoint = FailingEndpoint(fail(CannotListenError("", 5000, OSError("in use"))))
-    service = ListeningService("tcp:5000", endpoint, RandnumFactory(), MemoryReactor())
+    service = ListeningService(
+        "tcp:5000", endpoint, RandnumFactory(), MemoryReactorClock()
+    )
     with pytest.raises(SystemExit) as raised:
         service.privilegedStartService()
     assert str(raised.value).startswith("randnum: cannot listen on tcp:5000:")
@@ -168,7 +211,7 @@ def test_failureToListenAtStartIsOneClearLine() -> None:
 
 def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
     pending: Deferred[Any] = Deferred()
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     reactor.running = True
     stops: list[bool] = []
     reactor.stop = lambda: stops.append(True)  # type: ignore[method-assign]
