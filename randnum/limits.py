@@ -126,6 +126,8 @@ class ServerStats:
     connections: int = 0
     #: Requests answered (including with C{ERR}).
     requests: int = 0
+    #: Of those, requests in raw framing (a chunk, not a line).
+    rawRequests: int = 0
     #: Numbers sent.
     numbers: int = 0
     #: C{ERR} replies to requests.
@@ -136,6 +138,8 @@ class ServerStats:
     linesTooLong: int = 0
     #: Connections closed for being idle.
     idleTimeouts: int = 0
+    #: C{ERR} replies by L{QueryError.kind}.
+    errorKinds: Counter[str] = field(default_factory=Counter)
     logged: set[str] = field(default_factory=set)
     _reported: dict[str, int] = field(default_factory=dict)
 
@@ -170,3 +174,13 @@ class ServerStats:
         self._reported = totals
         self.logged.clear()
         return recent
+
+
+@dataclass(slots=True)
+class HttpStats(ServerStats):
+    """
+    The HTTP face's counts: L{ServerStats}' request counts, by format.
+    """
+
+    #: Requests answered as C{text/plain} (the rest as JSON).
+    textRequests: int = 0

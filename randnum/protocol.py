@@ -192,6 +192,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             if self.framing is Framing.RAW or b"\n" not in data:
                 stats = self.stats
                 stats.requests += 1
+                stats.rawRequests += 1
                 stats.numbers += 1
                 self.writer.write(self._renderDefaults(1)[0])
                 return
@@ -272,6 +273,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
                 answers.append(parseLine(line, self.defaults))
             except QueryError as error:
                 answers.append(b"ERR " + error.reason.encode("utf-8", "replace"))
+                self.stats.errorKinds[error.kind] += 1
         defaults = iter(self._renderDefaults(sum(a is self.defaults for a in answers)))
         replies = []
         numbers = errors = 0

@@ -37,11 +37,28 @@ class QueryError(ValueError):
     A request that cannot be answered.
 
     @ivar reason: a short, human-readable explanation for the client.
+    @ivar kind: what is wrong, as one of a fixed set of labels (for
+        metrics, where the reason, which may quote the client, would not do).
     """
 
-    def __init__(self, reason: str) -> None:
+    #: Every L{kind}.
+    KINDS = (
+        "unknown_parameter",
+        "repeated_parameter",
+        "empty_value",
+        "not_an_integer",
+        "not_a_boolean",
+        "out_of_range",
+        "min_exceeds_max",
+        "bad_count",
+        "too_few_values",
+        "bad_format",
+    )
+
+    def __init__(self, reason: str, kind: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -73,15 +90,18 @@ class Query:
         """
         for name, value in (("min", self.min), ("max", self.max)):
             if not INT64_MIN <= value <= INT64_MAX:
-                raise QueryError(f"{name} must be a signed 64-bit integer")
+                raise QueryError(
+                    f"{name} must be a signed 64-bit integer", "out_of_range"
+                )
         if self.min > self.max:
-            raise QueryError("min must not exceed max")
+            raise QueryError("min must not exceed max", "min_exceeds_max")
         if not 1 <= self.n <= MAX_COUNT:
-            raise QueryError(f"n must be between 1 and {MAX_COUNT}")
+            raise QueryError(f"n must be between 1 and {MAX_COUNT}", "bad_count")
         if self.unique and self.n > self.span:
             raise QueryError(
                 f"unique needs n <= {self.span}, the count of values in "
-                f"{self.min}..{self.max}"
+                f"{self.min}..{self.max}",
+                "too_few_values",
             )
         return self
 
@@ -95,7 +115,7 @@ def _shown(text: str) -> str:
 
 def _integer(name: str, value: str) -> int:
     if not _INTEGER.fullmatch(value):
-        raise QueryError(f"{name} must be an integer")
+        raise QueryError(f"{name} must be an integer", "not_an_integer")
     return int(value)
 
 
@@ -103,7 +123,7 @@ def _boolean(name: str, value: str) -> bool:
     try:
         return _BOOLEANS[value]
     except KeyError:
-        raise QueryError(f"{name} must be true or false") from None
+        raise QueryError(f"{name} must be true or false", "not_a_boolean") from None
 
 
 def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
@@ -117,11 +137,11 @@ def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
     seen: dict[str, str] = {}
     for name, value in pairs:
         if name not in KEYS:
-            raise QueryError(f"unknown parameter {_shown(name)}")
+            raise QueryError(f"unknown parameter {_shown(name)}", "unknown_parameter")
         if name in seen:
-            raise QueryError(f"repeated parameter {name}")
+            raise QueryError(f"repeated parameter {name}", "repeated_parameter")
         if not value:
-            raise QueryError(f"empty value for {name}")
+            raise QueryError(f"empty value for {name}", "empty_value")
         seen[name] = value
     return Query(
         min=_integer("min", seen["min"]) if "min" in seen else defaults.min,

@@ -15,6 +15,7 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import (
     IListeningPort,
+    IProtocolFactory,
     IReactorCore,
     IStreamServerEndpoint,
 )
@@ -22,10 +23,12 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from randnum.limits import Limits, ServerStats
+from randnum.limits import HttpStats, Limits, ServerStats
+from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query, QueryError
 from randnum.source import NumberSource, seededSource, systemSource
+from randnum.web import resourceTree, webSite
 
 DEFAULT_PORT = "tcp:5000"
 
@@ -149,6 +152,7 @@ class Options(usage.Options):
     def __init__(self, reactor: Any = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["ports"] = []
+        self["http"] = []
         self.reactor = reactor
 
     def opt_port(self, value: str) -> None:
@@ -162,6 +166,15 @@ class Options(usage.Options):
     )
 
     opt_p = opt_port
+
+    def opt_http(self, value: str) -> None:
+        self["http"].append(_endpointDescription(value))
+
+    opt_http.__doc__ = (
+        "Also serve HTTP/JSON (GET /v1/random, /healthz, /metrics) here: a port "
+        "number or an endpoint description, as for --port. Repeatable. "
+        "[default: no HTTP]"
+    )
 
     def postOptions(self) -> None:
         """
@@ -205,16 +218,26 @@ class Options(usage.Options):
 
             self.reactor = reactor
         self["ports"] = self["ports"] or [DEFAULT_PORT]
-        self["endpoints"] = [self._parseEndpoint(port) for port in self["ports"]]
+        self["endpoints"] = [self._parseEndpoint("port", d) for d in self["ports"]]
+        self["httpEndpoints"] = [self._parseEndpoint("http", d) for d in self["http"]]
 
-    def _parseEndpoint(self, description: str) -> IStreamServerEndpoint:
+    def _parseEndpoint(self, option: str, description: str) -> IStreamServerEndpoint:
         try:
             endpoint: IStreamServerEndpoint = serverFromString(
                 self.reactor, description
             )
             return endpoint
         except Exception as error:  # any failure here is a bad description
-            raise usage.UsageError(f"--port {description!r}: {error}") from None
+            reason = str(error)
+            if description.startswith("systemd:") and isinstance(
+                error, (IndexError, KeyError)
+            ):
+                reason = (
+                    "no such socket inherited from systemd (LISTEN_FDS, "
+                    "LISTEN_PID and LISTEN_FDNAMES describe what this process "
+                    "was given)"
+                )
+            raise usage.UsageError(f"--{option} {description!r}: {reason}") from None
 
 
 class ListeningService(Service):
@@ -230,9 +253,15 @@ class ListeningService(Service):
         self,
         description: str,
         endpoint: IStreamServerEndpoint,
-        factory: RandnumFactory,
+        factory: IProtocolFactory,
         reactor: IReactorCore,
+        face: str = "",
     ) -> None:
+        """
+        @param face: what is served, for the log (C{""} for the TCP
+            protocol, C{"HTTP"}).
+        """
+        self.face = face
         self.description = description
         self.endpoint = endpoint
         self.factory = factory
@@ -278,7 +307,10 @@ class ListeningService(Service):
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port
         log.info(
-            "randnum listening on {description} ({address})",
+            f"randnum {self.face} listening on {{description}} ({{address}})"
+            if self.face
+            else "randnum listening on {description} ({address})",
+            face=self.face or "TCP",
             description=self.description,
             address=port.getHost(),
         )
@@ -371,4 +403,16 @@ def makeService(options: Options) -> IService:
         ListeningService(  # type: ignore[no-untyped-call]
             description, endpoint, factory, options.reactor
         ).setServiceParent(service)
+    if options["http"]:
+        httpStats = HttpStats()
+        registry = metricsRegistry({"tcp": factory.stats, "http": httpStats})
+        site = webSite(
+            resourceTree(source, defaults, httpStats, registry), limits.idleTimeout
+        )
+        for description, endpoint in zip(
+            options["http"], options["httpEndpoints"], strict=True
+        ):
+            ListeningService(  # type: ignore[no-untyped-call]
+                description, endpoint, site, options.reactor, face="HTTP"
+            ).setServiceParent(service)
     return service

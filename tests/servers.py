@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum listening on (\S+) \((.*)\)$", re.MULTILINE)
+LISTENING = re.compile(r"randnum (?:HTTP )?listening on (\S+) \((.*)\)$", re.MULTILINE)
 TCP_PORT = re.compile(r"port=(\d+)")
 
 
@@ -90,10 +90,17 @@ def startServer(
     raise RuntimeError(f"twistd randnum did not start listening:\n{text}")
 
 
-def stopServer(server: Server) -> None:
-    server.process.terminate()
+def stopProcess(process: subprocess.Popen[bytes]) -> None:
+    """
+    Ask a process to stop; kill it if it has not within 10 s.
+    """
+    process.terminate()
     try:
-        server.process.wait(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        process.kill()
+        process.wait()
+
+
+def stopServer(server: Server) -> None:
+    stopProcess(server.process)

@@ -1,0 +1,256 @@
+"""
+The HTTP/JSON face and its metrics: the shared validator in memory, and a
+real C{twistd randnum --http} over loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from email.message import Message
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+from servers import Server
+
+from randnum.limits import HttpStats
+from randnum.query import Query, QueryError, parseLine
+from randnum.source import seededSource
+from randnum.web import RandomResource
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+
+
+class Response:
+    """
+    What an HTTP request got back.
+    """
+
+    def __init__(self, status: int, headers: Message, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> object:
+        assert self.headers["content-type"] == "application/json"
+        return json.loads(self.body)
+
+
+def fetch(port: int, path: str, method: str = "GET") -> Response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Response(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.headers, error.read())
+
+
+@pytest.fixture
+def web(serve: Callable[..., Server]) -> Server:
+    """
+    A server with a TCP port first and an HTTP port second.
+    """
+    return serve("--port", LOCAL, "--http", LOCAL, listeners=2)
+
+
+def httpPort(server: Server) -> int:
+    return server.ports[1]
+
+
+# The shared validator.
+
+values = st.one_of(
+    st.integers(-(2**64), 2**64).map(str),
+    st.sampled_from(["", "true", "false", "maybe", "1e400", "x"]),
+)
+pairs = st.lists(
+    st.tuples(st.sampled_from(["n", "min", "max", "unique", "count"]), values),
+    max_size=5,
+)
+
+
+@given(pairs)
+def test_httpAndTcpAcceptTheSameQueries(parameters: list[tuple[str, str]]) -> None:
+    """
+    A query string and a request line with the same parameters give the
+    same query, or the same error.
+    """
+    defaults = Query()
+    args: dict[bytes, list[bytes]] = {}
+    for name, value in parameters:
+        args.setdefault(name.encode(), []).append(value.encode())
+    # A query string groups repeated names; the request line must list the
+    # same parameters in the same grouped order.
+    line = " ".join(
+        f"{name.decode()}={value.decode()}"
+        for name, items in args.items()
+        for value in items
+    ).encode()
+    resource = RandomResource(seededSource(1), defaults, HttpStats())
+    outcomes: list[Query | str] = []
+    for parse in (resource.parse, lambda _: ("", parseLine(line, defaults))):
+        try:
+            outcomes.append(parse(args)[1])
+        except QueryError as error:
+            outcomes.append(error.reason)
+    assert outcomes[0] == outcomes[1]
+
+
+def test_formatIsValidatedAndNotPassedOn() -> None:
+    resource = RandomResource(seededSource(1), Query(), HttpStats())
+    assert resource.parse({b"format": [b"text"], b"n": [b"2"]}) == (
+        "text",
+        Query(n=2),
+    )
+    for bad in ({b"format": [b"xml"]}, {b"format": [b"json", b"text"]}):
+        with pytest.raises(QueryError):
+            resource.parse(bad)
+
+
+# Over loopback.
+
+
+def test_randomAsJson(web: Server) -> None:
+    response = fetch(httpPort(web), "/v1/random?n=5&min=1&max=6")
+    assert response.status == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert isinstance(body, dict)
+    assert body["min"] == 1 and body["max"] == 6
+    assert len(body["numbers"]) == 5
+    assert all(1 <= n <= 6 for n in body["numbers"])
+
+
+def test_defaultsAndUnique(web: Server) -> None:
+    body = fetch(httpPort(web), "/v1/random").json()
+    assert isinstance(body, dict)
+    assert (body["min"], body["max"], len(body["numbers"])) == (1, 10000, 1)
+    unique = fetch(httpPort(web), "/v1/random?n=10&min=1&max=10&unique=true").json()
+    assert isinstance(unique, dict)
+    assert sorted(unique["numbers"]) == list(range(1, 11))
+
+
+def test_randomAsText(web: Server) -> None:
+    response = fetch(httpPort(web), "/v1/random?n=3&min=-2&max=2&format=text")
+    assert response.status == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    lines = response.body.decode().splitlines()
+    assert len(lines) == 3 and all(-2 <= int(line) <= 2 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("n=0", "n must be between 1 and 10000"),
+        ("min=1e400", "min must be an integer"),
+        ("min=9&max=1", "min must not exceed max"),
+        ("unique=maybe", "unique must be true or false"),
+        ("n=1&n=2", "repeated parameter n"),
+        ("n=", "empty value for n"),
+        ("count=5", "unknown parameter 'count'"),
+        ("n=7&max=6&unique=true", "unique needs n <= 6, the count of values in 1..6"),
+        ("format=xml", "format must be json or text"),
+    ],
+)
+def test_invalidQueryIs400WithTheSameReasonAsTcp(
+    web: Server, query: str, reason: str
+) -> None:
+    response = fetch(httpPort(web), f"/v1/random?{query}")
+    assert response.status == 400
+    assert response.json() == {"error": reason}
+
+
+def test_otherMethodsAre405(web: Server) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        response = fetch(httpPort(web), "/v1/random", method)
+        assert response.status == 405
+        assert response.headers["allow"] == "GET, HEAD"
+        assert response.json() == {"error": f"method {method} not allowed"}
+
+
+def test_headHasTheHeadersOfGetAndNoBody(web: Server) -> None:
+    response = fetch(httpPort(web), "/v1/random?n=3", "HEAD")
+    assert response.status == 200
+    assert response.body == b""
+    assert int(response.headers["content-length"]) > 0
+    assert "eat it" not in web.logText()
+
+
+@pytest.mark.parametrize("path", ["/nope", "/v1", "/v1/", "/v2/random", "/healthz/x"])
+def test_unknownPathsAreJson404(web: Server, path: str) -> None:
+    response = fetch(httpPort(web), path)
+    assert response.status == 404
+    assert response.json() == {"error": "not found"}
+
+
+def test_healthAndIndex(web: Server) -> None:
+    health = fetch(httpPort(web), "/healthz")
+    assert (health.status, health.body) == (200, b"ok\n")
+    index = fetch(httpPort(web), "/").json()
+    assert isinstance(index, dict)
+    assert index["paths"] == ["/v1/random", "/healthz", "/metrics"]
+
+
+def test_noHttpUnlessAsked(serve: Callable[..., Server]) -> None:
+    server = serve("--port", LOCAL)
+    assert "HTTP listening" not in server.logText()
+
+
+def metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = fetch(port, "/metrics")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(response.body.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metricsCountRealTraffic(serve: Callable[..., Server]) -> None:
+    server = serve(
+        *("--port", LOCAL, "--http", LOCAL, "--max-connections", "2"), listeners=2
+    )
+    tcp, http = server.ports
+    with socket.create_connection(("127.0.0.1", tcp), timeout=5) as sock:
+        sock.sendall(b"Example request")
+        assert sock.recv(64).isdigit()
+        sock.sendall(b"\nn=5\nn=0\nn=1 n=2\n")
+        data = b""
+        while data.count(b"\n") < 4:
+            data += sock.recv(65536)
+        # A second connection is admitted, a third refused.
+        with socket.create_connection(("127.0.0.1", tcp), timeout=5) as second:
+            with socket.create_connection(("127.0.0.1", tcp), timeout=5) as third:
+                assert third.recv(64) == b"ERR busy\n"
+            second.sendall(b"\n")
+            assert second.recv(64).strip().isdigit()
+        fetch(http, "/v1/random?n=4")
+        fetch(http, "/v1/random?n=2&format=text")
+        fetch(http, "/v1/random?n=0")
+        samples = metrics(http)
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    # TCP: one raw request, then 4 lines and 1 line, on two connections.
+    assert value("randnum_requests_total", face="tcp", framing="raw") == 1
+    assert value("randnum_requests_total", face="tcp", framing="line") == 5
+    assert value("randnum_numbers_total", face="tcp") == 1 + 1 + 5 + 1
+    assert value("randnum_errors_total", face="tcp", reason="bad_count") == 1
+    assert value("randnum_errors_total", face="tcp", reason="repeated_parameter") == 1
+    assert value("randnum_connections_total") == 2
+    assert value("randnum_rejected_connections_total", reason="busy") == 1
+    assert value("randnum_open_connections") == 1
+    # HTTP.
+    assert value("randnum_requests_total", face="http", framing="json") == 2
+    assert value("randnum_requests_total", face="http", framing="text") == 1
+    assert value("randnum_numbers_total", face="http") == 6
+    assert value("randnum_errors_total", face="http", reason="bad_count") == 1
+    # The process's own metrics come along.
+    assert value("process_open_fds") > 0
