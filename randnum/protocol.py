@@ -107,6 +107,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.counter = counter
         self.maxLine = limits.maxLine
         self._renderDefaults = source.renderer(defaults.min, defaults.max)
+        self._renderOne = source.oneRenderer(defaults.min, defaults.max)
         self.lineMode = framing is Framing.LINE
         self.closing = False
         self.admitted = False
@@ -151,7 +152,9 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.closing = True
         if self.lineMode and self._buffer:
             self._linesReceived(b"\n")
-        self.writer.loseConnection()
+        if self.transport.disconnecting:  # type: ignore[attr-defined]
+            return  # that last line was refused, and the connection is closing
+        self.writer.closeAfterEndOfInput()
 
     def writeConnectionLost(self) -> None:
         """
@@ -188,14 +191,32 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         if self.closing:
             return
         self.resetTimeout()  # type: ignore[no-untyped-call]
-        if not self.lineMode:
-            if self.framing is Framing.RAW or b"\n" not in data:
+        if self.lineMode:
+            if (
+                data[-1:] == b"\n"
+                and not self._buffer
+                and len(data) <= self.maxLine
+                and b"=" not in data
+            ):
+                # The most common chunk of all: complete, short lines that
+                # ask for the defaults.
+                count = data.count(b"\n")
                 stats = self.stats
-                stats.requests += 1
-                stats.rawRequests += 1
-                stats.numbers += 1
-                self.writer.write(self._renderDefaults(1)[0])
+                stats.requests += count
+                stats.numbers += count
+                if count == 1:
+                    self.writer.write(self._renderOne() + b"\n")
+                else:
+                    self.writer.write(b"\n".join(self._renderDefaults(count)) + b"\n")
                 return
+        elif self.framing is Framing.RAW or b"\n" not in data:
+            stats = self.stats
+            stats.requests += 1
+            stats.rawRequests += 1
+            stats.numbers += 1
+            self.writer.write(self._renderOne())
+            return
+        else:
             self.lineMode = True
         self._linesReceived(data)
 
@@ -227,7 +248,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             stats.requests += count
             stats.numbers += count
             if count == 1:
-                self.writer.write(self._renderDefaults(1)[0] + b"\n")
+                self.writer.write(self._renderOne() + b"\n")
                 return
             replies = self._renderDefaults(count)
         else:

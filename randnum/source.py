@@ -110,6 +110,10 @@ class RenderTable:
             for word in range(TABLE_SPAN)
         ]
         self.pool: list[bytes] = []
+        #: L{render} and L{one} bound to the source's bytes (set by
+        #: L{NumberSource.prepare}).
+        self.boundRender: Callable[[int], list[bytes]]
+        self.boundOne: Callable[[], bytes]
         _TABLES.add(self)
 
     def render(self, randomBytes: RandomBytes, n: int) -> list[bytes]:
@@ -122,6 +126,15 @@ class RenderTable:
         out = pool[-n:]
         del pool[-n:]
         return out
+
+    def one(self, randomBytes: RandomBytes) -> bytes:
+        """
+        Render one uniformly distributed number.
+        """
+        pool = self.pool
+        if not pool:
+            self._draw(randomBytes, self.POOL)
+        return pool.pop()
 
     def _draw(self, randomBytes: RandomBytes, n: int) -> None:
         """
@@ -167,7 +180,10 @@ class NumberSource:
         spend memory or time on them.
         """
         if high - low + 1 <= TABLE_SPAN and (low, high) not in self._tables:
-            self._tables[low, high] = RenderTable(low, high)
+            table = self._tables[low, high] = RenderTable(low, high)
+            # Made once, so that each connection need not make its own.
+            table.boundRender = functools.partial(table.render, self._randomBytes)
+            table.boundOne = functools.partial(table.one, self._randomBytes)
 
     def integers(self, low: int, high: int, n: int) -> list[int]:
         """
@@ -194,8 +210,18 @@ class NumberSource:
         """
         table = self._tables.get((low, high))
         if table is not None:
-            return functools.partial(table.render, self._randomBytes)
+            return table.boundRender
         return functools.partial(self.render, low, high)
+
+    def oneRenderer(self, low: int, high: int) -> Callable[[], bytes]:
+        """
+        A function equivalent to C{render(low, high, 1)[0]}: for the most
+        common request of all, one number in the default range.
+        """
+        table = self._tables.get((low, high))
+        if table is not None:
+            return table.boundOne
+        return lambda: self.render(low, high, 1)[0]
 
     def render(self, low: int, high: int, n: int) -> list[bytes]:
         """

@@ -220,3 +220,14 @@ def test_prepareIgnoresWideRanges() -> None:
     source = NumberSource(bytes, cryptographic=False, description="zeros")
     source.prepare(0, 10**12)
     assert source.render(0, 10**12, 3) == [b"0", b"0", b"0"]
+
+
+@pytest.mark.parametrize(("low", "high"), [(1, 10000), (-3, 3), (1, 10**12)])
+def test_oneRendererDrawsWhatRenderWould(low: int, high: int) -> None:
+    one, many = seededSource(3), seededSource(3)
+    for source in (one, many):
+        source.prepare(low, high)
+    draw = one.oneRenderer(low, high)
+    singles = [draw() for _ in range(5000)]
+    assert singles == [many.render(low, high, 1)[0] for _ in range(5000)]
+    assert all(low <= int(value) <= high for value in singles)
