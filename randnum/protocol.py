@@ -200,14 +200,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             ):
                 # The most common chunk of all: complete, short lines that
                 # ask for the defaults.
-                count = data.count(b"\n")
-                stats = self.stats
-                stats.requests += count
-                stats.numbers += count
-                if count == 1:
-                    self.writer.write(self._renderOne() + b"\n")
-                else:
-                    self.writer.write(b"\n".join(self._renderDefaults(count)) + b"\n")
+                self._answerDefaults(data.count(b"\n"))
                 return
         elif self.framing is Framing.RAW or b"\n" not in data:
             stats = self.stats
@@ -243,17 +236,22 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         if b"=" not in complete:
             # No parameter request among these lines: the common pipelined
             # case, answered with one bulk draw.
-            count = complete.count(b"\n") + 1
-            stats = self.stats
-            stats.requests += count
-            stats.numbers += count
-            if count == 1:
-                self.writer.write(self._renderOne() + b"\n")
-                return
-            replies = self._renderDefaults(count)
+            self._answerDefaults(complete.count(b"\n") + 1)
         else:
             replies = self._replies(complete.split(b"\n"))
-        self.writer.write(b"\n".join(replies) + b"\n")
+            self.writer.write(b"\n".join(replies) + b"\n")
+
+    def _answerDefaults(self, count: int) -> None:
+        """
+        Answer C{count} lines that ask for the defaults, in one write.
+        """
+        stats = self.stats
+        stats.requests += count
+        stats.numbers += count
+        if count == 1:
+            self.writer.write(self._renderOne() + b"\n")
+        else:
+            self.writer.write(b"\n".join(self._renderDefaults(count)) + b"\n")
 
     def _lineTooLong(self, before: list[bytes]) -> None:
         """

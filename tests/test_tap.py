@@ -109,6 +109,7 @@ def test_helpDocumentsEveryOption() -> None:
         *("--port", "--min", "--max", "--seed", "--framing", "--idle-timeout"),
         *("--max-connections", "--max-connections-per-ip", "--max-line"),
         "--log-interval",
+        "--http",
     ):
         assert option in text
 
