@@ -17,6 +17,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import LogEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
+from twisted.web.server import Site
 from zope.interface import implementer
 
 from randnum.limits import Limits
@@ -95,6 +96,11 @@ def test_rangeFramingAndSeed() -> None:
         (["--max-connections-per-ip", "-1"], "--max-connections-per-ip must be at"),
         (["--max-line", "10"], "--max-line must be at least 80"),
         (["--log-interval", "nan"], "--log-interval must be a number of seconds"),
+        (["--http", "bogus:1"], "--http 'bogus:1': Unknown endpoint type: 'bogus'"),
+        (
+            ["--port", "systemd:domain=INET:index=0"],
+            "no such socket inherited from systemd",
+        ),
     ],
 )
 def test_badValuesAreUsageErrorsNamingTheOption(args: list[str], message: str) -> None:
@@ -223,3 +229,15 @@ def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
     pending.errback(CannotListenError("", "/x", OSError("denied")))
     assert stops == [True]
     assert any("cannot listen" in e.get("log_format", "") for e in logged)
+
+
+def test_httpServesTheWebFaceBesideTheProtocol() -> None:
+    reactor = MemoryReactorClock()
+    options = Options(reactor=reactor)
+    options.parseOptions(["-p", "5001", "--http", "8080", "--http", "tcp:8081"])
+    assert options["http"] == ["tcp:8080", "tcp:8081"]
+    makeService(options).startService()
+    factories = {port: factory for port, factory, _, _ in reactor.tcpServers}
+    assert isinstance(factories[5001], RandnumFactory)
+    assert isinstance(factories[8080], Site)
+    assert factories[8080] is factories[8081]
