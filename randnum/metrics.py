@@ -66,26 +66,29 @@ class StatsCollector(Collector):
         yield requests
         yield errors
 
-        tcp = self.faces.get("tcp")
-        if tcp is None:
-            return
         opened = GaugeMetricFamily(
-            "randnum_open_connections", "TCP connections open now (all listeners)."
+            "randnum_open_connections",
+            "Connections open now (all listeners of the face).",
+            labels=["face"],
         )
-        opened.add_metric([], tcp.open)
-        yield opened
         admitted = CounterMetricFamily(
-            "randnum_connections", "TCP connections admitted."
+            "randnum_connections", "Connections admitted.", labels=["face"]
         )
-        admitted.add_metric([], tcp.connections)
-        yield admitted
         rejected = CounterMetricFamily(
             "randnum_rejected_connections",
-            "TCP connections refused or closed by a limit, by reason.",
-            labels=["reason"],
+            "Connections refused or closed by a limit, by reason.",
+            labels=["face", "reason"],
         )
-        for kind, reason in REJECTION_REASONS.items():
-            rejected.add_metric([reason], getattr(tcp, kind))
+        for face, stats in self.faces.items():
+            opened.add_metric([face], stats.open)
+            admitted.add_metric([face], stats.connections)
+            for kind, reason in REJECTION_REASONS.items():
+                # HTTP connections are only ever refused (twisted.web applies
+                # its own idle timeout and header limits).
+                if face == "tcp" or kind == "refused":
+                    rejected.add_metric([face, reason], getattr(stats, kind))
+        yield opened
+        yield admitted
         yield rejected
 
 

@@ -407,7 +407,10 @@ def makeService(options: Options) -> IService:
         httpStats = HttpStats()
         registry = metricsRegistry({"tcp": factory.stats, "http": httpStats})
         site = webSite(
-            resourceTree(source, defaults, httpStats, registry), limits.idleTimeout
+            resourceTree(source, defaults, httpStats, registry),
+            limits.idleTimeout,
+            factory.connections,
+            httpStats,
         )
         for description, endpoint in zip(
             options["http"], options["httpEndpoints"], strict=True

@@ -16,12 +16,15 @@ import json
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from twisted.internet.interfaces import IAddress, IProtocol, IProtocolFactory
+from twisted.internet.protocol import Protocol
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.web import http
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from randnum import __version__
-from randnum.limits import HttpStats
+from randnum.limits import ConnectionCounter, HttpStats, peerHost
 from randnum.query import Query, QueryError, parseParameters
 from randnum.source import NumberSource
 
@@ -276,11 +279,90 @@ class QuietSite(Site):
         """
 
 
-def webSite(resource: IResource, idleTimeout: float | None) -> Site:
+#: The reply to an HTTP connection over a connection limit.
+BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: application/json\r\n"
+    b"Content-Length: 17\r\n"
+    b"Retry-After: 1\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+    b'{"error":"busy"}\n'
+)
+
+
+class BusyHTTP(Protocol):
     """
-    The HTTP server factory for C{resource}, closing connections idle for
-    C{idleTimeout} seconds (or never, for C{None}).
+    Answer 503 busy to a connection over the limits, and close it.
+    """
+
+    def connectionMade(self) -> None:
+        """
+        Say so at once; the request is never read.
+        """
+        self.transport.write(BUSY_RESPONSE)  # type: ignore[union-attr]
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+
+class ConnectionLimitedFactory(WrappingFactory):
+    """
+    Admit a wrapped factory's connections only within the limits of a
+    L{ConnectionCounter} (shared with the TCP face, so C{--max-connections}
+    bounds both together), counting them in L{HttpStats}.
+
+    (A wrapping factory is fine here: unlike the TCP protocol's replies,
+    twisted.web's writes gain nothing from the bare socket.)
+    """
+
+    noisy = False
+
+    def __init__(
+        self,
+        wrappedFactory: IProtocolFactory,
+        counter: ConnectionCounter,
+        stats: HttpStats,
+    ) -> None:
+        super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
+        self.counter = counter
+        self.stats = stats
+        self.hosts: dict[IProtocol, str | None] = {}
+
+    def buildProtocol(self, addr: IAddress | None) -> ProtocolWrapper:
+        """
+        The wrapped protocol for an admitted connection; L{BusyHTTP} for one
+        over the limits.
+        """
+        host = None if addr is None else peerHost(addr)
+        if not self.counter.admit(host):
+            self.stats.refused += 1
+            return ProtocolWrapper(self, BusyHTTP())
+        protocol = super().buildProtocol(addr)
+        self.hosts[protocol] = host
+        self.stats.open += 1
+        self.stats.connections += 1
+        return protocol
+
+    def unregisterProtocol(self, p: IProtocol) -> None:
+        """
+        An admitted connection has closed: give its place back.
+        """
+        super().unregisterProtocol(p)  # type: ignore[no-untyped-call]
+        if p in self.hosts:
+            self.counter.release(self.hosts.pop(p))
+            self.stats.open -= 1
+
+
+def webSite(
+    resource: IResource,
+    idleTimeout: float | None,
+    counter: ConnectionCounter,
+    stats: HttpStats,
+) -> IProtocolFactory:
+    """
+    The HTTP server factory for C{resource}: connections idle for
+    C{idleTimeout} seconds (or never, for C{None}) are closed, and
+    connections are admitted within C{counter}'s limits.
     """
     site = QuietSite(resource, timeout=idleTimeout)  # type: ignore[no-untyped-call]
     site.noisy = False
-    return site
+    return ConnectionLimitedFactory(site, counter, stats)

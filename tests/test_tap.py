@@ -24,6 +24,7 @@ from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query
 from randnum.tap import ListeningService, Options, makeService
+from randnum.web import ConnectionLimitedFactory
 
 
 def parse(*args: str) -> Options:
@@ -239,5 +240,9 @@ def test_httpServesTheWebFaceBesideTheProtocol() -> None:
     makeService(options).startService()
     factories = {port: factory for port, factory, _, _ in reactor.tcpServers}
     assert isinstance(factories[5001], RandnumFactory)
-    assert isinstance(factories[8080], Site)
-    assert factories[8080] is factories[8081]
+    web = factories[8080]
+    assert isinstance(web, ConnectionLimitedFactory)
+    assert isinstance(web.wrappedFactory, Site)
+    assert factories[8081] is web
+    # One connection count for both faces.
+    assert web.counter is factories[5001].connections

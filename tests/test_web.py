@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -212,12 +213,23 @@ def metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return samples
 
 
+def tcpClient(port: int, source: str) -> socket.socket:
+    sock = socket.socket()
+    sock.settimeout(5)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
 def test_metricsCountRealTraffic(serve: Callable[..., Server]) -> None:
     server = serve(
-        *("--port", LOCAL, "--http", LOCAL, "--max-connections", "2"), listeners=2
+        *("--port", LOCAL, "--http", LOCAL, "--max-connections-per-ip", "2"),
+        listeners=2,
     )
     tcp, http = server.ports
-    with socket.create_connection(("127.0.0.1", tcp), timeout=5) as sock:
+    # TCP clients come from 127.0.0.2, so that the per-address limit they
+    # meet leaves HTTP (from 127.0.0.1) alone.
+    with tcpClient(tcp, "127.0.0.2") as sock:
         sock.sendall(b"Example request")
         assert sock.recv(64).isdigit()
         sock.sendall(b"\nn=5\nn=0\nn=1 n=2\n")
@@ -225,15 +237,15 @@ def test_metricsCountRealTraffic(serve: Callable[..., Server]) -> None:
         while data.count(b"\n") < 4:
             data += sock.recv(65536)
         # A second connection is admitted, a third refused.
-        with socket.create_connection(("127.0.0.1", tcp), timeout=5) as second:
-            with socket.create_connection(("127.0.0.1", tcp), timeout=5) as third:
+        with tcpClient(tcp, "127.0.0.2") as second:
+            with tcpClient(tcp, "127.0.0.2") as third:
                 assert third.recv(64) == b"ERR busy\n"
             second.sendall(b"\n")
             assert second.recv(64).strip().isdigit()
-        fetch(http, "/v1/random?n=4")
-        fetch(http, "/v1/random?n=2&format=text")
-        fetch(http, "/v1/random?n=0")
-        samples = metrics(http)
+            fetch(http, "/v1/random?n=4")
+            fetch(http, "/v1/random?n=2&format=text")
+            fetch(http, "/v1/random?n=0")
+            samples = metrics(http)
 
     def value(name: str, **labels: str) -> float:
         return samples[(name, tuple(sorted(labels.items())))]
@@ -244,13 +256,39 @@ def test_metricsCountRealTraffic(serve: Callable[..., Server]) -> None:
     assert value("randnum_numbers_total", face="tcp") == 1 + 1 + 5 + 1
     assert value("randnum_errors_total", face="tcp", reason="bad_count") == 1
     assert value("randnum_errors_total", face="tcp", reason="repeated_parameter") == 1
-    assert value("randnum_connections_total") == 2
-    assert value("randnum_rejected_connections_total", reason="busy") == 1
-    assert value("randnum_open_connections") == 1
+    assert value("randnum_connections_total", face="tcp") == 2
+    assert value("randnum_rejected_connections_total", face="tcp", reason="busy") == 1
+    assert value("randnum_open_connections", face="tcp") == 2
     # HTTP.
     assert value("randnum_requests_total", face="http", framing="json") == 2
     assert value("randnum_requests_total", face="http", framing="text") == 1
     assert value("randnum_numbers_total", face="http") == 6
     assert value("randnum_errors_total", face="http", reason="bad_count") == 1
+    # Three requests' connections have closed; the scrape's is open.
+    assert value("randnum_connections_total", face="http") == 4
+    assert value("randnum_open_connections", face="http") == 1
     # The process's own metrics come along.
     assert value("process_open_fds") > 0
+
+
+def test_httpConnectionsShareTheConnectionLimit(serve: Callable[..., Server]) -> None:
+    server = serve(
+        *("--port", LOCAL, "--http", LOCAL, "--max-connections", "1"), listeners=2
+    )
+    tcp, http = server.ports
+    with tcpClient(tcp, "127.0.0.1") as sock:
+        sock.sendall(b"\n")
+        assert sock.recv(64).strip().isdigit()
+        busy = fetch(http, "/v1/random")
+        assert busy.status == 503
+        assert busy.headers["retry-after"] == "1"
+        assert busy.json() == {"error": "busy"}
+    # Capacity returns when the TCP client leaves.
+    deadline = time.monotonic() + 10
+    while (response := fetch(http, "/healthz")).status == 503:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert response.status == 200
+    samples = metrics(http)
+    key = ("randnum_rejected_connections_total", (("face", "http"), ("reason", "busy")))
+    assert samples[key] == 1
