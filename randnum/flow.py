@@ -1,144 +1,287 @@
 """
-Sending replies: soon, in order, and never faster than the peer reads.
+Sending replies: soon, in order, never faster than the peer reads, and with
+an honest close.
 
-Twisted's C{transport.write} queues data and sends it on a later turn of the
-reactor, after asking the poller to report the socket writable (two extra
-C{epoll_ctl} calls and one extra loop turn per reply).  For a request/reply
-service that is most of the cost of a small reply.  L{ReplyWriter} instead
-calls C{send()} on the socket at once whenever nothing is queued in the
-transport, which keeps the bytes in order, and hands only what the kernel
-would not take to C{transport.write}.
+L{ReplyWriter} is the one way a connection's protocol talks to its
+transport: every byte it sends, every pause and resume of reading, and its
+close go through it.  Its invariant:
 
-The same bookkeeping gives backpressure: while anything is queued (the
-peer is not reading), the writer stops reading from the peer, and resumes
-when Twisted reports the queue drained.  A client that pipelines requests
-and never reads therefore holds at most one chunk's replies in server memory.
+    Bytes reach the peer in the order they were written.  A write goes
+    straight to the socket only while nothing written earlier is still
+    waiting (in the writer or in the transport); otherwise it waits in the
+    writer, which hands it to the transport a slice at a time, each slice
+    once the previous one has been sent.  Reading from the peer is paused
+    while anything waits, and while the protocol holds its input.
 
-Only public Twisted interfaces are used: the socket comes from
-L{ISystemHandle.getHandle}, and the "queue drained" signal is the
-C{resumeProducing} call that a transport makes to a registered pull
-producer (L{IConsumer.registerProducer} with C{streaming=False}).  Other
-transports (TLS, in-memory ones) get plain C{transport.write}, with a push
-producer for backpressure.
+Why the socket: Twisted's C{transport.write} queues data and sends it on a
+later turn of the reactor, after asking the poller to report the socket
+writable (two extra C{epoll_ctl} calls and one extra loop turn per reply;
+Twisted's issue #5303).  For a request/reply service that is most of the
+cost of a small reply, so for plain TCP and UNIX connections the writer
+calls C{send()} at once.  Only public Twisted interfaces are used: the socket
+is L{ISystemHandle.getHandle}, and "the transport has sent everything" is
+the C{resumeProducing} call that a transport makes to a registered pull
+producer (L{IConsumer.registerProducer} with C{streaming=False}) whenever its
+buffer drains.  Other transports (TLS, in-memory ones) get C{transport.write}
+with the writer registered as a push producer, paused and resumed by the
+transport at its high-water mark.
+
+Handing queued data over a slice at a time makes every slice the peer reads
+visible as progress, so the protocol can tell a slow reader (never cut off
+while it keeps reading) from a stalled one; and it keeps the writer's own
+memory per connection at about one turn of replies, because the protocol
+generates nothing more while anything waits.
 """
 
 from __future__ import annotations
 
+import fcntl
 import socket
+import struct
+import termios
+from collections import deque
 from collections.abc import Callable
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IPullProducer, IPushProducer, ITransport
 from zope.interface import implementer
 
+#: Most bytes handed to the transport at once while a peer is behind.
+SLICE = 16 * 1024
+
 
 @implementer(IPullProducer, IPushProducer)
 class ReplyWriter:
     """
-    Write to one connection, sending at once when the transport's queue is
-    empty and pausing the peer's input while it is not.
+    Write to one connection (see the module's invariant) and close it.
 
-    Register it right after the connection is made; close the connection
-    through L{loseConnection}, not the transport's, so that the producer is
-    unregistered first (a transport does not close while a producer is
-    registered).
+    Register it as soon as the connection is made, and never write to or
+    close the transport but through it.
     """
 
     def __init__(
-        self, transport: ITransport, drained: Callable[[], object] = lambda: None
+        self,
+        transport: ITransport,
+        drained: Callable[[], object] = lambda: None,
+        progress: Callable[[], object] = lambda: None,
     ) -> None:
         """
-        @param drained: called each time the transport's queue drains, that
-            is, whenever the peer is seen reading again.
+        @param drained: called when everything written has been sent after
+            some of it had to wait.
+        @param progress: called each time some waiting data has been sent:
+            the peer is reading.
         """
         self.transport = transport
         self.drained = drained
-        # Plain TCP and UNIX server or client connections: bytes written to
-        # the socket are what the peer receives.  (A TLS transport is not a
-        # tcp.Connection, so its plaintext can never reach the socket here.)
+        self.progress = progress
+        # Plain TCP and UNIX connections: bytes written to the socket are
+        # what the peer receives.  (A TLS transport is not a tcp.Connection,
+        # so its plaintext can never reach the socket here.)
         self.socket: socket.socket | None = (
             transport.getHandle() if isinstance(transport, tcp.Connection) else None
         )
-        self.queued = False
-        self.readingPaused = False
+        #: Data waiting in the writer, oldest first, with how much of the
+        #: oldest has been handed over.
+        self._waiting: deque[bytes] = deque()
+        self._offset = 0
+        #: Whether the transport holds data of ours that it has not sent (a
+        #: socket transport), or has asked us to pause (any other).
+        self._transportBusy = False
+        self._inputHeld = False
+        self._readingPaused = False
+        self.closed = False
+        self._peerReadSinceCheck = False
+        self._unacknowledged: int | None = None
+        self._registered = True
         self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
 
-    def write(self, data: bytes) -> None:
+    @property
+    def queued(self) -> bool:
+        """
+        Whether anything written is still waiting to be sent.
+        """
+        return self._transportBusy or bool(self._waiting)
+
+    @property
+    def sending(self) -> bool:
+        """
+        Whether anything written is still on its way: waiting here, in the
+        transport, or (where the platform tells) in the kernel.
+        """
+        return self.queued or bool(self._kernelQueue())
+
+    def write(self, data: bytes) -> bool:
         """
         Send C{data} after everything written before it.
-        """
-        if self.socket is None or self.queued:
-            self.transport.write(data)
-            return
-        try:
-            sent = self.socket.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            # Let the transport meet the error and report the lost
-            # connection in its usual way.
-            sent = 0
-        if sent < len(data):
-            self.queued = True
-            self._pauseReading()
-            self.transport.write(data[sent:])
 
-    def loseConnection(self) -> None:
+        @return: whether it was sent at once (rather than left waiting).
         """
-        Close the connection once everything written has been sent.
+        if self.closed:
+            return False
+        if not self.queued:
+            if self.socket is None:
+                self.transport.write(data)
+                return not self._transportBusy
+            try:
+                sent = self.socket.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                # Let the transport meet the error and report the lost
+                # connection in its usual way.
+                sent = 0
+            if sent == len(data):
+                return True
+            data = data[sent:]
+        if not self.queued:
+            self._peerReadSinceCheck = False
+            self._unacknowledged = self._kernelQueue()
+        self._waiting.append(data)
+        self._handOver()
+        self._updateReading()
+        return False
+
+    def peerHasRead(self) -> bool:
         """
-        self.transport.unregisterProducer()  # type: ignore[attr-defined]
+        Whether the peer has read any of its waiting replies since this was
+        last asked (or since they began to wait).
+
+        Reading shows as the transport draining, or, on a socket, as the
+        kernel's queue of unacknowledged bytes shrinking; the kernel lets the
+        sender see a reader's progress only a TCP window update at a time.
+        """
+        progressed = self._peerReadSinceCheck
+        self._peerReadSinceCheck = False
+        now = self._kernelQueue()
+        if now is not None and self._unacknowledged is not None:
+            progressed = progressed or now < self._unacknowledged
+        self._unacknowledged = now
+        return progressed
+
+    def _kernelQueue(self) -> int | None:
+        """
+        Bytes in the socket's send queue not yet acknowledged by the peer,
+        where the platform tells (Linux's C{SIOCOUTQ}).
+        """
+        if self.socket is None:
+            return None
+        try:
+            raw = fcntl.ioctl(self.socket.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+        except (OSError, ValueError):
+            return None
+        queued: int = struct.unpack("i", raw)[0]
+        return queued
+
+    def holdInput(self) -> None:
+        """
+        Stop reading from the peer until L{releaseInput}: the protocol has
+        requests of its own to answer first.
+        """
+        self._inputHeld = True
+        self._updateReading()
+
+    def releaseInput(self) -> None:
+        """
+        Read from the peer again, unless replies are waiting for it.
+        """
+        self._inputHeld = False
+        self._updateReading()
+
+    def finish(self) -> None:
+        """
+        Close the connection once everything written has been sent: the
+        peer gets every byte, then a normal end of stream (FIN).
+        """
+        if self.closed:
+            return
+        self.closed = True
+        while self._waiting:
+            self.transport.write(self._take(len(self._waiting[0])))
+        self._unregister()
         self.transport.loseConnection()
 
-    def closeAfterEndOfInput(self) -> None:
+    def abort(self) -> None:
         """
-        Close a connection whose peer has finished sending (and all of
-        whose input has been read), once everything written has been sent.
-
-        When nothing waits in the transport, everything written is already
-        in the kernel, which delivers it before the FIN whether the socket
-        is closed now or later; so it is closed now, which saves the reactor
-        turn that C{loseConnection} spends waiting for the socket to be
-        writable.  (With unread input, closing at once would send a reset
-        instead; hence only after the end of input.)
+        Close the connection at once, discarding whatever has not been sent
+        (the peer sees a reset).
         """
-        if self.socket is None or self.queued:
-            self.loseConnection()
-            return
-        self.transport.unregisterProducer()  # type: ignore[attr-defined]
+        self._waiting.clear()
+        self.closed = True
+        self._unregister()
         self.transport.abortConnection()  # type: ignore[attr-defined]
 
-    # IPullProducer, for a socket we write to: called when the transport's
-    # queue has drained.
+    def _unregister(self) -> None:
+        # A transport does not close while a producer is registered.
+        if self._registered:
+            self._registered = False
+            self.transport.unregisterProducer()  # type: ignore[attr-defined]
+
+    def _take(self, size: int) -> bytes:
+        """
+        The next C{size} bytes (at most) of waiting data.
+        """
+        oldest = self._waiting[0]
+        offset = self._offset
+        piece = oldest[offset : offset + size]
+        if offset + len(piece) == len(oldest):
+            self._waiting.popleft()
+            self._offset = 0
+        else:
+            self._offset = offset + len(piece)
+        return piece
+
+    def _handOver(self) -> None:
+        """
+        Give the transport the next slices of waiting data, until it is
+        busy.
+        """
+        while self._waiting and not self._transportBusy:
+            if self.socket is not None:
+                # The pull-producer registration reports when it is sent.
+                self._transportBusy = True
+            self.transport.write(self._take(SLICE))
+
+    def _updateReading(self) -> None:
+        paused = self._inputHeld or self.queued
+        if paused != self._readingPaused and not self.closed:
+            self._readingPaused = paused
+            if paused:
+                self.transport.pauseProducing()  # type: ignore[attr-defined]
+            else:
+                self.transport.resumeProducing()  # type: ignore[attr-defined]
+
+    # IPullProducer (socket transports: called whenever the transport's
+    # buffer has drained) and IPushProducer (others: called when it is
+    # below its high-water mark again).
     def resumeProducing(self) -> None:
         """
-        The transport has sent everything queued (or, for the push producer
-        of a transport without a socket, drained below its high-water mark).
+        The transport has sent what it held: hand over more, or report that
+        everything is sent.
         """
-        self.queued = False
-        self._resumeReading()
-        self.drained()
+        if not self._transportBusy:
+            # A pull producer is also asked once when it is registered.
+            return
+        self._transportBusy = False
+        self._peerReadSinceCheck = True
+        self.progress()
+        self._handOver()
+        if not self.queued:
+            self._updateReading()
+            self.drained()
 
-    # IPushProducer, for other transports.
     def pauseProducing(self) -> None:
         """
-        The transport's queue is over its high-water mark.
+        The transport's buffer is over its high-water mark (push producers
+        only).
         """
-        self.queued = True
-        self._pauseReading()
+        self._transportBusy = True
+        self._updateReading()
 
     def stopProducing(self) -> None:
         """
         The connection is gone.
         """
+        self._registered = False
         self.socket = None
-
-    def _pauseReading(self) -> None:
-        if not self.readingPaused:
-            self.readingPaused = True
-            self.transport.pauseProducing()  # type: ignore[attr-defined]
-
-    def _resumeReading(self) -> None:
-        if self.readingPaused:
-            self.readingPaused = False
-            self.transport.resumeProducing()  # type: ignore[attr-defined]
+        self.closed = True
+        self._waiting.clear()

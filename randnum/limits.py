@@ -2,15 +2,16 @@
 Limits that keep one client from costing others, and the counts that show
 them at work.
 
-A server has one L{Limits}, one L{ConnectionCounter} that admits or refuses
-new connections against it, and one L{ServerStats} that every connection
-reports to.  The protocol (L{randnum.protocol}) applies the limits; the
-twistd service (L{randnum.tap}) logs a periodic summary of the counts.
+A server (L{randnum.server.RandnumServer}) has one L{Limits}, one
+L{ConnectionCounter} that admits or refuses new connections against it for
+every face, one statistics object per face (L{TcpStats}, L{HttpStats}) and
+one L{RejectionLog} that decides which refusals are worth a log line.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -21,26 +22,48 @@ BUSY = "busy"
 #: The reply to a line longer than the limit.
 LINE_TOO_LONG = "line too long"
 
+#: Most reply bytes one connection may generate in one turn of the reactor
+#: (a single request may exceed it; it is then answered alone in its turn).
+WORK_BUDGET = 64 * 1024
+
+#: Seconds an orderly close may take before the connection is aborted: a
+#: refused TLS client that never completes its handshake, or a peer that
+#: never reads the last bytes, does not keep its descriptor.
+CLOSE_GRACE = 5.0
+
 
 @dataclass(frozen=True)
 class Limits:
     """
     What one server allows.
 
-    @ivar idleTimeout: seconds without a request (or, for a client that is
-        not reading its replies, without progress) before a connection is
-        closed; C{None} for never.
-    @ivar maxConnections: open connections in total.
+    @ivar idleTimeout: seconds without a complete request and without any
+        progress in sending queued replies before a connection is closed;
+        C{None} for never.  Bytes of an unfinished request do not count as
+        activity, so a request must be complete within this time of the
+        previous one (or of the connection's start).
+    @ivar maxConnections: open connections in total, every face together.
     @ivar maxConnectionsPerHost: open connections from one IP address; 0 for
         no per-address limit.  UNIX-socket clients have no address and are
         only counted in the total.
-    @ivar maxLine: longest request line, in bytes, not counting the newline.
+    @ivar maxLine: longest request line, in bytes, not counting the line
+        ending (C{\\n} or C{\\r\\n}).
     """
 
     idleTimeout: float | None = 60.0
     maxConnections: int = 10_000
     maxConnectionsPerHost: int = 1_000
     maxLine: int = 1024
+
+    @property
+    def closeGrace(self) -> float:
+        """
+        Seconds an orderly close may take before it becomes an abort: the
+        idle timeout, at most L{CLOSE_GRACE}.
+        """
+        if self.idleTimeout is None:
+            return CLOSE_GRACE
+        return min(self.idleTimeout, CLOSE_GRACE)
 
 
 def peerHost(address: IAddress) -> str | None:
@@ -97,16 +120,10 @@ class ConnectionCounter:
 
 
 @dataclass(slots=True)
-class ServerStats:
+class FaceStats:
     """
-    What a server's connections did, since it started and since the last
-    summary.  Plain integer attributes, because every request updates them.
-
-    @ivar open: connections open now.
-    @ivar reportedOpen: connections open at the last summary.
-    @ivar logged: the kinds of rejection already logged since the last
-        summary; later ones are only counted, so that a flood of bad clients
-        cannot flood the log.
+    What one face's connections did since the server started.  Plain
+    integer attributes, because every request updates them.
     """
 
     #: The running totals, in the order summaries report them.
@@ -116,32 +133,32 @@ class ServerStats:
         "numbers",
         "errors",
         "refused",
-        "linesTooLong",
         "idleTimeouts",
     )
+    #: The rejections (connections refused or closed by a limit) this face
+    #: counts, by attribute, with their metric label.
+    REJECTIONS: ClassVar[dict[str, str]] = {
+        "refused": "busy",
+        "idleTimeouts": "idle_timeout",
+    }
 
+    #: Connections open now.
     open: int = 0
-    reportedOpen: int = 0
     #: Connections admitted.
     connections: int = 0
-    #: Requests answered (including with C{ERR}).
+    #: Requests answered (including with an error).
     requests: int = 0
-    #: Of those, requests in raw framing (a chunk, not a line).
-    rawRequests: int = 0
-    #: Numbers sent.
+    #: Numbers sent (handed to the kernel, or to the face's transport).
     numbers: int = 0
-    #: C{ERR} replies to requests.
+    #: Requests refused as invalid.
     errors: int = 0
-    #: Connections refused with C{ERR busy}.
+    #: Connections refused as busy.
     refused: int = 0
-    #: Connections closed with C{ERR line too long}.
-    linesTooLong: int = 0
-    #: Connections closed for being idle.
+    #: Connections closed for being idle, for an unfinished request, or for
+    #: not reading their replies.
     idleTimeouts: int = 0
-    #: C{ERR} replies by L{QueryError.kind}.
+    #: Errors by L{randnum.query.QueryError.kind}.
     errorKinds: Counter[str] = field(default_factory=Counter)
-    logged: set[str] = field(default_factory=set)
-    _reported: dict[str, int] = field(default_factory=dict)
 
     def count(self, kind: str) -> None:
         """
@@ -149,38 +166,74 @@ class ServerStats:
         """
         setattr(self, kind, getattr(self, kind) + 1)
 
-    def shouldLog(self, kind: str) -> bool:
-        """
-        Whether to log this rejection (the first of its kind since the last
-        summary) rather than only count it.
-        """
-        if kind in self.logged:
-            return False
-        self.logged.add(kind)
-        return True
-
     def totals(self) -> dict[str, int]:
         """
         The running totals, by name.
         """
         return {kind: getattr(self, kind) for kind in self.COUNTS}
 
-    def sinceLastSummary(self) -> dict[str, int]:
-        """
-        The totals' growth since the previous call, and start a new period.
-        """
-        totals = self.totals()
-        recent = {kind: totals[kind] - self._reported.get(kind, 0) for kind in totals}
-        self._reported = totals
-        self.logged.clear()
-        return recent
+
+@dataclass(slots=True)
+class TcpStats(FaceStats):
+    """
+    The TCP protocol's counts.
+    """
+
+    COUNTS: ClassVar[tuple[str, ...]] = (*FaceStats.COUNTS, "linesTooLong")
+    REJECTIONS: ClassVar[dict[str, str]] = {
+        **FaceStats.REJECTIONS,
+        "linesTooLong": "line_too_long",
+    }
+
+    #: Of the requests, those in raw framing (a chunk, not a line).
+    rawRequests: int = 0
+    #: Connections closed with C{ERR line too long}.
+    linesTooLong: int = 0
 
 
 @dataclass(slots=True)
-class HttpStats(ServerStats):
+class HttpStats(FaceStats):
     """
-    The HTTP face's counts: L{ServerStats}' request counts, by format.
+    The HTTP face's counts.
     """
 
-    #: Requests answered as C{text/plain} (the rest as JSON).
+    COUNTS: ClassVar[tuple[str, ...]] = (*FaceStats.COUNTS, "bodiesRefused")
+    REJECTIONS: ClassVar[dict[str, str]] = {
+        **FaceStats.REJECTIONS,
+        "bodiesRefused": "body_refused",
+    }
+
+    #: Of the requests, those answered as C{text/plain} (the rest as JSON).
     textRequests: int = 0
+    #: Requests refused (413 or 405) because they carried a body.
+    bodiesRefused: int = 0
+
+
+class RejectionLog:
+    """
+    Decide which rejections get a log line: the first of each kind in each
+    window of C{window} seconds; the rest are only counted (the summary and
+    the metrics report them), so a flood of bad clients cannot flood the log.
+
+    The window is timed on its own, whether or not summaries are logged.
+    """
+
+    def __init__(self, seconds: Callable[[], float], window: float = 60.0) -> None:
+        """
+        @param seconds: the current time, like L{IReactorTime.seconds}.
+        @param window: seconds between two log lines of one kind.
+        """
+        self.seconds = seconds
+        self.window = window
+        self._lastLogged: dict[str, float] = {}
+
+    def shouldLog(self, kind: str) -> bool:
+        """
+        Whether a rejection of C{kind} happening now should be logged.
+        """
+        now = self.seconds()
+        last = self._lastLogged.get(kind)
+        if last is not None and now - last < self.window:
+            return False
+        self._lastLogged[kind] = now
+        return True

@@ -2,7 +2,7 @@
 Prometheus metrics, read from the servers' counts when scraped.
 
 The TCP hot path only adds to plain integers once per received chunk
-(L{randnum.limits.ServerStats}); this collector turns them into metric
+(L{randnum.limits.FaceStats}); this collector turns them into metric
 families at scrape time, so serving metrics costs nothing per request.
 """
 
@@ -18,24 +18,18 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from randnum.limits import HttpStats, ServerStats
-
-#: How each limit that rejects or closes a connection is labelled.
-REJECTION_REASONS = {
-    "refused": "busy",
-    "linesTooLong": "line_too_long",
-    "idleTimeouts": "idle_timeout",
-}
+from randnum.limits import FaceStats, HttpStats
+from randnum.server import RandnumServer
 
 
 class StatsCollector(Collector):
     """
     Metric families for the counts of each face (C{"tcp"}, C{"http"}).
 
-    @param faces: each face's L{ServerStats}.
+    @param faces: each face's L{FaceStats}.
     """
 
-    def __init__(self, faces: dict[str, ServerStats]) -> None:
+    def __init__(self, faces: dict[str, FaceStats]) -> None:
         self.faces = faces
 
     def collect(self) -> Iterator[Metric]:
@@ -82,31 +76,29 @@ class StatsCollector(Collector):
         for face, stats in self.faces.items():
             opened.add_metric([face], stats.open)
             admitted.add_metric([face], stats.connections)
-            for kind, reason in REJECTION_REASONS.items():
-                # HTTP connections are only ever refused (twisted.web applies
-                # its own idle timeout and header limits).
-                if face == "tcp" or kind == "refused":
-                    rejected.add_metric([face, reason], getattr(stats, kind))
+            for kind, reason in stats.REJECTIONS.items():
+                rejected.add_metric([face, reason], getattr(stats, kind))
         yield opened
         yield admitted
         yield rejected
 
 
-def framingCounts(stats: ServerStats) -> dict[str, int]:
+def framingCounts(stats: FaceStats) -> dict[str, int]:
     """
     A face's request counts by framing.
     """
     if isinstance(stats, HttpStats):
         return {"json": stats.requests - stats.textRequests, "text": stats.textRequests}
-    return {"raw": stats.rawRequests, "line": stats.requests - stats.rawRequests}
+    raw: int = getattr(stats, "rawRequests", 0)
+    return {"raw": raw, "line": stats.requests - raw}
 
 
-def metricsRegistry(faces: dict[str, ServerStats]) -> CollectorRegistry:
+def metricsRegistry(server: RandnumServer) -> CollectorRegistry:
     """
-    A registry of randnum's metrics and the process's own (CPU, memory,
+    A registry of C{server}'s metrics and the process's own (CPU, memory,
     open file descriptors).
     """
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(StatsCollector(faces))
+    registry.register(StatsCollector(server.faces()))
     ProcessCollector(registry=registry)
     return registry

@@ -1,17 +1,16 @@
 """
 The randnum wire protocol: requests in, random numbers out.
 
-Three framings are offered (see L{Framing}).  In every one, data flows one
-way: received bytes are cut into requests, each request becomes a L{Query},
-the number source answers it, and the rendered replies for everything that
-one chunk completed leave in a single write.
+Data flows one way: received bytes are cut into requests (L{randnum.framing}),
+answered a work budget at a time (L{randnum.answering}), and the replies
+leave through the connection's L{ReplyWriter} (L{randnum.flow}).  This module
+ties them together and applies the server's limits to each connection:
+admission, timeouts, and how a connection ends.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
-
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IAddress,
     IDelayedCall,
@@ -20,58 +19,27 @@ from twisted.internet.interfaces import (
     ITransport,
 )
 from twisted.internet.protocol import Factory, Protocol, connectionDone
-from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from randnum.answering import Answerer
 from randnum.flow import ReplyWriter
+from randnum.framing import Framing, LineReader, hasLongLine
 from randnum.limits import (
     BUSY,
     LINE_TOO_LONG,
+    WORK_BUDGET,
     ConnectionCounter,
     Limits,
-    ServerStats,
+    TcpStats,
     peerHost,
 )
-from randnum.query import Query, QueryError, parseLine
-from randnum.source import NumberSource, systemSource
+from randnum.query import Query
+from randnum.server import RandnumServer
+from randnum.source import NumberSource
 
-DEFAULT_LIMITS = Limits()
-
-log = Logger(namespace="randnum")
-
-
-def hasLongLine(data: bytes, limit: int) -> bool:
-    """
-    Whether some line of C{data} (split at newlines) is over C{limit}
-    bytes long.
-
-    Each step jumps to the last newline within C{limit} bytes, so a 64 KiB
-    chunk costs about a hundred C{rfind}s whatever its lines look like,
-    rather than a Python step per line.
-    """
-    start, end = 0, len(data)
-    while end - start > limit:
-        newline = data.rfind(b"\n", start, start + limit + 1)
-        if newline < 0:
-            return True
-        start = newline + 1
-    return False
-
-
-class Framing(enum.Enum):
-    """
-    How a connection's byte stream is cut into requests.
-    """
-
-    #: Each chunk of data received is one request, answered with one bare
-    #: number and no newline: the original service's behaviour.
-    RAW = "raw"
-    #: Newline-terminated request lines, one reply line each, in order.
-    LINE = "line"
-    #: L{RAW} until the client first sends a newline, L{LINE} from then on.
-    AUTO = "auto"
+__all__ = ["Framing", "RandnumFactory", "RandnumProtocol", "hasLongLine"]
 
 
 @implementer(IHalfCloseableProtocol)
@@ -79,50 +47,50 @@ class RandnumProtocol(Protocol, TimeoutMixin):
     """
     Answer requests on one connection, within the server's L{Limits}.
 
+    Each turn of the reactor answers at most one work budget of the
+    connection's requests; while more wait, reading is paused, and the rest
+    is answered on later turns (at once when the peer has read everything,
+    or once it has).
+
     @ivar lineMode: whether this connection is (now) line-framed.
-    @ivar closing: whether the connection is being closed; nothing more is
-        read from it.
+    @ivar closing: whether no more requests are accepted: the peer has
+        ended its input, the connection was refused, timed out, or sent a
+        line too long.
+    @ivar finished: whether the close has begun.
     """
 
     # Set by makeConnection before any data can arrive.
     transport: ITransport
 
-    #: What times the idle timeout; the global reactor if C{None}.
-    clock: IReactorTime | None = None
-
-    def __init__(
-        self,
-        source: NumberSource,
-        defaults: Query,
-        framing: Framing,
-        limits: Limits = DEFAULT_LIMITS,
-        stats: ServerStats | None = None,
-        counter: ConnectionCounter | None = None,
-    ) -> None:
-        self.source = source
-        self.defaults = defaults
+    def __init__(self, server: RandnumServer, answerer: Answerer, framing: Framing):
+        self.server = server
+        self.answerer = answerer
         self.framing = framing
-        self.limits = limits
-        self.stats = ServerStats() if stats is None else stats
-        self.counter = counter
-        self.maxLine = limits.maxLine
-        self._renderDefaults = source.renderer(defaults.min, defaults.max)
-        self._renderOne = source.oneRenderer(defaults.min, defaults.max)
+        self.stats = server.tcp
+        self.limits = server.limits
+        self.clock: IReactorTime = server.clock
+        self.reader = LineReader(self.limits.maxLine)
         self.lineMode = framing is Framing.LINE
         self.closing = False
+        self.finished = False
         self.admitted = False
-        self._buffer = b""
+        self._nextTurn: IDelayedCall | None = None
+        self._graceCall: IDelayedCall | None = None
+        self._unsentNumbers = 0
+
+    # Admission and the end of the connection.
 
     def connectionMade(self) -> None:
         """
         Admit the connection within the connection limits (or refuse it
-        with C{ERR busy}), set up the writer that sends replies and applies
-        backpressure, and start the idle timer.
+        with C{ERR busy}), and start the idle timer.
         """
-        self.writer = ReplyWriter(self.transport, drained=self.resetTimeout)
+        self.writer = ReplyWriter(
+            self.transport, drained=self._drained, progress=self._progress
+        )
         self.host = peerHost(self.transport.getPeer())
-        if self.counter is not None and not self.counter.admit(self.host):
-            self._reject("refused", BUSY)
+        if not self.server.connections.admit(self.host):
+            self._refuse("refused", BUSY)
             return
         self.admitted = True
         self.stats.open += 1
@@ -131,191 +99,202 @@ class RandnumProtocol(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
-        Stop the idle timer and give the connection's place back.
+        Stop every timer and give the connection's place back.
         """
         self.setTimeout(None)  # type: ignore[no-untyped-call]
-        self.closing = True
+        self.closing = self.finished = True
+        for call in (self._nextTurn, self._graceCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._nextTurn = self._graceCall = None
+        if self._unsentNumbers and reason.check(ConnectionDone):
+            # A clean close happens only once everything has been sent.
+            self.stats.numbers += self._unsentNumbers
+        self._unsentNumbers = 0
         if self.admitted:
             self.admitted = False
             self.stats.open -= 1
-            if self.counter is not None:
-                self.counter.release(self.host)
+            self.server.connections.release(self.host)
 
     def readConnectionLost(self) -> None:
         """
         The client has closed its side (as C{nc -N} or C{shutdown(SHUT_WR)}
-        do): a last unterminated line counts as a request, and the
-        connection closes once every reply has been sent.
+        do): a last unterminated line counts as a request, every request is
+        answered, and then the connection is closed normally.
         """
         if self.closing:
             return
         self.closing = True
-        if self.lineMode and self._buffer:
-            self._linesReceived(b"\n")
-        if self.transport.disconnecting:  # type: ignore[attr-defined]
-            return  # that last line was refused, and the connection is closing
-        self.writer.closeAfterEndOfInput()
+        self.reader.endInput()
+        self._serve()
 
     def writeConnectionLost(self) -> None:
         """
         Replies can no longer be sent: close.
         """
         self.closing = True
-        self.writer.loseConnection()
+        self._finish()
 
-    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+    def callLater(self, period: float, func: object) -> IDelayedCall:
         """
-        Schedule the idle timer on L{clock}.
+        Schedule the idle timer on the server's clock.
         """
-        if self.clock is None:
-            return super().callLater(period, func)  # type: ignore[no-any-return,no-untyped-call]
-        return self.clock.callLater(period, func)
+        return self.clock.callLater(period, func)  # type: ignore[arg-type]
 
     def timeoutConnection(self) -> None:
         """
-        Close a connection idle for longer than the limit.  If replies are
-        still waiting for a client that has stopped reading, abort rather
-        than wait for it to read them.
+        Close a connection that has been idle, or that has not finished a
+        request, or whose peer has not read any of its replies, for the idle
+        timeout.  A peer that has stopped reading is aborted: waiting for it
+        to read would wait forever.
         """
-        self.stats.idleTimeouts += 1
+        writer = self.writer
+        if writer.queued and writer.peerHasRead():
+            # Slow, but reading: not idle.
+            self.resetTimeout()  # type: ignore[no-untyped-call]
+            return
         self.closing = True
-        if self.writer.queued:
-            self.transport.abortConnection()  # type: ignore[attr-defined]
+        self.server.reject(
+            self.stats, "idleTimeouts", "idle timeout", self.transport.getPeer(), "TCP"
+        )
+        if writer.queued:
+            self._abort()
         else:
-            self.writer.loseConnection()
+            self._finish()
+
+    def _refuse(self, kind: str, reason: str) -> None:
+        """
+        Reply C{ERR reason}, then close; count and (now and then) log it.
+        """
+        self.closing = True
+        self.server.reject(self.stats, kind, reason, self.transport.getPeer(), "TCP")
+        self.writer.write(b"ERR " + reason.encode("ascii") + b"\n")
+        self._finish()
+
+    def _finish(self) -> None:
+        """
+        Close once every reply is sent: the peer gets them all, then a FIN.
+        """
+        if self.finished:
+            return
+        self.finished = True
+        self.setTimeout(None)  # type: ignore[no-untyped-call]
+        self.writer.releaseInput()
+        self.writer.finish()
+        self.writer.peerHasRead()  # from now on
+        self._watchClose(first=True)
+
+    def _watchClose(self, first: bool = False) -> None:
+        """
+        Abort a close that makes no progress: while replies are still on
+        their way, for the idle timeout (the peer must keep reading); once
+        none are, for the close grace (a TLS handshake that never ends, a
+        peer that never acknowledges the end).
+        """
+        self._graceCall = None
+        if not first and not self.writer.peerHasRead():
+            self._abort()
+            return
+        period = self.limits.closeGrace
+        if self.writer.sending:
+            if self.limits.idleTimeout is None:
+                return
+            period = self.limits.idleTimeout
+        self._graceCall = self.clock.callLater(period, self._watchClose)
+
+    def _abort(self) -> None:
+        """
+        Close at once, discarding unsent replies.
+        """
+        self._graceCall = None
+        self.finished = True
+        self.setTimeout(None)  # type: ignore[no-untyped-call]
+        self.writer.abort()
+
+    # Reading and answering.
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Answer every request that C{data} completes.
+        Answer the requests C{data} completes, up to one work budget now.
         """
         if self.closing:
             return
-        self.resetTimeout()  # type: ignore[no-untyped-call]
-        if self.lineMode:
-            if (
-                data[-1:] == b"\n"
-                and not self._buffer
-                and len(data) <= self.maxLine
-                and b"=" not in data
-            ):
-                # The most common chunk of all: complete, short lines that
-                # ask for the defaults.
-                self._answerDefaults(data.count(b"\n"))
+        if not self.lineMode:
+            if self.framing is Framing.RAW or b"\n" not in data:
+                self._send(self.answerer.raw(), 1)
+                self.resetTimeout()  # type: ignore[no-untyped-call]
                 return
-        elif self.framing is Framing.RAW or b"\n" not in data:
-            stats = self.stats
-            stats.requests += 1
-            stats.rawRequests += 1
-            stats.numbers += 1
-            self.writer.write(self._renderOne())
-            return
-        else:
             self.lineMode = True
-        self._linesReceived(data)
-
-    def _linesReceived(self, data: bytes) -> None:
-        """
-        Answer the complete lines in the buffer plus C{data}, in one write.
-        """
-        buffer = self._buffer + data
-        end = buffer.rfind(b"\n")
-        limit = self.maxLine
-        if end < 0:
-            self._buffer = buffer
-            if len(buffer) > limit:
-                self._lineTooLong([])
-            return
-        complete, self._buffer = buffer[:end], buffer[end + 1 :]
-        if len(buffer) > limit and (
-            len(self._buffer) > limit or hasLongLine(complete, limit)
+        elif (
+            data[-1:] == b"\n"
+            and not self.reader.buffer
+            and len(data) <= self.limits.maxLine
+            and b"=" not in data
         ):
-            lines = complete.split(b"\n")
-            first = next((i for i, line in enumerate(lines) if len(line) > limit), None)
-            self._lineTooLong(lines[:first])
+            # The most common chunk of all: complete, short lines that ask
+            # for the defaults.
+            count = data.count(b"\n")
+            self._send(self.answerer.defaultLines(count), count)
+            self.resetTimeout()  # type: ignore[no-untyped-call]
             return
-        if b"=" not in complete:
-            # No parameter request among these lines: the common pipelined
-            # case, answered with one bulk draw.
-            self._answerDefaults(complete.count(b"\n") + 1)
+        self.reader.feed(data)
+        self._serve()
+
+    def _serve(self) -> None:
+        """
+        Answer one work budget of the waiting requests, and arrange for the
+        rest to be answered on a later turn; close once nothing is left of
+        an input that has ended or that held a line too long.
+        """
+        self._nextTurn = None
+        if self.finished:
+            return
+        reader = self.reader
+        if reader.pending and not self.writer.queued:
+            self._send(*self.answerer.lines(reader, WORK_BUDGET))
+            self.resetTimeout()  # type: ignore[no-untyped-call]
+        if reader.pending:
+            self.writer.holdInput()
+            if not self.writer.queued:
+                # Others' turn first; then this connection's next budget.
+                self._nextTurn = self.clock.callLater(0, self._serve)
+            return
+        if reader.tooLong:
+            self._refuse("linesTooLong", LINE_TOO_LONG)
+        elif reader.ended:
+            self._finish()
         else:
-            replies = self._replies(complete.split(b"\n"))
-            self.writer.write(b"\n".join(replies) + b"\n")
+            self.writer.releaseInput()
 
-    def _answerDefaults(self, count: int) -> None:
+    def _send(self, data: bytes, numbers: int) -> None:
         """
-        Answer C{count} lines that ask for the defaults, in one write.
+        Send replies holding C{numbers} numbers; count them once sent.
         """
-        stats = self.stats
-        stats.requests += count
-        stats.numbers += count
-        if count == 1:
-            self.writer.write(self._renderOne() + b"\n")
+        if self.writer.write(data):
+            self.stats.numbers += numbers
         else:
-            self.writer.write(b"\n".join(self._renderDefaults(count)) + b"\n")
+            self._unsentNumbers += numbers
 
-    def _lineTooLong(self, before: list[bytes]) -> None:
+    def _progress(self) -> None:
         """
-        Answer the C{before} lines that preceded a line over the limit, then
-        say so and close: the rest of the stream cannot be framed reliably.
+        The peer has read some of its waiting replies: it is not idle.
         """
-        replies = self._replies(before) if before else []
-        self.writer.write(b"".join(reply + b"\n" for reply in replies))
-        self._buffer = b""
-        self._reject("linesTooLong", LINE_TOO_LONG)
+        if not self.finished:
+            self.resetTimeout()  # type: ignore[no-untyped-call]
 
-    def _reject(self, kind: str, reason: str) -> None:
+    def _drained(self) -> None:
         """
-        Reply C{ERR reason}, close, count and (at most once per summary
-        period for each kind) log it.
+        Every reply has been sent: count them, and answer what waits.
         """
-        self.closing = True
-        self.stats.count(kind)
-        if self.stats.shouldLog(kind):
-            log.info(
-                "randnum closed a connection from {peer}: {reason} "
-                "(more are counted in the next summary)",
-                peer=self.transport.getPeer(),
-                reason=reason,
-                kind=kind,
-            )
-        self.writer.write(b"ERR " + reason.encode("ascii") + b"\n")
-        self.writer.loseConnection()
-
-    def _replies(self, lines: list[bytes]) -> list[bytes]:
-        """
-        One reply per line.  Lines that ask for the defaults share one bulk
-        draw; the others are answered one by one.
-        """
-        answers: list[Query | bytes] = []
-        for line in lines:
-            try:
-                answers.append(parseLine(line, self.defaults))
-            except QueryError as error:
-                answers.append(b"ERR " + error.reason.encode("utf-8", "replace"))
-                self.stats.errorKinds[error.kind] += 1
-        defaults = iter(self._renderDefaults(sum(a is self.defaults for a in answers)))
-        replies = []
-        numbers = errors = 0
-        for answer in answers:
-            if answer is self.defaults:
-                replies.append(next(defaults))
-                numbers += 1
-            elif isinstance(answer, Query):
-                replies.append(b" ".join(self.source.renderAnswer(answer)))
-                numbers += answer.n
-            else:
-                replies.append(answer)
-                errors += 1
-        stats = self.stats
-        stats.requests += len(answers)
-        stats.numbers += numbers
-        stats.errors += errors
-        return replies
+        self.stats.numbers += self._unsentNumbers
+        self._unsentNumbers = 0
+        if self.reader.pending and self._nextTurn is None:
+            self._serve()
 
 
 class RandnumFactory(Factory):
     """
-    Build L{RandnumProtocol}s that share one source and configuration.
+    Build L{RandnumProtocol}s that serve one L{RandnumServer}.
 
     Embed it in any Twisted program::
 
@@ -328,12 +307,16 @@ class RandnumFactory(Factory):
     @param framing: how requests are framed; L{Framing.AUTO} by default.
     @param limits: connection, line and idle limits; L{Limits}' defaults
         unless given.
-    @param clock: what times idle connections; the global reactor if not
-        given (when the first connection is made).
+    @param clock: what times idle connections and turns of work; the global
+        reactor if not given (when the first connection is made).
+    @param server: the server to serve, shared with other faces (the HTTP
+        site); when given, C{low}, C{high}, C{source}, C{limits} and
+        C{clock} are the server's and must not be given too.
     @raise QueryError: if C{low..high} is not a valid range.
 
-    @ivar stats: what the connections have done (L{ServerStats}).
-    @ivar connections: the open-connection counts (L{ConnectionCounter}).
+    @ivar server: the L{RandnumServer} served.
+    @ivar stats: the TCP face's counts (L{randnum.limits.TcpStats}).
+    @ivar connections: the open-connection counts of every face.
     """
 
     # The service logs where it listens; the per-port start/stop lines of
@@ -346,30 +329,57 @@ class RandnumFactory(Factory):
         high: int = 10000,
         source: NumberSource | None = None,
         framing: Framing = Framing.AUTO,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits | None = None,
         clock: IReactorTime | None = None,
+        server: RandnumServer | None = None,
     ) -> None:
-        self.defaults = Query(min=low, max=high).checked()
-        self.source = systemSource() if source is None else source
-        self.source.prepare(low, high)
+        if server is None:
+            server = RandnumServer(
+                low=low, high=high, source=source, limits=limits, clock=clock
+            )
+        self.server = server
         self.framing = framing
-        self.limits = limits
-        self.clock = clock
-        self.stats = ServerStats()
-        self.connections = ConnectionCounter(limits)
+        self.answerer = Answerer(server.source, server.defaults, server.tcp)
+
+    @property
+    def stats(self) -> TcpStats:
+        """
+        The TCP face's counts.
+        """
+        return self.server.tcp
+
+    @property
+    def connections(self) -> ConnectionCounter:
+        """
+        The server's open-connection counts.
+        """
+        return self.server.connections
+
+    @property
+    def defaults(self) -> Query:
+        """
+        The default query.
+        """
+        return self.server.defaults
+
+    @property
+    def source(self) -> NumberSource:
+        """
+        The server's number source.
+        """
+        return self.server.source
+
+    @property
+    def limits(self) -> Limits:
+        """
+        The server's limits.
+        """
+        return self.server.limits
 
     def buildProtocol(self, addr: IAddress | None) -> RandnumProtocol:
         """
         Make the protocol for one new connection.
         """
-        protocol = RandnumProtocol(
-            self.source,
-            self.defaults,
-            self.framing,
-            self.limits,
-            self.stats,
-            self.connections,
-        )
+        protocol = RandnumProtocol(self.server, self.answerer, self.framing)
         protocol.factory = self
-        protocol.clock = self.clock
         return protocol

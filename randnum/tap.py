@@ -23,12 +23,14 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from randnum.limits import HttpStats, Limits, ServerStats
+from randnum import __version__
+from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query, QueryError
-from randnum.source import NumberSource, seededSource, systemSource
-from randnum.web import resourceTree, webSite
+from randnum.server import RandnumServer
+from randnum.source import seededSource, systemSource
+from randnum.web import webSite
 
 DEFAULT_PORT = "tcp:5000"
 
@@ -338,45 +340,59 @@ class ListeningService(Service):
         return None
 
 
-def logSummary(stats: ServerStats) -> None:
-    """
-    Log what happened since the last summary, if anything did (a request,
-    a rejection, or a change in the number of open connections).
-    """
-    recent = stats.sinceLastSummary()
-    if not any(recent.values()) and stats.open == stats.reportedOpen:
-        return
-    stats.reportedOpen = stats.open
-    log.info(
-        "randnum summary: {open} open; since the last summary {connections} "
-        "connections, {requests} requests, {numbers} numbers, {errors} ERR "
-        "replies, {refused} refused busy, {linesTooLong} lines too long, "
-        "{idleTimeouts} idle timeouts",
-        open=stats.open,
-        **recent,
-    )
-
-
 def makeService(options: Options) -> IService:
     """
-    Build the C{twistd randnum} service from parsed L{Options}.
+    Build the C{twistd randnum} service from parsed L{Options}: one
+    L{RandnumServer}, and a listening service per endpoint of each face.
     """
-    source: NumberSource = options["source"]
     defaults: Query = options["defaults"]
-    limits: Limits = options["limits"]
-    factory = RandnumFactory(
+    server = RandnumServer(
         low=defaults.min,
         high=defaults.max,
-        source=source,
-        framing=options["framing"],
-        limits=limits,
+        source=options["source"],
+        limits=options["limits"],
         clock=options.reactor,
+        logWindow=options["log-interval"] or 60.0,
     )
+    logStartup(server, options["framing"])
+    service = MultiService()
+    if options["log-interval"]:
+        summary = TimerService(options["log-interval"], server.logSummary)
+        summary.clock = options.reactor
+        summary.setServiceParent(service)
+    factory = RandnumFactory(framing=options["framing"], server=server)
+    listeners: list[tuple[str, IStreamServerEndpoint, IProtocolFactory, str]] = [
+        (description, endpoint, factory, "")
+        for description, endpoint in zip(
+            options["ports"], options["endpoints"], strict=True
+        )
+    ]
+    if options["http"]:
+        site = webSite(server, metricsRegistry(server))
+        listeners += [
+            (description, endpoint, site, "HTTP")
+            for description, endpoint in zip(
+                options["http"], options["httpEndpoints"], strict=True
+            )
+        ]
+    for description, endpoint, listening, face in listeners:
+        ListeningService(  # type: ignore[no-untyped-call]
+            description, endpoint, listening, options.reactor, face=face
+        ).setServiceParent(service)
+    return service
+
+
+def logStartup(server: RandnumServer, framing: Framing) -> None:
+    """
+    Log what the server serves, and within which limits.
+    """
+    defaults, limits, source = server.defaults, server.limits, server.source
     log.info(
-        "randnum serving {low}..{high}, framing {framing}, source: {source}",
+        "randnum {version} serving {low}..{high}, framing {framing}, source: {source}",
+        version=__version__,
         low=defaults.min,
         high=defaults.max,
-        framing=options["framing"].value,
+        framing=framing.value,
         source=source.description,
     )
     log.info(
@@ -392,30 +408,3 @@ def makeService(options: Options) -> IService:
             "randnum is using a seeded PRNG: its numbers are predictable and "
             "must not be used for anything security-sensitive"
         )
-    service = MultiService()
-    if options["log-interval"]:
-        summary = TimerService(options["log-interval"], logSummary, factory.stats)
-        summary.clock = options.reactor
-        summary.setServiceParent(service)
-    for description, endpoint in zip(
-        options["ports"], options["endpoints"], strict=True
-    ):
-        ListeningService(  # type: ignore[no-untyped-call]
-            description, endpoint, factory, options.reactor
-        ).setServiceParent(service)
-    if options["http"]:
-        httpStats = HttpStats()
-        registry = metricsRegistry({"tcp": factory.stats, "http": httpStats})
-        site = webSite(
-            resourceTree(source, defaults, httpStats, registry),
-            limits.idleTimeout,
-            factory.connections,
-            httpStats,
-        )
-        for description, endpoint in zip(
-            options["http"], options["httpEndpoints"], strict=True
-        ):
-            ListeningService(  # type: ignore[no-untyped-call]
-                description, endpoint, site, options.reactor, face="HTTP"
-            ).setServiceParent(service)
-    return service

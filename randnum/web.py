@@ -16,16 +16,18 @@ import json
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from twisted.internet.interfaces import IAddress, IProtocol, IProtocolFactory
-from twisted.internet.protocol import Protocol
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
 from twisted.web import http
+from twisted.web.http import HTTPChannel
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from randnum import __version__
-from randnum.limits import ConnectionCounter, HttpStats, peerHost
+from randnum.limits import HttpStats, peerHost
 from randnum.query import Query, QueryError, parseParameters
+from randnum.server import RandnumServer
 from randnum.source import NumberSource
 
 #: Methods every resource here answers.
@@ -72,6 +74,8 @@ class JSONResource(Resource):
         """
         Refuse methods other than GET and HEAD; render the rest as usual.
         """
+        # Nothing here may be served from a cache: random numbers least of all.
+        request.setHeader(b"cache-control", b"no-store")
         if request.method not in ALLOWED:
             request.setHeader(b"allow", b", ".join(ALLOWED))
             return jsonError(
@@ -115,6 +119,7 @@ class NotFound(JSONResource):
         """
         Not found, whatever the method.
         """
+        request.setHeader(b"cache-control", b"no-store")
         return jsonError(request, 404, "not found")
 
 
@@ -135,8 +140,6 @@ class RandomResource(JSONResource):
         """
         Answer the query, or say why it cannot be answered.
         """
-        # Random numbers must never be served from a cache.
-        request.setHeader(b"cache-control", b"no-store")
         stats = self.stats
         stats.requests += 1
         try:
@@ -146,7 +149,10 @@ class RandomResource(JSONResource):
             stats.errorKinds[error.kind] += 1
             return jsonError(request, 400, error.reason)
         numbers = self.source.answer(query)
-        stats.numbers += len(numbers)
+        if request.method != b"HEAD":
+            # A HEAD response sends no numbers (they are drawn only to give
+            # the Content-Length a GET would have).
+            stats.numbers += len(numbers)
         if form == "text":
             stats.textRequests += 1
             body = "".join(f"{number}\n" for number in numbers).encode("ascii")
@@ -192,7 +198,6 @@ class HealthResource(JSONResource):
         """
         Say so.
         """
-        request.setHeader(b"cache-control", b"no-store")
         return respond(request, 200, b"ok\n", b"text/plain; charset=utf-8")
 
 
@@ -247,36 +252,182 @@ class IndexResource(JSONResource):
         )
 
 
-def resourceTree(
-    source: NumberSource,
-    defaults: Query,
-    stats: HttpStats,
-    registry: CollectorRegistry,
-) -> IResource:
+def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
     """
     The whole HTTP face: C{/v1/random}, C{/healthz}, C{/metrics} and C{/}.
     """
     root = IndexResource()
     version = JSONResource()
-    version.putChild(b"random", RandomResource(source, defaults, stats))
+    version.putChild(
+        b"random", RandomResource(server.source, server.defaults, server.http)
+    )
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry))
     return root
 
 
-class QuietSite(Site):
+class RandnumChannel(HTTPChannel):
     """
-    A L{Site} without an access-log line per request: randnum logs periodic
-    summaries, and Prometheus has the counts.
+    twisted.web's HTTP/1.1 channel, within the server's limits:
+
+     - a request head must be complete within the idle timeout of its
+       first byte (trickling a header never holds a connection);
+     - a request with a body is refused (413, or 405 for a method other
+       than GET or HEAD) as soon as its head is read, and the connection is
+       closed without reading the body;
+     - pipelined requests wait while the client is not reading the
+       responses to earlier ones, and a client that reads nothing for the
+       idle timeout is aborted;
+     - timeouts are counted (and now and then logged), not logged one by
+       one.
     """
 
-    displayTracebacks = False
+    server: RandnumServer
+    host: str | None = None
+    admitted = False
+    _headCall: IDelayedCall | None = None
+    _stallCall: IDelayedCall | None = None
+    _graceCall: IDelayedCall | None = None
+    _heldRequest: Request | None = None
 
-    def log(self, request: http.Request) -> None:
+    def dataReceived(self, data: bytes) -> None:
         """
-        Log nothing per request.
+        Start the head deadline at the first byte of a request.
         """
+        if (
+            not self._handlingRequest
+            and self._headCall is None
+            and self.timeOut
+            and not self.transport.disconnecting  # type: ignore[union-attr]
+        ):
+            self._headCall = self.callLater(  # type: ignore[no-untyped-call]
+                self.timeOut, self._headTimedOut
+            )
+        super().dataReceived(data)  # type: ignore[no-untyped-call]
+
+    def allHeadersReceived(self) -> None:
+        """
+        The head is complete: refuse a body, or go on as usual.
+        """
+        self._cancel("_headCall")
+        request = self.requests[-1]
+        chunked = request.requestHeaders.hasHeader(b"transfer-encoding")
+        if self.length or chunked:
+            self._refuseBody(self._command)
+            return
+        super().allHeadersReceived()  # type: ignore[no-untyped-call]
+
+    def _refuseBody(self, method: bytes) -> None:
+        if method in ALLOWED:
+            code, reason, extra = 413, "request bodies are not accepted", b""
+        else:
+            name = method.decode("latin-1")
+            code, reason, extra = (
+                405,
+                f"method {name} not allowed",
+                b"Allow: GET, HEAD\r\n",
+            )
+        body = jsonBody({"error": reason})
+        phrase = http.RESPONSES[code]
+        self.transport.write(  # type: ignore[union-attr]
+            b"HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\n"
+            b"Connection: close\r\n\r\n%s" % (code, phrase, extra, len(body), body)
+        )
+        self.server.reject(
+            self.server.http,
+            "bodiesRefused",
+            reason,
+            self.getPeer(),  # type: ignore[no-untyped-call]
+            "HTTP",
+        )
+        self._close()
+
+    def requestDone(self, request: Request) -> None:
+        """
+        A response is complete.  If the client is not reading, answer its
+        next pipelined request only once it has read this one.
+        """
+        if self.persistent and self._waitingForTransport:
+            self._heldRequest = request
+            # While a request is handled, the idle timeout is put aside.
+            timeout = self._savedTimeOut
+            if timeout:
+                self._stallCall = self.callLater(  # type: ignore[no-untyped-call]
+                    timeout, self._stalled
+                )
+            return
+        super().requestDone(request)  # type: ignore[no-untyped-call]
+
+    def resumeProducing(self) -> None:
+        """
+        The client has read what was waiting: go on with the next request.
+        """
+        super().resumeProducing()  # type: ignore[no-untyped-call]
+        held, self._heldRequest = self._heldRequest, None
+        if held is not None:
+            self._cancel("_stallCall")
+            super().requestDone(held)  # type: ignore[no-untyped-call]
+
+    def timeoutConnection(self) -> None:
+        """
+        Idle for the timeout: close, counting (not logging) it.
+        """
+        self._timedOut("idle timeout")
+
+    def _headTimedOut(self) -> None:
+        self._headCall = None
+        self._timedOut("request head not complete in time")
+
+    def _stalled(self) -> None:
+        self._stallCall = None
+        self._timedOut("responses not read")
+
+    def _timedOut(self, reason: str) -> None:
+        self.server.reject(
+            self.server.http,
+            "idleTimeouts",
+            reason,
+            self.getPeer(),  # type: ignore[no-untyped-call]
+            "HTTP",
+        )
+        if self._waitingForTransport or self._heldRequest is not None:
+            self.transport.abortConnection()  # type: ignore[union-attr]
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        """
+        Close once what was written is sent; abort after the close grace.
+        """
+        self.setTimeout(None)  # type: ignore[no-untyped-call]
+        self._cancel("_headCall")
+        self.loseConnection()  # type: ignore[no-untyped-call]
+        if self._graceCall is None:
+            self._graceCall = self.callLater(  # type: ignore[no-untyped-call]
+                self.server.limits.closeGrace,
+                self.transport.abortConnection,  # type: ignore[union-attr]
+            )
+
+    def _cancel(self, name: str) -> None:
+        call = getattr(self, name)
+        if call is not None:
+            setattr(self, name, None)
+            if call.active():
+                call.cancel()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Stop every timer and give the connection's place back.
+        """
+        for name in ("_headCall", "_stallCall", "_graceCall"):
+            self._cancel(name)
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
+        if self.admitted:
+            self.admitted = False
+            self.server.http.open -= 1
+            self.server.connections.release(self.host)
 
 
 #: The reply to an HTTP connection over a connection limit.
@@ -285,6 +436,7 @@ BUSY_RESPONSE = (
     b"Content-Type: application/json\r\n"
     b"Content-Length: 17\r\n"
     b"Retry-After: 1\r\n"
+    b"Cache-Control: no-store\r\n"
     b"Connection: close\r\n"
     b"\r\n"
     b'{"error":"busy"}\n'
@@ -293,76 +445,90 @@ BUSY_RESPONSE = (
 
 class BusyHTTP(Protocol):
     """
-    Answer 503 busy to a connection over the limits, and close it.
+    Answer 503 busy to a connection over the limits, and close it (at once
+    if the close takes longer than the close grace, as a TLS handshake that
+    never completes would).
     """
+
+    def __init__(self, clock: IReactorTime, grace: float) -> None:
+        self.clock = clock
+        self.grace = grace
+        self._graceCall: IDelayedCall | None = None
 
     def connectionMade(self) -> None:
         """
         Say so at once; the request is never read.
         """
-        self.transport.write(BUSY_RESPONSE)  # type: ignore[union-attr]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(BUSY_RESPONSE)
+        self.transport.loseConnection()
+        self._graceCall = self.clock.callLater(
+            self.grace,
+            self.transport.abortConnection,  # type: ignore[attr-defined]
+        )
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Closed: stop the timer.
+        """
+        if self._graceCall is not None and self._graceCall.active():
+            self._graceCall.cancel()
 
 
-class ConnectionLimitedFactory(WrappingFactory):
+class RandnumSite(Site):
     """
-    Admit a wrapped factory's connections only within the limits of a
-    L{ConnectionCounter} (shared with the TCP face, so C{--max-connections}
-    bounds both together), counting them in L{HttpStats}.
-
-    (A wrapping factory is fine here: unlike the TCP protocol's replies,
-    twisted.web's writes gain nothing from the bare socket.)
+    The HTTP face of one L{RandnumServer}: its connections are admitted
+    within the server's connection limits (shared with the TCP face),
+    counted in its L{HttpStats}, and served by L{RandnumChannel}s.  There is
+    no access-log line per request: randnum logs periodic summaries, and
+    Prometheus has the counts.
     """
 
+    displayTracebacks = False
     noisy = False
+    protocol = RandnumChannel  # type: ignore[assignment]
 
-    def __init__(
-        self,
-        wrappedFactory: IProtocolFactory,
-        counter: ConnectionCounter,
-        stats: HttpStats,
-    ) -> None:
-        super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
-        self.counter = counter
-        self.stats = stats
-        self.hosts: dict[IProtocol, str | None] = {}
+    def __init__(self, resource: IResource, server: RandnumServer) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            resource, timeout=server.limits.idleTimeout, reactor=server.clock
+        )
+        self.server = server
 
-    def buildProtocol(self, addr: IAddress | None) -> ProtocolWrapper:
+    def acceptableProtocols(self) -> list[bytes]:
         """
-        The wrapped protocol for an admitted connection; L{BusyHTTP} for one
-        over the limits.
+        HTTP/1.1 only, whatever TLS's ALPN offers: the limits above are
+        HTTP/1.1's.
         """
-        host = None if addr is None else peerHost(addr)
-        if not self.counter.admit(host):
-            self.stats.refused += 1
-            return ProtocolWrapper(self, BusyHTTP())
-        protocol = super().buildProtocol(addr)
-        self.hosts[protocol] = host
-        self.stats.open += 1
-        self.stats.connections += 1
-        return protocol
+        return [b"http/1.1"]
 
-    def unregisterProtocol(self, p: IProtocol) -> None:
+    def buildProtocol(self, addr: IAddress) -> Protocol | None:  # type: ignore[override]
         """
-        An admitted connection has closed: give its place back.
+        A channel for an admitted connection; L{BusyHTTP} for one over the
+        limits.
         """
-        super().unregisterProtocol(p)  # type: ignore[no-untyped-call]
-        if p in self.hosts:
-            self.counter.release(self.hosts.pop(p))
-            self.stats.open -= 1
+        server = self.server
+        host = peerHost(addr)
+        if not server.connections.admit(host):
+            server.reject(server.http, "refused", "busy", addr, "HTTP")
+            return BusyHTTP(server.clock, server.limits.closeGrace)
+        channel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
+        assert isinstance(channel, RandnumChannel)
+        channel.server = server
+        channel.host = host
+        channel.admitted = True
+        server.http.open += 1
+        server.http.connections += 1
+        return channel
+
+    def log(self, request: http.Request) -> None:
+        """
+        Log nothing per request.
+        """
 
 
-def webSite(
-    resource: IResource,
-    idleTimeout: float | None,
-    counter: ConnectionCounter,
-    stats: HttpStats,
-) -> IProtocolFactory:
+def webSite(server: RandnumServer, registry: CollectorRegistry) -> RandnumSite:
     """
-    The HTTP server factory for C{resource}: connections idle for
-    C{idleTimeout} seconds (or never, for C{None}) are closed, and
-    connections are admitted within C{counter}'s limits.
+    The HTTP/JSON face of C{server}: C{/v1/random}, C{/healthz},
+    C{/metrics} (from C{registry}) and C{/}.
     """
-    site = QuietSite(resource, timeout=idleTimeout)  # type: ignore[no-untyped-call]
-    site.noisy = False
-    return ConnectionLimitedFactory(site, counter, stats)
+    return RandnumSite(resourceTree(server, registry), server)

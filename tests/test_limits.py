@@ -14,10 +14,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogEvent
 
-from randnum.limits import ConnectionCounter, Limits, ServerStats
+from randnum.limits import ConnectionCounter, Limits
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol, hasLongLine
+from randnum.server import RandnumServer
 from randnum.source import NumberSource
-from randnum.tap import logSummary
 
 
 def zeroSource() -> NumberSource:
@@ -210,7 +210,7 @@ def test_unterminatedLineCannotGrowPastTheLimit() -> None:
     assert transport.value() == b""
     protocol.dataReceived(b"x" * 60)
     assert transport.value() == b"ERR line too long\n"
-    assert protocol._buffer == b""
+    assert protocol.reader.buffer == b""
     protocol.dataReceived(b"x" * 10_000)
     assert transport.value() == b"ERR line too long\n"
 
@@ -286,8 +286,9 @@ def test_requestsNumbersAndErrorsAreCounted() -> None:
     assert (stats.open, stats.connections) == (1, 1)
 
 
-def test_rejectionsAreLoggedOncePerSummaryPeriod(logged: list[LogEvent]) -> None:
-    factory = lineFactory(maxConnections=1)
+def test_rejectionsAreLoggedOncePerWindow(logged: list[LogEvent]) -> None:
+    clock = Clock()
+    factory = lineFactory(clock, maxConnections=1)
     connect(factory)
     for _ in range(3):
         connect(factory)
@@ -295,7 +296,12 @@ def test_rejectionsAreLoggedOncePerSummaryPeriod(logged: list[LogEvent]) -> None
     assert len(rejections) == 1
     assert rejections[0]["reason"] == "busy"
     assert rejections[0]["log_namespace"] == "randnum"
-    logSummary(factory.stats)
+    assert factory.stats.refused == 3
+    # No summary is needed for the next window to log again.
+    clock.advance(59)
+    connect(factory)
+    assert len([e for e in logged if e.get("kind") == "refused"]) == 1
+    clock.advance(1)
     connect(factory)
     assert len([e for e in logged if e.get("kind") == "refused"]) == 2
 
@@ -303,22 +309,37 @@ def test_rejectionsAreLoggedOncePerSummaryPeriod(logged: list[LogEvent]) -> None
 def test_summaryReportsThePeriodAndStaysQuietWhenIdle(
     logged: list[LogEvent],
 ) -> None:
-    stats = ServerStats()
+    server = RandnumServer(clock=Clock())
+    stats = server.tcp
     stats.open = 2
     stats.requests, stats.numbers, stats.refused = 10, 12, 1
-    logSummary(stats)
+    server.logSummary()
     summary = logged[-1]
+    assert summary["face"] == "tcp"
     assert (summary["open"], summary["requests"], summary["numbers"]) == (2, 10, 12)
     assert (summary["refused"], summary["errors"]) == (1, 0)
     stats.requests += 5
-    logSummary(stats)
+    server.logSummary()
     assert (logged[-1]["requests"], logged[-1]["numbers"]) == (5, 0)
     count = len(logged)
-    logSummary(stats)
+    server.logSummary()
     assert len(logged) == count
     stats.open = 0
-    logSummary(stats)
+    server.logSummary()
     assert len(logged) == count + 1
     assert (logged[-1]["open"], logged[-1]["requests"]) == (0, 0)
-    logSummary(stats)
+    server.logSummary()
     assert len(logged) == count + 1
+
+
+def test_summaryReportsEachFaceSeparately(logged: list[LogEvent]) -> None:
+    server = RandnumServer(clock=Clock())
+    server.http.requests, server.http.bodiesRefused = 4, 1
+    server.logSummary()
+    assert [(e["face"], e["requests"], e["bodiesRefused"]) for e in logged] == [
+        ("http", 4, 1)
+    ]
+    server.tcp.linesTooLong = 2
+    server.logSummary()
+    assert (logged[-1]["face"], logged[-1]["linesTooLong"]) == ("tcp", 2)
+    assert len(logged) == 2

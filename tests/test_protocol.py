@@ -13,6 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from randnum.limits import WORK_BUDGET
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import QueryError, parseLine
 from randnum.source import NumberSource, seededSource
@@ -37,10 +38,9 @@ class RecordingTransport(StringTransport):
 def connect(
     factory: RandnumFactory | None = None,
 ) -> tuple[RandnumProtocol, RecordingTransport]:
-    factory = factory or RandnumFactory()
+    # Timers on a clock of their own, not the global reactor.
+    factory = factory or RandnumFactory(clock=Clock())
     protocol = factory.buildProtocol(PEER)
-    # Idle timers on a clock of their own, not the global reactor.
-    protocol.clock = Clock()
     transport = RecordingTransport()
     protocol.makeConnection(transport)
     return protocol, transport
@@ -63,7 +63,7 @@ def numbers(reply: bytes) -> list[int]:
 
 @pytest.mark.parametrize("framing", [Framing.AUTO, Framing.RAW])
 def test_seedClientGetsOneBareNumber(framing: Framing) -> None:
-    protocol, transport = connect(RandnumFactory(framing=framing))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=framing))
     protocol.dataReceived(b"Example request")
     reply = transport.value()
     assert reply.decode().isdigit()
@@ -72,7 +72,7 @@ def test_seedClientGetsOneBareNumber(framing: Framing) -> None:
 
 @pytest.mark.parametrize("framing", [Framing.AUTO, Framing.RAW])
 def test_eachRawChunkGetsOneNumber(framing: Framing) -> None:
-    protocol, transport = connect(RandnumFactory(framing=framing))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=framing))
     for chunk in (b"a", b"n=3 min=1 max=1", b"\x00\xff"):
         protocol.dataReceived(chunk)
     assert len(transport.writes) == 3
@@ -80,13 +80,15 @@ def test_eachRawChunkGetsOneNumber(framing: Framing) -> None:
 
 
 def test_rawFramingIgnoresNewlines() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.RAW, low=3, high=3))
+    protocol, transport = connect(
+        RandnumFactory(clock=Clock(), framing=Framing.RAW, low=3, high=3)
+    )
     protocol.dataReceived(b"n=2\nn=2\n")
     assert transport.value() == b"3"
 
 
 def test_autoSwitchesToLinesAtTheFirstNewline() -> None:
-    protocol, transport = connect(RandnumFactory(low=7, high=7))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), low=7, high=7))
     protocol.dataReceived(b"hello")
     protocol.dataReceived(b"n=2\nn=3")
     protocol.dataReceived(b"\n")
@@ -106,7 +108,7 @@ def test_autoStaysRawWithoutANewline() -> None:
 
 
 def test_lineFramingWaitsForTheNewline() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
     protocol.dataReceived(b"Example request")
     assert transport.value() == b""
     protocol.dataReceived(b"\n")
@@ -116,7 +118,7 @@ def test_lineFramingWaitsForTheNewline() -> None:
 
 
 def test_parameterRequest() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
     protocol.dataReceived(b"n=5 min=1 max=6\n")
     reply = transport.value()
     assert reply.endswith(b"\n") and reply.count(b"\n") == 1
@@ -126,25 +128,31 @@ def test_parameterRequest() -> None:
 
 
 def test_uniqueParameterRequest() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
     protocol.dataReceived(b"n=6 min=1 max=6 unique=true\n")
     assert sorted(numbers(transport.value().rstrip())) == [1, 2, 3, 4, 5, 6]
 
 
 def test_carriageReturnLineFeedIsAccepted() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE, low=2, high=2))
+    protocol, transport = connect(
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, low=2, high=2)
+    )
     protocol.dataReceived(b"n=2\r\nhello\r\n\r\n")
     assert transport.value() == b"2 2\n2\n2\n"
 
 
 def test_emptyAndBinaryLinesGetTheDefault() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE, low=4, high=4))
+    protocol, transport = connect(
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, low=4, high=4)
+    )
     protocol.dataReceived(b"\n\x00\xff\xfe\n")
     assert transport.value() == b"4\n4\n"
 
 
 def test_invalidRequestGetsErrAndTheConnectionStaysUsable() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE, low=1, high=1))
+    protocol, transport = connect(
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, low=1, high=1)
+    )
     protocol.dataReceived(b"n=0\n")
     protocol.dataReceived(b"n=2\n")
     assert transport.value() == b"ERR n must be between 1 and 10000\n1 1\n"
@@ -168,14 +176,14 @@ def test_invalidRequestGetsErrAndTheConnectionStaysUsable() -> None:
     ],
 )
 def test_everyErrorIsOneErrLine(line: bytes, reply: bytes) -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE))
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
     protocol.dataReceived(line + b"\n")
     assert transport.value() == reply + b"\n"
 
 
 def test_pipelinedLinesAreAnsweredInOrderWithOneWrite() -> None:
     protocol, transport = connect(
-        RandnumFactory(framing=Framing.LINE, source=zeroSource())
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, source=zeroSource())
     )
     protocol.dataReceived(
         b"hello\nn=3 min=5 max=9\nn=0\nn=2 unique=true min=-1 max=0\n\n"
@@ -185,10 +193,18 @@ def test_pipelinedLinesAreAnsweredInOrderWithOneWrite() -> None:
     ]
 
 
-def test_manyDefaultLinesAreAnsweredWithOneWrite() -> None:
-    protocol, transport = connect(RandnumFactory(framing=Framing.LINE))
+def test_manyDefaultLinesAreAnsweredOneBudgetPerWrite() -> None:
+    clock = Clock()
+    protocol, transport = connect(RandnumFactory(framing=Framing.LINE, clock=clock))
     protocol.dataReceived(b"x\n" * 10_000)
+    # One work budget (64 KiB, at 6 bytes a reply at most) in this turn...
     assert len(transport.writes) == 1
+    assert transport.value().count(b"\n") == WORK_BUDGET // 6 // 2
+    assert transport.producerState == "paused"
+    # ... and the rest in the next, in one write.
+    clock.advance(0)
+    assert len(transport.writes) == 2
+    assert transport.producerState == "producing"
     replies = transport.value().split(b"\n")
     assert replies[-1] == b""
     assert len(replies) == 10_001
@@ -202,10 +218,10 @@ def test_factoryRejectsAnInvalidRange() -> None:
 
 def test_factoryUsesTheGivenSource() -> None:
     one, oneTransport = connect(
-        RandnumFactory(source=seededSource(5), framing=Framing.LINE)
+        RandnumFactory(clock=Clock(), source=seededSource(5), framing=Framing.LINE)
     )
     two, twoTransport = connect(
-        RandnumFactory(source=seededSource(5), framing=Framing.LINE)
+        RandnumFactory(clock=Clock(), source=seededSource(5), framing=Framing.LINE)
     )
     for protocol in (one, two):
         protocol.dataReceived(b"n=10\n")
@@ -240,11 +256,11 @@ def test_anyRechunkingGivesTheSameReplies(
     ]
 
     whole, wholeTransport = connect(
-        RandnumFactory(framing=Framing.LINE, source=zeroSource())
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, source=zeroSource())
     )
     whole.dataReceived(stream)
     chunked, chunkedTransport = connect(
-        RandnumFactory(framing=Framing.LINE, source=zeroSource())
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, source=zeroSource())
     )
     for chunk in chunks:
         if chunk:
@@ -260,7 +276,7 @@ def test_repliesAnswerWhatTheParserUnderstood(lines: list[bytes]) -> None:
     Each reply is C{ERR} exactly when the parser rejects its line, and
     otherwise holds the right count of numbers, in range, distinct if asked.
     """
-    factory = RandnumFactory(framing=Framing.LINE, low=-5, high=5)
+    factory = RandnumFactory(clock=Clock(), framing=Framing.LINE, low=-5, high=5)
     protocol, transport = connect(factory)
     protocol.dataReceived(b"".join(line + b"\n" for line in lines))
     replies = transport.value().split(b"\n")[:-1]

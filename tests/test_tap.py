@@ -17,14 +17,13 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import LogEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
-from twisted.web.server import Site
 from zope.interface import implementer
 
 from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query
 from randnum.tap import ListeningService, Options, makeService
-from randnum.web import ConnectionLimitedFactory
+from randnum.web import RandnumSite
 
 
 def parse(*args: str) -> Options:
@@ -147,10 +146,10 @@ def test_makeServiceListensOnEveryPort(logged: list[LogEvent]) -> None:
     assert factory.defaults == Query(min=3, max=4)
     assert factory.limits == options["limits"]
     # Idle timers and the summary run on the reactor that twistd runs.
-    assert factory.clock is options.reactor
+    assert factory.server.clock is options.reactor
     text = " ".join(event.get("log_format", "") for event in logged)
     assert "randnum listening on" in text
-    assert "randnum serving" in text
+    assert "randnum {version} serving" in text
 
 
 def test_summaryIsLoggedEveryInterval(logged: list[LogEvent]) -> None:
@@ -241,8 +240,7 @@ def test_httpServesTheWebFaceBesideTheProtocol() -> None:
     factories = {port: factory for port, factory, _, _ in reactor.tcpServers}
     assert isinstance(factories[5001], RandnumFactory)
     web = factories[8080]
-    assert isinstance(web, ConnectionLimitedFactory)
-    assert isinstance(web.wrappedFactory, Site)
+    assert isinstance(web, RandnumSite)
     assert factories[8081] is web
-    # One connection count for both faces.
-    assert web.counter is factories[5001].connections
+    # One server, so one connection count, for both faces.
+    assert web.server is factories[5001].server

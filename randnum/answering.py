@@ -1,0 +1,125 @@
+"""
+Answering: from complete request lines to reply bytes, a budget at a time.
+
+An L{Answerer} turns the complete lines of a L{LineReader} into replies
+until it has generated about one work budget of reply bytes, so that one
+connection's expensive requests cannot hold the reactor: the rest wait for a
+later turn.  It counts requests and errors as it answers them; the numbers
+it reports are counted by the protocol once they are sent.
+"""
+
+from __future__ import annotations
+
+from randnum.framing import LineReader
+from randnum.limits import TcpStats
+from randnum.query import Query, QueryError, parseLine
+from randnum.source import NumberSource
+
+
+def replyCost(query: Query) -> int:
+    """
+    An upper bound on the bytes of the reply to C{query}.
+    """
+    return query.n * (max(len(b"%d" % query.min), len(b"%d" % query.max)) + 1)
+
+
+class Answerer:
+    """
+    Answer the requests of every connection of one server's TCP face.
+    """
+
+    def __init__(self, source: NumberSource, defaults: Query, stats: TcpStats) -> None:
+        self.source = source
+        self.defaults = defaults
+        self.stats = stats
+        # Bound once, so that each request need not look them up.
+        self.renderDefaults = source.renderer(defaults.min, defaults.max)
+        self.renderOne = source.oneRenderer(defaults.min, defaults.max)
+        self.defaultCost = replyCost(defaults)
+
+    def raw(self) -> bytes:
+        """
+        The reply to one raw request: a bare number in the default range.
+        """
+        stats = self.stats
+        stats.requests += 1
+        stats.rawRequests += 1
+        return self.renderOne()
+
+    def defaultLines(self, count: int) -> bytes:
+        """
+        The replies to C{count} lines that ask for the defaults.
+        """
+        self.stats.requests += count
+        if count == 1:
+            return self.renderOne() + b"\n"
+        return b"\n".join(self.renderDefaults(count)) + b"\n"
+
+    def lines(self, reader: LineReader, budget: int) -> tuple[bytes, int]:
+        """
+        Answer complete lines of C{reader}, in order, until about C{budget}
+        bytes of replies are made (always at least one line).
+
+        @return: the replies, and how many numbers they hold.
+        """
+        buffer, pos, end = reader.buffer, reader.pos, reader.end
+        if buffer.find(b"=", pos, end) < 0:
+            # No parameter request among these lines: the common pipelined
+            # case, answered with one bulk draw.
+            allowed = max(1, budget // self.defaultCost)
+            cut = end
+            if end - pos > allowed:
+                # At most `allowed` lines start in the next `allowed` bytes.
+                cut = buffer.rfind(b"\n", pos, pos + allowed) + 1
+                if not cut:
+                    cut = buffer.find(b"\n", pos) + 1
+            count = buffer.count(b"\n", pos, cut)
+            reader.consumed(cut)
+            return self.defaultLines(count), count
+        answers: list[Query | QueryError] = []
+        cost = 0
+        while pos < end:
+            newline = buffer.find(b"\n", pos, end)
+            line = buffer[pos:newline]
+            answer: Query | QueryError
+            if b"=" in line:
+                try:
+                    answer = parseLine(line, self.defaults)
+                    lineCost = replyCost(answer)
+                except QueryError as error:
+                    answer, lineCost = error, len(error.reason) + 5
+            else:
+                answer, lineCost = self.defaults, self.defaultCost
+            if answers and cost + lineCost > budget:
+                break
+            answers.append(answer)
+            cost += lineCost
+            pos = newline + 1
+        reader.consumed(pos)
+        return self._render(answers)
+
+    def _render(self, answers: list[Query | QueryError]) -> tuple[bytes, int]:
+        """
+        One reply line per answer.  Default requests share one bulk draw;
+        the others are drawn one by one.
+        """
+        count = sum(a is self.defaults for a in answers)
+        defaults = iter(self.renderDefaults(count) if count else ())
+        replies = []
+        numbers = errors = 0
+        for answer in answers:
+            if answer is self.defaults:
+                replies.append(next(defaults))
+                numbers += 1
+            elif isinstance(answer, Query):
+                replies.append(b" ".join(self.source.renderAnswer(answer)))
+                numbers += answer.n
+            else:
+                replies.append(b"ERR " + answer.reason.encode("utf-8", "replace"))
+                self.stats.errorKinds[answer.kind] += 1
+                errors += 1
+        stats = self.stats
+        stats.requests += len(answers)
+        stats.errors += errors
+        replies.append(b"")
+        return b"\n".join(replies), numbers

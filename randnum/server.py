@@ -1,0 +1,147 @@
+"""
+One randnum server: what every face shares.
+
+The TCP protocol's factory (L{randnum.protocol.RandnumFactory}) and the HTTP
+site (L{randnum.web.webSite}) both serve one L{RandnumServer}: the same
+number source and default range, the same limits and connection count (so
+C{--max-connections} bounds both faces together), the same clock, and the
+same rejection log.  Each face keeps its own statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from randnum.limits import (
+    ConnectionCounter,
+    FaceStats,
+    HttpStats,
+    Limits,
+    RejectionLog,
+    TcpStats,
+)
+from randnum.query import Query
+from randnum.source import NumberSource, systemSource
+
+log = Logger(namespace="randnum")
+
+
+class RandnumServer:
+    """
+    The server-wide state of one randnum server.
+
+    @ivar defaults: the default L{Query} (the default range, one number).
+    @ivar source: where numbers come from.
+    @ivar limits: the server's L{Limits}.
+    @ivar connections: open connections of every face (L{ConnectionCounter}).
+    @ivar tcp: the TCP protocol's counts.
+    @ivar http: the HTTP face's counts.
+    @ivar rejections: which refusals get a log line.
+    """
+
+    def __init__(
+        self,
+        low: int = 1,
+        high: int = 10000,
+        source: NumberSource | None = None,
+        limits: Limits | None = None,
+        clock: IReactorTime | None = None,
+        logWindow: float = 60.0,
+    ) -> None:
+        """
+        @param low: smallest number served by default.
+        @param high: largest number served by default.
+        @param source: the OS CSPRNG (L{systemSource}) unless given.
+        @param limits: L{Limits}' defaults unless given.
+        @param clock: what times timeouts, turns of work and the rejection
+            log; the global reactor, when first needed, if not given.
+        @param logWindow: seconds between two log lines for the same kind of
+            rejection.
+        @raise randnum.query.QueryError: if C{low..high} is not a valid range.
+        """
+        self.defaults = Query(min=low, max=high).checked()
+        self.source = systemSource() if source is None else source
+        self.source.prepare(low, high)
+        self.limits = Limits() if limits is None else limits
+        self._clock = clock
+        self.connections = ConnectionCounter(self.limits)
+        self.tcp = TcpStats()
+        self.http = HttpStats()
+        self.rejections = RejectionLog(lambda: self.clock.seconds(), logWindow)
+        self._reported: dict[str, dict[str, int]] = {}
+        self._reportedOpen: dict[str, int] = {}
+
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The clock given, or the global reactor.
+        """
+        if self._clock is None:
+            # Resolved late, so that embedding programs can install the
+            # reactor of their choice after building the server.
+            from twisted.internet import reactor
+
+            self._clock = reactor
+        assert self._clock is not None
+        return self._clock
+
+    def faces(self) -> dict[str, FaceStats]:
+        """
+        Each face's counts, by the name metrics and summaries use.
+        """
+        return {"tcp": self.tcp, "http": self.http}
+
+    def reject(
+        self, stats: FaceStats, kind: str, reason: str, peer: object, face: str
+    ) -> None:
+        """
+        Count a connection refused or closed by a limit (C{kind}, an
+        attribute of C{stats}), and log it unless one of its kind was logged
+        recently.
+        """
+        stats.count(kind)
+        if self.rejections.shouldLog(kind):
+            log.info(
+                "randnum closed a {face} connection from {peer}: {reason} "
+                "(more of this kind are counted, not logged, for a while)",
+                face=face,
+                peer=peer,
+                reason=reason,
+                kind=kind,
+            )
+
+    def logSummary(self) -> None:
+        """
+        Log, for each face, what happened since the last summary, if
+        anything did (a request, a rejection, or a change in the number of
+        open connections).
+        """
+        for face, stats in self.faces().items():
+            totals = stats.totals()
+            previous = self._reported.get(face, {})
+            recent = {name: totals[name] - previous.get(name, 0) for name in totals}
+            if not any(recent.values()) and stats.open == self._reportedOpen.get(
+                face, 0
+            ):
+                continue
+            self._reported[face] = totals
+            self._reportedOpen[face] = stats.open
+            log.info(_summaryFormat(stats), face=face, open=stats.open, **recent)
+
+
+def _summaryFormat(stats: FaceStats) -> str:
+    extra: dict[str, Any] = {
+        "linesTooLong": "lines too long",
+        "bodiesRefused": "request bodies refused",
+    }
+    tail = "".join(
+        f", {{{name}}} {extra[name]}" for name in stats.COUNTS if name in extra
+    )
+    return (
+        "randnum {face} summary: {open} open; since the last summary "
+        "{connections} connections, {requests} requests, {numbers} numbers, "
+        "{errors} errors, {refused} refused busy, {idleTimeouts} idle timeouts" + tail
+    )

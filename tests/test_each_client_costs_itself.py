@@ -1,0 +1,178 @@
+# Twisted's reactors and Clock are not fully annotated.
+# mypy: disallow-untyped-calls=False
+"""
+Hostile clients on production's write path (real loopback sockets, Twisted's
+TCP transport, randnum's socket writer), driven a reactor turn at a time
+with a deterministic clock: bounded work per turn, nothing lost on close,
+timeouts that trickling cannot defeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from loopback import Loopback, TurnClock
+
+from randnum.flow import SLICE
+from randnum.limits import WORK_BUDGET, Limits
+from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
+from randnum.server import RandnumServer
+
+#: The most expensive request: 10,000 numbers of up to 20 digits.
+HEAVY = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"
+HEAVY_REPLY = 10000 * 21
+
+
+def serve(clock: TurnClock, **limits: object) -> tuple[Loopback, RandnumServer]:
+    server = RandnumServer(clock=clock, limits=Limits(**limits))  # type: ignore[arg-type]
+    return Loopback(RandnumFactory(framing=Framing.LINE, server=server), clock), server
+
+
+@pytest.fixture
+def clock() -> TurnClock:
+    return TurnClock()
+
+
+@pytest.fixture
+def loopback(clock: TurnClock) -> Iterator[Loopback]:
+    loop, _ = serve(clock)
+    yield loop
+    loop.close()
+
+
+def held(protocol: RandnumProtocol) -> int:
+    """
+    Reply bytes generated for C{protocol} and not yet handed to the kernel:
+    in its writer and in its transport.
+    """
+    writer = protocol.writer
+    waiting = sum(map(len, writer._waiting)) - writer._offset
+    transport = protocol.transport
+    inTransport: int = (
+        len(transport.dataBuffer) - transport.offset + transport._tempDataLen  # type: ignore[attr-defined]
+    )
+    return waiting + inTransport
+
+
+def test_amplifiedRequestsAreAnsweredOneBudgetPerTurn(loopback: Loopback) -> None:
+    heavy = loopback.connect()
+    heavy.send(b"n=10000\n" * 64 + HEAVY * 64)
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    light = loopback.connect()
+    for turn in range(200):
+        before = protocol.stats.numbers + protocol._unsentNumbers
+        light.send(b"\n")
+        loopback.turn()
+        generated = protocol.stats.numbers + protocol._unsentNumbers - before
+        # Never more than one budget (or one request) per turn...
+        assert generated <= 20_000, turn
+        # ... never more than that waiting in server memory ...
+        assert held(protocol) <= max(WORK_BUDGET, HEAVY_REPLY) + SLICE
+        # ... and the other client is answered in the same turn.
+        loopback.turn()
+        assert light.read().count(b"\n") == 1, turn
+    # The heavy client reads nothing: its replies fill the kernel's buffers,
+    # then it is no longer read from, nor answered.
+    assert protocol.writer.queued
+    assert protocol.transport not in loopback.readers()
+
+
+def test_everyReplyAfterAHalfCloseThenAFin(loopback: Loopback) -> None:
+    client = loopback.connect()
+    client.send(b"n=10000\n" * 20 + b"n=3 min=1 max=6\n" + HEAVY * 5 + b"n=2")
+    client.shutdown()
+    # Reading late: the server fills the kernel's buffers and waits.
+    loopback.turn(300)
+    replies = client.readUntilEnd().split(b"\n")
+    assert client.ended == "FIN"
+    assert [len(reply.split()) for reply in replies] == [10000] * 20 + [3] + [
+        10000
+    ] * 5 + [2, 0]
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    assert protocol.stats.numbers == 20 * 10000 + 3 + 5 * 10000 + 2
+
+
+def test_smallHalfClosedExchangeEndsWithAFin(loopback: Loopback) -> None:
+    client = loopback.connect()
+    client.send(b"n=3\n")
+    client.shutdown()
+    loopback.turn(5)
+    assert len(client.readUntilEnd().split()) == 3
+    assert client.ended == "FIN"
+
+
+def test_slowReaderIsNeverCutOff(clock: TurnClock) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect()
+    client.send(HEAVY * 30)
+    client.shutdown()
+    loopback.turn(100)
+    # 512 KiB every 9 s: slow, but always progressing as far as the kernel
+    # lets the server see (Linux announces a reader's progress once it has
+    # freed about 1/16 of its receive buffer).
+    while client.ended is None:
+        clock.advance(9)
+        client.read(512 * 1024)
+        loopback.turn(3)
+    assert client.ended == "FIN"
+    assert client.received.count(b"\n") == 30
+    assert server.tcp.idleTimeouts == 0
+    loopback.close()
+
+
+def test_stalledReaderIsAbortedAtTheTimeout(clock: TurnClock) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect()
+    client.send(HEAVY * 30)
+    loopback.turn(100)
+    clock.advance(9.9)
+    loopback.turn(2)
+    assert loopback.protocols[0].transport.connected  # type: ignore[attr-defined]
+    clock.advance(0.1)
+    loopback.turn(2)
+    client.readUntilEnd()
+    assert client.ended == "RST"
+    assert server.tcp.idleTimeouts == 1
+    # Replies never sent are not counted as sent.
+    assert server.tcp.numbers < 30 * 10000
+    loopback.close()
+
+
+@pytest.mark.parametrize("framing", [Framing.LINE, Framing.AUTO])
+def test_tricklingCannotHoldAConnection(clock: TurnClock, framing: Framing) -> None:
+    server = RandnumServer(clock=clock, limits=Limits(idleTimeout=5))
+    loopback = Loopback(RandnumFactory(framing=framing, server=server), clock)
+    client = loopback.connect()
+    client.send(b"\n")  # line framing from here on
+    loopback.turn(2)
+    assert client.read().count(b"\n") == 1
+    started = clock.seconds()
+    for _ in range(15):
+        client.send(b"x")
+        clock.advance(1)
+        loopback.turn(2)
+        client.read()
+        if client.ended:
+            break
+    # Closed at the timeout after the last complete request, not pushed
+    # back by the trickle.
+    assert client.ended == "FIN"
+    assert clock.seconds() - started == 5
+    assert server.tcp.idleTimeouts == 1
+    assert server.connections.total == 0
+    loopback.close()
+
+
+def test_completeRequestsKeepAConnection(clock: TurnClock) -> None:
+    loopback, _ = serve(clock, idleTimeout=5)
+    client = loopback.connect()
+    for _ in range(15):
+        client.send(b"\n")
+        clock.advance(4)
+        loopback.turn(2)
+    assert client.read().count(b"\n") == 15
+    assert client.ended is None
+    loopback.close()
