@@ -114,9 +114,9 @@ class Options(usage.Options):
             "idle-timeout",
             None,
             "60",
-            "Close a connection after this many seconds without a request "
-            "(or, while its replies wait unread, without the client reading). "
-            "0 for never.",
+            "Close a connection after this many seconds without a complete "
+            "request and without the client reading any waiting reply (bytes "
+            "of an unfinished request do not count). 0 for never.",
         ],
         [
             "max-connections",
@@ -143,7 +143,8 @@ class Options(usage.Options):
             None,
             "60",
             "Seconds between summary log lines (connections, requests, "
-            "rejections); 0 for none.",
+            "rejections), and between two log lines for the same kind of "
+            "rejection; 0 for no summaries.",
         ],
     ]
 

@@ -466,7 +466,15 @@ def test_sigtermWithAThousandClientsStopsWithinTwoSeconds(
     serve: Callable[..., Server],
 ) -> None:
     server = serve("--port", "tcp:0:interface=127.0.0.1:backlog=1024")
-    socks = openMany(server.port, 1000)
+    assertSigtermStopsWithinTwoSeconds(server, openMany(server.port, 1000))
+
+
+def assertSigtermStopsWithinTwoSeconds(
+    server: Server, socks: list[socket.socket]
+) -> None:
+    """
+    SIGTERM stops the server cleanly within 2 s while C{socks} are connected.
+    """
     try:
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
@@ -480,4 +488,97 @@ def test_sigtermWithAThousandClientsStopsWithinTwoSeconds(
     assert server.process.returncode in (0, -signal.SIGTERM)
     assert elapsed < 2.0, f"stopping took {elapsed:.2f} s"
     assert "Main loop terminated." in server.logText()
+    assertCleanLog(server)
+
+
+def test_sigtermDuringAnAmplificationFloodStopsWithinTwoSeconds(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve("--port", LOCAL, "--http", LOCAL, listeners=2)
+    full = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"
+    get = (
+        b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"
+        b" HTTP/1.1\r\n\r\n"
+    )
+    floods = [(server.ports[0], full * 1100), (server.ports[0], b"n=10000\n" * 8000)]
+    floods += [(server.ports[1], get * 700)]
+    socks = []
+    for port, data in floods * 2:
+        sock = client(port)
+        sock.setblocking(False)
+        try:
+            sock.send(data)
+        except BlockingIOError:
+            pass
+        socks.append(sock)
+    # Meanwhile, others are answered at once.
+    with client(server.ports[0], timeout=1) as other:
+        other.sendall(b"n=3\n")
+        assert len(readLines(other, 1)[0].split()) == 3
+    assertSigtermStopsWithinTwoSeconds(server, socks)
+
+
+def test_tricklingClientsAreClosedAtTheTimeout(serve: Callable[..., Server]) -> None:
+    server = serve("--port", LOCAL, "--http", LOCAL, "--idle-timeout", "1", listeners=2)
+    tcp, web = client(server.ports[0]), client(server.ports[1])
+    tcp.sendall(b"\n")
+    assert readLines(tcp, 1)[0].isdigit()
+    started = time.monotonic()
+    closed: dict[str, float] = {}
+    for byte in range(40):
+        for name, sock, data in (
+            ("tcp", tcp, b"n=1 " * 10),
+            ("http", web, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 40),
+        ):
+            if name in closed:
+                continue
+            try:
+                sock.sendall(data[byte : byte + 1])
+            except OSError:
+                closed[name] = time.monotonic() - started
+        if len(closed) == 2:
+            break
+        time.sleep(0.1)
+    tcp.close()
+    web.close()
+    # Each byte would have reset a per-byte timer; the request's deadline
+    # does not move.
+    assert closed.keys() == {"tcp", "http"}
+    assert all(seconds < 2.5 for seconds in closed.values()), closed
+    assertCleanLog(server)
+
+
+def test_silentTlsClientsAreClosedRefusedOrNot(
+    serve: Callable[..., Server], certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    server = serve(
+        "--port",
+        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        *("--idle-timeout", "1", "--max-connections-per-ip", "2", *WATCHED),
+    )
+    socks = [client(server.port) for _ in range(30)]
+    started = time.monotonic()
+    for sock in socks:
+        readUntilClosed(sock, limit=5, allowReset=True)
+    assert time.monotonic() - started < 4
+    for sock in socks:
+        sock.close()
+    openConnections(server)
+    with tlsClient(server.port, cert) as tls:
+        tls.sendall(b"\n")
+        assert readLines(tls, 1)[0].isdigit()
+    assertCleanLog(server)
+
+
+def test_httpRequestBodyIsRefusedUnread(serve: Callable[..., Server]) -> None:
+    server = serve("--port", LOCAL, "--http", LOCAL, listeners=2)
+    with client(server.ports[1]) as sock:
+        sock.sendall(
+            b"POST /v1/random HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 10737418240\r\n\r\n"
+        )
+        response = readUntilClosed(sock)
+    assert response.startswith(b"HTTP/1.1 405 ")
+    assert b"connection: close" in response.lower()
     assertCleanLog(server)
