@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, ClassVar
+import signal
+import sys
+from typing import Any, ClassVar, NoReturn
 
 from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
+from twisted.copyright import version as twistedVersion
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
@@ -153,10 +157,42 @@ class Options(usage.Options):
     )
 
     def __init__(self, reactor: Any = None) -> None:
+        """
+        @param reactor: the reactor to serve on; the global one if not
+            given, which also means that this is C{twistd}'s command line, so
+            that a usage error prints one line and exits (status 2) rather
+            than raising L{usage.UsageError}.
+        """
         super().__init__()  # type: ignore[no-untyped-call]
         self["ports"] = []
         self["http"] = []
         self.reactor = reactor
+        self.exitOnUsageError = reactor is None
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """
+        Parse the command line.  From C{twistd}, a usage error is one line
+        on stderr naming the option, then exit status 2 (twistd itself would
+        print its whole usage before the line that matters).
+        """
+        try:
+            super().parseOptions(options)  # type: ignore[no-untyped-call]
+        except usage.UsageError as error:
+            if not self.exitOnUsageError:
+                raise
+            print(
+                f"twistd randnum: {error}\n"
+                "Run 'twistd randnum --help' for every option.",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
+
+    def opt_version(self) -> NoReturn:
+        """
+        Show randnum's and Twisted's versions and exit.
+        """
+        print(f"randnum {__version__} (Twisted {twistedVersion})")
+        raise SystemExit(0)
 
     def opt_port(self, value: str) -> None:
         self["ports"].append(_endpointDescription(value))
@@ -243,6 +279,29 @@ class Options(usage.Options):
             raise usage.UsageError(f"--{option} {description!r}: {reason}") from None
 
 
+def _listenError(failure: Failure) -> str:
+    """
+    Why listening failed, briefly: C{Address already in use} rather than
+    C{Couldn't listen on any:5000: [Errno 98] Address already in use.}.
+    """
+    error = failure.value
+    if isinstance(error, CannotListenError) and isinstance(error.socketError, OSError):
+        return error.socketError.strerror or str(error.socketError)
+    return failure.getErrorMessage()
+
+
+class StartupFailed(SystemExit, Exception):
+    """
+    The service cannot start: exit with this one line.
+
+    It is a L{SystemExit}, so that C{twistd -n} prints the line alone (no
+    traceback) and exits with status 1; and an L{Exception}, so that a
+    daemonizing C{twistd} (which only reports an C{Exception} from the
+    daemon to the waiting parent) removes its pid file, prints the line on
+    the terminal and exits with status 1 rather than waiting forever.
+    """
+
+
 class ListeningService(Service):
     """
     Listen on one endpoint while running, and log where.
@@ -302,9 +361,11 @@ class ListeningService(Service):
         self._listening.addCallbacks(self._listened, failed)
         starting = False
         if atStartup:
-            raise SystemExit(
-                f"randnum: cannot listen on {self.description}: "
-                f"{atStartup[0].getErrorMessage()}"
+            # The reason first: a daemonizing twistd shows the terminal only
+            # the first 100 bytes.
+            raise StartupFailed(
+                f"randnum: {_listenError(atStartup[0])} "
+                f"(cannot listen on {self.description})"
             )
 
     def _listened(self, port: IListeningPort) -> IListeningPort:
@@ -341,6 +402,38 @@ class ListeningService(Service):
         return None
 
 
+class HangUpService(Service):
+    """
+    Stop the reactor cleanly on C{SIGHUP}, as on C{SIGTERM}, rather than
+    die at once (Python's default): the terminal of a foreground server went
+    away, or someone asked it to stop.
+    """
+
+    def __init__(self, reactor: IReactorCore) -> None:
+        self.reactor = reactor
+        self._previous: Any = None
+
+    def startService(self) -> None:
+        """
+        Handle C{SIGHUP} while running.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        self._previous = signal.signal(signal.SIGHUP, self._hungUp)
+
+    def stopService(self) -> None:
+        """
+        Give C{SIGHUP} back.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        if self._previous is not None:
+            signal.signal(signal.SIGHUP, self._previous)
+            self._previous = None
+
+    def _hungUp(self, number: int, frame: object) -> None:
+        log.info("randnum received SIGHUP: stopping")
+        self.reactor.callFromThread(self.reactor.stop)  # type: ignore[attr-defined]
+
+
 def makeService(options: Options) -> IService:
     """
     Build the C{twistd randnum} service from parsed L{Options}: one
@@ -361,6 +454,9 @@ def makeService(options: Options) -> IService:
         summary = TimerService(options["log-interval"], server.logSummary)
         summary.clock = options.reactor
         summary.setServiceParent(service)
+    if hasattr(signal, "SIGHUP") and options.exitOnUsageError:
+        # Only under twistd (the global reactor), never in a test's reactor.
+        HangUpService(options.reactor).setServiceParent(service)  # type: ignore[no-untyped-call]
     factory = RandnumFactory(framing=options["framing"], server=server)
     listeners: list[tuple[str, IStreamServerEndpoint, IProtocolFactory, str]] = [
         (description, endpoint, factory, "")

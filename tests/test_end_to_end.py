@@ -5,11 +5,16 @@ loopback sockets.
 
 from __future__ import annotations
 
+import signal
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from servers import Server, run
+
+import randnum
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 
@@ -98,12 +103,31 @@ def test_pluginHelpDocumentsEveryOption(tmp_path: Path) -> None:
         assert option in result.stdout
 
 
-def test_usageErrorExitsWithoutTraceback(tmp_path: Path) -> None:
-    result = run("twistd", "-n", "randnum", "--min", "9", "--max", "1", cwd=tmp_path)
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "--min/--max: min must not exceed max" in output
-    assert "Traceback" not in output
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--min", "9", "--max", "1"], "--min/--max: min must not exceed max"),
+        (["--bogus"], "option --bogus not recognized"),
+        (["--port", "ssl:0:privateKey=/nonexistent.pem"], "--port 'ssl:0:private"),
+    ],
+)
+def test_usageErrorIsOneLineAndExitStatus2(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    for daemon in ([], ["-n"]):
+        result = run("twistd", *daemon, "randnum", *args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        first, hint = result.stderr.splitlines()
+        assert first.startswith("twistd randnum: ") and line in first
+        assert hint == "Run 'twistd randnum --help' for every option."
+        assert not (tmp_path / "twistd.pid").exists()
+
+
+def test_versionNamesRandnum(tmp_path: Path) -> None:
+    result = run("twistd", "randnum", "--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"randnum {randnum.__version__} (Twisted ")
 
 
 def test_portInUseIsOneClearLine(serve: Callable[..., Server], tmp_path: Path) -> None:
@@ -117,7 +141,34 @@ def test_portInUseIsOneClearLine(serve: Callable[..., Server], tmp_path: Path) -
         f"tcp:{server.port}:interface=127.0.0.1",
         cwd=tmp_path,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1
     output = result.stdout + result.stderr
-    assert f"randnum: cannot listen on tcp:{server.port}" in output
+    assert (
+        f"randnum: Address already in use (cannot listen on tcp:{server.port}" in output
+    )
     assert "Traceback" not in output
+
+
+def test_daemonThatCannotListenExitsAtOnceWithTheReason(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve("--port", LOCAL)
+    started = time.monotonic()
+    # twistd's default: daemonize, with a pid file in the current directory.
+    result = run(
+        "twistd", "randnum", "--port", f"tcp:{server.port}", cwd=tmp_path, timeout=30
+    )
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "randnum: Address already in use" in result.stderr
+    assert not (tmp_path / "twistd.pid").exists()
+
+
+def test_sighupStopsTheServerCleanly(serve: Callable[..., Server]) -> None:
+    server = serve("--port", LOCAL)
+    server.process.send_signal(signal.SIGHUP)
+    server.process.wait(timeout=10)
+    log = server.logText()
+    assert "randnum received SIGHUP: stopping" in log
+    assert "Main loop terminated." in log
+    assert "Traceback" not in log
