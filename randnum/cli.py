@@ -30,6 +30,7 @@ from randnum.bench import (
     summary,
 )
 from randnum.client import RandnumClientProtocol, RandnumError
+from randnum.query import QueryError, parseDecimal, parseInteger
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -38,11 +39,12 @@ EXIT_UNREACHABLE = 3
 
 
 def _integer(name: str, value: str | None) -> int | None:
+    # The wire protocol's integer grammar, not all that int() accepts.
     if value is None:
         return None
     try:
-        return int(value)
-    except ValueError:
+        return parseInteger(name, value)
+    except QueryError:
         raise usage.UsageError(f"--{name} must be an integer, not {value!r}") from None
 
 
@@ -85,8 +87,8 @@ def _serverEndpoint(options: usage.Options) -> str:
 
 def _positive(name: str, value: str, kind: type[int] | type[float] = int) -> Any:
     try:
-        number = kind(value)
-    except ValueError:
+        number = (parseInteger if kind is int else parseDecimal)(name, value)
+    except QueryError:
         number = 0
     if number <= 0:
         raise usage.UsageError(f"--{name} must be a positive number, not {value!r}")

@@ -23,9 +23,11 @@ MAX_COUNT = 10000
 #: Parameter names a request may use.
 KEYS = ("n", "min", "max", "unique")
 
-# An optional sign and at most 20 digits: enough for any 64-bit value, and a
-# bound on the work int() does for a hostile 400-digit value.
-_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+# An optional sign, any number of leading zeros, then at most 20 digits:
+# enough for any 64-bit value, and a bound on the work int() does for a
+# hostile 400-digit value.  Only ASCII digits: not what int() also takes
+# ("4_2", " 42 ", Arabic-Indic digits).
+_INTEGER = re.compile(r"([+-]?)0*([0-9]{1,20})")
 _BOOLEANS = {"true": True, "false": False}
 
 # key=value tokens: a name, "=", anything without whitespace.
@@ -47,6 +49,7 @@ class QueryError(ValueError):
         "repeated_parameter",
         "empty_value",
         "not_an_integer",
+        "not_a_number",
         "not_a_boolean",
         "out_of_range",
         "min_exceeds_max",
@@ -113,10 +116,32 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 32 else text[:32] + "...")
 
 
-def _integer(name: str, value: str) -> int:
-    if not _INTEGER.fullmatch(value):
+def parseInteger(name: str, value: str) -> int:
+    """
+    A decimal integer: an optional sign and ASCII digits, nothing else.
+
+    @raise QueryError: for anything else, or more than 20 significant digits.
+    """
+    match = _INTEGER.fullmatch(value)
+    if match is None:
         raise QueryError(f"{name} must be an integer", "not_an_integer")
-    return int(value)
+    return int(match.group(1) + match.group(2))
+
+
+_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20}")
+
+
+def parseDecimal(name: str, value: str) -> float:
+    """
+    A non-negative decimal number (such as C{10}, C{0.5}, C{.25}): ASCII
+    digits and at most one point, nothing else (no sign, exponent, C{inf},
+    C{nan}, underscores or spaces).
+
+    @raise QueryError: for anything else.
+    """
+    if not _DECIMAL.fullmatch(value):
+        raise QueryError(f"{name} must be a decimal number", "not_a_number")
+    return float(value)
 
 
 def _boolean(name: str, value: str) -> bool:
@@ -144,9 +169,9 @@ def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
             raise QueryError(f"empty value for {name}", "empty_value")
         seen[name] = value
     return Query(
-        min=_integer("min", seen["min"]) if "min" in seen else defaults.min,
-        max=_integer("max", seen["max"]) if "max" in seen else defaults.max,
-        n=_integer("n", seen["n"]) if "n" in seen else defaults.n,
+        min=parseInteger("min", seen["min"]) if "min" in seen else defaults.min,
+        max=parseInteger("max", seen["max"]) if "max" in seen else defaults.max,
+        n=parseInteger("n", seen["n"]) if "n" in seen else defaults.n,
         unique=_boolean("unique", seen["unique"])
         if "unique" in seen
         else defaults.unique,

@@ -31,7 +31,7 @@ from randnum import __version__
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
-from randnum.query import Query, QueryError
+from randnum.query import Query, QueryError, parseDecimal, parseInteger
 from randnum.server import RandnumServer
 from randnum.source import seededSource, systemSource
 from randnum.web import webSite
@@ -54,9 +54,10 @@ def _endpointDescription(value: str) -> str:
 
 
 def _integerOption(name: str, value: str) -> int:
+    # The wire protocol's integer grammar, not all that int() accepts.
     try:
-        return int(value)
-    except ValueError:
+        return parseInteger(name, value)
+    except QueryError:
         raise usage.UsageError(f"--{name} must be an integer, not {value!r}") from None
 
 
@@ -69,8 +70,8 @@ def _countOption(name: str, value: str, smallest: int) -> int:
 
 def _secondsOption(name: str, value: str) -> float:
     try:
-        seconds = float(value)
-    except ValueError:
+        seconds = parseDecimal(name, value)
+    except QueryError:
         seconds = math.nan
     if not (0 <= seconds < math.inf):
         raise usage.UsageError(

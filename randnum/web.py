@@ -81,8 +81,8 @@ class JSONResource(Resource):
             return jsonError(
                 request, 405, f"method {request.method.decode('latin-1')} not allowed"
             )
-        if self.isLeaf and any(request.postpath or ()):
-            # /healthz/anything is not /healthz.
+        if self.isLeaf and request.postpath:
+            # /healthz/anything, and /healthz/ too, are not /healthz.
             return jsonError(request, 404, "not found")
         rendered: bytes = super().render(request)  # type: ignore[no-untyped-call]
         return rendered

@@ -582,3 +582,32 @@ def test_httpRequestBodyIsRefusedUnread(serve: Callable[..., Server]) -> None:
     assert response.startswith(b"HTTP/1.1 405 ")
     assert b"connection: close" in response.lower()
     assertCleanLog(server)
+
+
+def test_httpsWorksForClientsThatOfferAlpn(
+    serve: Callable[..., Server], certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    server = serve(
+        "--port",
+        LOCAL,
+        "--http",
+        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        listeners=2,
+    )
+    context = ssl.create_default_context(cafile=str(cert))
+    # What curl and browsers offer.
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with (
+        client(server.ports[1]) as sock,
+        context.wrap_socket(sock, server_hostname="localhost") as tls,
+    ):
+        assert tls.selected_alpn_protocol() == "http/1.1"
+        tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        response = b""
+        while not response.endswith(b"ok\n"):
+            chunk = tls.recv(4096)
+            assert chunk
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 200 OK\r\n")
+    assertCleanLog(server)

@@ -194,6 +194,16 @@ def test_lineAtTheLimitIsAnswered() -> None:
     assert not transport.disconnecting
 
 
+def test_carriageReturnIsNotPartOfTheLine() -> None:
+    factory = lineFactory(maxLine=100)
+    protocol, transport = connect(factory)
+    protocol.dataReceived(b"x" * 100 + b"\r")
+    protocol.dataReceived(b"\n" + b"y" * 100 + b"\r\n")
+    assert transport.value() == b"1\n1\n"
+    protocol.dataReceived(b"z" * 101 + b"\n")
+    assert transport.value() == b"1\n1\nERR line too long\n"
+
+
 def test_longLineIsRefusedAfterTheLinesBeforeIt() -> None:
     factory = lineFactory(maxLine=100)
     protocol, transport = connect(factory)

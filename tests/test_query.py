@@ -154,3 +154,15 @@ def test_checkedReturnsTheSameQuery() -> None:
     query = Query(min=-1, max=1, n=3, unique=True)
     assert query.checked() is query
     assert query.span == 3
+
+
+def test_leadingZerosAreADecimalInteger() -> None:
+    query = parseLine(b"n=00000000000000000003 min=-0000000000000000000000001", Query())
+    assert (query.n, query.min) == (3, -1)
+
+
+@pytest.mark.parametrize("value", ["4_2", " 42", "\u0664\u0662", "0x10", "1e3", "+-1"])
+def test_onlyAsciiDecimalIntegers(value: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseParameters([("n", value)], Query())
+    assert raised.value.kind == "not_an_integer"

@@ -83,6 +83,12 @@ def test_rangeFramingAndSeed() -> None:
         (["--min", "9", "--max", "1"], "--min/--max: min must not exceed max"),
         (["--max", str(2**64)], "--min/--max: max must be a signed 64-bit integer"),
         (["--seed", "abc"], "--seed must be an integer, not 'abc'"),
+        # The wire protocol's grammar, not all that int() and float() take.
+        (["--seed", "\u0664\u0662"], "--seed must be an integer"),
+        (["--seed", "4_2"], "--seed must be an integer, not '4_2'"),
+        (["--min", " 1_0 "], "--min must be an integer, not ' 1_0 '"),
+        (["--idle-timeout", "1_0"], "--idle-timeout must be a number of seconds"),
+        (["--idle-timeout", " 5"], "--idle-timeout must be a number of seconds"),
         (["--framing", "json"], "--framing must be one of raw, line, auto, not 'json'"),
         (["--port", "bogus:1"], "--port 'bogus:1': Unknown endpoint type: 'bogus'"),
         (["--port", "tcp:notaport"], "--port 'tcp:notaport'"),

@@ -182,11 +182,46 @@ def test_headHasTheHeadersOfGetAndNoBody(web: Server) -> None:
     assert "eat it" not in web.logText()
 
 
-@pytest.mark.parametrize("path", ["/nope", "/v1", "/v1/", "/v2/random", "/healthz/x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/nope", "/v1", "/v1/", "/v2/random", "/healthz/x", "/healthz/", "/v1/random/"],
+)
 def test_unknownPathsAreJson404(web: Server, path: str) -> None:
     response = fetch(httpPort(web), path)
     assert response.status == 404
     assert response.json() == {"error": "not found"}
+
+
+def test_noResponseMayBeCached(web: Server) -> None:
+    for path, method in [
+        ("/", "GET"),
+        ("/metrics", "GET"),
+        ("/healthz", "HEAD"),
+        ("/v1/random", "GET"),
+        ("/v1/random?n=0", "GET"),
+        ("/nope", "GET"),
+        ("/v1/random", "DELETE"),
+    ]:
+        response = fetch(httpPort(web), path, method)
+        assert response.headers["cache-control"] == "no-store", (path, method)
+
+
+def test_plusInAQueryIsASpace(web: Server) -> None:
+    # As in any URL query: '+' means ' ', so a sign must be written %2B.
+    assert fetch(httpPort(web), "/v1/random?n=+5").json() == {
+        "error": "n must be an integer"
+    }
+    body = fetch(httpPort(web), "/v1/random?n=%2B5&min=1&max=1").json()
+    assert body == {"numbers": [1] * 5, "min": 1, "max": 1}
+
+
+def test_optionsStarIsAnsweredByTwistedWeb(web: Server) -> None:
+    # "OPTIONS *" asks about the server, not a resource: twisted.web's
+    # empty 200, as RFC 9110 describes.  Every resource refuses OPTIONS.
+    with socket.create_connection(("127.0.0.1", httpPort(web)), timeout=5) as sock:
+        sock.sendall(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert fetch(httpPort(web), "/healthz", "OPTIONS").status == 405
 
 
 def test_healthAndIndex(web: Server) -> None:
