@@ -320,10 +320,13 @@ def test_httpConnectionsShareTheConnectionLimit(serve: Callable[..., Server]) ->
         assert busy.json() == {"error": "busy"}
     # Capacity returns when the TCP client leaves.
     deadline = time.monotonic() + 10
+    refused = 1
     while (response := fetch(http, "/healthz")).status == 503:
+        # The server may not have seen the TCP client leave yet.
+        refused += 1
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert response.status == 200
     samples = metrics(http)
     key = ("randnum_rejected_connections_total", (("face", "http"), ("reason", "busy")))
-    assert samples[key] == 1
+    assert samples[key] == refused
