@@ -182,10 +182,14 @@ class LoadRun:
     """
 
     def __init__(
-        self, load: Load, progress: Callable[[int], None] = lambda count: None
+        self,
+        load: Load,
+        progress: Callable[[int], None] = lambda count: None,
+        onStart: Callable[[float], None] = lambda when: None,
     ) -> None:
         self.load = load
         self.progress = progress
+        self.onStart = onStart
         self.family, self.address = parseEndpoint(load.endpoint)
         self.tally = Tally()
         self.poller = select.epoll()
@@ -199,6 +203,8 @@ class LoadRun:
         """
         started = time.perf_counter()
         cpuStarted = time.process_time()
+        self.onStart(time.monotonic())
+        measured: tuple[float, int, int, int] | None = None
         for _ in range(self.load.connections):
             self.open()
         deadline = started + self.load.seconds
@@ -207,7 +213,15 @@ class LoadRun:
         while True:
             now = time.perf_counter()
             if self.running and now >= deadline:
+                # The figures are what was answered within the duration;
+                # replies still in flight are collected but not counted.
                 self.running = False
+                measured = (
+                    now - started,
+                    self.tally.replies,
+                    self.tally.numbers,
+                    self.tally.errors,
+                )
             if not self.running and (now >= grace or not self.connections):
                 break
             if self.retries and self.running:
@@ -217,13 +231,21 @@ class LoadRun:
                 connection = self.connections.get(fd)
                 if connection is not None:
                     handle(connection, events)
-            if self.tally.replies != before:
+            if self.tally.replies != before and self.running:
                 self.progress(self.tally.replies - before)
         for connection in list(self.connections.values()):
             self.close(connection)
         self.poller.close()
-        self.tally.seconds = time.perf_counter() - started
         self.tally.cpuSeconds = time.process_time() - cpuStarted
+        if measured is None:
+            measured = (
+                time.perf_counter() - started,
+                self.tally.replies,
+                self.tally.numbers,
+                self.tally.errors,
+            )
+        tally = self.tally
+        tally.seconds, tally.replies, tally.numbers, tally.errors = measured
         return self.tally
 
     def open(self) -> None:
@@ -392,20 +414,32 @@ class LoadRun:
             self.open()
 
 
-def runInProcess(load: Load, counter: Synchronized[int] | None = None) -> Tally:
+def runInProcess(
+    load: Load,
+    counter: Synchronized[int] | None = None,
+    start: Synchronized[float] | None = None,
+) -> Tally:
     """
-    Run C{load} in this process; return the counts.
+    Run C{load} in this process; return the counts.  Replies are added to
+    C{counter} as they come, and the (monotonic) start time put in
+    C{start}, for progress reports.
     """
 
     def progress(count: int) -> None:
         if counter is not None:
             counter.value += count
 
-    return LoadRun(load, progress).run()
+    def started(when: float) -> None:
+        if start is not None:
+            start.value = when
+
+    return LoadRun(load, progress, started).run()
 
 
-def _child(load: Load, counter: Synchronized[int], results: Any) -> None:
-    results.put(runInProcess(load, counter))
+def _child(
+    load: Load, counter: Synchronized[int], start: Synchronized[float], results: Any
+) -> None:
+    results.put(runInProcess(load, counter, start))
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -425,17 +459,20 @@ def runLoad(
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     counters = []
+    starts: list[Synchronized[float]] = []
     children = []
     for connections in split(load.connections, processes):
         if not connections:
             continue
         counter = context.Value("q", 0, lock=False)
+        start = context.Value("d", math.inf, lock=False)
         share = Load(**{**asdict(load), "connections": connections})
         child = context.Process(
-            target=_child, args=(share, counter, results), daemon=True
+            target=_child, args=(share, counter, start, results), daemon=True
         )
         child.start()
         counters.append(counter)
+        starts.append(start)
         children.append(child)
     started = time.monotonic()
     tally = Tally()
@@ -445,8 +482,12 @@ def runLoad(
         try:
             result: Tally = results.get(timeout=1.0)
         except Exception:  # queue.Empty: a second went by
-            if report is not None:
-                report(time.monotonic() - started, sum(c.value for c in counters))
+            # Timed from when the load began (the children's start), as the
+            # final figure is, not from when they were spawned.
+            began = min(start.value for start in starts)
+            if report is not None and began < math.inf:
+                elapsed = min(time.monotonic() - began, load.seconds)
+                report(elapsed, sum(c.value for c in counters))
             if not any(child.is_alive() for child in children) and results.empty():
                 break
             continue

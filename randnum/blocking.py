@@ -13,6 +13,7 @@ as the Twisted client.
 from __future__ import annotations
 
 import socket
+import ssl
 from types import TracebackType
 
 from randnum.client import (
@@ -84,15 +85,36 @@ class BlockingClient:
 
 
 def connect(
-    host: str = "127.0.0.1", port: int = 5000, timeout: float = 10.0
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    timeout: float = 10.0,
+    *,
+    tls: bool = False,
+    cafile: str | None = None,
 ) -> BlockingClient:
     """
-    Connect to a randnum server over TCP.
+    Connect to a randnum server over TCP, or TLS.
 
+    @param host: a name, or an IPv4 or IPv6 address (bare or in brackets).
     @param timeout: seconds allowed for connecting and for each reply.
-    @raise OSError: if the server cannot be reached.
+    @param tls: connect with TLS, trusting the system's CAs (also implied
+        by C{cafile}).
+    @param cafile: connect with TLS, trusting the CA certificates in this
+        PEM file.
+    @raise OSError: if the server cannot be reached (L{ssl.SSLError} if its
+        certificate is not trusted).
     """
-    return BlockingClient(socket.create_connection((host, port), timeout=timeout))
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if tls or cafile is not None:
+        context = ssl.create_default_context(cafile=cafile)
+        try:
+            sock = context.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+    return BlockingClient(sock)
 
 
 def connectUnix(path: str, timeout: float = 10.0) -> BlockingClient:

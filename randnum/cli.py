@@ -9,10 +9,16 @@ answering.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 
+from OpenSSL import SSL
+from twisted.internet import defer
+from twisted.internet import error as error_
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.interfaces import IReactorTime
@@ -29,7 +35,7 @@ from randnum.bench import (
     runLoad,
     summary,
 )
-from randnum.client import RandnumClientProtocol, RandnumError
+from randnum.client import RandnumClientProtocol, RandnumError, clientEndpoint
 from randnum.query import QueryError, parseDecimal, parseInteger
 
 EXIT_OK = 0
@@ -60,29 +66,138 @@ class _CommandOptions(usage.Options):
         print(f"randnum {__version__}")
         sys.exit(EXIT_OK)
 
+    # As curl and most commands have it (-H is the host, as in redis-cli's
+    # -h, which help has here).
+    opt_h = usage.Options.opt_help
 
-#: Where the server is: shared by every subcommand that talks to one.
+
+#: Where the server is: shared by every subcommand that talks to one.  The
+#: defaults come from the environment (see L{serverLocation}).
 SERVER_PARAMETERS: list[list[str | None]] = [
-    ["host", "H", "127.0.0.1", "Server host name or address."],
-    ["port", "p", "5000", "Server TCP port."],
     [
-        "endpoint",
-        "e",
+        "host",
+        "H",
         None,
-        "A Twisted client endpoint description instead of --host/--port, "
-        "e.g. tls:randnum.example:5001 or unix:path=/run/randnum.sock.",
+        "Server host: a name, an IPv4 address or an IPv6 address (bare or in "
+        "brackets). [default: $RANDNUM_HOST, else 127.0.0.1]",
     ],
+    ["port", "p", None, "Server TCP port. [default: $RANDNUM_PORT, else 5000]"],
 ]
 
+#: The environment variables that name the server, when no option does.
+ENVIRONMENT = ("RANDNUM_ENDPOINT", "RANDNUM_HOST", "RANDNUM_PORT", "RANDNUM_CAFILE")
 
-def _serverEndpoint(options: usage.Options) -> str:
+
+@dataclass(frozen=True)
+class ServerLocation:
     """
-    The client endpoint description that --host/--port/--endpoint name.
+    Where the server is: an endpoint description, or a host and port (with
+    TLS if C{tls}, trusting C{cafile} or else the system's CAs).
     """
-    if options["endpoint"] is not None:
-        return str(options["endpoint"])
-    port = _integer("port", options["port"])
-    return f"tcp:host={options['host']}:port={port}"
+
+    endpoint: str | None
+    host: str
+    port: int
+    tls: bool = False
+    cafile: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """
+        The location as a person writes it: C{host:port}, C{[::1]:5000}, or
+        the endpoint description.
+        """
+        if self.endpoint is not None:
+            return self.endpoint
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'tls://' if self.tls else ''}{host}:{self.port}"
+
+    @property
+    def description(self) -> str:
+        """
+        A Twisted client endpoint description of the location (TLS aside).
+        """
+        if self.endpoint is not None:
+            return self.endpoint
+        host = self.host.replace("\\", "\\\\").replace(":", "\\:")
+        return f"tcp:host={host}:port={self.port}"
+
+
+def _host(value: str, origin: str) -> str:
+    host = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    if not host or any(c in host for c in "[]/ \t"):
+        raise usage.UsageError(
+            f"{origin} must be a host name or address, not {value!r}"
+        )
+    return host
+
+
+def _port(value: str, origin: str) -> int:
+    try:
+        port = parseInteger("port", value)
+    except QueryError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise usage.UsageError(
+            f"{origin} must be a port number (1-65535), not {value!r}"
+        )
+    return port
+
+
+def serverLocation(
+    options: usage.Options, environ: Mapping[str, str] | None = None
+) -> ServerLocation:
+    """
+    The server that the options name, or else the environment
+    (C{RANDNUM_ENDPOINT}, or C{RANDNUM_HOST} and C{RANDNUM_PORT}, and
+    C{RANDNUM_CAFILE}), or else 127.0.0.1:5000.  Options take precedence
+    over the environment.
+
+    @raise usage.UsageError: for a bad value, or for an endpoint given
+        together with a host, port or TLS option.
+    """
+    env = os.environ if environ is None else environ
+    flags = {
+        name: options[name]
+        for name in ("endpoint", "host", "port", "cafile")
+        if options.get(name) is not None
+    }
+    tls = bool(options.get("tls"))
+    if "endpoint" in flags:
+        clash = [f"--{name}" for name in ("host", "port", "cafile") if name in flags]
+        clash += ["--tls"] if tls else []
+        if clash:
+            raise usage.UsageError(
+                f"--endpoint names the server on its own: give it or "
+                f"{'/'.join(clash)}, not both"
+            )
+        return ServerLocation(str(flags["endpoint"]), "", 0)
+    if not {"host", "port"} & flags.keys() and env.get("RANDNUM_ENDPOINT"):
+        clash = [name for name in ("RANDNUM_HOST", "RANDNUM_PORT") if env.get(name)]
+        if clash:
+            raise usage.UsageError(
+                f"RANDNUM_ENDPOINT and {'/'.join(clash)} are both set: unset one"
+            )
+        return ServerLocation(env["RANDNUM_ENDPOINT"], "", 0)
+    if "host" in flags:
+        host = _host(flags["host"], "--host")
+    else:
+        host = _host(env.get("RANDNUM_HOST") or "127.0.0.1", "RANDNUM_HOST")
+    if "port" in flags:
+        port = _port(flags["port"], "--port")
+    else:
+        port = _port(env.get("RANDNUM_PORT") or "5000", "RANDNUM_PORT")
+    cafile = flags.get("cafile") or env.get("RANDNUM_CAFILE") or None
+    if cafile is not None:
+        try:
+            with open(cafile, "rb"):
+                pass
+        except OSError as error:
+            origin = "--cafile" if "cafile" in flags else "RANDNUM_CAFILE"
+            raise usage.UsageError(
+                f"{origin} {cafile!r}: {error.strerror or error}"
+            ) from None
+    return ServerLocation(None, host, port, tls or cafile is not None, cafile)
 
 
 def _positive(name: str, value: str, kind: type[int] | type[float] = int) -> Any:
@@ -101,35 +216,81 @@ class GetOptions(_CommandOptions):
     """
 
     synopsis = (
-        "[--host HOST] [--port PORT | --endpoint DESC] [-n N] [--min A] [--max B] "
-        "[--unique] [--timeout SECONDS]"
+        "[--host HOST] [--port PORT] [--tls] [--cafile FILE] [--endpoint DESC] "
+        "[-n N] [--min A] [--max B] [--unique] [--timeout SECONDS] [--json]"
     )
     longdesc = (
-        "Ask a randnum server for numbers and print them, one per line. Bounds "
-        "not given are the server's defaults (1..10000 unless it was started "
-        "otherwise). Exit status: 0 success, 1 the server refused the request, "
-        "2 usage error, 3 the server cannot be reached."
+        "Ask a randnum server for numbers and print them, one per line (or, "
+        "with --json, one JSON document). Bounds not given are the server's "
+        "defaults (1..10000 unless it was started otherwise). The server is "
+        "--host/--port, or --endpoint, or else $RANDNUM_ENDPOINT, "
+        "$RANDNUM_HOST/$RANDNUM_PORT and $RANDNUM_CAFILE. Exit status: 0 "
+        "success, 1 the server refused the request, 2 usage error, 3 the "
+        "server cannot be reached or did not answer in time."
     )
+
     optParameters: ClassVar[list[list[str | None]]] = [
         *SERVER_PARAMETERS,
-        ["n", "n", "1", "How many numbers (1..10000)."],
+        [
+            "cafile",
+            None,
+            None,
+            "Connect with TLS, trusting the CA certificate(s) in this PEM file "
+            "(e.g. a self-signed server's certificate). [default: $RANDNUM_CAFILE]",
+        ],
+        [
+            "endpoint",
+            "e",
+            None,
+            "A Twisted client endpoint description instead of --host/--port, "
+            "e.g. unix:path=/run/randnum.sock or "
+            "tls:randnum.example:5001:trustRoots=/etc/ssl/randnum. "
+            "[default: $RANDNUM_ENDPOINT]",
+        ],
+        ["count", "n", "1", "How many numbers (1..10000)."],
         ["min", None, None, "Smallest number (server default if not given)."],
         ["max", None, None, "Largest number (server default if not given)."],
-        ["timeout", "t", "10", "Seconds to wait for the connection and the reply."],
+        [
+            "timeout",
+            "t",
+            "10",
+            "Seconds to wait for the connection, and again for the reply.",
+        ],
     ]
+
     optFlags: ClassVar[list[list[str | None]]] = [
         ["unique", "u", "Distinct numbers (n may not exceed max-min+1)."],
+        ["tls", None, "Connect with TLS, trusting the system's CAs."],
+        [
+            "json",
+            None,
+            'Print one JSON document, {"numbers": [...]} (with "min" and "max" '
+            'where given), or {"error": reason} when refused.',
+        ],
     ]
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """
+        Parse, accepting C{--n N}: C{-n}'s long name before version 0.2.
+        """
+        if options is not None:
+            options = [
+                "--count" + word[3:]
+                if word == "--n" or word.startswith("--n=")
+                else word
+                for word in options
+            ]
+        super().parseOptions(options)  # type: ignore[no-untyped-call]
 
     def postOptions(self) -> None:
         """
         Check the values' forms; the server checks their meaning.
         """
-        self["n"] = _integer("n", self["n"])
+        self["n"] = _integer("count", self["count"])
         self["min"] = _integer("min", self["min"])
         self["max"] = _integer("max", self["max"])
         self["timeout"] = _positive("timeout", self["timeout"], float)
-        self["endpoint"] = _serverEndpoint(self)
+        self["location"] = serverLocation(self)
 
 
 class BenchOptions(_CommandOptions):
@@ -139,7 +300,7 @@ class BenchOptions(_CommandOptions):
 
     synopsis = (
         "[--host HOST] [--port PORT | --endpoint DESC] [-c CONNECTIONS] "
-        "[-P PIPELINE] [-t SECONDS] [--mode line|connect] [--processes N] "
+        "[-P PIPELINE] [-d SECONDS] [--mode line|connect] [--processes N] "
         "[--request TEXT] [--json]"
     )
     longdesc = (
@@ -149,10 +310,19 @@ class BenchOptions(_CommandOptions):
         "like the original sample client. Progress goes to stderr once a second. "
         "Any server that answers one line per request line can be measured "
         "(e.g. --request PING against Redis). The load generator is a bare "
-        "socket loop, so --endpoint takes tcp: and unix: descriptions only."
+        "socket loop, so --endpoint takes tcp: and unix: descriptions only "
+        "(no TLS)."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         *SERVER_PARAMETERS,
+        [
+            "endpoint",
+            "e",
+            None,
+            "A tcp: or unix: client endpoint description instead of "
+            "--host/--port, e.g. unix:path=/run/randnum.sock. "
+            "[default: $RANDNUM_ENDPOINT]",
+        ],
         [
             "connections",
             "c",
@@ -160,7 +330,7 @@ class BenchOptions(_CommandOptions):
             "Concurrent connections (or workers in connect mode).",
         ],
         ["pipeline", "P", "1", "Requests in flight per connection (line mode)."],
-        ["seconds", "t", "5", "How long to run."],
+        ["duration", "d", "5", "How long to run, in seconds."],
         ["mode", "m", "line", "'line' (persistent connections) or 'connect'."],
         ["processes", None, "1", "Client processes to spread the load over."],
         [
@@ -174,6 +344,15 @@ class BenchOptions(_CommandOptions):
     optFlags: ClassVar[list[list[str | None]]] = [
         ["json", None, "Print the result as one line of JSON, without progress."],
     ]
+
+    def opt_seconds(self, value: str) -> None:
+        """
+        The same as --duration (its name before version 0.2).
+        """
+        self["duration"] = value
+
+    # -t: --duration's short name before version 0.2; --timeout elsewhere.
+    opt_t = opt_seconds
 
     def postOptions(self) -> None:
         """
@@ -192,7 +371,7 @@ class BenchOptions(_CommandOptions):
         elif not data:
             raise usage.UsageError("--request must not be empty in connect mode")
         self["processes"] = _positive("processes", self["processes"])
-        endpoint = _serverEndpoint(self)
+        endpoint = serverLocation(self).description
         try:
             parseEndpoint(endpoint)
         except (ValueError, OSError) as error:
@@ -202,7 +381,7 @@ class BenchOptions(_CommandOptions):
             mode=self["mode"],
             connections=_positive("connections", self["connections"]),
             pipeline=_positive("pipeline", self["pipeline"]),
-            seconds=_positive("seconds", self["seconds"], float),
+            seconds=_positive("duration", self["duration"], float),
             request=data,
         )
 
@@ -235,25 +414,63 @@ def fail(code: int, message: str) -> NoReturn:
     raise SystemExit(code)
 
 
+def explain(error: BaseException, location: ServerLocation, timeout: float) -> str:
+    """
+    What went wrong, in words, for a person: no Python internals.
+    """
+    where = location.shown
+    text = str(error)
+    if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
+        hint = "" if location.tls else " (a TLS port? add --tls or --cafile FILE)"
+        return f"no answer from {where} within {timeout:g} s{hint}"
+    if isinstance(error, (ConnectionRefusedError, error_.ConnectionRefusedError)):
+        return f"connection refused by {where}: is randnum running there?"
+    if isinstance(error, error_.DNSLookupError):
+        return f"cannot find the host {location.host or where}"
+    if isinstance(error, SSL.Error) or "certificate verify failed" in text:
+        if "certificate verify failed" in text or "verify" in text:
+            return (
+                f"the TLS certificate of {where} is not trusted: give the CA "
+                "certificate that signed it with --cafile FILE"
+            )
+        return f"the TLS handshake with {where} failed: is it a TLS port?"
+    if isinstance(error, (error_.ConnectionDone, error_.ConnectionLost)):
+        return f"{where} closed the connection without answering"
+    if isinstance(error, (OSError, error_.ConnectError)):
+        reason = getattr(error, "strerror", None) or error.__class__.__name__
+        return f"cannot connect to {where}: {reason}"
+    return f"cannot get an answer from {where}: {text or error.__class__.__name__}"
+
+
 async def get(reactor: IReactorTime, options: GetOptions) -> None:
     """
     Connect, ask once, print the numbers.
     """
-    description = options["endpoint"]
-    try:
-        endpoint = clientFromString(reactor, description)
-    except Exception as error:  # any failure here is a bad description
-        fail(EXIT_USAGE, f"--endpoint {description!r}: {error}")
+    location: ServerLocation = options["location"]
+    timeout: float = options["timeout"]
+    if location.endpoint is not None:
+        try:
+            endpoint = clientFromString(reactor, location.endpoint)
+        except Exception as error:  # any failure here is a bad description
+            fail(EXIT_USAGE, f"--endpoint {location.endpoint!r}: {error}")
+    else:
+        try:
+            endpoint = clientEndpoint(
+                reactor,
+                location.host,
+                location.port,
+                tls=location.tls,
+                cafile=location.cafile,
+                timeout=timeout,
+            )
+        except ValueError as error:
+            fail(EXIT_USAGE, str(error))
 
     connecting = connectProtocol(endpoint, RandnumClientProtocol())
     try:
-        client: RandnumClientProtocol = await connecting.addTimeout(
-            options["timeout"], reactor
-        )
+        client: RandnumClientProtocol = await connecting.addTimeout(timeout, reactor)
     except Exception as error:
-        fail(
-            EXIT_UNREACHABLE, f"cannot reach a randnum server at {description}: {error}"
-        )
+        fail(EXIT_UNREACHABLE, explain(error, location, timeout))
 
     try:
         numbers = await client.request(
@@ -261,14 +478,27 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
             min=options["min"],
             max=options["max"],
             unique=options["unique"],
-        ).addTimeout(options["timeout"], reactor)
+        ).addTimeout(timeout, reactor)
     except RandnumError as error:
+        if options["json"]:
+            print(json.dumps({"error": error.reason}, separators=(",", ":")))
         fail(EXIT_REFUSED, error.reason)
     except Exception as error:
-        fail(EXIT_UNREACHABLE, f"no answer from {description}: {error}")
+        fail(EXIT_UNREACHABLE, explain(error, location, timeout))
     finally:
         client.transport.loseConnection()
-    sys.stdout.write("".join(f"{number}\n" for number in numbers))
+    if options["json"]:
+        document: dict[str, Any] = {"numbers": numbers}
+        document.update(
+            {
+                name: options[name]
+                for name in ("min", "max")
+                if options[name] is not None
+            }
+        )
+        print(json.dumps(document, separators=(",", ":")))
+    else:
+        sys.stdout.write("".join(f"{number}\n" for number in numbers))
 
 
 def bench(options: BenchOptions) -> int:

@@ -15,10 +15,22 @@ functions here, and both raise L{RandnumError}.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
+from twisted.internet import ssl
+from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.endpoints import clientFromString, connectProtocol
-from twisted.internet.interfaces import IReactorCore, ITransport
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    clientFromString,
+    connectProtocol,
+    wrapClientTLS,
+)
+from twisted.internet.interfaces import (
+    IReactorCore,
+    IStreamClientEndpoint,
+    ITransport,
+)
 from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import LineOnlyReceiver
 from twisted.python.failure import Failure
@@ -150,15 +162,78 @@ class RandnumClientProtocol(LineOnlyReceiver):
             pending.errback(reason)
 
 
-def connect(reactor: IReactorCore, description: str) -> Deferred[RandnumClientProtocol]:
+def trustRoot(cafile: str) -> IOpenSSLTrustRoot:
+    """
+    A TLS trust root of the CA certificates in the PEM file C{cafile}.
+
+    @raise ValueError: if the file holds no certificate, or cannot be read.
+    """
+    try:
+        with open(cafile, "rb") as file:
+            pem = file.read()
+    except OSError as error:
+        raise ValueError(f"cannot read {cafile!r}: {error.strerror}") from None
+    marker = b"-----END CERTIFICATE-----"
+    blocks = [block + marker for block in pem.split(marker) if b"-----BEGIN" in block]
+    try:
+        certificates = [ssl.Certificate.loadPEM(block) for block in blocks]
+    except Exception:
+        certificates = []
+    if not certificates:
+        raise ValueError(f"{cafile!r} holds no PEM certificate")
+    root: IOpenSSLTrustRoot = ssl.trustRootFromCertificates(certificates)
+    return root
+
+
+def clientEndpoint(
+    reactor: Any,
+    host: str,
+    port: int,
+    *,
+    tls: bool = False,
+    cafile: str | None = None,
+    timeout: float = 30,
+) -> IStreamClientEndpoint:
+    """
+    An endpoint for a randnum server at C{host} (a name, or an IPv4 or IPv6
+    address) and C{port}: TCP, or TLS if C{tls} or C{cafile}, trusting the
+    CA certificates in C{cafile} or else the system's.
+
+    @raise ValueError: if C{cafile} holds no certificate.
+    """
+    endpoint: IStreamClientEndpoint = HostnameEndpoint(
+        reactor, host, port, timeout=timeout
+    )
+    if tls or cafile is not None:
+        trust = trustRoot(cafile) if cafile is not None else None
+        options = ssl.optionsForClientTLS(host, trustRoot=trust)
+        endpoint = wrapClientTLS(options, endpoint)
+    return endpoint
+
+
+def connect(
+    reactor: IReactorCore,
+    description: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    tls: bool = False,
+    cafile: str | None = None,
+) -> Deferred[RandnumClientProtocol]:
     """
     Connect to a randnum server.
 
     @param description: a Twisted client endpoint description, such as
-        C{tcp:host=127.0.0.1:port=5000}, C{tls:randnum.example:5001} or
-        C{unix:path=/run/randnum.sock}.
+        C{tcp:host=127.0.0.1:port=5000} or C{unix:path=/run/randnum.sock};
+        if not given, C{host} and C{port} (with TLS if C{tls} or C{cafile},
+        trusting the CA certificates in the PEM file C{cafile} or else the
+        system's).
     """
-    endpoint = clientFromString(reactor, description)
+    endpoint = (
+        clientFromString(reactor, description)
+        if description is not None
+        else clientEndpoint(reactor, host, port, tls=tls, cafile=cafile)
+    )
     connecting: Deferred[RandnumClientProtocol] = connectProtocol(
         endpoint, RandnumClientProtocol()
     )

@@ -22,19 +22,24 @@ def cleanEnvironment() -> dict[str, str]:
     The environment a user's shell would give: nothing that points Python
     at this checkout.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "RANDNUM_"))
+    }
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def run(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """
-    Run a console script of the installed package, as a user would.
+    Run a console script of the installed package, as a user would, with
+    C{env} added to the environment.
     """
     return subprocess.run(
         [str(BIN / args[0]), *args[1:]],
         cwd=cwd,
-        env=cleanEnvironment(),
+        env={**cleanEnvironment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

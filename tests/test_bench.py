@@ -100,7 +100,10 @@ def test_parseEndpointRefusesWhatItCannotDrive(description: str) -> None:
         (["--mode", "udp"], "--mode"),
         (["-c", "0"], "--connections"),
         (["-P", "many"], "--pipeline"),
-        (["-t", "-1"], "--seconds"),
+        (["-t", "-1"], "--duration"),
+        (["--seconds", "0"], "--duration"),
+        (["-d", "1_0"], "--duration must be a positive number"),
+        (["--endpoint", "tls:x:1"], "--endpoint 'tls:x:1'"),
         (["--processes", "0"], "--processes"),
         (["--endpoint", "tls:127.0.0.1:5001"], "--endpoint"),
         (["--mode", "connect", "--request", ""], "--request"),
@@ -184,3 +187,18 @@ def test_benchOverUnixSocket(serve: Callable[..., Server], tmp_path: Path) -> No
     )
     assert tally.replies > 0
     assert tally.errors == 0
+
+
+def test_figuresCoverTheDurationNotTheDrain() -> None:
+    # A server that accepts but never answers: in-flight requests are waited
+    # for after the duration, but that wait is not part of the figures (nor
+    # of the progress lines, which stop at the duration too).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        tally = runInProcess(
+            Load(endpoint=f"tcp:127.0.0.1:{port}", connections=1, seconds=0.2)
+        )
+    assert tally.replies == 0
+    assert 0.2 <= tally.seconds < 0.5
