@@ -534,10 +534,27 @@ REACTOR_COMMANDS = {"get": get}
 PLAIN_COMMANDS = {"bench": bench}
 
 
+def readerGone() -> NoReturn:
+    """
+    Whoever reads our output has gone (C{randnum get | head -1}): stop
+    quietly, as a command line tool does, rather than with a traceback.
+    """
+    # Python would complain again when it flushes stdout at exit.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(EXIT_OK)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """
     The C{randnum} console script.
     """
+    try:
+        _main(argv)
+    except BrokenPipeError:
+        readerGone()
+
+
+def _main(argv: Sequence[str] | None) -> NoReturn:
     options = Options()  # type: ignore[no-untyped-call]
     try:
         options.parseOptions(sys.argv[1:] if argv is None else list(argv))  # type: ignore[no-untyped-call]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from servers import Server, run
+from servers import BIN, Server, cleanEnvironment, run
 
 import randnum
 
@@ -309,3 +310,24 @@ def test_environmentNamesTheServerAndFlagsWin(
     both = run("randnum", "get", env={**endpoint, **wrong}, cwd=tmp_path)
     assert both.returncode == 2
     assert "RANDNUM_ENDPOINT and RANDNUM_HOST/RANDNUM_PORT are both set" in both.stderr
+
+
+def test_aReaderThatLeavesEarlyGetsNoTraceback(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve("--port", LOCAL)
+    for command in (
+        f"randnum get -p {server.port} -n 10000 | head -1",
+        "randnum get --help | head -1",
+    ):
+        result = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            cwd=tmp_path,
+            env={**cleanEnvironment(), "PATH": f"{BIN}:/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.stdout.count("\n") == 1
+        assert result.stderr == ""
+        assert result.returncode == 0
