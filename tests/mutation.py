@@ -3,7 +3,7 @@ Mutation testing of randnum's serving core, module by module.
 
     python3 -m venv .venv-mutation
     .venv-mutation/bin/pip install '.[dev]' && .venv-mutation/bin/pip uninstall -y randnum
-    .venv-mutation/bin/python tools/mutation.py [MODULE ...]
+    .venv-mutation/bin/python tests/mutation.py [MODULE ...]
 
 mutmut (configured in setup.cfg) copies randnum into mutants/ and runs, for
 each mutant, the fast in-memory tests that execute the mutated function.
