@@ -17,7 +17,7 @@ from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import Query, QueryError
 from randnum.source import NumberSource, seededSource, systemSource
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Framing",

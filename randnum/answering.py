@@ -2,7 +2,8 @@
 Answering: from complete request lines to reply bytes, a budget at a time.
 
 An L{Answerer} turns the complete lines of a L{LineReader} into replies
-until it has generated about one work budget of reply bytes, so that one
+until it has done about one work budget of work (reply bytes, and a fixed
+cost per line it parses), so that one
 connection's expensive requests cannot hold the reactor: the rest wait for a
 later turn.  It counts requests and errors as it answers them; the numbers
 it reports are counted by the protocol once they are sent.
@@ -14,6 +15,12 @@ from randnum.framing import LineReader
 from randnum.limits import TcpStats
 from randnum.query import Query, QueryError, parseLine
 from randnum.source import NumberSource
+
+#: What parsing one parameter line costs, counted against the work budget
+#: as if it were this many bytes of reply: parsing takes a few microseconds,
+#: as long as rendering a few hundred bytes of numbers does.  Without it, a
+#: flood of tiny requests (C{n=1}) would hold the reactor for a whole chunk.
+PARSE_COST = 256
 
 
 def replyCost(query: Query) -> int:
@@ -85,9 +92,9 @@ class Answerer:
             if b"=" in line:
                 try:
                     answer = parseLine(line, self.defaults)
-                    lineCost = replyCost(answer)
+                    lineCost = max(replyCost(answer), PARSE_COST)
                 except QueryError as error:
-                    answer, lineCost = error, len(error.reason) + 5
+                    answer, lineCost = error, PARSE_COST
             else:
                 answer, lineCost = self.defaults, self.defaultCost
             if answers and cost + lineCost > budget:

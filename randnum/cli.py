@@ -35,7 +35,14 @@ from randnum.bench import (
     runLoad,
     summary,
 )
-from randnum.client import RandnumClientProtocol, RandnumError, clientEndpoint
+from randnum.client import (
+    RandnumClientProtocol,
+    RandnumError,
+    UnexpectedReply,
+    clientEndpoint,
+    endpointError,
+    trustRoot,
+)
 from randnum.query import QueryError, parseDecimal, parseInteger
 
 EXIT_OK = 0
@@ -190,13 +197,10 @@ def serverLocation(
     cafile = flags.get("cafile") or env.get("RANDNUM_CAFILE") or None
     if cafile is not None:
         try:
-            with open(cafile, "rb"):
-                pass
-        except OSError as error:
+            trustRoot(cafile)
+        except ValueError as error:
             origin = "--cafile" if "cafile" in flags else "RANDNUM_CAFILE"
-            raise usage.UsageError(
-                f"{origin} {cafile!r}: {error.strerror or error}"
-            ) from None
+            raise usage.UsageError(f"{origin}: {error}") from None
     return ServerLocation(None, host, port, tls or cafile is not None, cafile)
 
 
@@ -264,14 +268,14 @@ class GetOptions(_CommandOptions):
         [
             "json",
             None,
-            'Print one JSON document, {"numbers": [...]} (with "min" and "max" '
-            'where given), or {"error": reason} when refused.',
+            'Print one JSON document, {"numbers":[...]} (with "min" and "max" '
+            'where given), or {"error":"..."} when refused.',
         ],
     ]
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
-        Parse, accepting C{--n N}: C{-n}'s long name before version 0.2.
+        Parse, accepting C{--n N}: C{-n}'s long name before randnum 0.2.
         """
         if options is not None:
             options = [
@@ -347,11 +351,11 @@ class BenchOptions(_CommandOptions):
 
     def opt_seconds(self, value: str) -> None:
         """
-        The same as --duration (its name before version 0.2).
+        The same as --duration (its name before randnum 0.2).
         """
         self["duration"] = value
 
-    # -t: --duration's short name before version 0.2; --timeout elsewhere.
+    # -t: --duration's short name before randnum 0.2; --timeout elsewhere.
     opt_t = opt_seconds
 
     def postOptions(self) -> None:
@@ -391,7 +395,7 @@ class Options(_CommandOptions):
     Options for the C{randnum} command.
     """
 
-    synopsis = "Usage: randnum"
+    synopsis = "Usage: randnum COMMAND [options]"
     longdesc = "Run 'randnum COMMAND --help' for a command's options."
     subCommands: ClassVar[list[list[object]]] = [
         ["get", None, GetOptions, "Get random numbers from a randnum server."],
@@ -452,7 +456,9 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
         try:
             endpoint = clientFromString(reactor, location.endpoint)
         except Exception as error:  # any failure here is a bad description
-            fail(EXIT_USAGE, f"--endpoint {location.endpoint!r}: {error}")
+            fail(
+                EXIT_USAGE, f"--endpoint {location.endpoint!r}: {endpointError(error)}"
+            )
     else:
         try:
             endpoint = clientEndpoint(
@@ -479,6 +485,11 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
             max=options["max"],
             unique=options["unique"],
         ).addTimeout(timeout, reactor)
+    except UnexpectedReply as error:
+        fail(
+            EXIT_UNREACHABLE,
+            f"{location.shown} does not speak randnum's protocol: {error.reason}",
+        )
     except RandnumError as error:
         if options["json"]:
             print(json.dumps({"error": error.reason}, separators=(",", ":")))
@@ -522,7 +533,9 @@ def bench(options: BenchOptions) -> int:
     figures = summary(load, options["processes"], tally)
     if not tally.replies:
         fail(
-            EXIT_UNREACHABLE, f"no replies from {load.endpoint} ({tally.errors} errors)"
+            EXIT_UNREACHABLE,
+            f"no replies from {load.endpoint} ({tally.errors} connection errors): "
+            "is randnum (without TLS) running there?",
         )
     print(jsonSummary(figures) if options["json"] else formatSummary(figures))
     return EXIT_OK

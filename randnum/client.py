@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from OpenSSL import SSL
 from twisted.internet import ssl
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.defer import Deferred, fail
@@ -90,7 +91,8 @@ def parseReply(line: bytes) -> list[int]:
     try:
         return [int(field) for field in line.split(b" ")]
     except ValueError:
-        raise UnexpectedReply(f"unexpected reply {line[:80]!r}") from None
+        shown = line[:80].decode("utf-8", "replace")
+        raise UnexpectedReply(f"it answered {shown!r}") from None
 
 
 class RandnumClientProtocol(LineOnlyReceiver):
@@ -160,6 +162,27 @@ class RandnumClientProtocol(LineOnlyReceiver):
         waiting, self._waiting = self._waiting, deque()
         for pending in waiting:
             pending.errback(reason)
+
+
+def endpointError(error: BaseException) -> str:
+    """
+    Why an endpoint description was refused, in words: no empty reasons,
+    Python internals or OpenSSL error tuples.
+    """
+    text = str(error)
+    if isinstance(error, TypeError) and "multiple values" in text:
+        return "a value with colons must escape them, as in tcp:5000:interface=\\:\\:1"
+    if isinstance(error, SSL.Error) or text.startswith("[('"):
+        return f"not a usable certificate or key (OpenSSL: {_opensslReason(error)})"
+    if isinstance(error, OSError) and error.strerror:
+        name = f" {error.filename!r}" if error.filename else ""
+        return f"{error.strerror}{name}"
+    return text or error.__class__.__name__
+
+
+def _opensslReason(error: BaseException) -> str:
+    reasons = [item[-1] for item in getattr(error, "args", [[]])[0] or []]
+    return ", ".join(str(r) for r in reasons if r) or str(error)
 
 
 def trustRoot(cafile: str) -> IOpenSSLTrustRoot:

@@ -274,6 +274,10 @@ class ReplyWriter:
         The transport's buffer is over its high-water mark (push producers
         only).
         """
+        if not self.queued:
+            # Progress is counted from now on.
+            self._peerReadSinceCheck = False
+            self._unacknowledged = self._kernelQueue()
         self._transportBusy = True
         self._updateReading()
 

@@ -149,9 +149,13 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         to read would wait forever.
         """
         writer = self.writer
-        if writer.queued and writer.peerHasRead():
-            # Slow, but reading: not idle.
-            self.resetTimeout()  # type: ignore[no-untyped-call]
+        if (writer.queued and writer.peerHasRead()) or (
+            not writer.queued and self.reader.pending
+        ):
+            # Slow, but reading; or requests are still being answered, a
+            # budget a turn: not idle.  (TimeoutMixin has already let go of
+            # the expired timer: a new one is needed, not a reset.)
+            self.setTimeout(self.limits.idleTimeout)  # type: ignore[no-untyped-call]
             return
         self.closing = True
         self.server.reject(

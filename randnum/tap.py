@@ -28,6 +28,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from randnum import __version__
+from randnum.client import endpointError
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
@@ -37,6 +38,9 @@ from randnum.source import seededSource, systemSource
 from randnum.web import webSite
 
 DEFAULT_PORT = "tcp:5000"
+
+#: The port number of a tcp:, tcp6: or ssl: description.
+_PORT_NUMBER = re.compile(r"(?:tcp6?|ssl):(?:port=)?([0-9]+)(?::|$)")
 
 #: The smallest --max-line: room for the longest valid request,
 #: "n=10000 min=-9223372036854775808 max=9223372036854775807 unique=false".
@@ -140,8 +144,8 @@ class Options(usage.Options):
             "max-line",
             None,
             "1024",
-            "Longest request line in bytes; a longer one is answered "
-            "'ERR line too long' and the connection closed.",
+            "Longest request line in bytes (at least 80); a longer one is "
+            "answered 'ERR line too long' and the connection closed.",
         ],
         [
             "log-interval",
@@ -187,6 +191,8 @@ class Options(usage.Options):
                 file=sys.stderr,
             )
             raise SystemExit(2) from None
+
+    opt_h = usage.Options.opt_help
 
     def opt_version(self) -> NoReturn:
         """
@@ -262,13 +268,18 @@ class Options(usage.Options):
         self["httpEndpoints"] = [self._parseEndpoint("http", d) for d in self["http"]]
 
     def _parseEndpoint(self, option: str, description: str) -> IStreamServerEndpoint:
+        port = _PORT_NUMBER.match(description)
+        if port is not None and not 0 <= int(port.group(1)) <= 65535:
+            raise usage.UsageError(
+                f"--{option} {description!r}: a port number is 0-65535"
+            )
         try:
             endpoint: IStreamServerEndpoint = serverFromString(
                 self.reactor, description
             )
             return endpoint
         except Exception as error:  # any failure here is a bad description
-            reason = str(error)
+            reason = endpointError(error)
             if description.startswith("systemd:") and isinstance(
                 error, (IndexError, KeyError)
             ):

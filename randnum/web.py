@@ -74,8 +74,6 @@ class JSONResource(Resource):
         """
         Refuse methods other than GET and HEAD; render the rest as usual.
         """
-        # Nothing here may be served from a cache: random numbers least of all.
-        request.setHeader(b"cache-control", b"no-store")
         if request.method not in ALLOWED:
             request.setHeader(b"allow", b", ".join(ALLOWED))
             return jsonError(
@@ -119,7 +117,6 @@ class NotFound(JSONResource):
         """
         Not found, whatever the method.
         """
-        request.setHeader(b"cache-control", b"no-store")
         return jsonError(request, 404, "not found")
 
 
@@ -153,6 +150,8 @@ class RandomResource(JSONResource):
             # A HEAD response sends no numbers (they are drawn only to give
             # the Content-Length a GET would have).
             stats.numbers += len(numbers)
+            if isinstance(request.channel, RandnumChannel):
+                request.channel.undelivered += len(numbers)
         if form == "text":
             stats.textRequests += 1
             body = "".join(f"{number}\n" for number in numbers).encode("ascii")
@@ -267,6 +266,10 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     return root
 
 
+#: Most pipelined requests of one connection answered in one reactor turn.
+REQUESTS_PER_TURN = 16
+
+
 class RandnumChannel(HTTPChannel):
     """
     twisted.web's HTTP/1.1 channel, within the server's limits:
@@ -279,6 +282,8 @@ class RandnumChannel(HTTPChannel):
      - pipelined requests wait while the client is not reading the
        responses to earlier ones, and a client that reads nothing for the
        idle timeout is aborted;
+     - at most L{REQUESTS_PER_TURN} pipelined requests are answered per
+       reactor turn, so a flood of cheap requests cannot hold the reactor;
      - timeouts are counted (and now and then logged), not logged one by
        one.
     """
@@ -290,6 +295,10 @@ class RandnumChannel(HTTPChannel):
     _stallCall: IDelayedCall | None = None
     _graceCall: IDelayedCall | None = None
     _heldRequest: Request | None = None
+    _newTurn: IDelayedCall | None = None
+    _requestsThisTurn = 0
+    #: Numbers in responses rendered since the transport last drained.
+    undelivered = 0
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -311,10 +320,12 @@ class RandnumChannel(HTTPChannel):
         The head is complete: refuse a body, or go on as usual.
         """
         self._cancel("_headCall")
-        request = self.requests[-1]
-        chunked = request.requestHeaders.hasHeader(b"transfer-encoding")
-        if self.length or chunked:
+        # A length, or None for a chunked body.  ("Transfer-Encoding:
+        # identity" alone means no body, as twisted.web reads it.)
+        if self.length != 0:
             self._refuseBody(self._command)
+            # Whatever follows is not read: no request is made of it.
+            self.length = None
             return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
 
@@ -347,8 +358,12 @@ class RandnumChannel(HTTPChannel):
     def requestDone(self, request: Request) -> None:
         """
         A response is complete.  If the client is not reading, answer its
-        next pipelined request only once it has read this one.
+        next pipelined request only once it has read this one; and answer
+        at most L{REQUESTS_PER_TURN} of its requests in one reactor turn.
         """
+        self._requestsThisTurn += 1
+        if self._newTurn is None:
+            self._newTurn = self.callLater(0, self._turnEnded)  # type: ignore[no-untyped-call]
         if self.persistent and self._waitingForTransport:
             self._heldRequest = request
             # While a request is handled, the idle timeout is put aside.
@@ -358,13 +373,27 @@ class RandnumChannel(HTTPChannel):
                     timeout, self._stalled
                 )
             return
+        if self.persistent and self._requestsThisTurn >= REQUESTS_PER_TURN:
+            self._heldRequest = request  # until the next turn
+            return
         super().requestDone(request)  # type: ignore[no-untyped-call]
+
+    def _turnEnded(self) -> None:
+        self._newTurn = None
+        self._requestsThisTurn = 0
+        if not self._waitingForTransport:
+            self._release()
 
     def resumeProducing(self) -> None:
         """
         The client has read what was waiting: go on with the next request.
         """
         super().resumeProducing()  # type: ignore[no-untyped-call]
+        # What was rendered before has left for the kernel.
+        self.undelivered = 0
+        self._release()
+
+    def _release(self) -> None:
         held, self._heldRequest = self._heldRequest, None
         if held is not None:
             self._cancel("_stallCall")
@@ -393,6 +422,9 @@ class RandnumChannel(HTTPChannel):
             "HTTP",
         )
         if self._waitingForTransport or self._heldRequest is not None:
+            # The numbers in the responses that now never leave were not sent.
+            self.server.http.numbers -= self.undelivered
+            self.undelivered = 0
             self.transport.abortConnection()  # type: ignore[union-attr]
         else:
             self._close()
@@ -421,7 +453,7 @@ class RandnumChannel(HTTPChannel):
         """
         Stop every timer and give the connection's place back.
         """
-        for name in ("_headCall", "_stallCall", "_graceCall"):
+        for name in ("_headCall", "_stallCall", "_graceCall", "_newTurn"):
             self._cancel(name)
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
         if self.admitted:
@@ -475,6 +507,20 @@ class BusyHTTP(Protocol):
             self._graceCall.cancel()
 
 
+class NoStoreRequest(Request):
+    """
+    A request whose response, whatever it is, may not be cached: random
+    numbers least of all, and no other response here either.
+    """
+
+    def process(self) -> None:
+        """
+        Mark the response, then process as usual.
+        """
+        self.setHeader(b"cache-control", b"no-store")  # type: ignore[no-untyped-call]
+        super().process()  # type: ignore[no-untyped-call]
+
+
 class RandnumSite(Site):
     """
     The HTTP face of one L{RandnumServer}: its connections are admitted
@@ -490,7 +536,10 @@ class RandnumSite(Site):
 
     def __init__(self, resource: IResource, server: RandnumServer) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
-            resource, timeout=server.limits.idleTimeout, reactor=server.clock
+            resource,
+            requestFactory=NoStoreRequest,
+            timeout=server.limits.idleTimeout,
+            reactor=server.clock,
         )
         self.server = server
 

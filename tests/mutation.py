@@ -2,7 +2,8 @@
 Mutation testing of randnum's serving core, module by module.
 
     python3 -m venv .venv-mutation
-    .venv-mutation/bin/pip install '.[dev]' && .venv-mutation/bin/pip uninstall -y randnum
+    .venv-mutation/bin/pip install '.[dev]'
+    .venv-mutation/bin/pip uninstall -y randnum
     .venv-mutation/bin/python tests/mutation.py [MODULE ...]
 
 mutmut (configured in setup.cfg) copies randnum into mutants/ and runs, for

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from loopback import Loopback, TurnClock
 
+from randnum.answering import PARSE_COST
 from randnum.flow import SLICE
 from randnum.limits import WORK_BUDGET, Limits
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
@@ -176,3 +177,44 @@ def test_completeRequestsKeepAConnection(clock: TurnClock) -> None:
     assert client.read().count(b"\n") == 15
     assert client.ended is None
     loopback.close()
+
+
+def test_aReaderThatStopsIsAbortedAfterAll(clock: TurnClock) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect()
+    # More replies than the kernels' buffers hold, so some wait in the server.
+    client.send(HEAVY * 100)
+    loopback.turn(100)
+    # It reads for a while (and is seen reading) ...
+    for _ in range(3):
+        clock.advance(9)
+        client.read(512 * 1024)
+        loopback.turn(3)
+    assert client.ended is None
+    # ... then stops: within a few idle timeouts it is cut off.
+    for _ in range(6):
+        clock.advance(10)
+        loopback.turn(3)
+    client.readUntilEnd(turns=20)
+    assert client.ended == "RST"
+    assert server.tcp.idleTimeouts == 1
+    assert server.connections.total == 0
+    loopback.close()
+
+
+def test_floodsOfTinyRequestsAreBudgetedToo(loopback: Loopback) -> None:
+    client = loopback.connect()
+    client.send(b"n=1\n" * 16384)  # 64 KiB, and 64 KiB of replies at most
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    answered = []
+    for _ in range(200):
+        before = protocol.stats.requests
+        loopback.turn()
+        answered.append(protocol.stats.requests - before)
+        client.read()
+        if protocol.stats.requests == 16384:
+            break
+    # Parsing counts against the budget: no turn parses a whole chunk.
+    assert max(answered) <= WORK_BUDGET // PARSE_COST
+    assert client.received.count(b"\n") == 16384

@@ -18,7 +18,7 @@ from randnum.limits import WORK_BUDGET, Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
 from randnum.server import RandnumServer
-from randnum.web import RandnumChannel, webSite
+from randnum.web import REQUESTS_PER_TURN, RandnumChannel, webSite
 
 HEAVY = (
     b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"
@@ -211,4 +211,50 @@ def test_refusedPlainClientGetsBusyAndAFin() -> None:
     refused = loopback.connect()
     refused.readUntilEnd(turns=20)
     assert (refused.received, refused.ended) == (b"ERR busy\n", "FIN")
+    loopback.close()
+
+
+def test_cheapPipelinedRequestsAreAnsweredSixteenPerTurn() -> None:
+    clock = TurnClock()
+    loopback, server = httpServer(clock)
+    client = loopback.connect()
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
+    answered = []
+    while server.http.requests < 200 and len(answered) < 100:
+        before = server.http.requests
+        loopback.turn()
+        answered.append(server.http.requests - before)
+        client.read()
+    assert max(answered) <= REQUESTS_PER_TURN
+    client.readUntilEnd(turns=20)
+    assert len(responses(client)) == 200
+    loopback.close()
+
+
+def test_transferEncodingIdentityAloneIsNoBody() -> None:
+    clock = TurnClock()
+    loopback, server = httpServer(clock)
+    client = loopback.connect()
+    client.send(
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n"
+    )
+    loopback.turn(4)
+    client.read()
+    assert responses(client) == [b"HTTP/1.1 200 OK"]
+    assert server.http.bodiesRefused == 0
+    loopback.close()
+
+
+def test_numbersInResponsesDiscardedByAnAbortAreNotCounted() -> None:
+    clock = TurnClock()
+    loopback, server = httpServer(clock, idleTimeout=10)
+    stalled = loopback.connect()
+    stalled.send(HEAVY * 60)
+    loopback.turn(50)
+    rendered = server.http.requests * 10000
+    clock.advance(10)
+    loopback.turn(3)
+    stalled.read()
+    assert stalled.ended == "RST"
+    assert server.http.numbers < rendered
     loopback.close()
