@@ -219,7 +219,7 @@ def test_cheapPipelinedRequestsAreAnsweredSixteenPerTurn() -> None:
     loopback, server = httpServer(clock)
     client = loopback.connect()
     client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
-    answered = []
+    answered: list[int] = []
     while server.http.requests < 200 and len(answered) < 100:
         before = server.http.requests
         loopback.turn()
