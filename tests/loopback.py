@@ -161,11 +161,14 @@ class Loopback:
             self.clock.turn()
             self.reactor.iterate(0)
 
-    def connect(self, source: str = "127.0.0.1") -> Client:
+    def connect(self, source: str = "127.0.0.1", small: bool = False) -> Client:
         """
-        A new client connection, accepted by the server.
+        A new client connection, accepted by the server; with C{small}
+        kernel buffers on both sides (a few KB: replies cannot hide there).
         """
         sock = socket.socket()
+        if small:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.bind((source, 0))
         sock.connect(("127.0.0.1", self.port.getHost().port))
         sock.setblocking(False)
@@ -174,6 +177,9 @@ class Loopback:
             self.turn()
             if len(self.protocols) > before:
                 break
+        if small:
+            server = self.protocols[-1].transport.getHandle()  # type: ignore[attr-defined]
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         client = Client(sock, self)
         self.clients.append(client)
         return client

@@ -44,11 +44,15 @@ def main() -> None:
         )
     modules = sys.argv[1:] or list(CORE)
     for module in modules:
-        subprocess.run(
+        run = subprocess.run(
             [str(BIN / "mutmut"), "run", f"randnum.{module}.*"],
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
             check=False,
         )
+        if run.returncode:
+            # Most often: a test that fails without any mutant.
+            print(f"mutmut failed for {module}:", *run.stdout.splitlines()[-15:])
     results = subprocess.run(
         [str(BIN / "mutmut"), "results", "--all", "true"],
         capture_output=True,

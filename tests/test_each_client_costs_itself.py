@@ -121,6 +121,7 @@ def test_slowReaderIsNeverCutOff(clock: TurnClock) -> None:
     assert client.ended == "FIN"
     assert client.received.count(b"\n") == 30
     assert server.tcp.idleTimeouts == 0
+    assert server.tcp.numbers == 30 * 10000
     loopback.close()
 
 
@@ -208,13 +209,59 @@ def test_floodsOfTinyRequestsAreBudgetedToo(loopback: Loopback) -> None:
     protocol = loopback.protocols[0]
     assert isinstance(protocol, RandnumProtocol)
     answered = []
-    for _ in range(200):
+    for _ in range(5000):
         before = protocol.stats.requests
         loopback.turn()
         answered.append(protocol.stats.requests - before)
         client.read()
-        if protocol.stats.requests == 16384:
+        if client.received.count(b"\n") == 16384:
             break
     # Parsing counts against the budget: no turn parses a whole chunk.
     assert max(answered) <= WORK_BUDGET // PARSE_COST
     assert client.received.count(b"\n") == 16384
+
+
+def test_numbersAreCountedWhenTheyLeave(clock: TurnClock) -> None:
+    loopback, server = serve(clock)
+    client = loopback.connect()
+    client.send(HEAVY * 60)
+    loopback.turn(100)
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    # Replies waiting in the server are not counted yet ...
+    assert protocol.writer.queued
+    assert server.tcp.numbers + protocol._unsentNumbers <= 60 * 10000
+    assert server.tcp.numbers < 60 * 10000
+    # ... and are once the client has read them, before any close.
+    while client.received.count(b"\n") < 60:
+        client.read()
+        loopback.turn()
+    loopback.turn(5)
+    assert server.tcp.numbers == 60 * 10000
+    assert protocol._unsentNumbers == 0
+    loopback.close()
+
+
+def test_aCloseThatCannotFinishIsAbortedAtTheTimeout(clock: TurnClock) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect(small=True)
+    # A last line without its newline: answered once the input has ended.
+    client.send(HEAVY.rstrip(b"\n"))
+    client.shutdown()
+    loopback.turn(50)
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    # Every request is answered, so the server closes: but the client reads
+    # nothing, and the replies cannot all leave.
+    assert protocol.finished and protocol.writer.sending
+    clock.advance(9.9)
+    loopback.turn(3)
+    assert server.connections.total == 1
+    clock.advance(0.1)
+    loopback.turn(3)
+    client.readUntilEnd(turns=20)
+    assert client.ended == "RST"
+    assert server.connections.total == 0
+    # The numbers it never got are not counted.
+    assert server.tcp.numbers == 0
+    loopback.close()

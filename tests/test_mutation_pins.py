@@ -19,11 +19,20 @@ from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import LogEvent, formatEvent
 
 from randnum.framing import LineReader, firstLongLine, hasLongLine
-from randnum.limits import Limits
+from randnum.limits import ConnectionCounter, Limits, RejectionLog, peerHost
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
-from randnum.query import INT64_MAX, INT64_MIN, Query, QueryError, parseLine
+from randnum.query import (
+    INT64_MAX,
+    INT64_MIN,
+    Query,
+    QueryError,
+    parseDecimal,
+    parseLine,
+)
+from randnum.server import RandnumServer
 from randnum.source import TABLE_SPAN, NumberSource, RenderTable, seededSource
 
 TOP = 1 << 64
@@ -357,3 +366,128 @@ def test_aStalledReaderIsAborted() -> None:
     protocol.writer.pauseProducing()  # the transport's buffer is full
     made.server.clock.advance(5)  # type: ignore[attr-defined]
     assert transport.disconnected  # an abort, not a FIN
+
+
+# Survivors of the first mutation run, each pinned.
+
+
+def test_queryErrorIsItsReason() -> None:
+    error = QueryError("n must be between 1 and 10000", "bad_count")
+    assert str(error) == "n must be between 1 and 10000"
+    assert error.args == ("n must be between 1 and 10000",)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("a" * 32, "a" * 32), ("a" * 33, "a" * 32 + "...")],
+)
+def test_unknownNamesAreShownUpTo32Characters(name: str, shown: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseLine(name.encode() + b"=1", Query())
+    assert raised.value.reason == f"unknown parameter {shown!r}"
+
+
+@pytest.mark.parametrize(
+    ("value", "number"), [("10", 10.0), ("0.5", 0.5), (".25", 0.25), ("7.", 7.0)]
+)
+def test_decimalsAreAsciiDigitsAndOnePoint(value: str, number: float) -> None:
+    assert parseDecimal("timeout", value) == number
+
+
+@pytest.mark.parametrize(
+    "value", ["", ".", "1e3", "inf", "nan", "-1", "+1", " 5", "1_0", "1.2.3", "\u0665"]
+)
+def test_anythingElseIsNotADecimal(value: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseDecimal("timeout", value)
+    assert (raised.value.reason, raised.value.kind) == (
+        "timeout must be a decimal number",
+        "not_a_number",
+    )
+
+
+def test_firstLongLineLooksOnlyWithinItsBounds() -> None:
+    # The line is cut at `end`, even though it goes on past it.
+    assert firstLongLine(b"abcdef\n", 3, 0, 3) == -1
+    assert firstLongLine(b"abcdef\n", 3, 0, 4) == 0
+
+
+def test_unfinishedInputKeepsTheCompleteLinesBeforeIt() -> None:
+    reader = LineReader(10)
+    reader.feed(b"n=1\n")
+    reader.feed(b"x")
+    assert (reader.pos, reader.end, reader.pending) == (0, 4, True)
+    assert reader.buffer == b"n=1\nx"
+
+
+def test_peerHostIsAStringOrNothing() -> None:
+    class Odd:
+        host = 5
+
+    assert peerHost(Odd()) is None  # type: ignore[arg-type]
+    assert peerHost(IPv4Address("TCP", "10.1.2.3", 1)) == "10.1.2.3"
+
+
+def test_uncountedHostsAreNeverCounted() -> None:
+    counter = ConnectionCounter(Limits(maxConnectionsPerHost=0))
+    assert counter.admit("10.0.0.1")
+    counter.release("10.0.0.1")
+    assert (counter.total, dict(counter.perHost)) == (0, {})
+
+
+def test_rejectionLogWindow() -> None:
+    clock = Clock()
+    clock.advance(100)
+    log = RejectionLog(clock.seconds)
+    assert log.window == 60.0
+    assert log.shouldLog("refused")
+    clock.advance(30)
+    assert not log.shouldLog("refused")
+    assert log.shouldLog("linesTooLong")
+    clock.advance(30)
+    assert log.shouldLog("refused")
+
+
+def test_serverDefaults() -> None:
+    server = RandnumServer(clock=Clock())
+    assert server.defaults == Query(min=1, max=10000)
+    assert server.limits == Limits()
+
+
+def test_summaryAndRejectionLinesWordForWord(logged: list[LogEvent]) -> None:
+    server = RandnumServer(clock=Clock())
+    server.tcp.open, server.tcp.requests, server.tcp.linesTooLong = 2, 10, 1
+    server.http.requests, server.http.bodiesRefused = 3, 1
+    server.logSummary()
+    assert [formatEvent(event) for event in logged] == [
+        "randnum tcp summary: 2 open; since the last summary 0 connections, "
+        "10 requests, 0 numbers, 0 errors, 0 refused busy, 0 idle timeouts, "
+        "1 lines too long",
+        "randnum http summary: 0 open; since the last summary 0 connections, "
+        "3 requests, 0 numbers, 0 errors, 0 refused busy, 0 idle timeouts, "
+        "1 request bodies refused",
+    ]
+    peer = IPv4Address("TCP", "10.0.0.9", 5)
+    server.reject(server.tcp, "refused", "busy", peer, "TCP")
+    assert formatEvent(logged[-1]) == (
+        "randnum closed a TCP connection from "
+        "IPv4Address(type='TCP', host='10.0.0.9', port=5): busy "
+        "(more of this kind are counted, not logged, for a while)"
+    )
+
+
+def test_refusalsAreLoggedWithTheirPeerAndFace(logged: list[LogEvent]) -> None:
+    made = factory(maxConnections=1)
+    connect(made)
+    connect(made, "10.9.9.9")
+    (event,) = [e for e in logged if e.get("kind") == "refused"]
+    assert (event["face"], event["peer"].host, event["reason"]) == (
+        "TCP",
+        "10.9.9.9",
+        "busy",
+    )
+
+
+def test_theFactoryIsThePrototcolsFactory() -> None:
+    made = factory()
+    assert made.buildProtocol(None).factory is made
