@@ -33,7 +33,13 @@ from randnum.query import (
     parseLine,
 )
 from randnum.server import RandnumServer
-from randnum.source import TABLE_SPAN, NumberSource, RenderTable, seededSource
+from randnum.source import (
+    TABLE_SPAN,
+    NumberSource,
+    RenderTable,
+    seededSource,
+    systemSource,
+)
 
 TOP = 1 << 64
 
@@ -491,3 +497,66 @@ def test_refusalsAreLoggedWithTheirPeerAndFace(logged: list[LogEvent]) -> None:
 def test_theFactoryIsThePrototcolsFactory() -> None:
     made = factory()
     assert made.buildProtocol(None).factory is made
+
+
+def test_samplerErrorsSayWhy() -> None:
+    source = seededSource(1)
+    with pytest.raises(ValueError, match=r"^low must not exceed high$"):
+        source.integers(2, 1, 1)
+    with pytest.raises(
+        ValueError, match=r"^cannot draw more distinct numbers than the range holds$"
+    ):
+        source.distinct(1, 3, 4)
+    with pytest.raises(ValueError, match=f"^span {TOP + 1} does not fit in 64 bits$"):
+        source.integers(0, TOP, 1)
+    assert source.distinct(1, 5, 0) == []
+
+
+def test_integersKeepWhatEachBatchAccepted() -> None:
+    # 20 numbers: a first batch of 20 * 256 // 252 + 8 = 28 words of which
+    # 3 are accepted, then 17 + 8 = 25 words for the other 17.
+    source, script = scripted(1, 0, 1, 2, *([255] * 25), *range(25))
+    assert source.integers(0, 5, 20) == [0, 1, 2] + [w % 6 for w in range(17)]
+    assert script.calls == [28, 25]
+
+
+def test_renderTableStopsAtExactlyTheNumberNeeded() -> None:
+    source, script = scripted(2, *([0] * 4032), *([65535] * 200))
+    source.prepare(1, 6)
+    assert source.render(1, 6, 4096) == [b"1"] * 4096
+    assert script.calls == [4232 * 2, 64 * 2]
+    assert source._tables[1, 6].high == 6
+
+
+def test_tablesAreForSpansUpToTableSpan() -> None:
+    source = seededSource(1)
+    source.prepare(0, TABLE_SPAN - 1)
+    source.prepare(0, TABLE_SPAN)
+    source.prepare(5, 5)
+    assert sorted(source._tables) == [(0, TABLE_SPAN - 1), (5, 5)]
+
+
+def test_renderersWorkWithoutATable() -> None:
+    source, _ = scripted(1, 0, 1, 5)
+    assert source.renderer(1, 6)(3) == [b"1", b"2", b"6"]
+    assert source.oneRenderer(7, 7)() == b"7"
+
+
+def test_distinctRejectsExactlyAtTheLimit() -> None:
+    # bound 10: the limit is 2**64 - 6; that word is the first rejected.
+    source, _ = scripted(8, TOP - 6, 4)
+    assert source.distinct(0, 9, 1) == [4]
+    # A word far above 2**64 - 2**64 / 10 but below the limit is accepted.
+    source, _ = scripted(8, 17 * 10**18 + 3, 8)
+    assert source.distinct(0, 9, 1) == [3]
+
+
+def test_sourcesDescribeThemselves() -> None:
+    system = systemSource()
+    assert (system.cryptographic, system.description) == (
+        True,
+        "os.urandom (cryptographic)",
+    )
+    seeded = seededSource(42)
+    assert seeded.cryptographic is False
+    assert seeded.description == "seeded PRNG, seed 42 (NOT cryptographic)"
