@@ -21,8 +21,15 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogEvent, formatEvent
 
+from randnum.answering import PARSE_COST, Answerer
 from randnum.framing import LineReader, firstLongLine, hasLongLine
-from randnum.limits import ConnectionCounter, Limits, RejectionLog, peerHost
+from randnum.limits import (
+    ConnectionCounter,
+    Limits,
+    RejectionLog,
+    TcpStats,
+    peerHost,
+)
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import (
     INT64_MAX,
@@ -560,3 +567,63 @@ def test_sourcesDescribeThemselves() -> None:
     seeded = seededSource(42)
     assert seeded.cryptographic is False
     assert seeded.description == "seeded PRNG, seed 42 (NOT cryptographic)"
+
+
+def answerer(reader: LineReader) -> Answerer:
+    return Answerer(
+        NumberSource(bytes, cryptographic=False, description="zeros"),
+        Query(),
+        TcpStats(),
+    )
+
+
+def test_aLineStartingWithEqualsIsNotAParameterRequest() -> None:
+    protocol, transport = connect()
+    protocol.dataReceived(b"=\nn=3\n")
+    assert transport.value() == b"1\n1 1 1\n"
+
+
+def test_tinyBudgetsStillAnswerALineATime() -> None:
+    reader = LineReader(1024)
+    reader.feed(b"a\nbbbb\ncc\n")
+    answering = answerer(reader)
+    # A budget of two defaults' bytes: lines longer than it are still
+    # answered, one per call, and never answered twice.
+    replies = [answering.lines(reader, 12) for _ in range(3)]
+    assert replies == [(b"1\n", 1)] * 3
+    assert not reader.pending
+    reader.feed(b"\n\n\n")
+    assert answering.lines(reader, 1) == (b"1\n", 1)
+
+
+def test_aBudgetIsSpentExactly() -> None:
+    reader = LineReader(1024)
+    reader.feed(b"n=1\n" * 3)
+    answering = answerer(reader)
+    assert answering.lines(reader, 2 * PARSE_COST) == (b"1\n1\n", 2)
+    assert answering.lines(reader, 2 * PARSE_COST) == (b"1\n", 1)
+
+
+def test_errorsAreCountedByKindAcrossBatches() -> None:
+    protocol, _ = connect()
+    protocol.dataReceived(b"n=0\nn=0\ncount=1\n\n")
+    protocol.dataReceived(b"n=0\nn=2\n")
+    stats = protocol.stats
+    assert dict(stats.errorKinds) == {"bad_count": 3, "unknown_parameter": 1}
+    assert (stats.errors, stats.requests, stats.numbers) == (4, 6, 3)
+
+
+def test_parameterLinesLeaveTheDefaultPoolAlone() -> None:
+    def defaults(first: bytes) -> bytes:
+        made = RandnumFactory(source=seededSource(5), clock=Clock())
+        protocol = made.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"\n")  # fills the pool of defaults
+        protocol.dataReceived(first)
+        transport.clear()
+        protocol.dataReceived(b"\n")  # from the same pool
+        reply: bytes = transport.value()
+        return reply
+
+    assert defaults(b"n=2 min=1 max=1\n") == defaults(b"") != b""
