@@ -1,0 +1,136 @@
+# Twisted's test doubles are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+The reply writer's own contract, on both of its paths: a socket transport
+(Twisted's own TCP transport, over a socket whose sends the test decides)
+and a push-producer transport (an in-memory one).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from twisted.internet import tcp
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import MemoryReactor, StringTransport
+
+from randnum.flow import SLICE, ReplyWriter
+
+
+class RefusingSocket(socket.socket):
+    """
+    A real socket whose sends take at most C{accept} bytes, or raise.
+    """
+
+    room: int | None = 0
+    error: type[OSError] = BlockingIOError
+    sent: list[bytes]
+
+    def send(self, data: bytes, flags: int = 0) -> int:  # type: ignore[override]
+        if self.room is None:
+            raise self.error()
+        size = min(self.room, len(data))
+        self.sent.append(bytes(data[:size]))
+        return size
+
+
+def socketWriter(
+    room: int | None = 0, error: type[OSError] = BlockingIOError
+) -> tuple[ReplyWriter, tcp.Server, RefusingSocket]:
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    sock = RefusingSocket(fileno=ours.detach())
+    sock.sent = []
+    sock.room, sock.error = room, error
+    transport = tcp.Server(sock, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
+    return ReplyWriter(transport), transport, sock
+
+
+def buffered(transport: tcp.Server) -> bytes:
+    return transport.dataBuffer[transport.offset :] + b"".join(
+        transport._tempDataBuffer
+    )
+
+
+@pytest.mark.parametrize("error", [BlockingIOError, InterruptedError, OSError])
+def test_aRefusedSendLosesNothing(error: type[OSError]) -> None:
+    writer, transport, _ = socketWriter(None, error)
+    assert writer.write(b"abc") is False
+    assert writer.queued
+    assert buffered(transport) == b"abc"
+
+
+def test_whatTheSocketTookIsNotSentAgain() -> None:
+    writer, transport, sock = socketWriter(room=2)
+    assert writer.write(b"ab") is True
+    assert writer.write(b"cdef") is False
+    assert sock.sent == [b"ab", b"cd"]
+    assert buffered(transport) == b"ef"
+
+
+def test_waitingDataIsHandedOverASliceAtATimeInOrder() -> None:
+    writer, transport, _ = socketWriter(None)
+    first, second = b"a" * (SLICE + 100), b"b" * 10
+    writer.write(first)
+    writer.write(second)
+    assert buffered(transport) == first[:SLICE]
+    transport.dataBuffer, transport._tempDataBuffer = b"", []
+    transport.offset = transport._tempDataLen = 0
+    writer.resumeProducing()  # the transport has sent that slice
+    assert buffered(transport) == first[SLICE:]
+    transport.dataBuffer, transport._tempDataBuffer = b"", []
+    transport._tempDataLen = 0
+    writer.resumeProducing()
+    assert buffered(transport) == second
+    drained: list[bool] = []
+    writer.drained = lambda: drained.append(True)
+    writer.resumeProducing()
+    assert drained == [True] and not writer.queued
+
+
+def test_readingPausesWhileAnythingWaitsOrInputIsHeld() -> None:
+    transport = StringTransport()
+    writer = ReplyWriter(transport)
+    writer.holdInput()
+    assert transport.producerState == "paused"
+    writer.pauseProducing()
+    writer.releaseInput()
+    assert transport.producerState == "paused"  # replies still wait
+    writer.resumeProducing()
+    assert transport.producerState == "producing"
+
+
+def test_progressIsCountedFromWhenRepliesBeginToWait() -> None:
+    transport = StringTransport()
+    writer = ReplyWriter(transport)
+    writer.pauseProducing()
+    assert not writer.peerHasRead()
+    writer.resumeProducing()
+    assert writer.peerHasRead()  # the transport drained: it read
+    assert not writer.peerHasRead()  # ... once
+    writer.resumeProducing()
+    writer.pauseProducing()  # waiting again: an earlier drain does not count
+    assert not writer.peerHasRead()
+
+
+def test_nothingIsWrittenAfterTheEnd() -> None:
+    for end in ("finish", "abort", "stopProducing"):
+        transport = StringTransport()
+        writer = ReplyWriter(transport)
+        if end == "stopProducing":
+            transport.unregisterProducer()  # as a transport does when lost
+        getattr(writer, end)()
+        assert writer.closed
+        assert writer.write(b"late") is False
+        assert transport.value() == b""
+        # And closing again is harmless.
+        writer.abort()
+
+
+def test_finishHandsOverEverythingThenCloses() -> None:
+    writer, transport, _ = socketWriter(None)
+    writer.write(b"x" * (SLICE * 2))
+    writer.finish()
+    assert buffered(transport) == b"x" * (SLICE * 2)
+    assert transport.disconnecting and transport.producer is None
