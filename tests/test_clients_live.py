@@ -147,7 +147,10 @@ def test_getExitsOneWithTheServersReason(
         (["get", "--port", "99999"], "--port must be a port number (1-65535)"),
         (["get", "--port", "5_000"], "--port must be a port number (1-65535)"),
         (["get", "--host", "::1", "--endpoint", "tcp:x:1"], "--endpoint names"),
-        (["get", "--cafile", "/nonexistent.pem"], "--cafile '/nonexistent.pem'"),
+        (
+            ["get", "--cafile", "/nonexistent.pem"],
+            "--cafile: cannot read '/nonexistent.pem'",
+        ),
         (["get", "--timeout", "1_0"], "--timeout must be a positive number"),
         (["get", "--timeout", "soon"], "--timeout must be a positive number"),
         (["get", "--bogus"], "bogus"),
