@@ -34,6 +34,9 @@ CORE = (
     "server",
 )
 BIN = Path(sys.executable).parent
+#: A mutant that makes a test fail, or hang until mutmut's timeout (an
+#: endless loop), is detected.
+DETECTED = ("killed", "timeout")
 
 
 def main() -> None:
@@ -66,12 +69,12 @@ def main() -> None:
         module = name.split(".")[1] if name.startswith("randnum.") else ""
         if module in counts and status != "not checked":
             counts[module][status] += 1
-            if status != "killed":
+            if status not in DETECTED:
                 survivors[module].append(f"{name} ({status})")
     print(f"{'module':12} {'mutants':>8} {'killed':>8} {'score':>7}")
     for module in modules:
         total = sum(counts[module].values())
-        killed = counts[module]["killed"]
+        killed = sum(counts[module][status] for status in DETECTED)
         score = f"{100 * killed / total:.0f}%" if total else "-"
         print(f"{module:12} {total:>8} {killed:>8} {score:>7}")
     for module in modules:

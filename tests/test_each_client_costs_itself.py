@@ -265,3 +265,22 @@ def test_aCloseThatCannotFinishIsAbortedAtTheTimeout(clock: TurnClock) -> None:
     # The numbers it never got are not counted.
     assert server.tcp.numbers == 0
     loopback.close()
+
+
+def test_repliesLeftAfterTheCloseBeganAreCountedOnceDelivered(
+    clock: TurnClock,
+) -> None:
+    loopback, server = serve(clock)
+    client = loopback.connect(small=True)
+    client.send(b"n=2\n" + HEAVY.rstrip(b"\n"))
+    client.shutdown()
+    loopback.turn(50)
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    assert protocol.finished and server.tcp.numbers < 10002
+    client.readUntilEnd()
+    assert client.ended == "FIN"
+    assert client.received.count(b"\n") == 2
+    loopback.turn(3)
+    assert server.tcp.numbers == 10002
+    loopback.close()

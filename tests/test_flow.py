@@ -47,6 +47,11 @@ def socketWriter(
     return ReplyWriter(transport), transport, sock
 
 
+def test_onASocketTheWriterIsAPullProducer() -> None:
+    _, transport, _ = socketWriter()
+    assert transport.streamingProducer is False
+
+
 def buffered(transport: tcp.Server) -> bytes:
     return transport.dataBuffer[transport.offset :] + b"".join(
         transport._tempDataBuffer

@@ -22,6 +22,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import LogEvent, formatEvent
 
 from randnum.answering import PARSE_COST, Answerer
+from randnum.flow import ReplyWriter
 from randnum.framing import LineReader, firstLongLine, hasLongLine
 from randnum.limits import (
     ConnectionCounter,
@@ -627,3 +628,27 @@ def test_parameterLinesLeaveTheDefaultPoolAlone() -> None:
         return reply
 
     assert defaults(b"n=2 min=1 max=1\n") == defaults(b"") != b""
+
+
+def test_nothingIsAnsweredAfterARefusalOrALostWriteSide() -> None:
+    made = factory(maxConnections=1)
+    connect(made)
+    refused, _ = connect(made)
+    refused.dataReceived(b"\n\nn=2\n")
+    writeless, _ = connect(factory())
+    writeless.writeConnectionLost()
+    writeless.dataReceived(b"\n")
+    assert (made.stats.requests, writeless.stats.requests) == (0, 0)
+    assert refused.closing is True and writeless.closing is True
+
+
+def test_factoryDefaults() -> None:
+    made = RandnumFactory(clock=Clock())
+    assert made.defaults == Query(min=1, max=10000)
+    assert made.framing is Framing.AUTO
+
+
+def test_theWriterIsAPushProducerExceptOnASocket() -> None:
+    transport = StringTransport()
+    ReplyWriter(transport)
+    assert transport.streaming is True
