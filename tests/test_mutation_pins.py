@@ -652,3 +652,35 @@ def test_theWriterIsAPushProducerExceptOnASocket() -> None:
     transport = StringTransport()
     ReplyWriter(transport)
     assert transport.streaming is True
+
+
+def test_integersStopAsSoonAsTheyHaveEnough() -> None:
+    # 3 numbers: 3 * 256 // 252 + 8 = 11 words, exactly 3 of them accepted.
+    source, script = scripted(1, 1, 2, 3, *([255] * 8))
+    assert source.integers(0, 5, 3) == [1, 2, 3]
+    assert script.calls == [11]
+
+
+def test_renderTableKnowsItsRange() -> None:
+    table = RenderTable(3, 9)
+    assert (table.low, table.high) == (3, 9)
+    with pytest.raises(ValueError, match=f"span of 1..{TABLE_SPAN}$"):
+        RenderTable(0, TABLE_SPAN)
+    source = seededSource(1)
+    source.prepare(100, 65600)
+    assert (100, 65600) in source._tables
+
+
+def test_theRejectionWindowIsTheServers() -> None:
+    assert RandnumServer(clock=Clock(), logWindow=5).rejections.window == 5
+
+
+def test_aLongLineAnsweredAloneLeavesTheRestIntact() -> None:
+    reader = LineReader(1024)
+    reader.feed(b"a\nbbbb\n")
+    answering = answerer(reader)
+    assert answering.lines(reader, 12) == (b"1\n", 1)
+    assert answering.lines(reader, 12) == (b"1\n", 1)
+    assert (reader.buffer, reader.pos, reader.end) == (b"", 0, 0)
+    reader.feed(b"n=3\n")
+    assert answering.lines(reader, 12) == (b"1 1 1\n", 3)
