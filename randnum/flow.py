@@ -49,6 +49,10 @@ from zope.interface import implementer
 #: Most bytes handed to the transport at once while a peer is behind.
 SLICE = 16 * 1024
 
+#: How much the kernel's queue of unacknowledged bytes must shrink between
+#: two looks for a peer to count as reading.
+PROGRESS = 64 * 1024
+
 
 @implementer(IPullProducer, IPushProducer)
 class ReplyWriter:
@@ -147,15 +151,20 @@ class ReplyWriter:
         last asked (or since they began to wait).
 
         Reading shows as the transport draining, or, on a socket, as the
-        kernel's queue of unacknowledged bytes shrinking; the kernel lets the
-        sender see a reader's progress only a TCP window update at a time.
+        kernel's queue of unacknowledged bytes shrinking by at least
+        L{PROGRESS} bytes; the kernel lets the sender see a reader's
+        progress only a TCP window update at a time.
         """
         progressed = self._peerReadSinceCheck
         self._peerReadSinceCheck = False
         now = self._kernelQueue()
         if now is not None and self._unacknowledged is not None:
-            progressed = progressed or now < self._unacknowledged
-        self._unacknowledged = now
+            # A receiver's kernel frees a little room on its own (by
+            # compacting its queue), without the application reading: only
+            # a window's worth of progress counts.
+            progressed = progressed or now <= self._unacknowledged - PROGRESS
+        if progressed or self._unacknowledged is None:
+            self._unacknowledged = now
         return progressed
 
     def _kernelQueue(self) -> int | None:
