@@ -15,7 +15,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 
-from randnum.flow import SLICE, ReplyWriter
+from randnum.flow import PROGRESS, SLICE, ReplyWriter
 
 
 class RefusingSocket(socket.socket):
@@ -139,3 +139,22 @@ def test_finishHandsOverEverythingThenCloses() -> None:
     writer.finish()
     assert buffered(transport) == b"x" * (SLICE * 2)
     assert transport.disconnecting and transport.producer is None
+
+
+def test_theKernelShowsAReaderOnlyAWindowAtATime() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
+    writer = ReplyWriter(transport)
+    assert not writer.sending
+    # More than the socket holds: the rest waits.
+    assert writer.write(b"x" * (1 << 20)) is False
+    assert writer.queued and writer.sending
+    assert not writer.peerHasRead()  # nothing read yet
+    theirs.recv(PROGRESS // 2)
+    assert not writer.peerHasRead()  # too little to count
+    theirs.recv(PROGRESS)
+    assert writer.peerHasRead()  # now a window's worth, in all
+    assert not writer.peerHasRead()  # and only once
+    theirs.close()
+    ours.close()

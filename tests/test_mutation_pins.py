@@ -349,9 +349,10 @@ def test_afterTheIdleTimeoutDataIsIgnoredAndTheCloseIsAFin() -> None:
     protocol, transport = connect(made)
     made.server.clock.advance(5)  # type: ignore[attr-defined]
     assert transport.disconnecting and not transport.disconnected
+    assert protocol.closing is True
     protocol.dataReceived(b"\n")
     assert transport.value() == b""
-    assert made.stats.idleTimeouts == 1
+    assert (made.stats.idleTimeouts, made.stats.requests) == (1, 0)
 
 
 def test_afterAHalfCloseDataIsIgnored() -> None:
@@ -684,3 +685,15 @@ def test_aLongLineAnsweredAloneLeavesTheRestIntact() -> None:
     assert (reader.buffer, reader.pos, reader.end) == (b"", 0, 0)
     reader.feed(b"n=3\n")
     assert answering.lines(reader, 12) == (b"1 1 1\n", 3)
+
+
+def test_idleTimeoutsAreLoggedWithTheirPeerAndFace(logged: list[LogEvent]) -> None:
+    made = factory(idleTimeout=5)
+    connect(made, "10.7.7.7")
+    made.server.clock.advance(5)  # type: ignore[attr-defined]
+    (event,) = [e for e in logged if e.get("kind") == "idleTimeouts"]
+    assert (event["face"], event["peer"].host, event["reason"]) == (
+        "TCP",
+        "10.7.7.7",
+        "idle timeout",
+    )
