@@ -114,6 +114,7 @@ def test_progressIsCountedFromWhenRepliesBeginToWait() -> None:
     writer.resumeProducing()
     assert writer.peerHasRead()  # the transport drained: it read
     assert not writer.peerHasRead()  # ... once
+    writer.pauseProducing()
     writer.resumeProducing()
     writer.pauseProducing()  # waiting again: an earlier drain does not count
     assert not writer.peerHasRead()
@@ -150,7 +151,10 @@ def test_theKernelShowsAReaderOnlyAWindowAtATime() -> None:
     # More than the socket holds: the rest waits.
     assert writer.write(b"x" * (1 << 20)) is False
     assert writer.queued and writer.sending
-    assert not writer.peerHasRead()  # nothing read yet
+    # Counted from when the replies began to wait, even before any look.
+    theirs.recv(PROGRESS * 2)
+    assert writer.peerHasRead()
+    assert not writer.peerHasRead()  # nothing read since
     theirs.recv(PROGRESS // 2)
     assert not writer.peerHasRead()  # too little to count
     theirs.recv(PROGRESS)
