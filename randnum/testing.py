@@ -29,7 +29,6 @@ pytest's C{monkeypatch.setattr(randnum, "connect", fakeConnect)}).
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 from twisted.internet.address import IPv4Address
@@ -39,6 +38,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.test import iosim
 
+from randnum.blocking import BlockingClient
 from randnum.client import RandnumClientProtocol, parseReply, requestLine
 from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
@@ -140,10 +140,10 @@ class MemoryEndpoint:
         return succeed(self.server.connectProtocol(protocol))
 
 
-class FakeBlockingClient:
+class FakeBlockingClient(BlockingClient):
     """
-    A stand-in for L{randnum.blocking.BlockingClient}: the same C{get} and
-    errors, answered by randnum's protocol in memory.
+    A stand-in for L{randnum.blocking.BlockingClient}: the same C{get},
+    errors and context manager, answered by randnum's protocol in memory.
     """
 
     def __init__(self, seed: int = 0, low: int = 1, high: int = 10000) -> None:
@@ -179,17 +179,6 @@ class FakeBlockingClient:
         Close the connection.
         """
         self.closed = True
-
-    def __enter__(self) -> FakeBlockingClient:
-        return self
-
-    def __exit__(
-        self,
-        excType: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def fakeConnect(

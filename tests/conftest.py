@@ -85,3 +85,12 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     )
     certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return keyPath, certPath
+
+
+@pytest.fixture
+def tlsPort(certificate: tuple[Path, Path]) -> str:
+    """
+    An endpoint description for a TLS port on loopback with C{certificate}.
+    """
+    key, cert = certificate
+    return f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"

@@ -233,12 +233,13 @@ def test_getOverIpv6WithAnyHostSpelling(
 
 
 def test_getOverTlsTrustingACaFile(
-    serve: Callable[..., Server], certificate: tuple[Path, Path], tmp_path: Path
+    serve: Callable[..., Server],
+    certificate: tuple[Path, Path],
+    tlsPort: str,
+    tmp_path: Path,
 ) -> None:
-    key, cert = certificate
-    server = serve(
-        "--port", f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    )
+    _, cert = certificate
+    server = serve("--port", tlsPort)
     port = str(server.port)
     trusted = run(
         "randnum",

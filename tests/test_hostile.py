@@ -324,12 +324,14 @@ def tlsClient(port: int, cert: Path) -> Iterator[ssl.SSLSocket]:
 
 
 def test_tlsEndToEnd(
-    serve: Callable[..., Server], certificate: tuple[Path, Path]
+    serve: Callable[..., Server],
+    certificate: tuple[Path, Path],
+    tlsPort: str,
 ) -> None:
-    key, cert = certificate
+    _, cert = certificate
     server = serve(
         "--port",
-        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        tlsPort,
         *("--idle-timeout", "1", *WATCHED),
     )
     with tlsClient(server.port, cert) as tls:
@@ -549,12 +551,14 @@ def test_tricklingClientsAreClosedAtTheTimeout(serve: Callable[..., Server]) -> 
 
 
 def test_silentTlsClientsAreClosedRefusedOrNot(
-    serve: Callable[..., Server], certificate: tuple[Path, Path]
+    serve: Callable[..., Server],
+    certificate: tuple[Path, Path],
+    tlsPort: str,
 ) -> None:
-    key, cert = certificate
+    _, cert = certificate
     server = serve(
         "--port",
-        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        tlsPort,
         *("--idle-timeout", "1", "--max-connections-per-ip", "2", *WATCHED),
     )
     socks = [client(server.port) for _ in range(30)]
@@ -585,14 +589,16 @@ def test_httpRequestBodyIsRefusedUnread(serve: Callable[..., Server]) -> None:
 
 
 def test_httpsWorksForClientsThatOfferAlpn(
-    serve: Callable[..., Server], certificate: tuple[Path, Path]
+    serve: Callable[..., Server],
+    certificate: tuple[Path, Path],
+    tlsPort: str,
 ) -> None:
-    key, cert = certificate
+    _, cert = certificate
     server = serve(
         "--port",
         LOCAL,
         "--http",
-        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        tlsPort,
         listeners=2,
     )
     context = ssl.create_default_context(cafile=str(cert))
