@@ -104,7 +104,7 @@ class ReplyWriter:
         """
         Whether anything written is still waiting to be sent.
         """
-        return self._transportBusy or bool(self._waiting)
+        return bool(self._waiting) or self._transportBusy
 
     @property
     def sending(self) -> bool:
@@ -128,11 +128,10 @@ class ReplyWriter:
                 return not self._transportBusy
             try:
                 sent = self.socket.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
             except OSError:
-                # Let the transport meet the error and report the lost
-                # connection in its usual way.
+                # Full (BlockingIOError), interrupted, or an error that the
+                # transport will meet and report as a lost connection in
+                # its usual way: the data waits.
                 sent = 0
             if sent == len(data):
                 return True
@@ -284,9 +283,9 @@ class ReplyWriter:
         only).
         """
         if not self.queued:
-            # Progress is counted from now on.
+            # Progress is counted from now on.  (There is no socket, so
+            # this is the only sign of it.)
             self._peerReadSinceCheck = False
-            self._unacknowledged = self._kernelQueue()
         self._transportBusy = True
         self._updateReading()
 

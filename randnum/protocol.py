@@ -285,6 +285,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         """
         if not self.finished:
             self.resetTimeout()  # type: ignore[no-untyped-call]
+            # The timer starts again now, and so does the question whether
+            # the peer reads: progress already counted must not count again
+            # when the timer next expires.
+            self.writer.peerHasRead()
 
     def _drained(self) -> None:
         """

@@ -12,6 +12,10 @@ a test advances it, and each L{Loopback.turn} runs what a turn of a reactor
 runs (the calls due now, then the socket events ready now).
 
 The client side is plain non-blocking sockets.
+
+For tests that need to decide exactly what the kernel accepts,
+L{refusingTransport} gives Twisted's TCP transport over a socket whose
+sends the test controls, in a reactor that never runs.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from twisted.internet import tcp
 from twisted.internet.epollreactor import EPollReactor
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IProtocol, IProtocolFactory
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 
@@ -207,3 +213,39 @@ class Loopback:
         self.turn(1)
         self.reactor.waker.connectionLost(None)
         self.reactor._poller.close()
+
+
+class RefusingSocket(socket.socket):
+    """
+    A real socket whose sends take at most C{room} bytes, or raise C{error}
+    when C{room} is C{None}; C{sent} records what each send took.
+    """
+
+    room: int | None = 0
+    error: type[OSError] = BlockingIOError
+    sent: list[bytes]
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        if self.room is None:
+            raise self.error()
+        size = min(self.room, len(data))
+        self.sent.append(bytes(data[:size]))
+        return size
+
+
+def refusingTransport(
+    protocol: IProtocol, room: int | None = 0, error: type[OSError] = BlockingIOError
+) -> tuple[tcp.Server, RefusingSocket]:
+    """
+    Twisted's TCP transport for C{protocol} over a L{RefusingSocket}, in a
+    reactor that never runs: its buffer is sent only when a test calls
+    C{doWrite}.  The connection is not made yet.
+    """
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    sock = RefusingSocket(fileno=ours.detach())
+    sock.sent = []
+    sock.room, sock.error = room, error
+    reactor = MemoryReactorClock()
+    address = ("127.0.0.1", 1)
+    return tcp.Server(sock, protocol, address, None, 1, reactor), sock  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from loopback import RefusingSocket, refusingTransport
 from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
@@ -18,32 +19,10 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from randnum.flow import PROGRESS, SLICE, ReplyWriter
 
 
-class RefusingSocket(socket.socket):
-    """
-    A real socket whose sends take at most C{accept} bytes, or raise.
-    """
-
-    room: int | None = 0
-    error: type[OSError] = BlockingIOError
-    sent: list[bytes]
-
-    def send(self, data: bytes, flags: int = 0) -> int:  # type: ignore[override]
-        if self.room is None:
-            raise self.error()
-        size = min(self.room, len(data))
-        self.sent.append(bytes(data[:size]))
-        return size
-
-
 def socketWriter(
     room: int | None = 0, error: type[OSError] = BlockingIOError
 ) -> tuple[ReplyWriter, tcp.Server, RefusingSocket]:
-    ours, theirs = socket.socketpair()
-    theirs.close()
-    sock = RefusingSocket(fileno=ours.detach())
-    sock.sent = []
-    sock.room, sock.error = room, error
-    transport = tcp.Server(sock, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
+    transport, sock = refusingTransport(Protocol(), room, error)
     return ReplyWriter(transport), transport, sock
 
 
@@ -110,14 +89,64 @@ def test_progressIsCountedFromWhenRepliesBeginToWait() -> None:
     transport = StringTransport()
     writer = ReplyWriter(transport)
     writer.pauseProducing()
-    assert not writer.peerHasRead()
+    assert writer.peerHasRead() is False
     writer.resumeProducing()
-    assert writer.peerHasRead()  # the transport drained: it read
-    assert not writer.peerHasRead()  # ... once
+    assert writer.queued is False
+    assert writer.peerHasRead() is True  # the transport drained: it read
+    assert writer.peerHasRead() is False  # ... once
     writer.pauseProducing()
     writer.resumeProducing()
     writer.pauseProducing()  # waiting again: an earlier drain does not count
-    assert not writer.peerHasRead()
+    assert writer.peerHasRead() is False
+
+
+def test_aNewWriterHasNothingWaitingAndHasSeenNoReading() -> None:
+    for writer in (ReplyWriter(StringTransport()), socketWriter()[0]):
+        assert (writer.closed, writer.queued, writer.peerHasRead()) == (
+            False,
+            False,
+            False,
+        )
+        assert writer.closed is writer.queued is writer.peerHasRead() is False
+
+
+class CountingTransport(StringTransport):
+    """
+    An in-memory transport that records each pause and resume of reading.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.calls.append("pause")
+        super().pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.calls.append("resume")
+        super().resumeProducing()
+
+
+def test_theTransportHearsOnlyOfChangesInReading() -> None:
+    transport = CountingTransport()
+    writer = ReplyWriter(transport)
+    writer.releaseInput()  # reading already
+    writer.write(b"sent at once")
+    assert transport.calls == []
+    writer.holdInput()
+    writer.pauseProducing()  # replies wait too
+    writer.write(b"waits")
+    writer.releaseInput()
+    writer.holdInput()
+    assert transport.calls == ["pause"]
+    writer.releaseInput()
+    writer.resumeProducing()
+    writer.releaseInput()
+    assert transport.calls == ["pause", "resume"]
+    writer.finish()
+    writer.holdInput()  # after the end, reading is the transport's business
+    assert transport.calls == ["pause", "resume"]
 
 
 def test_nothingIsWrittenAfterTheEnd() -> None:
@@ -160,5 +189,34 @@ def test_theKernelShowsAReaderOnlyAWindowAtATime() -> None:
     theirs.recv(PROGRESS)
     assert writer.peerHasRead()  # now a window's worth, in all
     assert not writer.peerHasRead()  # and only once
+    theirs.close()
+    ours.close()
+
+
+def test_theKernelsProgressIsMeasuredFromTheLastProgress() -> None:
+    # The kernel frees a UNIX socket's queue a buffer (tens of KB) at a
+    # time; read a little at a time and compare with the rule: progress is
+    # a shrink of PROGRESS bytes since the baseline, which moves only when
+    # progress is seen.
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
+    writer = ReplyWriter(transport)
+    writer.write(b"x" * (1 << 20))
+    baseline = writer._kernelQueue()
+    assert baseline is not None
+    seen: list[int] = []
+    while len(seen) < 3:
+        theirs.recv(4096)
+        now = writer._kernelQueue()
+        assert now is not None
+        expected = now <= baseline - PROGRESS
+        assert writer.peerHasRead() is expected
+        if expected:
+            seen.append(baseline - now)
+            baseline = now
+    # Each progress took more than one look (the kernel frees less than
+    # PROGRESS at once), so the looks in between must not move the baseline.
+    assert all(PROGRESS <= shrink < 2 * PROGRESS for shrink in seen)
     theirs.close()
     ours.close()

@@ -9,6 +9,7 @@ connection does after it has ended.
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections import Counter
 from collections.abc import Iterable
@@ -16,13 +17,15 @@ from collections.abc import Iterable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loopback import refusingTransport
+from twisted.internet import tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import LogEvent, formatEvent
 
 from randnum.answering import PARSE_COST, Answerer
-from randnum.flow import ReplyWriter
+from randnum.flow import PROGRESS, SLICE, ReplyWriter
 from randnum.framing import LineReader, firstLongLine, hasLongLine
 from randnum.limits import (
     ConnectionCounter,
@@ -697,3 +700,104 @@ def test_idleTimeoutsAreLoggedWithTheirPeerAndFace(logged: list[LogEvent]) -> No
         "10.7.7.7",
         "idle timeout",
     )
+
+
+# Progress a reader makes, and when it stops making it.
+
+
+class HighWaterTransport(StringTransport):
+    """
+    An in-memory transport that, like Twisted's own, pauses its producer
+    when it holds more than C{mark} unsent bytes, and resumes it once the
+    peer has read them all.
+    """
+
+    mark = SLICE
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.producer is not None and len(self.value()) > self.mark:
+            self.producer.pauseProducing()
+
+    def peerReads(self) -> bytes:
+        data: bytes = self.value()
+        self.clear()
+        assert self.producer is not None
+        self.producer.resumeProducing()
+        return data
+
+
+def test_aReaderThatStopsIsAbortedOneTimeoutAfterItsLastRead() -> None:
+    made = factory(idleTimeout=5)
+    clock = made.server.clock
+    protocol = made.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport = HighWaterTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"n=10000\n" * 4)
+    clock.advance(1)  # type: ignore[attr-defined]
+    assert transport.peerReads()
+    assert protocol.writer.queued  # more replies, and the reader stops
+    clock.advance(4.9)  # type: ignore[attr-defined]
+    assert not transport.disconnected
+    clock.advance(0.1)  # type: ignore[attr-defined]
+    assert transport.disconnected  # aborted: five seconds after its read
+    assert made.stats.idleTimeouts == 1
+
+
+def test_progressOnlyTheKernelShowsKeepsAConnection() -> None:
+    # Twisted's transport over a real socket pair, in a reactor that never
+    # runs: the transport never drains, so the only sign that the peer
+    # reads is the kernel's send queue shrinking.
+    made = factory(idleTimeout=5)
+    clock = made.server.clock
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    protocol = made.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    reactor = MemoryReactorClock()
+    transport = tcp.Server(ours, protocol, ("127.0.0.1", 1), None, 1, reactor)  # type: ignore[arg-type]
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"n=10000\n" * 40)
+    clock.advance(0)  # type: ignore[attr-defined]
+    assert protocol.writer.queued
+    clock.advance(4)  # type: ignore[attr-defined]
+    theirs.recv(2 * PROGRESS)
+    clock.advance(1)  # type: ignore[attr-defined]
+    assert (made.stats.idleTimeouts, protocol.finished) == (0, False)
+    clock.advance(5)  # type: ignore[attr-defined]
+    assert (made.stats.idleTimeouts, protocol.finished) == (1, True)
+    theirs.close()
+    ours.close()
+
+
+def test_aCloseWithoutAnIdleTimeoutWaitsForItsReplies() -> None:
+    made = factory(idleTimeout=None)
+    protocol, transport = connect(made)
+    protocol.dataReceived(b"\n")
+    protocol.writer.pauseProducing()  # the transport's buffer is full
+    protocol.readConnectionLost()
+    assert transport.disconnecting and not transport.disconnected
+    assert made.server.clock.getDelayedCalls() == []
+    protocol.connectionLost()
+    assert made.stats.open == 0
+
+
+def test_progressCountsOnceOnASocketToo() -> None:
+    # The peer reads (the transport drains into the socket) once, at t=1,
+    # while more replies wait; then it stops.  Its progress restarted the
+    # timer; it must not also excuse it when the timer next expires.
+    made = factory(idleTimeout=5)
+    clock = made.server.clock
+    protocol = made.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport, sock = refusingTransport(protocol)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"n=10000\n" * 4)
+    assert protocol.writer.queued
+    clock.advance(1)  # type: ignore[attr-defined]
+    sock.room = SLICE
+    transport.doWrite()
+    sock.room = 0
+    assert protocol.writer.queued and len(b"".join(sock.sent)) == SLICE
+    clock.advance(4.9)  # type: ignore[attr-defined]
+    assert made.stats.idleTimeouts == 0
+    clock.advance(0.1)  # type: ignore[attr-defined]
+    assert (made.stats.idleTimeouts, protocol.finished) == (1, True)
