@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,15 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 LISTENING = re.compile(r"randnum (?:HTTP )?listening on (\S+) \((.*)\)$", re.MULTILINE)
 TCP_PORT = re.compile(r"port=(\d+)")
+
+
+def freePort() -> int:
+    """
+    A loopback port with nothing listening on it (now).
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def cleanEnvironment() -> dict[str, str]:

@@ -13,20 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from servers import BIN, Server, cleanEnvironment, run
+from servers import BIN, Server, cleanEnvironment, freePort, run
 
 import randnum
 
 LOCAL = "tcp:0:interface=127.0.0.1"
-
-
-def freePort() -> int:
-    """
-    A loopback port with nothing listening on it.
-    """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -123,9 +123,10 @@ def containerfile() -> dict[str, list[str]]:
 def test_containerRunsRandnumAsANonRootUser() -> None:
     image = containerfile()
     [user] = image["USER"]
-    assert user.isdigit() and int(user) != 0
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) != 0 and gid != "0"
     deployment = manifest("Deployment")["spec"]["template"]["spec"]
-    assert deployment["securityContext"]["runAsUser"] == int(user)
+    assert deployment["securityContext"]["runAsUser"] == int(uid)
     entrypoint, command = image["ENTRYPOINT"], image["CMD"]
     assert entrypoint[0].endswith("/twistd") and "--nodaemon" in entrypoint
     assert entrypoint[-1] == "randnum"

@@ -18,15 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from servers import BIN, LISTENING, cleanEnvironment, run, stopProcess
+from servers import BIN, LISTENING, cleanEnvironment, freePort, run, stopProcess
 
 SYSTEMD_PORT = "systemd:domain=INET:index=0"
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ask(port: int, timeout: float = 5) -> int:
