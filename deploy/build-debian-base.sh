@@ -18,5 +18,5 @@ mmdebstrap --quiet --variant=minbase \
 podman import --quiet \
   --change 'CMD ["/bin/bash"]' \
   --message "Debian bookworm minbase with python3, from mmdebstrap" \
-  "$work/rootfs.tar" "$tag" >&2
+  "$work/rootfs.tar" "$tag" >/dev/null
 echo "$tag"

@@ -32,9 +32,16 @@ cp "$top/deploy/Containerfile" "$context/Containerfile"
 
 # --format docker: the OCI image format has no HEALTHCHECK.
 # shellcheck disable=SC2086
-podman build --quiet --format docker \
+if ! podman build --quiet --format docker \
   ${BASE:+--build-arg "BASE=$BASE"} \
   --build-arg "VERSION=$version" \
   ${BUILD_OPTS:-} \
-  --tag "$tag" "$context" >&2
+  --tag "$tag" "$context" >/dev/null; then
+  if [ -z "${BASE:-}" ]; then
+    echo "$0: the build failed. If no container registry can be reached," \
+      "make a base from Debian's packages and build on it:" \
+      'BASE=$(deploy/build-debian-base.sh) deploy/build-image.sh' >&2
+  fi
+  exit 1
+fi
 echo "$tag"

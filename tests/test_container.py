@@ -140,6 +140,9 @@ def test_theContainerServesBothFacesAsItsUser(container: Container) -> None:
     logs = run(*PODMAN, "logs", container.name)
     assert f"randnum listening on tcp:{container.port}" in logs
     assert "Traceback" not in logs
+    # The plugin cache built into the image is current: not rebuilt (and
+    # failing to be written) at each start.
+    assert "plugin cache" not in logs
     # The health check passes.
     run(*PODMAN, "healthcheck", "run", container.name)
 
@@ -212,6 +215,8 @@ def test_kubernetesRunsWhatTheImageDescribes(image: str) -> None:
     # The Deployment's args replace the image's CMD: the same ports.
     assert spec["args"] == config["Cmd"]
     assert spec.get("command") is None  # the image's ENTRYPOINT runs
+    # Deployed with the version this is.
+    assert spec["image"].endswith(f"/randnum:{randnum.__version__}")
     ports = {f"{p['containerPort']}/{p['protocol'].lower()}" for p in spec["ports"]}
     assert ports == set(config["ExposedPorts"])
     http = {p["name"]: p["containerPort"] for p in spec["ports"]}["http"]
