@@ -7,7 +7,9 @@ Reports numbers per second for the default range (1..10000) through the
 precomputed render table (what the server's hot path uses), through the
 generic sampler, for a 64-bit range, for distinct samples, and, for scale,
 for one C{secrets.randbelow} call per number.  The goal for the first line
-is at least 10M numbers/s.
+is at least 10M numbers/s.  Then every other type of value, rendered as the
+server sends it: targets of 1M values/s for uuid, decimal, string (length
+16) and bytes (length 32), and 0.5M/s for gaussian.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import secrets
 import time
 from collections.abc import Callable
 
-from randnum.source import systemSource
+from randnum.query import Query, parseLine
+from randnum.source import NumberSource, systemSource
+from randnum.values import UUID7Clock, batches
 
 BATCH = 10_000
 
@@ -34,6 +38,19 @@ def rate(produce: Callable[[], object], perCall: int, seconds: float) -> float:
         produce()
         calls += 1
     return calls * perCall / elapsed
+
+
+def typed(source: NumberSource, line: bytes) -> Callable[[], object]:
+    """
+    Make C{BATCH} values of a request line's type, rendered and joined.
+    """
+    query = parseLine(line + b" n=%d" % BATCH, Query())
+    clock = UUID7Clock()
+
+    def produce() -> object:
+        return b" ".join(v for batch in batches(source, query, clock) for v in batch)
+
+    return produce
 
 
 def main() -> None:
@@ -65,6 +82,17 @@ def main() -> None:
             "1..10**9 distinct (n=10000)",
             lambda: generic.distinct(1, 10**9, BATCH),
             BATCH,
+        ),
+        *(
+            (line.decode(), typed(generic, line), BATCH)
+            for line in (
+                b"type=decimal",
+                b"type=gaussian",
+                b"type=string",
+                b"type=uuid",
+                b"type=uuid version=7",
+                b"type=bytes",
+            )
         ),
         (
             "secrets.randbelow per number (reference)",

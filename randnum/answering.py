@@ -11,10 +11,13 @@ it reports are counted by the protocol once they are sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from randnum.framing import LineReader
 from randnum.limits import TcpStats
 from randnum.query import Query, QueryError, parseLine
 from randnum.source import NumberSource
+from randnum.values import UUID7Clock, batches
 
 #: What parsing one parameter line costs, counted against the work budget
 #: as if it were this many bytes of reply: parsing takes a few microseconds,
@@ -22,12 +25,18 @@ from randnum.source import NumberSource
 #: flood of tiny requests (C{n=1}) would hold the reactor for a whole chunk.
 PARSE_COST = 256
 
+#: A request whose reply may be larger than this is made and sent a piece
+#: (about one work budget) at a time, a piece a turn, while the peer reads:
+#: the largest (16 MiB) neither holds the reactor nor sits in memory.
+#: Integer replies, at most 210 KB, are below it and made at once.
+STREAM_ABOVE = 256 * 1024
+
 
 def replyCost(query: Query) -> int:
     """
     An upper bound on the bytes of the reply to C{query}.
     """
-    return query.n * (max(len(b"%d" % query.min), len(b"%d" % query.max)) + 1)
+    return query.replySize()
 
 
 class Answerer:
@@ -35,8 +44,15 @@ class Answerer:
     Answer the requests of every connection of one server's TCP face.
     """
 
-    def __init__(self, source: NumberSource, defaults: Query, stats: TcpStats) -> None:
+    def __init__(
+        self,
+        source: NumberSource,
+        defaults: Query,
+        stats: TcpStats,
+        uuid7: UUID7Clock | None = None,
+    ) -> None:
         self.source = source
+        self.uuid7 = uuid7 or UUID7Clock()
         self.defaults = defaults
         self.stats = stats
         # Bound once, so that each request need not look them up.
@@ -67,8 +83,10 @@ class Answerer:
         Answer complete lines of C{reader}, in order, until about C{budget}
         bytes of replies are made (always at least one line).
 
-        @return: the replies, and how many numbers they hold.
+        @return: the replies, and how many values they hold.
         """
+        if reader.answering is not None:
+            return self._nextPiece(reader)
         buffer, pos, end = reader.buffer, reader.pos, reader.end
         if buffer.find(b"=", pos, end) < 0:
             # No parameter request among these lines: the common pipelined
@@ -99,6 +117,13 @@ class Answerer:
                 answer, lineCost = self.defaults, self.defaultCost
             if answers and cost + lineCost > budget:
                 break
+            if lineCost > STREAM_ABOVE and isinstance(answer, Query):
+                if answers:
+                    break  # first, the answers before it
+                reader.consumed(newline + 1)
+                self.stats.requests += 1
+                reader.answering = self._pieces(answer, budget)
+                return self._nextPiece(reader)
             answers.append(answer)
             cost += lineCost
             pos = newline + 1
@@ -119,7 +144,16 @@ class Answerer:
                 replies.append(next(defaults))
                 numbers += 1
             elif isinstance(answer, Query):
-                replies.append(b" ".join(self.source.renderAnswer(answer)))
+                if answer.type == "int":
+                    replies.append(b" ".join(self.source.renderAnswer(answer)))
+                else:
+                    replies.append(
+                        b" ".join(
+                            value
+                            for batch in batches(self.source, answer, self.uuid7)
+                            for value in batch
+                        )
+                    )
                 numbers += answer.n
             else:
                 replies.append(b"ERR " + answer.reason.encode("utf-8", "replace"))
@@ -130,3 +164,23 @@ class Answerer:
         stats.errors += errors
         replies.append(b"")
         return b"\n".join(replies), numbers
+
+    def _pieces(self, query: Query, budget: int) -> Iterator[tuple[bytes, int]]:
+        """
+        The reply to C{query} in pieces of about C{budget} bytes, the last
+        ending the line.
+        """
+        left = query.n
+        for batch in batches(self.source, query, self.uuid7, budget):
+            left -= len(batch)
+            yield b" ".join(batch) + (b" " if left else b"\n"), len(batch)
+
+    def _nextPiece(self, reader: LineReader) -> tuple[bytes, int]:
+        """
+        The next piece of the reply being made.
+        """
+        assert reader.answering is not None
+        piece = next(reader.answering)
+        if piece[0].endswith(b"\n"):
+            reader.answering = None
+        return piece

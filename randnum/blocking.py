@@ -15,14 +15,17 @@ from __future__ import annotations
 import socket
 import ssl
 from types import TracebackType
+from typing import Any
 
 from randnum.client import (
-    MAX_REPLY,
     RandnumError,
     UnexpectedReply,
     parseReply,
+    parseValues,
     requestLine,
+    valuesLine,
 )
+from randnum.query import MAX_REPLY
 
 __all__ = ["BlockingClient", "RandnumError", "connect", "connectUnix"]
 
@@ -55,15 +58,35 @@ class BlockingClient:
         self._socket.sendall(requestLine(n, min, max, unique))
         return parseReply(self._readLine())
 
+    def values(self, type: str, n: int = 1, **parameters: object) -> list[Any]:
+        """
+        Ask for C{n} values of C{type} (C{decimal}, C{gaussian}, C{string},
+        C{uuid}, C{bytes} or C{int}) with that type's parameters, e.g.
+        C{values("uuid", 3, version=7)}; they come back as Python values:
+        L{decimal.Decimal}, L{float}, L{str}, L{uuid.UUID}, L{bytes}, L{int}.
+
+        @raise RandnumError: if the server refuses the request.
+        @raise TimeoutError: if the server does not answer within the timeout.
+        @raise ConnectionError: if the server closes the connection.
+        """
+        self._socket.sendall(valuesLine(type, n, **parameters))
+        encoding = str(parameters.get("format") or "hex")
+        return parseValues(self._readLine(), type, encoding)
+
     def _readLine(self) -> bytes:
-        while b"\n" not in self._buffer:
-            if len(self._buffer) > MAX_REPLY:
+        chunks = [self._buffer]
+        size = len(self._buffer)
+        chunk = self._buffer
+        # Only the newest chunk can hold the newline not yet seen.
+        while b"\n" not in chunk:
+            if size > MAX_REPLY + 64:
                 raise UnexpectedReply("reply longer than any valid reply")
             chunk = self._socket.recv(65536)
             if not chunk:
                 raise ConnectionError("the server closed the connection")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
+            chunks.append(chunk)
+            size += len(chunk)
+        line, self._buffer = b"".join(chunks).split(b"\n", 1)
         return line
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ answering.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -221,7 +222,10 @@ class GetOptions(_CommandOptions):
 
     synopsis = (
         "[--host HOST] [--port PORT] [--tls] [--cafile FILE] [--endpoint DESC] "
-        "[-n N] [--min A] [--max B] [--unique] [--timeout SECONDS] [--json]"
+        "[-n N] [--min A] [--max B] [--unique] [--timeout SECONDS] [--json]\n"
+        "       [--type decimal|gaussian|string|uuid|bytes] [--places P] "
+        "[--mean M] [--sd S] [--digits D] [--length L] [--chars SET] "
+        "[--uuid-version 4|7] [--format hex|base64]"
     )
     longdesc = (
         "Ask a randnum server for numbers and print them, one per line (or, "
@@ -254,6 +258,31 @@ class GetOptions(_CommandOptions):
         ["count", "n", "1", "How many numbers (1..10000)."],
         ["min", None, None, "Smallest number (server default if not given)."],
         ["max", None, None, "Largest number (server default if not given)."],
+        [
+            "type",
+            None,
+            "int",
+            "What kind of value: int, decimal, gaussian, string, uuid or bytes.",
+        ],
+        ["places", None, None, "decimal: digits after the point (1..15; 6)."],
+        ["mean", None, None, "gaussian: the mean (0)."],
+        ["sd", None, None, "gaussian: the standard deviation (1)."],
+        ["digits", None, None, "gaussian: significant digits (2..17; 10)."],
+        [
+            "length",
+            None,
+            None,
+            "string: characters (1..1024; 16); bytes: bytes (1..65536; 32).",
+        ],
+        [
+            "chars",
+            None,
+            None,
+            "string: alnum, alpha, lower, upper, digits, hex, or ':' and the "
+            "characters (alnum).",
+        ],
+        ["uuid-version", None, None, "uuid: 4 or 7 (4)."],
+        ["format", None, None, "bytes: hex or base64 (hex)."],
         [
             "timeout",
             "t",
@@ -293,6 +322,29 @@ class GetOptions(_CommandOptions):
         self["n"] = _integer("count", self["count"])
         self["min"] = _integer("min", self["min"])
         self["max"] = _integer("max", self["max"])
+        # The server validates the rest, and says what is wrong.
+        self["parameters"] = {
+            name: value
+            for name, value in (
+                ("min", self["min"]),
+                ("max", self["max"]),
+                ("unique", True if self["unique"] else None),
+                ("places", self["places"]),
+                ("mean", self["mean"]),
+                ("sd", self["sd"]),
+                ("digits", self["digits"]),
+                ("length", self["length"]),
+                ("chars", self["chars"]),
+                ("version", self["uuid-version"]),
+                ("format", self["format"]),
+            )
+            if value is not None
+        }
+        for name, value in self["parameters"].items():
+            if isinstance(value, str) and (
+                not value or any(c.isspace() for c in value)
+            ):
+                raise usage.UsageError(f"--{name}: no spaces, and not empty")
         self["timeout"] = _positive("timeout", self["timeout"], float)
         self["location"] = serverLocation(self)
 
@@ -446,6 +498,20 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
     return f"cannot get an answer from {where}: {text or error.__class__.__name__}"
 
 
+def _shownValue(value: object, encoding: str | None) -> str:
+    """
+    A value as the server wrote it: bytes in their encoding, the rest as
+    text.
+    """
+    if isinstance(value, bytes):
+        if encoding == "base64":
+            return base64.b64encode(value).decode("ascii")
+        return value.hex()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
 async def get(reactor: IReactorTime, options: GetOptions) -> None:
     """
     Connect, ask once, print the numbers.
@@ -478,13 +544,19 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
     except Exception as error:
         fail(EXIT_UNREACHABLE, explain(error, location, timeout))
 
+    kind = options["type"]
     try:
-        numbers = await client.request(
-            n=options["n"],
-            min=options["min"],
-            max=options["max"],
-            unique=options["unique"],
-        ).addTimeout(timeout, reactor)
+        if kind == "int":
+            numbers = await client.request(
+                n=options["n"],
+                min=options["min"],
+                max=options["max"],
+                unique=options["unique"],
+            ).addTimeout(timeout, reactor)
+        else:
+            values = await client.values(
+                kind, options["n"], **options["parameters"]
+            ).addTimeout(timeout, reactor)
     except UnexpectedReply as error:
         fail(
             EXIT_UNREACHABLE,
@@ -498,6 +570,13 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
         fail(EXIT_UNREACHABLE, explain(error, location, timeout))
     finally:
         client.transport.loseConnection()
+    if kind != "int":
+        shown = [_shownValue(value, options["format"]) for value in values]
+        if options["json"]:
+            print(json.dumps({"type": kind, "values": shown}, separators=(",", ":")))
+        else:
+            sys.stdout.write("".join(f"{value}\n" for value in shown))
+        return
     if options["json"]:
         document: dict[str, Any] = {"numbers": numbers}
         document.update(

@@ -14,7 +14,11 @@ functions here, and both raise L{RandnumError}.
 
 from __future__ import annotations
 
+import base64
+import decimal
+import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from OpenSSL import SSL
@@ -37,10 +41,21 @@ from twisted.protocols.basic import LineOnlyReceiver
 from twisted.python.failure import Failure
 
 from randnum.query import MAX_COUNT
+from randnum.query import MAX_REPLY as MAX_TYPED_REPLY
 
-#: The longest reply line a client accepts: MAX_COUNT numbers of up to 20
-#: characters (a signed 64-bit value) plus separators.
+#: The longest integer reply line a client accepts: MAX_COUNT numbers of up
+#: to 20 characters (a signed 64-bit value) plus separators.
 MAX_REPLY = MAX_COUNT * 21 + 64
+
+#: How each type's values, as the server writes them, become Python values.
+#: (Bytes are decoded by L{parseValues}, which knows their encoding.)
+CONVERTERS: dict[str, Callable[[str], object]] = {
+    "int": int,
+    "decimal": decimal.Decimal,
+    "gaussian": float,
+    "string": str,
+    "uuid": uuid.UUID,
+}
 
 
 class RandnumError(Exception):
@@ -95,19 +110,57 @@ def parseReply(line: bytes) -> list[int]:
         raise UnexpectedReply(f"it answered {shown!r}") from None
 
 
+def valuesLine(type: str, n: int = 1, **parameters: object) -> bytes:
+    """
+    Encode one request for C{n} values of C{type}, with the type's
+    parameters (those given as L{None} are left to the server's defaults).
+    """
+    fields = [f"type={type}", f"n={n}"]
+    for name, value in parameters.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        fields.append(f"{name}={value}")
+    return " ".join(fields).encode("ascii") + b"\n"
+
+
+def parseValues(line: bytes, type: str, format: str | None = None) -> list[Any]:
+    """
+    Decode one reply line to values of C{type}: L{int}, L{decimal.Decimal},
+    L{float}, L{str}, L{uuid.UUID} or L{bytes} (from C{format}, C{hex} or
+    C{base64}).
+
+    @raise RandnumError: for an C{ERR} reply.
+    @raise UnexpectedReply: for anything else that is not such values.
+    """
+    line = line.rstrip(b"\r")
+    if line.startswith(b"ERR "):
+        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    try:
+        fields = line.decode("ascii").split(" ")
+        if type == "bytes":
+            decode = base64.b64decode if format == "base64" else bytes.fromhex
+            return [decode(field) for field in fields]
+        return [CONVERTERS[type](field) for field in fields]
+    except (ValueError, KeyError, decimal.InvalidOperation):
+        shown = line[:80].decode("utf-8", "replace")
+        raise UnexpectedReply(f"it answered {shown!r}") from None
+
+
 class RandnumClientProtocol(LineOnlyReceiver):
     """
     A connection to a randnum server, speaking line framing.
     """
 
     delimiter = b"\n"
-    MAX_LENGTH = MAX_REPLY
+    MAX_LENGTH = MAX_TYPED_REPLY + 64
 
     # Set by makeConnection before any request can be made.
     transport: ITransport
 
     def __init__(self) -> None:
-        self._waiting: deque[Deferred[list[int]]] = deque()
+        self._waiting: deque[tuple[Deferred[Any], Callable[[bytes], Any]]] = deque()
         self._lost: Failure | None = None
 
     def request(
@@ -125,11 +178,31 @@ class RandnumClientProtocol(LineOnlyReceiver):
             L{RandnumError} if the server refuses the request, or with the
             reason the connection was lost.
         """
+        return self._ask(requestLine(n, min, max, unique), parseReply)
+
+    def values(
+        self, type: str, n: int = 1, **parameters: object
+    ) -> Deferred[list[Any]]:
+        """
+        Ask for C{n} values of C{type} (C{decimal}, C{gaussian}, C{string},
+        C{uuid}, C{bytes} or C{int}) with that type's parameters, e.g.
+        C{values("string", 5, length=8, chars="hex")}.
+
+        @return: a L{Deferred} firing with the values as Python values (see
+            L{parseValues}), or failing as L{request}'s does.
+        """
+        line = valuesLine(type, n, **parameters)
+        encoding = parameters.get("format")
+        return self._ask(
+            line, lambda reply: parseValues(reply, type, str(encoding or "hex"))
+        )
+
+    def _ask(self, line: bytes, parse: Callable[[bytes], Any]) -> Deferred[Any]:
         if self._lost is not None:
             return fail(self._lost)
-        waiting: Deferred[list[int]] = Deferred()
-        self._waiting.append(waiting)
-        self.transport.write(requestLine(n, min, max, unique))
+        waiting: Deferred[Any] = Deferred()
+        self._waiting.append((waiting, parse))
+        self.transport.write(line)
         return waiting
 
     def lineReceived(self, line: bytes) -> None:
@@ -140,13 +213,13 @@ class RandnumClientProtocol(LineOnlyReceiver):
             # A reply nobody asked for: this is not a randnum server.
             self.transport.loseConnection()
             return
-        waiting = self._waiting.popleft()
+        waiting, parse = self._waiting.popleft()
         try:
-            numbers = parseReply(line)
+            values = parse(line)
         except RandnumError as error:
             waiting.errback(error)
         else:
-            waiting.callback(numbers)
+            waiting.callback(values)
 
     def lineLengthExceeded(self, line: bytes) -> None:
         """
@@ -160,7 +233,7 @@ class RandnumClientProtocol(LineOnlyReceiver):
         """
         self._lost = reason
         waiting, self._waiting = self._waiting, deque()
-        for pending in waiting:
+        for pending, _ in waiting:
             pending.errback(reason)
 
 

@@ -9,6 +9,7 @@ it a budget at a time.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 
 
 class Framing(enum.Enum):
@@ -81,6 +82,9 @@ class LineReader:
         lines.  It, and everything after it, has been dropped, and nothing
         more is accepted.
     @ivar ended: whether the input has ended (nothing more is accepted).
+    @ivar answering: the rest of the reply to a request already taken from
+        the buffer, made a piece at a time (by L{randnum.answering}), or
+        L{None}.
     """
 
     def __init__(self, maxLine: int) -> None:
@@ -94,13 +98,14 @@ class LineReader:
         self.end = 0
         self.tooLong = False
         self.ended = False
+        self.answering: Iterator[tuple[bytes, int]] | None = None
 
     @property
     def pending(self) -> bool:
         """
-        Whether complete lines wait to be answered.
+        Whether complete lines, or the rest of a reply, wait to be answered.
         """
-        return self.pos < self.end
+        return self.pos < self.end or self.answering is not None
 
     @property
     def unfinished(self) -> bool:

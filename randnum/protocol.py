@@ -347,7 +347,9 @@ class RandnumFactory(Factory):
             )
         self.server = server
         self.framing = framing
-        self.answerer = Answerer(server.source, server.defaults, server.tcp)
+        self.answerer = Answerer(
+            server.source, server.defaults, server.tcp, server.uuid7
+        )
 
     @property
     def stats(self) -> TcpStats:

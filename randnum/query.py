@@ -10,8 +10,8 @@ L{QueryError} with a short reason meant for the client.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 #: Smallest and largest value a range may include: signed 64-bit.
 INT64_MIN = -(1 << 63)
@@ -20,8 +20,35 @@ INT64_MAX = (1 << 63) - 1
 #: Most numbers one request may ask for.
 MAX_COUNT = 10000
 
+#: Largest reply one request may ask for, in bytes.
+MAX_REPLY = 16 * 1024 * 1024
+
+#: The types of value a request may ask for (C{type=}), and the parameters
+#: each takes besides C{n} and C{type}.
+TYPES: dict[str, tuple[str, ...]] = {
+    "int": ("min", "max", "unique"),
+    "decimal": ("places", "unique"),
+    "gaussian": ("mean", "sd", "digits"),
+    "string": ("length", "chars", "unique"),
+    "uuid": ("version",),
+    "bytes": ("length", "format"),
+}
+
 #: Parameter names a request may use.
-KEYS = ("n", "min", "max", "unique")
+KEYS = ("n", "type", *dict.fromkeys(k for keys in TYPES.values() for k in keys))
+
+#: Default C{length} by type.
+DEFAULT_LENGTH = {"string": 16, "bytes": 32}
+
+#: The named character sets of C{type=string}.
+CHARACTER_SETS = {
+    "alnum": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "lower": "abcdefghijklmnopqrstuvwxyz",
+    "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "digits": "0123456789",
+    "hex": "0123456789abcdef",
+}
 
 # An optional sign, any number of leading zeros, then at most 20 digits:
 # enough for any 64-bit value, and a bound on the work int() does for a
@@ -56,6 +83,10 @@ class QueryError(ValueError):
         "bad_count",
         "too_few_values",
         "bad_format",
+        "bad_type",
+        "not_for_type",
+        "bad_alphabet",
+        "reply_too_large",
     )
 
     def __init__(self, reason: str, kind: str) -> None:
@@ -67,8 +98,10 @@ class QueryError(ValueError):
 @dataclass(frozen=True)
 class Query:
     """
-    What a client asked for: C{n} numbers in C{min..max} inclusive, distinct
-    when C{unique}.
+    What a client asked for: C{n} values of one C{type}.  For integers (the
+    default type), values in C{min..max} inclusive, distinct when
+    C{unique}; the other fields are the other types' parameters (see
+    L{TYPES}).
 
     Instances made by L{Query.checked} or the parsers are always valid.
     """
@@ -77,6 +110,15 @@ class Query:
     max: int = 10000
     n: int = 1
     unique: bool = False
+    type: str = "int"
+    places: int = 6
+    mean: float = 0.0
+    sd: float = 1.0
+    digits: int = 10
+    length: int = 16
+    chars: str = "alnum"
+    version: int = 4
+    format: str = "hex"
 
     @property
     def span(self) -> int:
@@ -85,12 +127,54 @@ class Query:
         """
         return self.max - self.min + 1
 
+    @property
+    def alphabet(self) -> str:
+        """
+        The characters of a string request: a named set, or the literal
+        characters after C{:}.
+        """
+        return CHARACTER_SETS.get(self.chars) or self.chars[1:]
+
+    @property
+    def choices(self) -> int:
+        """
+        How many distinct values one value of this request can take (for
+        C{unique}).
+        """
+        if self.type == "decimal":
+            return int(10**self.places)
+        if self.type == "string":
+            return int(len(self.alphabet) ** self.length)
+        return self.span
+
+    def replySize(self) -> int:
+        """
+        An upper bound on the bytes of the reply on TCP (values, spaces and
+        the newline).
+        """
+        if self.type == "int":
+            return self.n * (max(len(b"%d" % self.min), len(b"%d" % self.max)) + 1)
+        each = {
+            "decimal": self.places + 2,
+            # Plain notation: up to 10 digits before the point (|mean| and
+            # sd up to 1e9), or up to 20 zeros after it (sd down to 1e-20).
+            "gaussian": self.digits + 24,
+            "string": self.length,
+            "uuid": 36,
+            "bytes": 2 * self.length
+            if self.format == "hex"
+            else 4 * -(-self.length // 3),
+        }[self.type]
+        return self.n * (each + 1)
+
     def checked(self) -> Query:
         """
         Return this query if it is valid.
 
         @raise QueryError: if it is not, with the first problem found.
         """
+        if self.type not in TYPES:
+            raise QueryError(f"type must be one of {', '.join(TYPES)}", "bad_type")
         for name, value in (("min", self.min), ("max", self.max)):
             if not INT64_MIN <= value <= INT64_MAX:
                 raise QueryError(
@@ -100,13 +184,67 @@ class Query:
             raise QueryError("min must not exceed max", "min_exceeds_max")
         if not 1 <= self.n <= MAX_COUNT:
             raise QueryError(f"n must be between 1 and {MAX_COUNT}", "bad_count")
-        if self.unique and self.n > self.span:
+        for name, low, high in _BOUNDS[self.type]:
+            if not low <= getattr(self, name) <= high:
+                raise QueryError(
+                    f"{name} must be between {low:g} and {high:g}", "out_of_range"
+                )
+        if self.type == "gaussian" and not self.sd > 0:
+            raise QueryError("sd must be greater than 0", "out_of_range")
+        if self.type == "string":
+            _checkAlphabet(self.chars)
+        if self.type == "uuid" and self.version not in (4, 7):
+            raise QueryError("version must be 4 or 7", "out_of_range")
+        if self.type == "bytes" and self.format not in ("hex", "base64"):
+            raise QueryError("format must be hex or base64", "bad_format")
+        if self.unique and self.n > self.choices:
+            if self.type == "int":
+                raise QueryError(
+                    f"unique needs n <= {self.span}, the count of values in "
+                    f"{self.min}..{self.max}",
+                    "too_few_values",
+                )
             raise QueryError(
-                f"unique needs n <= {self.span}, the count of values in "
-                f"{self.min}..{self.max}",
+                f"unique needs n <= {self.choices}, the count of possible values",
                 "too_few_values",
             )
+        if self.replySize() > MAX_REPLY:
+            raise QueryError("reply too large", "reply_too_large")
         return self
+
+
+# Each type's bounded parameters: name, smallest, largest.
+_BOUNDS: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "int": (),
+    "decimal": (("places", 1, 15),),
+    "gaussian": (("mean", -1e9, 1e9), ("sd", 0, 1e9), ("digits", 2, 17)),
+    "string": (("length", 1, 1024),),
+    "uuid": (),
+    "bytes": (("length", 1, 65536),),
+}
+
+
+def _checkAlphabet(chars: str) -> None:
+    """
+    A string request's C{chars}: a named set, or C{:} and 2 to 94
+    printable ASCII characters (no whitespace), none repeated.
+    """
+    if chars in CHARACTER_SETS:
+        return
+    if not chars.startswith(":"):
+        raise QueryError(
+            f"chars must be one of {', '.join(CHARACTER_SETS)}, or ':' and the "
+            "characters",
+            "bad_alphabet",
+        )
+    literal = chars[1:]
+    if not 2 <= len(literal) <= 94 or not all("!" <= c <= "~" for c in literal):
+        raise QueryError(
+            "chars must list 2 to 94 printable ASCII characters after ':'",
+            "bad_alphabet",
+        )
+    if len(set(literal)) != len(literal):
+        raise QueryError("chars must not repeat a character", "bad_alphabet")
 
 
 def _shown(text: str) -> str:
@@ -151,13 +289,46 @@ def _boolean(name: str, value: str) -> bool:
         raise QueryError(f"{name} must be true or false", "not_a_boolean") from None
 
 
+_SIGNED_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})")
+
+
+def _signedDecimal(name: str, value: str) -> float:
+    if not _SIGNED_DECIMAL.fullmatch(value):
+        raise QueryError(f"{name} must be a decimal number", "not_a_number")
+    return float(value)
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+# How each parameter's text becomes its value.
+_PARSERS: dict[str, Callable[[str, str], object]] = {
+    "min": parseInteger,
+    "max": parseInteger,
+    "n": parseInteger,
+    "unique": _boolean,
+    "type": _text,
+    "places": parseInteger,
+    "mean": _signedDecimal,
+    "sd": _signedDecimal,
+    "digits": parseInteger,
+    "length": parseInteger,
+    "chars": _text,
+    "version": parseInteger,
+    "format": _text,
+}
+
+
 def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
     """
     Build a valid L{Query} from C{(name, value)} pairs; names not given
-    take their value from C{defaults}.
+    take their value from C{defaults} (for integers) or from the type's
+    defaults.
 
-    @raise QueryError: for an unknown, repeated or empty parameter, a value
-        of the wrong form, or a query that L{Query.checked} rejects.
+    @raise QueryError: for an unknown, repeated or empty parameter, one
+        that does not apply to the type asked for, a value of the wrong
+        form, or a query that L{Query.checked} rejects.
     """
     seen: dict[str, str] = {}
     for name, value in pairs:
@@ -168,14 +339,20 @@ def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
         if not value:
             raise QueryError(f"empty value for {name}", "empty_value")
         seen[name] = value
-    return Query(
-        min=parseInteger("min", seen["min"]) if "min" in seen else defaults.min,
-        max=parseInteger("max", seen["max"]) if "max" in seen else defaults.max,
-        n=parseInteger("n", seen["n"]) if "n" in seen else defaults.n,
-        unique=_boolean("unique", seen["unique"])
-        if "unique" in seen
-        else defaults.unique,
-    ).checked()
+    kind = seen.get("type", "int")
+    if kind not in TYPES:
+        raise QueryError(f"type must be one of {', '.join(TYPES)}", "bad_type")
+    applicable = TYPES[kind]
+    values: dict[str, object] = {}
+    for name, value in seen.items():
+        if name not in applicable and name not in ("n", "type"):
+            raise QueryError(f"{name} does not apply to type {kind}", "not_for_type")
+        values[name] = _PARSERS[name](name, value)
+    if kind == "int":
+        base = defaults
+    else:
+        base = Query(n=defaults.n, type=kind, length=DEFAULT_LENGTH.get(kind, 16))
+    return replace(base, **values).checked()  # type: ignore[arg-type]
 
 
 def parseLine(line: bytes, defaults: Query) -> Query:

@@ -25,6 +25,7 @@ from randnum.limits import (
 )
 from randnum.query import Query
 from randnum.source import NumberSource, systemSource
+from randnum.values import UUID7Clock
 
 log = Logger(namespace="randnum")
 
@@ -71,6 +72,8 @@ class RandnumServer:
         self.tcp = TcpStats()
         self.http = HttpStats()
         self.rejections = RejectionLog(lambda: self.clock.seconds(), logWindow)
+        #: Version 7 UUIDs increase across the whole server.
+        self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self._reported: dict[str, dict[str, int]] = {}
         self._reportedOpen: dict[str, int] = {}
 

@@ -36,17 +36,17 @@ _BIG_ENDIAN = sys.byteorder == "big"
 TABLE_SPAN = 1 << 16
 
 
-def _words(randomBytes: RandomBytes, width: int, count: int) -> array[int]:
+def words(randomBytes: RandomBytes, width: int, count: int) -> array[int]:
     """
     Read C{count} unsigned words of C{width} bytes in one call.
 
     Words are little-endian on every platform so that a seeded source gives
     the same numbers everywhere.
     """
-    words = array(_WORD_CODES[width], randomBytes(width * count))
+    drawn = array(_WORD_CODES[width], randomBytes(width * count))
     if _BIG_ENDIAN:
-        words.byteswap()
-    return words
+        drawn.byteswap()
+    return drawn
 
 
 def _wordWidth(span: int) -> int:
@@ -144,16 +144,17 @@ class RenderTable:
         # None entries are rejected words; renderings are never empty.
         self.pool += filter(
             None,
-            map(lookup, _words(randomBytes, 2, _oversample(n, self.limit, TABLE_SPAN))),
+            map(lookup, words(randomBytes, 2, _oversample(n, self.limit, TABLE_SPAN))),
         )
         while len(self.pool) < n:
-            self.pool += filter(None, map(lookup, _words(randomBytes, 2, 64)))
+            self.pool += filter(None, map(lookup, words(randomBytes, 2, 64)))
 
 
 class NumberSource:
     """
     Unbiased random integers in any range inside 64 bits, drawn in bulk.
 
+    @ivar randomBytes: where the random bytes come from (like L{os.urandom}).
     @ivar cryptographic: whether the bytes come from a CSPRNG.
     @ivar description: a short human description, for the startup log.
     """
@@ -165,7 +166,7 @@ class NumberSource:
         cryptographic: bool,
         description: str,
     ) -> None:
-        self._randomBytes = randomBytes
+        self.randomBytes = randomBytes
         self.cryptographic = cryptographic
         self.description = description
         self._tables: dict[tuple[int, int], RenderTable] = {}
@@ -182,8 +183,8 @@ class NumberSource:
         if high - low + 1 <= TABLE_SPAN and (low, high) not in self._tables:
             table = self._tables[low, high] = RenderTable(low, high)
             # Made once, so that each connection need not make its own.
-            table.boundRender = functools.partial(table.render, self._randomBytes)
-            table.boundOne = functools.partial(table.one, self._randomBytes)
+            table.boundRender = functools.partial(table.render, self.randomBytes)
+            table.boundOne = functools.partial(table.one, self.randomBytes)
 
     def integers(self, low: int, high: int, n: int) -> list[int]:
         """
@@ -198,8 +199,8 @@ class NumberSource:
         out: list[int] = []
         while len(out) < n:
             count = _oversample(n - len(out), limit, total)
-            words = _words(self._randomBytes, width, count)
-            out += [low + word % span for word in words if word < limit]
+            drawn = words(self.randomBytes, width, count)
+            out += [low + word % span for word in drawn if word < limit]
         del out[n:]
         return out
 
@@ -229,7 +230,7 @@ class NumberSource:
         """
         table = self._tables.get((low, high))
         if table is not None:
-            return table.render(self._randomBytes, n)
+            return table.render(self.randomBytes, n)
         return [b"%d" % value for value in self.integers(low, high, n)]
 
     def distinct(self, low: int, high: int, n: int) -> list[int]:
@@ -246,16 +247,16 @@ class NumberSource:
             raise ValueError("cannot draw more distinct numbers than the range holds")
         swapped: dict[int, int] = {}
         out: list[int] = []
-        words = _words(self._randomBytes, 8, n)
+        drawn = words(self.randomBytes, 8, n)
         used = 0
         for i in range(n):
             bound = span - i
             limit = (1 << 64) - (1 << 64) % bound
             while True:
-                if used == len(words):
+                if used == len(drawn):
                     # Only after a rejection, which has odds below bound/2**64.
-                    words, used = _words(self._randomBytes, 8, 8), 0
-                word = words[used]
+                    drawn, used = words(self.randomBytes, 8, 8), 0
+                word = drawn[used]
                 used += 1
                 if word < limit:
                     break

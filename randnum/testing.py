@@ -39,7 +39,13 @@ from twisted.internet.testing import StringTransport
 from twisted.test import iosim
 
 from randnum.blocking import BlockingClient
-from randnum.client import RandnumClientProtocol, parseReply, requestLine
+from randnum.client import (
+    RandnumClientProtocol,
+    parseReply,
+    parseValues,
+    requestLine,
+    valuesLine,
+)
 from randnum.limits import Limits
 from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.source import seededSource
@@ -142,8 +148,8 @@ class MemoryEndpoint:
 
 class FakeBlockingClient(BlockingClient):
     """
-    A stand-in for L{randnum.blocking.BlockingClient}: the same C{get},
-    errors and context manager, answered by randnum's protocol in memory.
+    A stand-in for L{randnum.blocking.BlockingClient}: the same C{get} and
+    C{values}, errors and context manager, answered by randnum's protocol in memory.
     """
 
     def __init__(self, seed: int = 0, low: int = 1, high: int = 10000) -> None:
@@ -167,12 +173,30 @@ class FakeBlockingClient(BlockingClient):
         @raise randnum.RandnumError: if the server refuses the request.
         @raise ConnectionError: if the client has been closed.
         """
+        return parseReply(self._exchange(requestLine(n, min, max, unique)))
+
+    def values(self, type: str, n: int = 1, **parameters: object) -> list[Any]:
+        """
+        As L{randnum.blocking.BlockingClient.values}.
+        """
+        line = valuesLine(type, n, **parameters)
+        return parseValues(
+            self._exchange(line), type, str(parameters.get("format") or "hex")
+        )
+
+    def _exchange(self, line: bytes) -> bytes:
+        """
+        Send one request line; the reply line, once the server (a turn at a
+        time, on its own clock) has made all of it.
+        """
         if self.closed:
             raise ConnectionError("the client is closed")
-        self._server.dataReceived(requestLine(n, min, max, unique))
+        self._server.dataReceived(line)
+        while not self._transport.value().endswith(b"\n"):
+            self._server.clock.advance(0)  # type: ignore[attr-defined]
         reply = self._transport.value()
         self._transport.clear()
-        return parseReply(reply.rstrip(b"\n"))
+        return bytes(reply[:-1])
 
     def close(self) -> None:
         """

@@ -2,6 +2,7 @@
 The HTTP/JSON face, served with C{twisted.web}.
 
     GET /v1/random?n=&min=&max=&unique=[&format=json|text]
+    GET /v1/random?type=decimal|gaussian|string|uuid|bytes&...[&format=json|text]
     GET /healthz
     GET /metrics
 
@@ -13,22 +14,31 @@ Every error is JSON: C{{"error": "<reason>"}} with status 400, 404 or 405.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IPushProducer,
+    IReactorTime,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.http import HTTPChannel
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
+from zope.interface import implementer
 
 from randnum import __version__
-from randnum.limits import HttpStats, peerHost
+from randnum.answering import STREAM_ABOVE
+from randnum.limits import WORK_BUDGET, peerHost
 from randnum.query import Query, QueryError, parseParameters
 from randnum.server import RandnumServer
 from randnum.source import NumberSource
+from randnum.values import UUID7Clock, batches
 
 #: Methods every resource here answers.
 ALLOWED = (b"GET", b"HEAD")
@@ -90,10 +100,11 @@ class JSONResource(Resource):
         The headers a GET would get, with the length of its body.
         """
         body = self.render_GET(request)
+        assert isinstance(body, bytes)  # bodies made as sent are not measured
         request.setHeader(b"content-length", b"%d" % len(body))
         return b""
 
-    def render_GET(self, request: Request) -> bytes:
+    def render_GET(self, request: Request) -> bytes | int:
         """
         By default, nothing is here.
         """
@@ -127,13 +138,22 @@ class RandomResource(JSONResource):
 
     isLeaf = True
 
-    def __init__(self, source: NumberSource, defaults: Query, stats: HttpStats) -> None:
+    def __init__(self, server: RandnumServer) -> None:
         super().__init__()
-        self.source = source
-        self.defaults = defaults
-        self.stats = stats
+        self.source = server.source
+        self.defaults = server.defaults
+        self.stats = server.http
+        self.uuid7 = server.uuid7
+        self.randnum = server
 
-    def render_GET(self, request: Request) -> bytes:
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The server's clock (resolved when first used).
+        """
+        return self.randnum.clock
+
+    def render_GET(self, request: Request) -> bytes | int:
         """
         Answer the query, or say why it cannot be answered.
         """
@@ -145,15 +165,13 @@ class RandomResource(JSONResource):
             stats.errors += 1
             stats.errorKinds[error.kind] += 1
             return jsonError(request, 400, error.reason)
-        numbers = self.source.answer(query)
-        if request.method != b"HEAD":
-            # A HEAD response sends no numbers (they are drawn only to give
-            # the Content-Length a GET would have).
-            stats.numbers += len(numbers)
-            if isinstance(request.channel, RandnumChannel):
-                request.channel.undelivered += len(numbers)
         if form == "text":
             stats.textRequests += 1
+        if query.type != "int":
+            return self._values(request, form, query)
+        numbers = self.source.answer(query)
+        self._count(request, len(numbers))
+        if form == "text":
             body = "".join(f"{number}\n" for number in numbers).encode("ascii")
             return respond(request, 200, body, b"text/plain; charset=utf-8")
         return respond(
@@ -162,9 +180,57 @@ class RandomResource(JSONResource):
             jsonBody({"numbers": numbers, "min": query.min, "max": query.max}),
         )
 
+    def render_HEAD(self, request: Request) -> bytes:
+        """
+        The headers a GET would get; with the length of its body, unless
+        that body would be made as it is sent.
+        """
+        try:
+            _, query = self.parse(request.args or {})
+        except QueryError:
+            query = None
+        if query is not None and query.replySize() > STREAM_ABOVE:
+            self.stats.requests += 1
+            request.setResponseCode(200)
+            request.setHeader(b"content-type", self._contentType(request))
+            return b""
+        return super().render_HEAD(request)
+
+    def _count(self, request: Request, values: int) -> None:
+        """
+        Count C{values} values as sent (HEAD responses send none).
+        """
+        if request.method != b"HEAD":
+            self.stats.numbers += values
+            if isinstance(request.channel, RandnumChannel):
+                request.channel.undelivered += values
+
+    def _contentType(self, request: Request) -> bytes:
+        args = request.args or {}
+        if b"text" in args.get(b"format", []):
+            return b"text/plain; charset=utf-8"
+        return b"application/json"
+
+    def _values(self, request: Request, form: str, query: Query) -> bytes | int:
+        """
+        Values of a type other than integers: C{{"type": ..., "values":
+        [...]}} (every value a JSON string), or one value per line.  A large
+        body is made and sent a piece a turn, while the client reads.
+        """
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", self._contentType(request))
+        pieces = _bodyPieces(self.source, query, self.uuid7, form)
+        if query.replySize() <= STREAM_ABOVE or request.method == b"HEAD":
+            self._count(request, query.n)
+            return b"".join(pieces)
+        StreamedBody(request, pieces, self.clock, lambda: self._count(request, query.n))
+        return NOT_DONE_YET
+
     def parse(self, args: dict[bytes, list[bytes]]) -> tuple[str, Query]:
         """
-        The response format and the L{Query} that C{args} ask for.
+        The response format and the L{Query} that C{args} ask for.  On HTTP,
+        C{format} is C{json} or C{text} (the response), or C{hex} or
+        C{base64} (the encoding of C{type=bytes}); each may be given once.
 
         @raise QueryError: as L{parseParameters} does, or for a bad C{format}.
         """
@@ -173,17 +239,107 @@ class RandomResource(JSONResource):
             for name, values in args.items()
             for value in values
         ]
-        formats = [value for name, value in pairs if name == "format"]
-        if len(formats) > 1:
+        forms = [v for n, v in pairs if n == "format" and v not in ("hex", "base64")]
+        if len(forms) > 1:
             raise QueryError("repeated parameter format", "repeated_parameter")
-        form = formats[0] if formats else "json"
+        form = forms[0] if forms else "json"
         if form not in FORMATS:
-            raise QueryError("format must be json or text", "bad_format")
+            raise QueryError(
+                "format must be json or text (or, for bytes, hex or base64)",
+                "bad_format",
+            )
         query = parseParameters(
-            ((name, value) for name, value in pairs if name != "format"),
+            ((n, v) for n, v in pairs if n != "format" or v in ("hex", "base64")),
             self.defaults,
         )
         return form, query
+
+
+def _bodyPieces(
+    source: NumberSource, query: Query, uuid7: UUID7Clock, form: str
+) -> Iterator[bytes]:
+    """
+    The body for C{query}'s values, in pieces of about one work budget.
+    """
+    values = batches(source, query, uuid7, WORK_BUDGET)
+    if form == "text":
+        for batch in values:
+            yield b"\n".join(batch) + b"\n"
+        return
+    # Strings from a literal alphabet may hold characters JSON escapes.
+    escape = query.type == "string" and any(c in query.alphabet for c in '"\\')
+    yield b'{"type":"' + query.type.encode("ascii") + b'","values":['
+    first = True
+    for batch in values:
+        if escape:
+            quoted = [json.dumps(v.decode("ascii")).encode("ascii") for v in batch]
+        else:
+            quoted = [b'"' + v + b'"' for v in batch]
+        yield (b"" if first else b",") + b",".join(quoted)
+        first = False
+    yield b"]}\n"
+
+
+@implementer(IPushProducer)
+class StreamedBody:
+    """
+    Write a response body a piece per reactor turn, pausing while the
+    client is behind, then finish the response and call C{done}.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        pieces: Iterator[bytes],
+        clock: IReactorTime,
+        done: Callable[[], object],
+    ) -> None:
+        self.request = request
+        self.pieces = pieces
+        self.clock = clock
+        self.done = done
+        self.paused = False
+        self.call: IDelayedCall | None = clock.callLater(0, self._step)
+        request.registerProducer(self, True)
+        request.notifyFinish().addErrback(lambda _: self.stopProducing())
+
+    def _step(self) -> None:
+        self.call = None
+        piece = next(self.pieces, None)
+        if piece is None:
+            self.request.unregisterProducer()
+            self.done()
+            self.request.finish()
+            return
+        self.request.write(piece)
+        if not self.paused and self.call is None:
+            self.call = self.clock.callLater(0, self._step)
+
+    def pauseProducing(self) -> None:
+        """
+        The client is behind: stop writing.
+        """
+        self.paused = True
+        if self.call is not None:
+            self.call.cancel()
+            self.call = None
+
+    def resumeProducing(self) -> None:
+        """
+        The client has caught up: go on.
+        """
+        self.paused = False
+        if self.call is None and self.pieces is not None:
+            self.call = self.clock.callLater(0, self._step)
+
+    def stopProducing(self) -> None:
+        """
+        The connection is gone: make nothing more.
+        """
+        self.pieces = iter(())
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
 
 
 class HealthResource(JSONResource):
@@ -257,9 +413,7 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     """
     root = IndexResource()
     version = JSONResource()
-    version.putChild(
-        b"random", RandomResource(server.source, server.defaults, server.http)
-    )
+    version.putChild(b"random", RandomResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry))

@@ -19,7 +19,6 @@ from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
 
 from randnum.client import (
-    MAX_REPLY,
     RandnumClientProtocol,
     RandnumError,
     UnexpectedReply,
@@ -155,7 +154,7 @@ def test_overlongReplyDropsTheConnection() -> None:
     transport = StringTransport()
     client.makeConnection(transport)
     pending = client.request()
-    client.dataReceived(b"1" * (MAX_REPLY + 2))
+    client.dataReceived(b"1" * (RandnumClientProtocol.MAX_LENGTH + 2))
     assert transport.disconnecting
     client.connectionLost(Failure(ConnectionLost()))
     assert isinstance(failure(pending), ConnectionLost)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from servers import Server
 
-from randnum.limits import HttpStats
 from randnum.query import Query, QueryError, parseLine
+from randnum.server import RandnumServer
 from randnum.source import seededSource
 from randnum.web import RandomResource
 
@@ -70,7 +70,10 @@ values = st.one_of(
     st.sampled_from(["", "true", "false", "maybe", "1e400", "x"]),
 )
 pairs = st.lists(
-    st.tuples(st.sampled_from(["n", "min", "max", "unique", "count"]), values),
+    st.tuples(
+        st.sampled_from(["n", "min", "max", "unique", "count", "type", "places"]),
+        values | st.sampled_from(["int", "decimal", "uuid", "3"]),
+    ),
     max_size=5,
 )
 
@@ -92,7 +95,7 @@ def test_httpAndTcpAcceptTheSameQueries(parameters: list[tuple[str, str]]) -> No
         for name, items in args.items()
         for value in items
     ).encode()
-    resource = RandomResource(seededSource(1), defaults, HttpStats())
+    resource = RandomResource(RandnumServer(source=seededSource(1)))
     outcomes: list[Query | str] = []
     for parse in (resource.parse, lambda _: ("", parseLine(line, defaults))):
         try:
@@ -103,7 +106,7 @@ def test_httpAndTcpAcceptTheSameQueries(parameters: list[tuple[str, str]]) -> No
 
 
 def test_formatIsValidatedAndNotPassedOn() -> None:
-    resource = RandomResource(seededSource(1), Query(), HttpStats())
+    resource = RandomResource(RandnumServer(source=seededSource(1)))
     assert resource.parse({b"format": [b"text"], b"n": [b"2"]}) == (
         "text",
         Query(n=2),
@@ -155,7 +158,7 @@ def test_randomAsText(web: Server) -> None:
         ("n=", "empty value for n"),
         ("count=5", "unknown parameter 'count'"),
         ("n=7&max=6&unique=true", "unique needs n <= 6, the count of values in 1..6"),
-        ("format=xml", "format must be json or text"),
+        ("format=xml", "format must be json or text (or, for bytes, hex or base64)"),
     ],
 )
 def test_invalidQueryIs400WithTheSameReasonAsTcp(
@@ -330,3 +333,43 @@ def test_httpConnectionsShareTheConnectionLimit(serve: Callable[..., Server]) ->
     samples = metrics(http)
     key = ("randnum_rejected_connections_total", (("face", "http"), ("reason", "busy")))
     assert samples[key] == refused
+
+
+# Every type of value.
+
+
+def test_typedValuesAsJsonStringsOrTextLines(web: Server) -> None:
+    port = httpPort(web)
+    body = fetch(port, "/v1/random?type=uuid&n=3&version=7").json()
+    assert isinstance(body, dict) and body["type"] == "uuid"
+    assert len(body["values"]) == 3 and body["values"] == sorted(body["values"])
+    body = fetch(port, "/v1/random?type=decimal&places=3&n=2").json()
+    assert isinstance(body, dict)
+    assert all(len(v) == 5 and v.startswith("0.") for v in body["values"])
+    # A literal alphabet with characters JSON escapes.
+    body = fetch(port, "/v1/random?type=string&chars=:%22%5C&length=4&n=5").json()
+    assert isinstance(body, dict)
+    assert all(set(v) <= {'"', "\\"} and len(v) == 4 for v in body["values"])
+    # format: the response (json, text) and the bytes' encoding (hex, base64).
+    response = fetch(
+        port, "/v1/random?type=bytes&length=3&n=2&format=base64&format=text"
+    )
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    lines = response.body.decode().splitlines()
+    assert len(lines) == 2 and all(len(line) == 4 for line in lines)
+    response = fetch(port, "/v1/random?type=uuid&places=2")
+    assert response.status == 400
+    assert response.json() == {"error": "places does not apply to type uuid"}
+
+
+def test_aHugeBodyIsStreamedWhole(web: Server) -> None:
+    port = httpPort(web)
+    response = fetch(port, "/v1/random?type=string&length=1024&n=10000")
+    assert response.status == 200
+    body = response.json()
+    assert isinstance(body, dict) and len(body["values"]) == 10000
+    assert {len(v) for v in body["values"]} == {1024}
+    head = fetch(port, "/v1/random?type=string&length=1024&n=10000", "HEAD")
+    assert (head.status, head.body) == (200, b"")
+    assert head.headers["content-type"] == "application/json"
+    assert "Traceback" not in web.logText()
