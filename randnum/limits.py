@@ -203,8 +203,12 @@ class HttpStats(FaceStats):
         "bodiesRefused": "body_refused",
     }
 
-    #: Of the requests, those answered as C{text/plain} (the rest as JSON).
+    #: Of the requests, those answered as C{text/plain}, and those for the
+    #: raw byte stream (the rest as JSON).
     textRequests: int = 0
+    streamRequests: int = 0
+    #: Raw random bytes sent on C{/v1/bytes}.
+    streamedBytes: int = 0
     #: Requests refused (413 or 405) because they carried a body.
     bodiesRefused: int = 0
 

@@ -42,7 +42,7 @@ class StatsCollector(Collector):
         requests = CounterMetricFamily(
             "randnum_requests",
             "Requests answered (including with an error), by face and framing "
-            "(raw or line for TCP, json or text for HTTP).",
+            "(raw or line for TCP, json, text or bytes for HTTP).",
             labels=["face", "framing"],
         )
         errors = CounterMetricFamily(
@@ -59,6 +59,15 @@ class StatsCollector(Collector):
         yield numbers
         yield requests
         yield errors
+        streamed = CounterMetricFamily(
+            "randnum_stream_bytes",
+            "Raw random bytes sent on /v1/bytes.",
+            labels=["face"],
+        )
+        for face, stats in self.faces.items():
+            if isinstance(stats, HttpStats):
+                streamed.add_metric([face], stats.streamedBytes)
+        yield streamed
 
         opened = GaugeMetricFamily(
             "randnum_open_connections",
@@ -88,7 +97,11 @@ def framingCounts(stats: FaceStats) -> dict[str, int]:
     A face's request counts by framing.
     """
     if isinstance(stats, HttpStats):
-        return {"json": stats.requests - stats.textRequests, "text": stats.textRequests}
+        return {
+            "json": stats.requests - stats.textRequests - stats.streamRequests,
+            "text": stats.textRequests,
+            "bytes": stats.streamRequests,
+        }
     raw: int = getattr(stats, "rawRequests", 0)
     return {"raw": raw, "line": stats.requests - raw}
 

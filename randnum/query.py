@@ -87,6 +87,7 @@ class QueryError(ValueError):
         "not_for_type",
         "bad_alphabet",
         "reply_too_large",
+        "missing_parameter",
     )
 
     def __init__(self, reason: str, kind: str) -> None:
@@ -353,6 +354,34 @@ def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
     else:
         base = Query(n=defaults.n, type=kind, length=DEFAULT_LENGTH.get(kind, 16))
     return replace(base, **values).checked()  # type: ignore[arg-type]
+
+
+#: The longest raw byte stream one request may ask for: 256 TiB.
+MAX_STREAM = 1 << 48
+
+
+def parseStreamLength(pairs: Iterable[tuple[str, str]]) -> int:
+    """
+    The C{length} of a raw byte stream request (C{/v1/bytes}), its only
+    parameter: 1 to L{MAX_STREAM} bytes.
+
+    @raise QueryError: for another, repeated or missing parameter, or a
+        length of the wrong form or out of range.
+    """
+    lengths: list[int] = []
+    for name, value in pairs:
+        if name != "length":
+            raise QueryError(f"unknown parameter {_shown(name)}", "unknown_parameter")
+        if lengths:
+            raise QueryError("repeated parameter length", "repeated_parameter")
+        if not value:
+            raise QueryError("empty value for length", "empty_value")
+        lengths.append(parseInteger("length", value))
+    if not lengths:
+        raise QueryError("length is required", "missing_parameter")
+    if not 1 <= lengths[0] <= MAX_STREAM:
+        raise QueryError(f"length must be between 1 and {MAX_STREAM}", "out_of_range")
+    return lengths[0]
 
 
 def parseLine(line: bytes, defaults: Query) -> Query:

@@ -3,6 +3,7 @@ The HTTP/JSON face, served with C{twisted.web}.
 
     GET /v1/random?n=&min=&max=&unique=[&format=json|text]
     GET /v1/random?type=decimal|gaussian|string|uuid|bytes&...[&format=json|text]
+    GET /v1/bytes?length=N
     GET /healthz
     GET /metrics
 
@@ -35,7 +36,7 @@ from zope.interface import implementer
 from randnum import __version__
 from randnum.answering import STREAM_ABOVE
 from randnum.limits import WORK_BUDGET, peerHost
-from randnum.query import Query, QueryError, parseParameters
+from randnum.query import Query, QueryError, parseParameters, parseStreamLength
 from randnum.server import RandnumServer
 from randnum.source import NumberSource
 from randnum.values import UUID7Clock, batches
@@ -223,7 +224,13 @@ class RandomResource(JSONResource):
         if query.replySize() <= STREAM_ABOVE or request.method == b"HEAD":
             self._count(request, query.n)
             return b"".join(pieces)
-        StreamedBody(request, pieces, self.clock, lambda: self._count(request, query.n))
+        StreamedBody(
+            request,
+            pieces,
+            self.clock,
+            lambda: self._count(request, query.n),
+            self.randnum.limits.idleTimeout,
+        )
         return NOT_DONE_YET
 
     def parse(self, args: dict[bytes, list[bytes]]) -> tuple[str, Query]:
@@ -293,12 +300,20 @@ class StreamedBody:
         pieces: Iterator[bytes],
         clock: IReactorTime,
         done: Callable[[], object],
+        timeout: float | None = None,
     ) -> None:
+        """
+        @param timeout: abort the connection when the client has read
+            nothing for this long (twisted.web puts its own idle timeout
+            aside while a response is being written).
+        """
         self.request = request
         self.pieces = pieces
         self.clock = clock
         self.done = done
+        self.timeout = timeout
         self.paused = False
+        self.stallCall: IDelayedCall | None = None
         self.call: IDelayedCall | None = clock.callLater(0, self._step)
         request.registerProducer(self, True)
         request.notifyFinish().addErrback(lambda _: self.stopProducing())
@@ -323,14 +338,35 @@ class StreamedBody:
         if self.call is not None:
             self.call.cancel()
             self.call = None
+        if self.timeout and self.stallCall is None:
+            self.stallCall = self.clock.callLater(self.timeout, self._stalled)
 
     def resumeProducing(self) -> None:
         """
         The client has caught up: go on.
         """
         self.paused = False
-        if self.call is None and self.pieces is not None:
+        self._cancelStall()
+        if self.call is None:
             self.call = self.clock.callLater(0, self._step)
+
+    def _cancelStall(self) -> None:
+        if self.stallCall is not None:
+            if self.stallCall.active():
+                self.stallCall.cancel()
+            self.stallCall = None
+
+    def _stalled(self) -> None:
+        """
+        The client has read nothing for the timeout: abort, as for any
+        connection whose responses are not read.
+        """
+        self.stallCall = None
+        channel = self.request.channel
+        if isinstance(channel, RandnumChannel):
+            channel._timedOut("responses not read")
+        else:
+            self.request.transport.abortConnection()  # type: ignore[union-attr]
 
     def stopProducing(self) -> None:
         """
@@ -340,6 +376,81 @@ class StreamedBody:
         if self.call is not None and self.call.active():
             self.call.cancel()
         self.call = None
+        self._cancelStall()
+
+
+class BytesResource(JSONResource):
+    """
+    C{/v1/bytes?length=N}: exactly N raw random bytes, streamed a work
+    budget a turn while the client reads (memory stays flat however long
+    the stream), with their C{Content-Length}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def _length(self, request: Request) -> int | bytes:
+        """
+        The length asked for, or the error response.
+        """
+        stats = self.randnum.http
+        stats.requests += 1
+        stats.streamRequests += 1
+        pairs = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, values in (request.args or {}).items()
+            for value in values
+        ]
+        try:
+            length = parseStreamLength(pairs)
+        except QueryError as error:
+            stats.errors += 1
+            stats.errorKinds[error.kind] += 1
+            return jsonError(request, 400, error.reason)
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", b"application/octet-stream")
+        request.setHeader(b"content-length", b"%d" % length)
+        return length
+
+    def render_GET(self, request: Request) -> bytes | int:
+        """
+        Stream the bytes, or say why not.
+        """
+        length = self._length(request)
+        if isinstance(length, bytes):
+            return length
+        stats = self.randnum.http
+        randomBytes = self.randnum.source.randomBytes
+
+        def pieces() -> Iterator[bytes]:
+            left = length
+            while left:
+                piece = randomBytes(min(left, WORK_BUDGET))
+                left -= len(piece)
+                # Counted as they are handed over (the rest never is).
+                stats.streamedBytes += len(piece)
+                yield piece
+
+        StreamedBody(
+            request,
+            pieces(),
+            self.randnum.clock,
+            lambda: None,
+            self.randnum.limits.idleTimeout,
+        )
+        return NOT_DONE_YET
+
+    def render_HEAD(self, request: Request) -> bytes:
+        """
+        The headers a GET would get, its length included.
+        """
+        length = self._length(request)
+        if isinstance(length, bytes):
+            request.setHeader(b"content-length", b"%d" % len(length))
+        return b""
 
 
 class HealthResource(JSONResource):
@@ -401,7 +512,7 @@ class IndexResource(JSONResource):
                 {
                     "service": "randnum",
                     "version": __version__,
-                    "paths": ["/v1/random", "/healthz", "/metrics"],
+                    "paths": ["/v1/random", "/v1/bytes", "/healthz", "/metrics"],
                 }
             ),
         )
@@ -409,11 +520,13 @@ class IndexResource(JSONResource):
 
 def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
     """
-    The whole HTTP face: C{/v1/random}, C{/healthz}, C{/metrics} and C{/}.
+    The whole HTTP face: C{/v1/random}, C{/v1/bytes}, C{/healthz},
+    C{/metrics} and C{/}.
     """
     root = IndexResource()
     version = JSONResource()
     version.putChild(b"random", RandomResource(server))
+    version.putChild(b"bytes", BytesResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry))
