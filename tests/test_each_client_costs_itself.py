@@ -284,3 +284,30 @@ def test_repliesLeftAfterTheCloseBeganAreCountedOnceDelivered(
     loopback.turn(3)
     assert server.tcp.numbers == 10002
     loopback.close()
+
+
+def test_hugeTypedRepliesAreMadeAsTheClientReads(loopback: Loopback) -> None:
+    # Two 10 MB replies, asked for at once by a client that reads late: the
+    # server makes them a budget a turn, holds at most about one budget of
+    # them, and delivers every byte, then a FIN.
+    client = loopback.connect()
+    client.send(b"type=string length=1024 n=10000\n" * 2 + b"n=2\n")
+    client.shutdown()
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    for _ in range(300):
+        loopback.turn()
+        assert held(protocol) <= WORK_BUDGET + 1025 + SLICE
+    assert protocol.writer.queued and protocol.reader.pending
+    light = loopback.connect()
+    light.send(b"\n")
+    loopback.turn(2)
+    assert light.read().count(b"\n") == 1
+    replies = client.readUntilEnd(turns=100_000).split(b"\n")
+    assert client.ended == "FIN"
+    assert len(replies) == 4 and replies[3] == b""
+    for reply in replies[:2]:
+        strings = reply.split(b" ")
+        assert len(strings) == 10000 and {len(s) for s in strings} == {1024}
+    assert len(replies[2].split()) == 2
+    assert protocol.stats.numbers == 20000 + 2 + 1
