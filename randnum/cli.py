@@ -9,7 +9,6 @@ answering.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
@@ -342,6 +341,11 @@ class GetOptions(_CommandOptions):
             )
             if value is not None
         }
+        if self["type"] == "int":
+            others = set(self["parameters"]) - {"min", "max", "unique"}
+            for name in sorted(others):
+                option = "uuid-version" if name == "version" else name
+                raise usage.UsageError(f"--{option} does not apply to --type int")
         for name, value in self["parameters"].items():
             if isinstance(value, str) and (
                 not value or any(c.isspace() for c in value)
@@ -471,13 +475,20 @@ class BytesOptions(_CommandOptions):
         """
         if args not in ((), ("-",)):
             raise usage.UsageError(f"unexpected argument {args[0]!r}")
+        self["endless"] = bool(args)
 
     def postOptions(self) -> None:
         """
         Check the values' forms; the server checks their meaning.
         """
         length = self["length"]
+        if self.get("endless") and length is not None:
+            raise usage.UsageError("give --length N or -, not both")
         self["length"] = None if length in (None, "-") else _integer("length", length)
+        if sys.stdout.isatty():
+            raise usage.UsageError(
+                "stdout is a terminal: pipe the bytes into a program or a file"
+            )
         self["timeout"] = _positive("timeout", self["timeout"], float)
         url = self["url"] or os.environ.get("RANDNUM_URL") or "http://127.0.0.1:8080"
         parsed = urllib.parse.urlsplit(url)
@@ -516,13 +527,23 @@ def streamBytes(options: BytesOptions) -> int:
                 fail(EXIT_REFUSED, reason)
             got = 0
             while chunk := response.read1(1 << 16):
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except BrokenPipeError:
+                    raise
+                except OSError as error:
+                    fail(EXIT_UNREACHABLE, f"cannot write the bytes: {error.strerror}")
                 got += len(chunk)
             if got != ask:
                 fail(EXIT_UNREACHABLE, f"the stream broke off after {got} bytes")
             if length is not None:
                 out.flush()
                 return EXIT_OK
+    except http.client.BadStatusLine:
+        fail(
+            EXIT_UNREACHABLE,
+            f"{url.geturl()} does not speak HTTP (is it randnum's TCP port?)",
+        )
     except (OSError, http.client.HTTPException) as error:
         if isinstance(error, BrokenPipeError):
             raise
@@ -586,20 +607,6 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
     return f"cannot get an answer from {where}: {text or error.__class__.__name__}"
 
 
-def _shownValue(value: object, encoding: str | None) -> str:
-    """
-    A value as the server wrote it: bytes in their encoding, the rest as
-    text.
-    """
-    if isinstance(value, bytes):
-        if encoding == "base64":
-            return base64.b64encode(value).decode("ascii")
-        return value.hex()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 async def get(reactor: IReactorTime, options: GetOptions) -> None:
     """
     Connect, ask once, print the numbers.
@@ -642,7 +649,7 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
                 unique=options["unique"],
             ).addTimeout(timeout, reactor)
         else:
-            values = await client.values(
+            shown = await client.texts(
                 kind, options["n"], **options["parameters"]
             ).addTimeout(timeout, reactor)
     except UnexpectedReply as error:
@@ -659,7 +666,6 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
     finally:
         client.transport.loseConnection()
     if kind != "int":
-        shown = [_shownValue(value, options["format"]) for value in values]
         if options["json"]:
             print(json.dumps({"type": kind, "values": shown}, separators=(",", ":")))
         else:

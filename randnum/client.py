@@ -120,8 +120,16 @@ def valuesLine(type: str, n: int = 1, **parameters: object) -> bytes:
         if value is None:
             continue
         if isinstance(value, bool):
-            value = "true" if value else "false"
-        fields.append(f"{name}={value}")
+            text = "true" if value else "false"
+        elif isinstance(value, float):
+            # Plain notation: the server takes no exponent.
+            text = format(decimal.Decimal(repr(value)), "f")
+        else:
+            text = str(value)
+        if not text or text.split() != [text] or not text.isascii():
+            # A space or newline would make it another request.
+            raise ValueError(f"{name} must be ASCII, no spaces, not {text!r}")
+        fields.append(f"{name}={text}")
     return " ".join(fields).encode("ascii") + b"\n"
 
 
@@ -146,6 +154,18 @@ def parseValues(line: bytes, type: str, format: str | None = None) -> list[Any]:
     except (ValueError, KeyError, decimal.InvalidOperation):
         shown = line[:80].decode("utf-8", "replace")
         raise UnexpectedReply(f"it answered {shown!r}") from None
+
+
+def parseTexts(line: bytes) -> list[str]:
+    """
+    Decode one reply line to its values' text.
+
+    @raise RandnumError: for an C{ERR} reply.
+    """
+    line = line.rstrip(b"\r")
+    if line.startswith(b"ERR "):
+        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    return line.decode("ascii", "replace").split(" ")
 
 
 class RandnumClientProtocol(LineOnlyReceiver):
@@ -196,6 +216,12 @@ class RandnumClientProtocol(LineOnlyReceiver):
         return self._ask(
             line, lambda reply: parseValues(reply, type, str(encoding or "hex"))
         )
+
+    def texts(self, type: str, n: int = 1, **parameters: object) -> Deferred[list[str]]:
+        """
+        As L{values}, but each value as the server wrote it (for printing).
+        """
+        return self._ask(valuesLine(type, n, **parameters), parseTexts)
 
     def _ask(self, line: bytes, parse: Callable[[bytes], Any]) -> Deferred[Any]:
         if self._lost is not None:

@@ -185,13 +185,13 @@ class Query:
             raise QueryError("min must not exceed max", "min_exceeds_max")
         if not 1 <= self.n <= MAX_COUNT:
             raise QueryError(f"n must be between 1 and {MAX_COUNT}", "bad_count")
+        if self.type == "gaussian" and not self.sd > 0:
+            raise QueryError("sd must be greater than 0", "out_of_range")
         for name, low, high in _BOUNDS[self.type]:
             if not low <= getattr(self, name) <= high:
                 raise QueryError(
-                    f"{name} must be between {low:g} and {high:g}", "out_of_range"
+                    f"{name} must be between {low:.0f} and {high:.0f}", "out_of_range"
                 )
-        if self.type == "gaussian" and not self.sd > 0:
-            raise QueryError("sd must be greater than 0", "out_of_range")
         if self.type == "string":
             _checkAlphabet(self.chars)
         if self.type == "uuid" and self.version not in (4, 7):

@@ -75,11 +75,10 @@ class Alphabet:
         size = len(characters)
         if not 2 <= size <= 256:
             raise ValueError("an alphabet needs 2 to 256 characters")
-        self.characters = characters
         self.limit = 256 - 256 % size
-        self.table = bytes(
-            characters[byte % size] if byte < self.limit else 0 for byte in range(256)
-        )
+        # Bytes at or over the limit are deleted, so their entries are
+        # never used.
+        self.table = bytes(characters[byte % size] for byte in range(256))
         self.rejected = bytes(range(self.limit, 256))
 
     def draw(self, randomBytes: Callable[[int], bytes], count: int) -> bytes:
@@ -137,7 +136,7 @@ def uuid4s(source: NumberSource, n: int) -> list[bytes]:
     C{n} version 4 UUIDs: 122 random bits, the version and variant set.
     """
     raw = source.randomBytes(16 * n)
-    mask = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+    mask = ~((0xF << 76) | (0x3 << 62))
     bits = (0x4 << 76) | (0x2 << 62)
     return [
         _uuidText((int.from_bytes(raw[i : i + 16], "big") & mask) | bits)
@@ -205,11 +204,11 @@ def batches(
     source: NumberSource, query: Query, uuid7: UUID7Clock, size: int = 64 * 1024
 ) -> Iterator[list[bytes]]:
     """
-    The values that answer C{query}, rendered, in batches of about C{size}
-    bytes: a large reply is made a batch at a time, as it is sent.
+    The values that answer C{query} (of any type but integers, which the
+    source renders itself), rendered, in batches of about C{size} bytes: a
+    large reply is made a batch at a time, as it is sent.
     """
-    each = max(1, query.replySize() // query.n)
-    perBatch = max(1, size // each)
+    perBatch = max(1, size // (query.replySize() // query.n))
     kind = query.type
     if kind == "string":
         yield from strings(
@@ -223,18 +222,13 @@ def batches(
         return
     if query.unique:
         # One sample without replacement, rendered a batch at a time.
-        if kind == "int":
-            drawn = [b"%d" % v for v in source.distinct(query.min, query.max, query.n)]
-        else:
-            drawn = decimals(source, query.places, query.n, unique=True)
+        drawn = decimals(source, query.places, query.n, unique=True)
         for start in range(0, query.n, perBatch):
             yield drawn[start : start + perBatch]
         return
     for start in range(0, query.n, perBatch):
         count = min(perBatch, query.n - start)
-        if kind == "int":
-            yield source.render(query.min, query.max, count)
-        elif kind == "decimal":
+        if kind == "decimal":
             yield decimals(source, query.places, count, unique=False)
         elif kind == "gaussian":
             yield gaussians(source, query.mean, query.sd, query.digits, count)

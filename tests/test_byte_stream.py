@@ -125,3 +125,30 @@ def test_randnumBytesWritesExactlyWhatItIsAsked(serve: Callable[..., Server]) ->
     assert refused.stderr.strip() == (
         "randnum: length must be between 1 and 281474976710656"
     )
+
+
+def test_randnumBytesSaysWhatIsWrong(serve: Callable[..., Server]) -> None:
+    server, port = webServer(serve)
+    both = run("randnum", "bytes", "--length", "10", "-", cwd=BIN)
+    assert both.returncode == 2
+    assert both.stderr.startswith("randnum: give --length N or -, not both")
+    tcp = f"http://127.0.0.1:{server.ports[0]}"
+    wrongPort = run("randnum", "bytes", "--url", tcp, "--length", "5", cwd=BIN)
+    assert wrongPort.returncode == 3
+    assert wrongPort.stderr.strip() == (
+        f"randnum: {tcp} does not speak HTTP (is it randnum's TCP port?)"
+    )
+    full = subprocess.run(
+        f"'{BIN / 'randnum'}' bytes --url http://127.0.0.1:{port} --length 100000 "
+        "> /dev/full",
+        shell=True,
+        capture_output=True,
+        env=cleanEnvironment(),
+        timeout=30,
+        check=False,
+    )
+    assert full.returncode == 3
+    assert (
+        full.stderr.strip()
+        == b"randnum: cannot write the bytes: No space left on device"
+    )

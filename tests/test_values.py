@@ -21,11 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback import TurnClock
+from test_mutation_pins import TOP, Script, scripted
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from randnum.answering import STREAM_ABOVE
-from randnum.client import RandnumError
+from randnum.client import RandnumError, valuesLine
 from randnum.limits import WORK_BUDGET
 from randnum.protocol import RandnumFactory
 from randnum.query import (
@@ -38,7 +39,7 @@ from randnum.query import (
 from randnum.server import RandnumServer
 from randnum.source import seededSource
 from randnum.testing import InMemoryServer, fakeConnect
-from randnum.values import Alphabet, UUID7Clock, batches, plain
+from randnum.values import Alphabet, UUID7Clock, batches, gaussians, plain, uuid4s
 
 
 def values(line: bytes, seed: int = 1) -> list[bytes]:
@@ -78,9 +79,15 @@ def chiSquareOk(counts: Counter[int], categories: int, total: int) -> bool:
         (b"type=decimal places=0", "places must be between 1 and 15", "out_of_range"),
         (b"type=decimal places=16", "places must be between 1 and 15", "out_of_range"),
         (b"type=gaussian sd=0", "sd must be greater than 0", "out_of_range"),
+        (b"type=gaussian sd=-1", "sd must be greater than 0", "out_of_range"),
+        (
+            b"type=gaussian sd=1000000001",
+            "sd must be between 0 and 1000000000",
+            "out_of_range",
+        ),
         (
             b"type=gaussian mean=-1000000001",
-            "mean must be between -1e+09 and 1e+09",
+            "mean must be between -1000000000 and 1000000000",
             "out_of_range",
         ),
         (b"type=gaussian digits=1", "digits must be between 2 and 17", "out_of_range"),
@@ -150,7 +157,7 @@ def test_theLargestRepliesAreAllowed() -> None:
 
 
 @given(st.integers(1, 15), st.integers(1, 50), st.booleans(), st.integers(0, 99))
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 def test_decimalsAreExact(places: int, n: int, unique: bool, seed: int) -> None:
     unique = unique and n <= 10**places
     line = b"type=decimal places=%d n=%d unique=%s" % (
@@ -171,7 +178,7 @@ def test_decimalsAreExact(places: int, n: int, unique: bool, seed: int) -> None:
     st.integers(1, 30),
     st.integers(0, 99),
 )
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 def test_stringsUseTheirAlphabet(length: int, chars: str, n: int, seed: int) -> None:
     line = b"type=string length=%d chars=%s n=%d" % (length, chars.encode(), n)
     alphabet = set(parseLine(line, Query()).alphabet.encode())
@@ -186,7 +193,7 @@ def test_uniqueStringsAreDistinctEvenWhenTheyMustCoverEverything() -> None:
 
 
 @given(st.integers(1, 2000), st.sampled_from(["hex", "base64"]), st.integers(1, 20))
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 def test_bytesHaveTheirLength(length: int, encoding: str, n: int) -> None:
     drawn = values(
         b"type=bytes length=%d format=%s n=%d" % (length, encoding.encode(), n)
@@ -196,7 +203,7 @@ def test_bytesHaveTheirLength(length: int, encoding: str, n: int) -> None:
 
 
 @given(st.integers(1, 100), st.integers(0, 99))
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 def test_uuid4sHaveTheirVersionAndVariant(n: int, seed: int) -> None:
     for text in values(b"type=uuid n=%d" % n, seed):
         parsed = uuid.UUID(text.decode())
@@ -223,6 +230,7 @@ def test_uuid7sIncreaseStrictlyAndCarryTheTime() -> None:
 
 
 @given(st.integers(2, 17), st.floats(-1e9, 1e9), st.floats(1e-20, 1e9))
+@settings(deadline=None)
 def test_gaussiansArePlainAndRounded(digits: int, mean: float, sd: float) -> None:
     value = mean + sd * 1.2345678901234567
     text = plain(value, digits).decode()
@@ -300,6 +308,7 @@ def test_goldenSeededValues() -> None:
     ]
     assert values(b"type=string n=2 length=8", 42) == [b"h71nDxEc", b"XapGCcDZ"]
     assert values(b"type=uuid n=1", 42) == [b"9d79b1a3-7f31-401c-911a-6706fb40d6bd"]
+    assert values(b"type=gaussian n=4 digits=6", 42)[2:] == [b"1.073", b"1.2894"]
     assert values(b"type=bytes n=1 length=4", 42) == [b"9d79b1a3"]
     assert values(b"type=gaussian n=2 digits=6", 42) == [b"-0.111189", b"-2.0924"]
 
@@ -375,3 +384,117 @@ def test_theTwistedClientToo() -> None:
     assert [len(b) for b in answered] == [3, 3]
     assert failure.value.reason.startswith("chars must be one of")
     refused.addErrback(lambda _: None)
+
+
+# Exact values from scripted random words (mutation testing showed which
+# were not pinned).
+
+
+def test_uniqueDecimalsCoverTheRangeWhenAskedForAllOfIt() -> None:
+    drawn = values(b"type=decimal places=1 n=10 unique=true")
+    assert sorted(drawn) == [b"0.%d" % i for i in range(10)]
+
+
+def test_gaussiansComeInPairsButAsManyAsAsked() -> None:
+    for n in (1, 3, 5):
+        assert len(values(b"type=gaussian n=%d" % n)) == n
+
+
+def test_extremeWordsGiveFiniteGaussians() -> None:
+    # u1 = 2**-53 and u1 = 1 (the ends of (0, 1]), with angles 0 and ~2*pi.
+    source, script = scripted(8, 0, 0, TOP - 1, TOP - 1)
+    first, second, third, fourth = (float(v) for v in gaussians(source, 0, 1, 17, 4))
+    radius = math.sqrt(-2 * math.log(2.0**-53))
+    assert first == pytest.approx(radius) and second == 0.0
+    assert third == fourth == 0.0
+    assert script.calls == [32]
+
+
+def test_gaussiansUseEachPairOfWords() -> None:
+    # Two pairs: the second pair's angle is its own second word.
+    quarter = TOP // 4
+    source, _ = scripted(8, 0, 0, 0, quarter)
+    values_ = [float(v) for v in gaussians(source, 0, 1, 17, 4)]
+    radius = math.sqrt(-2 * math.log(2.0**-53))
+    assert values_[2] == pytest.approx(radius * math.cos(math.pi / 2), abs=1e-9)
+    assert values_[3] == pytest.approx(radius)
+
+
+def test_alphabetsDrawExactlyAndReadWhatTheyNeed() -> None:
+    assert Alphabet(bytes(range(256))).limit == 256
+    for size in (1, 257):
+        with pytest.raises(
+            ValueError, match=r"^an alphabet needs 2 to 256 characters$"
+        ):
+            Alphabet(bytes(size))
+    alphabet = Alphabet(b"ACG")  # limit 255: byte 255 is dropped
+    script = Script(1, [0, 1, 2, 255, 3, 4, 5])
+    assert alphabet.draw(script, 5) == b"ACGAC"
+    # 5 needed: 5 * 256 // 255 + 5 // 32 + 8 = 13 bytes, in one read.
+    assert script.calls == [13]
+    # Exactly enough at first: no second read.
+    script = Script(1, [0, 1, 2, 0, 1] + [255] * 8)
+    assert alphabet.draw(script, 5) == b"ACGAC"
+    assert script.calls == [13]
+    # Two kept at first: read again for the three still needed
+    # (3 * 256 // 255 + 3 // 32 + 8 = 11).
+    script = Script(1, [1, 2] + [255] * 11 + [0] * 20)
+    assert alphabet.draw(script, 5) == b"CGAAA"
+    assert script.calls == [13, 11]
+    # Larger counts: 1000 * 256 // 255 + 1000 // 32 + 8 = 1042.
+    script = Script(1, [])
+    assert len(alphabet.draw(script, 1000)) == 1000
+    assert script.calls == [1042]
+
+
+def test_uuid4sReadSixteenBytesEach() -> None:
+    source, script = scripted(1, *range(48))
+    made = uuid4s(source, 3)
+    assert script.calls == [48]
+    expected = [
+        uuid.UUID(bytes=bytes(range(i, i + 16)), version=4) for i in (0, 16, 32)
+    ]
+    assert [uuid.UUID(v.decode()) for v in made] == expected
+
+
+def test_uuid7sCountWithinAMillisecondAndMoveOnWhenFull() -> None:
+    clock = Clock()  # at 0: the first millisecond of all
+    made = UUID7Clock(clock.seconds)
+    ones = TOP - 1
+    # Counter words: 0x7FF to start (the most a new millisecond starts
+    # with), then 0x805 (bit 11 set: only the low 11 bits count).
+    # The random bits: each UUID's own word, all ones but its index.
+    words: list[int] = []
+    for i in range(2050):
+        words += [0x7FF if i == 0 else 0x805 + i, ones - i]
+    source, script = scripted(8, *words)
+    parsed = [uuid.UUID(v.decode()).int for v in made.make(source, 2050)]
+    assert script.calls == [8 * 2 * 2050]
+    stamps = [u >> 80 for u in parsed]
+    counters = [(u >> 64) & 0xFFF for u in parsed]
+    lows = [u & ((1 << 62) - 1) for u in parsed]
+    assert counters[:3] == [0x7FF, 0x800, 0x801]
+    assert (stamps[2048], counters[2048]) == (0, 0xFFF)
+    assert (stamps[2049], counters[2049]) == (1, (0x805 + 2049) & 0x7FF)
+    assert lows == [((1 << 62) - 1) - i for i in range(2050)]
+
+
+def test_hugeValuesComeOneABatch() -> None:
+    query = parseLine(b"type=bytes length=65536 n=3", Query())
+    server = RandnumServer(source=seededSource(1), clock=Clock())
+    made = list(batches(server.source, query, server.uuid7, WORK_BUDGET))
+    assert [len(batch) for batch in made] == [1, 1, 1]
+
+
+def test_clientParametersCannotSmuggleARequest() -> None:
+    with fakeConnect(seed=5) as client:
+        for chars in (":a b", ":ab\nn=0", "", ":ab\u00e9"):
+            with pytest.raises(ValueError, match=r"^chars must be ASCII, no spaces"):
+                client.values("string", chars=chars)
+        # The connection is still in step.
+        assert len(client.values("uuid", 2)) == 2
+        # Floats go in plain notation, as the server reads them.
+        assert valuesLine("gaussian", 1, sd=1e-5, mean=-2.5e7) == (
+            b"type=gaussian n=1 sd=0.00001 mean=-25000000.0\n"
+        )
+        assert len(client.values("gaussian", 2, sd=1e-5)) == 2
