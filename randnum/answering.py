@@ -34,9 +34,9 @@ STREAM_ABOVE = 256 * 1024
 
 def replyCost(query: Query) -> int:
     """
-    An upper bound on the bytes of the reply to C{query}.
+    What answering C{query} costs, in bytes of an ordinary reply.
     """
-    return query.replySize()
+    return query.workSize()
 
 
 class Answerer:
@@ -171,7 +171,9 @@ class Answerer:
         ending the line.
         """
         left = query.n
-        for batch in batches(self.source, query, self.uuid7, budget):
+        # A budget of work: fewer values where each costs more.
+        size = budget * query.replySize() // query.workSize()
+        for batch in batches(self.source, query, self.uuid7, size):
             left -= len(batch)
             yield b" ".join(batch) + (b" " if left else b"\n"), len(batch)
 

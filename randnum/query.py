@@ -168,6 +168,21 @@ class Query:
         }[self.type]
         return self.n * (each + 1)
 
+    def workSize(self) -> int:
+        """
+        What answering costs, counted in bytes of an ordinary reply: the
+        reply's size, or a multiple of it where each byte costs more to make
+        (measured: Gaussians, four times; unique strings from a crowded
+        space, sampled by index and spelled out a character at a time,
+        eight times).
+        """
+        size = self.replySize()
+        if self.type == "string" and self.unique and self.choices < 16 * self.n:
+            return 8 * size
+        if self.type == "gaussian":
+            return 4 * size
+        return size
+
     def checked(self) -> Query:
         """
         Return this query if it is valid.

@@ -20,7 +20,7 @@ import random
 import sys
 import weakref
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from randnum.query import Query
 
@@ -242,6 +242,17 @@ class NumberSource:
         only the positions it has swapped, so it costs O(n) however wide
         the range is.
         """
+        return [
+            v for batch in self.distinctBatches(low, high, n, max(n, 1)) for v in batch
+        ]
+
+    def distinctBatches(
+        self, low: int, high: int, n: int, perBatch: int
+    ) -> Iterator[list[int]]:
+        """
+        L{distinct}'s sample, made C{perBatch} at a time (the same numbers
+        from the same bytes), for a caller that spreads the work out.
+        """
         span = high - low + 1
         if not 0 <= n <= span:
             raise ValueError("cannot draw more distinct numbers than the range holds")
@@ -263,7 +274,11 @@ class NumberSource:
             j = i + word % bound
             out.append(low + swapped.get(j, j))
             swapped[j] = swapped.get(i, i)
-        return out
+            if len(out) == perBatch:
+                yield out
+                out = []
+        if out:
+            yield out
 
     def answer(self, query: Query) -> list[int]:
         """

@@ -14,10 +14,13 @@ import base64
 import math
 import time
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 
 from randnum.query import Query
 from randnum.source import NumberSource, words
+
+#: Unique strings are drawn as a sample of indices when fewer than this
+#: many times C{n} strings are possible (see L{strings}).
+CROWDED = 16
 
 _TWO_PI = 2 * math.pi
 _UNIT = 2.0**-53
@@ -58,10 +61,22 @@ def plain(value: float, digits: int) -> bytes:
     C{value} rounded to C{digits} significant digits, without an exponent.
     """
     text = f"{value:.{digits}g}"
-    if "e" in text:
-        # Very large or very small: spell out the zeros.
-        text = format(Decimal(text), "f")
-    return text.encode("ascii")
+    if "e" not in text:
+        return text.encode("ascii")
+    # Very large or very small: spell out the zeros (by moving the point,
+    # which is several times faster than a Decimal).
+    mantissa, _, exponent = text.partition("e")
+    sign = "-" if mantissa[0] == "-" else ""
+    whole, _, fraction = mantissa.lstrip("-").partition(".")
+    figures = whole + fraction
+    point = int(exponent) + len(whole)
+    if point <= 0:
+        text = "0." + "0" * -point + figures
+    elif point >= len(figures):
+        text = figures + "0" * (point - len(figures))
+    else:
+        text = figures[:point] + "." + figures[point:]
+    return (sign + text).encode("ascii")
 
 
 class Alphabet:
@@ -75,6 +90,7 @@ class Alphabet:
         size = len(characters)
         if not 2 <= size <= 256:
             raise ValueError("an alphabet needs 2 to 256 characters")
+        self.characters = characters
         self.limit = 256 - 256 % size
         # Bytes at or over the limit are deleted, so their entries are
         # never used.
@@ -108,6 +124,24 @@ def strings(
     at most C{perBatch} (distinct across batches when C{unique}: a repeat is
     dropped and drawn again, which keeps the sample uniform).
     """
+    size = len(alphabet.characters)
+    choices = size**length
+    if unique and choices < CROWDED * n:
+        # Most of the possible strings are asked for: drawing strings and
+        # dropping repeats would take ever more draws towards the end (a
+        # coupon collector).  Sample their indices without replacement
+        # instead, and spell each index in the alphabet.
+        characters = alphabet.characters
+        for indices in source.distinctBatches(0, choices - 1, n, perBatch):
+            batch = []
+            for index in indices:
+                spelled = bytearray(length)
+                for position in range(length - 1, -1, -1):
+                    index, digit = divmod(index, size)
+                    spelled[position] = characters[digit]
+                batch.append(bytes(spelled))
+            yield batch
+        return
     seen: set[bytes] = set()
     left = n
     while left:

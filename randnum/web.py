@@ -183,19 +183,25 @@ class RandomResource(JSONResource):
 
     def render_HEAD(self, request: Request) -> bytes:
         """
-        The headers a GET would get; with the length of its body, unless
-        that body would be made as it is sent.
+        The headers a GET would get, without drawing anything: a random
+        body's length is that of one draw only, and drawing values only to
+        throw them away would let HEAD requests cost the server work that no
+        client ever reads (and so that no backpressure ever bounds).
         """
+        self.stats.requests += 1
         try:
-            _, query = self.parse(request.args or {})
-        except QueryError:
-            query = None
-        if query is not None and query.replySize() > STREAM_ABOVE:
-            self.stats.requests += 1
-            request.setResponseCode(200)
-            request.setHeader(b"content-type", self._contentType(request))
+            form, _ = self.parse(request.args or {})
+        except QueryError as error:
+            self.stats.errors += 1
+            self.stats.errorKinds[error.kind] += 1
+            body = jsonError(request, 400, error.reason)
+            request.setHeader(b"content-length", b"%d" % len(body))
             return b""
-        return super().render_HEAD(request)
+        if form == "text":
+            self.stats.textRequests += 1
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", self._contentType(request))
+        return b""
 
     def _count(self, request: Request, values: int) -> None:
         """
@@ -221,7 +227,7 @@ class RandomResource(JSONResource):
         request.setResponseCode(200)
         request.setHeader(b"content-type", self._contentType(request))
         pieces = _bodyPieces(self.source, query, self.uuid7, form)
-        if query.replySize() <= STREAM_ABOVE or request.method == b"HEAD":
+        if query.workSize() <= STREAM_ABOVE:
             self._count(request, query.n)
             return b"".join(pieces)
         StreamedBody(
@@ -268,7 +274,10 @@ def _bodyPieces(
     """
     The body for C{query}'s values, in pieces of about one work budget.
     """
-    values = batches(source, query, uuid7, WORK_BUDGET)
+    # A budget of work a piece: fewer values where each costs more.
+    values = batches(
+        source, query, uuid7, WORK_BUDGET * query.replySize() // query.workSize()
+    )
     if form == "text":
         for batch in values:
             yield b"\n".join(batch) + b"\n"

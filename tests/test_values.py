@@ -230,7 +230,6 @@ def test_uuid7sIncreaseStrictlyAndCarryTheTime() -> None:
 
 
 @given(st.integers(2, 17), st.floats(-1e9, 1e9), st.floats(1e-20, 1e9))
-@settings(deadline=None)
 def test_gaussiansArePlainAndRounded(digits: int, mean: float, sd: float) -> None:
     value = mean + sd * 1.2345678901234567
     text = plain(value, digits).decode()
@@ -498,3 +497,24 @@ def test_clientParametersCannotSmuggleARequest() -> None:
             b"type=gaussian n=1 sd=0.00001 mean=-25000000.0\n"
         )
         assert len(client.values("gaussian", 2, sd=1e-5)) == 2
+
+
+@given(st.integers(2, 17), st.floats(allow_nan=False, allow_infinity=False))
+def test_plainNotationIsWhatADecimalWouldWrite(digits: int, value: float) -> None:
+    rounded = f"{value:.{digits}g}"
+    assert plain(value, digits) == format(Decimal(rounded), "f").encode()
+
+
+def test_crowdedUniqueStringsAreASampleMadeInSmallPieces() -> None:
+    # Every one of the 10,000 four-digit strings: sampled by index (no
+    # coupon collecting), and, costing more than their size, made in
+    # pieces of an eighth of a budget.
+    drawn = values(b"type=string chars=digits length=4 n=10000 unique=true")
+    assert sorted(drawn) == [b"%04d" % i for i in range(10000)]
+    assert drawn != sorted(drawn)
+    query = parseLine(b"type=string chars=:ab length=13 n=8192 unique=true", Query())
+    assert query.workSize() == 8 * query.replySize() > STREAM_ABOVE
+    replies, _, _ = answers(b"type=string chars=:ab length=13 n=8192 unique=true")
+    strings = replies[0].split(b" ")
+    assert len(set(strings)) == 8192 and {len(s) for s in strings} == {13}
+    assert set(b"".join(strings)) == set(b"ab")

@@ -177,11 +177,27 @@ def test_otherMethodsAre405(web: Server) -> None:
         assert response.json() == {"error": f"method {method} not allowed"}
 
 
-def test_headHasTheHeadersOfGetAndNoBody(web: Server) -> None:
+def test_headHasTheHeadersOfGetAndDrawsNothing(web: Server) -> None:
     response = fetch(httpPort(web), "/v1/random?n=3", "HEAD")
     assert response.status == 200
     assert response.body == b""
-    assert int(response.headers["content-length"]) > 0
+    assert response.headers["content-type"] == "application/json"
+    # A random body has no length until it is drawn; nothing is drawn.
+    assert response.headers["content-length"] is None
+    bad = fetch(httpPort(web), "/v1/random?n=0", "HEAD")
+    assert (bad.status, bad.body) == (400, b"")
+    port = httpPort(web)
+    # The costliest request, a thousand times: no numbers are made.
+    expensive = "/v1/random?type=string&length=4&chars=digits&n=10000&unique=true"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"HEAD {expensive} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 1000)
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 1000:
+            chunk = sock.recv(1 << 16)
+            assert chunk
+            received += chunk
+    counts = metrics(port)
+    assert counts[("randnum_numbers_total", (("face", "http"),))] == 0
     assert "eat it" not in web.logText()
 
 
