@@ -54,6 +54,33 @@ SLICE = 16 * 1024
 PROGRESS = 64 * 1024
 
 
+def unacknowledged(sock: socket.socket | None) -> int | None:
+    """
+    Bytes in C{sock}'s send queue not yet acknowledged by the peer, where
+    the platform tells (Linux's C{SIOCOUTQ}); L{None} where it does not, or
+    for no socket.
+    """
+    if sock is None:
+        return None
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    except (OSError, ValueError):
+        return None
+    queued: int = struct.unpack("i", raw)[0]
+    return queued
+
+
+def socketOf(transport: object) -> socket.socket | None:
+    """
+    The socket under a plain TCP or UNIX transport (not TLS, whose socket
+    carries ciphertext), or L{None}.
+    """
+    if isinstance(transport, tcp.Connection):
+        handle: socket.socket = transport.getHandle()
+        return handle
+    return None
+
+
 @implementer(IPullProducer, IPushProducer)
 class ReplyWriter:
     """
@@ -81,9 +108,7 @@ class ReplyWriter:
         # Plain TCP and UNIX connections: bytes written to the socket are
         # what the peer receives.  (A TLS transport is not a tcp.Connection,
         # so its plaintext can never reach the socket here.)
-        self.socket: socket.socket | None = (
-            transport.getHandle() if isinstance(transport, tcp.Connection) else None
-        )
+        self.socket = socketOf(transport)
         #: Data waiting in the writer, oldest first, with how much of the
         #: oldest has been handed over.
         self._waiting: deque[bytes] = deque()
@@ -169,16 +194,9 @@ class ReplyWriter:
     def _kernelQueue(self) -> int | None:
         """
         Bytes in the socket's send queue not yet acknowledged by the peer,
-        where the platform tells (Linux's C{SIOCOUTQ}).
+        where the platform tells.
         """
-        if self.socket is None:
-            return None
-        try:
-            raw = fcntl.ioctl(self.socket.fileno(), termios.TIOCOUTQ, b"\0" * 4)
-        except (OSError, ValueError):
-            return None
-        queued: int = struct.unpack("i", raw)[0]
-        return queued
+        return unacknowledged(self.socket)
 
     def holdInput(self) -> None:
         """

@@ -35,6 +35,7 @@ from zope.interface import implementer
 
 from randnum import __version__
 from randnum.answering import STREAM_ABOVE
+from randnum.flow import PROGRESS, socketOf, unacknowledged
 from randnum.limits import WORK_BUDGET, peerHost
 from randnum.query import Query, QueryError, parseParameters, parseStreamLength
 from randnum.server import RandnumServer
@@ -323,6 +324,8 @@ class StreamedBody:
         self.timeout = timeout
         self.paused = False
         self.stallCall: IDelayedCall | None = None
+        self.socket = socketOf(request.channel.transport)
+        self.baseline: int | None = None
         self.call: IDelayedCall | None = clock.callLater(0, self._step)
         request.registerProducer(self, True)
         request.notifyFinish().addErrback(lambda _: self.stopProducing())
@@ -348,6 +351,7 @@ class StreamedBody:
             self.call.cancel()
             self.call = None
         if self.timeout and self.stallCall is None:
+            self.baseline = unacknowledged(self.socket)
             self.stallCall = self.clock.callLater(self.timeout, self._stalled)
 
     def resumeProducing(self) -> None:
@@ -371,6 +375,14 @@ class StreamedBody:
         connection whose responses are not read.
         """
         self.stallCall = None
+        now = unacknowledged(self.socket)
+        if self.timeout and now is not None and self.baseline is not None:
+            if now <= self.baseline - PROGRESS:
+                # Reading, a TCP window at a time, though the transport has
+                # not drained yet: not stalled.
+                self.baseline = now
+                self.stallCall = self.clock.callLater(self.timeout, self._stalled)
+                return
         channel = self.request.channel
         if isinstance(channel, RandnumChannel):
             channel._timedOut("responses not read")

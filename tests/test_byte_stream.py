@@ -1,3 +1,5 @@
+# Twisted's test doubles are not annotated.
+# mypy: disallow-untyped-calls=False
 """
 The raw byte stream, C{GET /v1/bytes?length=N}, and C{randnum bytes}: a
 real server, because the point is what crosses a socket: exactly N bytes
@@ -7,6 +9,7 @@ reader that stops being let go at the idle timeout.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -17,6 +20,14 @@ from servers import BIN, Server, cleanEnvironment, run
 from test_hostile import rssBytes
 from test_values import chiSquareOk
 from test_web import fetch
+from twisted.internet import tcp
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
+
+from randnum.flow import PROGRESS, unacknowledged
+from randnum.web import StreamedBody
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 
@@ -152,3 +163,56 @@ def test_randnumBytesSaysWhatIsWrong(serve: Callable[..., Server]) -> None:
         full.stderr.strip()
         == b"randnum: cannot write the bytes: No space left on device"
     )
+
+
+class StreamRequest:
+    """
+    What L{StreamedBody} uses of a request, over Twisted's TCP transport on
+    a real socket pair (in a reactor that never runs: its buffer never
+    drains, so only the kernel can show that the client reads).
+    """
+
+    def __init__(self, transport: tcp.Server) -> None:
+        self.transport = transport
+        self.channel = self
+        self.aborted = False
+        self.written: list[bytes] = []
+
+    def registerProducer(self, producer: object, streaming: bool) -> None:
+        pass
+
+    def unregisterProducer(self) -> None:
+        pass
+
+    def notifyFinish(self) -> Deferred[None]:
+        return Deferred()
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def finish(self) -> None:
+        pass
+
+
+def test_aStreamReaderSeenOnlyByTheKernelIsNotCutOff() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            ours.send(b"x" * 65536)
+    reactor = MemoryReactorClock()
+    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, reactor)  # type: ignore[arg-type]
+    transport.abortConnection = lambda: setattr(request, "aborted", True)  # type: ignore[method-assign]
+    request = StreamRequest(transport)
+    clock = Clock()
+    body = StreamedBody(request, iter([b"x"] * 10), clock, lambda: None, 5)  # type: ignore[arg-type]
+    body.pauseProducing()  # the transport is full
+    clock.advance(4)
+    while unacknowledged(ours) > body.baseline - PROGRESS:  # type: ignore[operator]
+        theirs.recv(8192)
+    clock.advance(1)
+    assert not request.aborted  # it read: a new timeout from now
+    clock.advance(5)
+    assert request.aborted  # then nothing more
+    theirs.close()
+    ours.close()
