@@ -185,8 +185,12 @@ class ReplyWriter:
         if now is not None and self._unacknowledged is not None:
             # A receiver's kernel frees a little room on its own (by
             # compacting its queue), without the application reading: only
-            # a window's worth of progress counts.
-            progressed = progressed or now <= self._unacknowledged - PROGRESS
+            # a window's worth of progress counts.  A queue that has grown
+            # has taken more of what the transport held, which it does as
+            # the peer's window opens (and at most until the send buffer is
+            # full): that is progress too.
+            base = self._unacknowledged
+            progressed = progressed or now <= base - PROGRESS or now > base
         if progressed or self._unacknowledged is None:
             self._unacknowledged = now
         return progressed

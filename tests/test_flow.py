@@ -16,7 +16,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 
-from randnum.flow import PROGRESS, SLICE, ReplyWriter
+from randnum.flow import PROGRESS, SLICE, ReplyWriter, unacknowledged
 
 
 def socketWriter(
@@ -218,5 +218,26 @@ def test_theKernelsProgressIsMeasuredFromTheLastProgress() -> None:
     # Each progress took more than one look (the kernel frees less than
     # PROGRESS at once), so the looks in between must not move the baseline.
     assert all(PROGRESS <= shrink < 2 * PROGRESS for shrink in seen)
+    theirs.close()
+    ours.close()
+
+
+def test_theKernelTakingMoreIsProgressToo() -> None:
+    # After a close, the transport hands what it still holds to the kernel
+    # as the peer's window opens: the queue grows though the peer reads.
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
+    writer = ReplyWriter(transport)
+    writer.write(b"x" * (1 << 20))
+    assert writer.peerHasRead() is False
+    full = unacknowledged(ours)
+    assert full is not None
+    while unacknowledged(ours) > full - 2 * PROGRESS:  # type: ignore[operator]
+        theirs.recv(1 << 16)
+    assert writer.peerHasRead() is True  # a window's worth (and more) read
+    ours.send(b"y" * 4096)  # the kernel takes more: the peer made room
+    assert writer.peerHasRead() is True
+    assert writer.peerHasRead() is False  # and nothing since
     theirs.close()
     ours.close()
