@@ -32,6 +32,7 @@ CORE = (
     "flow",
     "limits",
     "server",
+    "values",
 )
 BIN = Path(sys.executable).parent
 #: A mutant that makes a test fail, or hang until mutmut's timeout (an
