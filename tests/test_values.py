@@ -32,9 +32,11 @@ from randnum.protocol import RandnumFactory
 from randnum.query import (
     CHARACTER_SETS,
     MAX_REPLY,
+    MAX_STREAM,
     Query,
     QueryError,
     parseLine,
+    parseStreamLength,
 )
 from randnum.server import RandnumServer
 from randnum.source import seededSource
@@ -518,3 +520,38 @@ def test_crowdedUniqueStringsAreASampleMadeInSmallPieces() -> None:
     strings = replies[0].split(b" ")
     assert len(set(strings)) == 8192 and {len(s) for s in strings} == {13}
     assert set(b"".join(strings)) == set(b"ab")
+
+
+# The byte stream's one parameter.
+
+
+OUT_OF_RANGE = f"length must be between 1 and {MAX_STREAM}"
+
+
+@pytest.mark.parametrize(
+    ("pairs", "reason", "kind"),
+    [
+        ([], "length is required", "missing_parameter"),
+        ([("n", "3")], "unknown parameter 'n'", "unknown_parameter"),
+        (
+            [("length", "1"), ("length", "2")],
+            "repeated parameter length",
+            "repeated_parameter",
+        ),
+        ([("length", "")], "empty value for length", "empty_value"),
+        ([("length", "x")], "length must be an integer", "not_an_integer"),
+        ([("length", "0")], OUT_OF_RANGE, "out_of_range"),
+        ([("length", str(MAX_STREAM + 1))], OUT_OF_RANGE, "out_of_range"),
+    ],
+)
+def test_streamLengthsAreChecked(
+    pairs: list[tuple[str, str]], reason: str, kind: str
+) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseStreamLength(pairs)
+    assert (raised.value.reason, raised.value.kind) == (reason, kind)
+
+
+def test_streamLengthsAtTheirBounds() -> None:
+    assert parseStreamLength([("length", "1")]) == 1
+    assert parseStreamLength([("length", str(MAX_STREAM))]) == MAX_STREAM == 1 << 48
