@@ -9,6 +9,7 @@ and a push-producer transport (an in-memory one).
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 from loopback import RefusingSocket, refusingTransport
@@ -171,11 +172,24 @@ def test_finishHandsOverEverythingThenCloses() -> None:
     assert transport.disconnecting and transport.producer is None
 
 
-def test_theKernelShowsAReaderOnlyAWindowAtATime() -> None:
+@pytest.fixture
+def paired() -> Iterator[tuple[ReplyWriter, socket.socket, socket.socket]]:
+    """
+    A writer on Twisted's TCP transport over one end of a real socket pair
+    (in a reactor that never runs), that end, and the peer's end.
+    """
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
-    writer = ReplyWriter(transport)
+    yield ReplyWriter(transport), ours, theirs
+    theirs.close()
+    ours.close()
+
+
+def test_theKernelShowsAReaderOnlyAWindowAtATime(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, _, theirs = paired
     assert not writer.sending
     # More than the socket holds: the rest waits.
     assert writer.write(b"x" * (1 << 20)) is False
@@ -189,19 +203,16 @@ def test_theKernelShowsAReaderOnlyAWindowAtATime() -> None:
     theirs.recv(PROGRESS)
     assert writer.peerHasRead()  # now a window's worth, in all
     assert not writer.peerHasRead()  # and only once
-    theirs.close()
-    ours.close()
 
 
-def test_theKernelsProgressIsMeasuredFromTheLastProgress() -> None:
+def test_theKernelsProgressIsMeasuredFromTheLastProgress(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
     # The kernel frees a UNIX socket's queue a buffer (tens of KB) at a
     # time; read a little at a time and compare with the rule: progress is
     # a shrink of PROGRESS bytes since the baseline, which moves only when
     # progress is seen.
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
-    writer = ReplyWriter(transport)
+    writer, _, theirs = paired
     writer.write(b"x" * (1 << 20))
     baseline = writer._kernelQueue()
     assert baseline is not None
@@ -218,17 +229,14 @@ def test_theKernelsProgressIsMeasuredFromTheLastProgress() -> None:
     # Each progress took more than one look (the kernel frees less than
     # PROGRESS at once), so the looks in between must not move the baseline.
     assert all(PROGRESS <= shrink < 2 * PROGRESS for shrink in seen)
-    theirs.close()
-    ours.close()
 
 
-def test_theKernelTakingMoreIsProgressToo() -> None:
+def test_theKernelTakingMoreIsProgressToo(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
     # After a close, the transport hands what it still holds to the kernel
     # as the peer's window opens: the queue grows though the peer reads.
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, MemoryReactor())  # type: ignore[arg-type]
-    writer = ReplyWriter(transport)
+    writer, ours, theirs = paired
     writer.write(b"x" * (1 << 20))
     assert writer.peerHasRead() is False
     full = unacknowledged(ours)
@@ -239,5 +247,3 @@ def test_theKernelTakingMoreIsProgressToo() -> None:
     ours.send(b"y" * 4096)  # the kernel takes more: the peer made room
     assert writer.peerHasRead() is True
     assert writer.peerHasRead() is False  # and nothing since
-    theirs.close()
-    ours.close()
