@@ -11,7 +11,10 @@ it reports are counted by the protocol once they are sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from randnum.framing import LineReader
 from randnum.limits import TcpStats
@@ -30,6 +33,17 @@ PARSE_COST = 256
 #: the largest (16 MiB) neither holds the reactor nor sits in memory.
 #: Integer replies, at most 210 KB, are below it and made at once.
 STREAM_ABOVE = 256 * 1024
+
+#: What signing and storing one record costs, counted against the work
+#: budget as bytes of reply: an Ed25519 signature takes about as long as
+#: rendering a few kilobytes of numbers.
+SIGN_COST = 4096
+
+#: Replies to one turn's lines (the bytes, and how many values they hold).
+Reply = tuple[bytes, int]
+
+#: The reply to a signed request when its record cannot be stored.
+UNAVAILABLE = QueryError("audit store unavailable", "audit_unavailable")
 
 
 def replyCost(query: Query) -> int:
@@ -50,11 +64,18 @@ class Answerer:
         defaults: Query,
         stats: TcpStats,
         uuid7: UUID7Clock | None = None,
+        signedDraw: Callable[[Query], Deferred[bytes]] | None = None,
     ) -> None:
+        """
+        @param signedDraw: makes a signed draw's record (see
+            L{randnum.server.RandnumServer.signedDraw}); signed requests are
+            refused without it.
+        """
         self.source = source
         self.uuid7 = uuid7 or UUID7Clock()
         self.defaults = defaults
         self.stats = stats
+        self.signedDraw = signedDraw or _notSigning
         # Bound once, so that each request need not look them up.
         self.renderDefaults = source.renderer(defaults.min, defaults.max)
         self.renderOne = source.oneRenderer(defaults.min, defaults.max)
@@ -78,12 +99,15 @@ class Answerer:
             return self.renderOne() + b"\n"
         return b"\n".join(self.renderDefaults(count)) + b"\n"
 
-    def lines(self, reader: LineReader, budget: int) -> tuple[bytes, int]:
+    def lines(self, reader: LineReader, budget: int) -> Reply | Deferred[Reply]:
         """
         Answer complete lines of C{reader}, in order, until about C{budget}
         bytes of replies are made (always at least one line).
 
-        @return: the replies, and how many values they hold.
+        @return: the replies, and how many values they hold; or, when some
+            are signed records, a L{Deferred} that fires with them once
+            every record is stored (it never fails: a record that cannot be
+            stored becomes C{ERR audit store unavailable}).
         """
         if reader.answering is not None:
             return self._nextPiece(reader)
@@ -111,13 +135,19 @@ class Answerer:
                 try:
                     answer = parseLine(line, self.defaults)
                     lineCost = max(replyCost(answer), PARSE_COST)
+                    if answer.signed:
+                        lineCost += SIGN_COST
                 except QueryError as error:
                     answer, lineCost = error, PARSE_COST
             else:
                 answer, lineCost = self.defaults, self.defaultCost
             if answers and cost + lineCost > budget:
                 break
-            if lineCost > STREAM_ABOVE and isinstance(answer, Query):
+            if (
+                lineCost > STREAM_ABOVE
+                and isinstance(answer, Query)
+                and not answer.signed
+            ):
                 if answers:
                     break  # first, the answers before it
                 reader.consumed(newline + 1)
@@ -130,16 +160,26 @@ class Answerer:
         reader.consumed(pos)
         return self._render(answers)
 
-    def _render(self, answers: list[Query | QueryError]) -> tuple[bytes, int]:
+    def _render(self, answers: list[Query | QueryError]) -> Reply | Deferred[Reply]:
         """
         One reply line per answer.  Default requests share one bulk draw;
         the others are drawn one by one.
         """
         count = sum(a is self.defaults for a in answers)
         defaults = iter(self.renderDefaults(count) if count else ())
-        replies = []
+        replies: list[bytes] = []
         numbers = errors = 0
+        signed: list[tuple[int, Query, Deferred[bytes]]] = []
         for answer in answers:
+            if isinstance(answer, Query) and answer.signed:
+                try:
+                    record = self.signedDraw(answer)
+                except QueryError as error:
+                    answer = error
+                else:
+                    signed.append((len(replies), answer, record))
+                    replies.append(b"")
+                    continue
             if answer is self.defaults:
                 replies.append(next(defaults))
                 numbers += 1
@@ -163,7 +203,38 @@ class Answerer:
         stats.requests += len(answers)
         stats.errors += errors
         replies.append(b"")
+        if signed:
+            return self._whenStored(replies, numbers, signed)
         return b"\n".join(replies), numbers
+
+    def _whenStored(
+        self,
+        replies: list[bytes],
+        numbers: int,
+        signed: list[tuple[int, Query, Deferred[bytes]]],
+    ) -> Deferred[Reply]:
+        """
+        The replies, once each signed record among them is stored (or known
+        never to be: then its line is C{ERR audit store unavailable}).
+        """
+        done: Deferred[Reply] = Deferred()
+        left = [len(signed), numbers]
+
+        def stored(result: bytes | Failure, at: int, query: Query) -> None:
+            if isinstance(result, Failure):
+                replies[at] = b"ERR " + UNAVAILABLE.reason.encode("ascii")
+                self.stats.errors += 1
+                self.stats.errorKinds[UNAVAILABLE.kind] += 1
+            else:
+                replies[at] = result
+                left[1] += query.n
+            left[0] -= 1
+            if not left[0]:
+                done.callback((b"\n".join(replies), left[1]))
+
+        for at, query, record in signed:
+            record.addBoth(stored, at, query)
+        return done
 
     def _pieces(self, query: Query, budget: int) -> Iterator[tuple[bytes, int]]:
         """
@@ -186,3 +257,7 @@ class Answerer:
         if piece[0].endswith(b"\n"):
             reader.answering = None
         return piece
+
+
+def _notSigning(query: Query) -> Deferred[bytes]:
+    raise QueryError("signing is not enabled", "signing_disabled")

@@ -21,6 +21,7 @@ from randnum.client import (
     RandnumError,
     UnexpectedReply,
     parseReply,
+    parseSigned,
     parseValues,
     requestLine,
     valuesLine,
@@ -58,18 +59,23 @@ class BlockingClient:
         self._socket.sendall(requestLine(n, min, max, unique))
         return parseReply(self._readLine())
 
-    def values(self, type: str, n: int = 1, **parameters: object) -> list[Any]:
+    def values(self, type: str, n: int = 1, **parameters: object) -> Any:
         """
         Ask for C{n} values of C{type} (C{decimal}, C{gaussian}, C{string},
         C{uuid}, C{bytes} or C{int}) with that type's parameters, e.g.
         C{values("uuid", 3, version=7)}; they come back as Python values:
         L{decimal.Decimal}, L{float}, L{str}, L{uuid.UUID}, L{bytes}, L{int}.
+        With C{signed=True} (and optionally C{data="raffle 12"}), the
+        answer is the signed draw's record (a L{dict}; check it with
+        L{randnum.records.verifyDraw}).
 
         @raise RandnumError: if the server refuses the request.
         @raise TimeoutError: if the server does not answer within the timeout.
         @raise ConnectionError: if the server closes the connection.
         """
         self._socket.sendall(valuesLine(type, n, **parameters))
+        if parameters.get("signed"):
+            return parseSigned(self._readLine())
         encoding = str(parameters.get("format") or "hex")
         return parseValues(self._readLine(), type, encoding)
 

@@ -45,7 +45,17 @@ from randnum.client import (
     endpointError,
     trustRoot,
 )
+from randnum.keys import KeyFileError, generateKey, loadPublicKey
 from randnum.query import MAX_STREAM, QueryError, parseDecimal, parseInteger
+from randnum.records import RecordError, canonical, verifyChains
+from randnum.verifying import (
+    FetchError,
+    Server,
+    describe,
+    keysById,
+    openInput,
+    readRecords,
+)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -285,6 +295,13 @@ class GetOptions(_CommandOptions):
         ["uuid-version", None, None, "uuid: 4 or 7 (4)."],
         ["format", None, None, "bytes: hex or base64 (hex)."],
         [
+            "data",
+            None,
+            None,
+            "With --signed: text bound into the record, e.g. a raffle id "
+            "(up to 256 printable characters).",
+        ],
+        [
             "timeout",
             "t",
             "10",
@@ -295,6 +312,12 @@ class GetOptions(_CommandOptions):
     optFlags: ClassVar[list[list[str | None]]] = [
         ["unique", "u", "Distinct numbers (n may not exceed max-min+1)."],
         ["tls", None, "Connect with TLS, trusting the system's CAs."],
+        [
+            "signed",
+            None,
+            "Ask for a signed draw: print its record (one JSON line), which "
+            "'randnum verify' checks.",
+        ],
         [
             "json",
             None,
@@ -341,6 +364,8 @@ class GetOptions(_CommandOptions):
             )
             if value is not None
         }
+        if self["data"] is not None and not self["signed"]:
+            raise usage.UsageError("--data needs --signed")
         if self["type"] == "int":
             others = set(self["parameters"]) - {"min", "max", "unique"}
             for name in sorted(others):
@@ -550,6 +575,147 @@ def streamBytes(options: BytesOptions) -> int:
         fail(EXIT_UNREACHABLE, f"cannot stream from {url.geturl()}: {error}")
 
 
+class KeygenOptions(_CommandOptions):
+    """
+    Options for C{randnum keygen}.
+    """
+
+    synopsis = "KEYFILE"
+    longdesc = (
+        "Make a new Ed25519 signing key for 'twistd randnum --signing-key': the "
+        "private key in KEYFILE (PEM, mode 0600) and the public key in "
+        "KEYFILE.pub; print the key id (the hex SHA-256 of the raw public "
+        "key). Existing files are never overwritten. Exit status: 0 made, 1 "
+        "not made, 2 usage error."
+    )
+
+    def parseArgs(self, *args: str) -> None:
+        """
+        One argument: where the key goes.
+        """
+        if len(args) != 1:
+            raise usage.UsageError("give one KEYFILE")
+        self["keyfile"] = args[0]
+
+
+class VerifyOptions(_CommandOptions):
+    """
+    Options for C{randnum verify}.
+    """
+
+    synopsis = "[--key PUBFILE ... | --url BASE] [--all] [FILE | -]"
+    longdesc = (
+        "Verify signed draws: each record's signature and key id, and, for "
+        "records of one chain given in order, that each one following the "
+        "serial before links to it (prev). Records are JSON lines from FILE, "
+        "or standard input (-, the default), or, with --url and --all, the "
+        "server's whole audit store. Keys are --key PEM files (repeat for "
+        "several chains) or the server's (--url, GET /v1/key). Exit status: "
+        "0 everything verifies, 1 a record does not (the first bad serial "
+        "and why), 2 usage error, 3 the server cannot be asked."
+    )
+    optParameters: ClassVar[list[list[str | None]]] = [
+        ["url", None, None, "A randnum server's HTTP face: use its key."],
+        ["cafile", None, None, "With an https:// --url, trust this CA file."],
+        ["timeout", "t", "10", "Seconds to wait for the server."],
+    ]
+    optFlags: ClassVar[list[list[str | None]]] = [
+        ["all", None, "With --url: verify the server's whole chain."],
+        [
+            "complete",
+            None,
+            "Serials missing between the records given are an error.",
+        ],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["keys"] = []
+
+    def opt_key(self, path: str) -> None:
+        self["keys"].append(path)
+
+    opt_key.__doc__ = "A public key (PEM, e.g. KEYFILE.pub) to verify with. Repeatable."
+
+    def parseArgs(self, *args: str) -> None:
+        """
+        At most one FILE (C{-}: standard input).
+        """
+        if len(args) > 1:
+            raise usage.UsageError(f"unexpected argument {args[1]!r}")
+        self["file"] = args[0] if args else None
+
+    def postOptions(self) -> None:
+        """
+        One source of keys, one source of records.
+        """
+        if bool(self["keys"]) == bool(self["url"]):
+            raise usage.UsageError("give --key PUBFILE or --url BASE (one of them)")
+        if self["all"]:
+            if not self["url"]:
+                raise usage.UsageError("--all needs --url")
+            if self["file"] is not None:
+                raise usage.UsageError("--all reads the server's records: no FILE")
+        elif self["file"] is None:
+            self["file"] = "-"
+        self["timeout"] = _positive("timeout", self["timeout"], float)
+        if self["url"]:
+            try:
+                self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+            except ValueError as error:
+                raise usage.UsageError(str(error)) from None
+
+
+def keygen(options: KeygenOptions) -> int:
+    """
+    Make the key; print its id.
+    """
+    path = options["keyfile"]
+    try:
+        identity = generateKey(path)
+    except KeyFileError as error:
+        fail(EXIT_REFUSED, str(error))
+    print(f"randnum: wrote {path} (private, mode 0600) and {path}.pub", file=sys.stderr)
+    print(identity)
+    return EXIT_OK
+
+
+def verify(options: VerifyOptions) -> int:
+    """
+    Verify the records; say what was verified, or the first that was not.
+    """
+    server: Server | None = options.get("server")
+    try:
+        if server is not None:
+            keys = keysById([server.key()])
+        else:
+            keys = keysById(loadPublicKey(path) for path in options["keys"])
+    except KeyFileError as error:
+        fail(EXIT_USAGE, f"--key: {error}")
+    except FetchError as error:
+        fail(EXIT_UNREACHABLE, str(error))
+    try:
+        if options["all"]:
+            assert server is not None
+            lines: Any = server.records()
+        else:
+            lines = openInput(options["file"], sys.stdin.buffer)
+    except OSError as error:
+        fail(EXIT_USAGE, f"cannot read {options['file']}: {error.strerror}")
+    try:
+        report = verifyChains(
+            readRecords(lines), keys, complete=options["complete"] or options["all"]
+        )
+    except RecordError as error:
+        fail(EXIT_REFUSED, f"serial {error.serial}: {error.reason}")
+    except FetchError as error:
+        fail(EXIT_UNREACHABLE, str(error))
+    if not report.records:
+        fail(EXIT_REFUSED, "no records to verify")
+    print(describe(report))
+    return EXIT_OK
+
+
 class Options(_CommandOptions):
     """
     Options for the C{randnum} command.
@@ -561,6 +727,8 @@ class Options(_CommandOptions):
         ["get", None, GetOptions, "Get random numbers from a randnum server."],
         ["bench", None, BenchOptions, "Measure a server's throughput and latency."],
         ["bytes", None, BytesOptions, "Write raw random bytes to stdout."],
+        ["keygen", None, KeygenOptions, "Make a signing key for signed draws."],
+        ["verify", None, VerifyOptions, "Verify signed draws' records."],
     ]
 
     def postOptions(self) -> None:
@@ -641,7 +809,15 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
 
     kind = options["type"]
     try:
-        if kind == "int":
+        if options["signed"]:
+            record = await client.values(
+                kind,
+                options["n"],
+                signed=True,
+                data=options["data"],
+                **options["parameters"],
+            ).addTimeout(timeout, reactor)
+        elif kind == "int":
             numbers = await client.request(
                 n=options["n"],
                 min=options["min"],
@@ -665,6 +841,9 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
         fail(EXIT_UNREACHABLE, explain(error, location, timeout))
     finally:
         client.transport.loseConnection()
+    if options["signed"]:
+        print(canonical(record).decode("utf-8"))
+        return
     if kind != "int":
         if options["json"]:
             print(json.dumps({"type": kind, "values": shown}, separators=(",", ":")))
@@ -717,7 +896,12 @@ def bench(options: BenchOptions) -> int:
 #: Commands that run on the reactor.
 REACTOR_COMMANDS = {"get": get}
 #: Commands that manage their own processes.
-PLAIN_COMMANDS: dict[str, Callable[[Any], int]] = {"bench": bench, "bytes": streamBytes}
+PLAIN_COMMANDS: dict[str, Callable[[Any], int]] = {
+    "bench": bench,
+    "bytes": streamBytes,
+    "keygen": keygen,
+    "verify": verify,
+}
 
 
 def readerGone() -> NoReturn:

@@ -20,6 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from OpenSSL import SSL
 from twisted.internet import ssl
@@ -42,6 +43,7 @@ from twisted.python.failure import Failure
 
 from randnum.query import MAX_COUNT
 from randnum.query import MAX_REPLY as MAX_TYPED_REPLY
+from randnum.records import RecordError, parseRecord
 
 #: The longest integer reply line a client accepts: MAX_COUNT numbers of up
 #: to 20 characters (a signed 64-bit value) plus separators.
@@ -119,7 +121,11 @@ def valuesLine(type: str, n: int = 1, **parameters: object) -> bytes:
     for name, value in parameters.items():
         if value is None:
             continue
-        if isinstance(value, bool):
+        if name == "data":
+            # Percent-encoded UTF-8, as in a URL: any printable text fits
+            # in one token.
+            text = quote(str(value), safe="")
+        elif isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, float):
             # Plain notation: the server takes no exponent.
@@ -152,6 +158,24 @@ def parseValues(line: bytes, type: str, format: str | None = None) -> list[Any]:
             return [decode(field) for field in fields]
         return [CONVERTERS[type](field) for field in fields]
     except (ValueError, KeyError, decimal.InvalidOperation):
+        shown = line[:80].decode("utf-8", "replace")
+        raise UnexpectedReply(f"it answered {shown!r}") from None
+
+
+def parseSigned(line: bytes) -> dict[str, Any]:
+    """
+    Decode one reply line to a signed draw's record (a L{dict}; verify it
+    with L{randnum.records.verifyDraw}).
+
+    @raise RandnumError: for an C{ERR} reply.
+    @raise UnexpectedReply: for anything else that is not a record.
+    """
+    line = line.rstrip(b"\r")
+    if line.startswith(b"ERR "):
+        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    try:
+        return parseRecord(line)
+    except RecordError:
         shown = line[:80].decode("utf-8", "replace")
         raise UnexpectedReply(f"it answered {shown!r}") from None
 
@@ -200,18 +224,20 @@ class RandnumClientProtocol(LineOnlyReceiver):
         """
         return self._ask(requestLine(n, min, max, unique), parseReply)
 
-    def values(
-        self, type: str, n: int = 1, **parameters: object
-    ) -> Deferred[list[Any]]:
+    def values(self, type: str, n: int = 1, **parameters: object) -> Deferred[Any]:
         """
         Ask for C{n} values of C{type} (C{decimal}, C{gaussian}, C{string},
         C{uuid}, C{bytes} or C{int}) with that type's parameters, e.g.
-        C{values("string", 5, length=8, chars="hex")}.
+        C{values("string", 5, length=8, chars="hex")}.  With C{signed=True}
+        (and optionally C{data="raffle 12"}), the answer is the signed
+        draw's record instead (see L{parseSigned}).
 
         @return: a L{Deferred} firing with the values as Python values (see
-            L{parseValues}), or failing as L{request}'s does.
+            L{parseValues}) or the record, or failing as L{request}'s does.
         """
         line = valuesLine(type, n, **parameters)
+        if parameters.get("signed"):
+            return self._ask(line, parseSigned)
         encoding = parameters.get("format")
         return self._ask(
             line, lambda reply: parseValues(reply, type, str(encoding or "hex"))

@@ -18,6 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from randnum.audit import AuditStore
 from randnum.limits import FaceStats, HttpStats
 from randnum.server import RandnumServer
 
@@ -92,6 +93,42 @@ class StatsCollector(Collector):
         yield rejected
 
 
+class AuditCollector(Collector):
+    """
+    Metric families for the audit store of signed draws.
+    """
+
+    def __init__(self, audit: AuditStore) -> None:
+        self.audit = audit
+
+    def collect(self) -> Iterator[Metric]:
+        """
+        The store's size, records and commits.
+        """
+        audit = self.audit
+        yield GaugeMetricFamily(
+            "randnum_audit_records",
+            "Signed draws committed to the audit store (its last serial).",
+            value=audit.committed,
+        )
+        yield GaugeMetricFamily(
+            "randnum_audit_store_bytes",
+            "Bytes the audit database takes on disk, its write-ahead log included.",
+            value=audit.size(),
+        )
+        yield CounterMetricFamily(
+            "randnum_audit_commits",
+            "Transactions committed to the audit store (each holds every "
+            "record signed while the one before was committed).",
+            value=audit.commits,
+        )
+        yield CounterMetricFamily(
+            "randnum_audit_failures",
+            "Commits to the audit store that failed (their records were never sent).",
+            value=audit.failures,
+        )
+
+
 def framingCounts(stats: FaceStats) -> dict[str, int]:
     """
     A face's request counts by framing.
@@ -113,5 +150,7 @@ def metricsRegistry(server: RandnumServer) -> CollectorRegistry:
     """
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StatsCollector(server.faces()))
+    if server.audit is not None:
+        registry.register(AuditCollector(server.audit))
     ProcessCollector(registry=registry)
     return registry

@@ -10,6 +10,9 @@ admission, timeouts, and how a connection ends.
 
 from __future__ import annotations
 
+from collections import deque
+
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IAddress,
@@ -23,7 +26,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from randnum.answering import Answerer
+from randnum.answering import Answerer, Reply
 from randnum.flow import ReplyWriter
 from randnum.framing import Framing, LineReader, hasLongLine
 from randnum.limits import (
@@ -40,6 +43,11 @@ from randnum.server import RandnumServer
 from randnum.source import NumberSource
 
 __all__ = ["Framing", "RandnumFactory", "RandnumProtocol", "hasLongLine"]
+
+#: Most turns of replies one connection may have waiting for their signed
+#: records to be stored: enough for the audit store to commit one turn's
+#: records while the next are signed, few enough to bound what waits.
+HELD_TURNS = 4
 
 
 @implementer(IHalfCloseableProtocol)
@@ -77,6 +85,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self._nextTurn: IDelayedCall | None = None
         self._graceCall: IDelayedCall | None = None
         self._unsentNumbers = 0
+        #: Replies in order, each L{None} while its signed records are
+        #: being stored; nothing later is sent before them.
+        self._held: deque[list[Reply | None]] = deque()
+        self._serving = False
 
     # Admission and the end of the connection.
 
@@ -149,8 +161,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         to read would wait forever.
         """
         writer = self.writer
-        if (writer.queued and writer.peerHasRead()) or (
-            not writer.queued and self.reader.pending
+        if (
+            (writer.queued and writer.peerHasRead())
+            or (not writer.queued and self.reader.pending)
+            or self._held
         ):
             # Slow, but reading; or requests are still being answered, a
             # budget a turn: not idle.  (TimeoutMixin has already let go of
@@ -232,6 +246,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         elif (
             data[-1:] == b"\n"
             and not self.reader.buffer
+            and not self._held
             and len(data) <= self.limits.maxLine
             and b"=" not in data
         ):
@@ -253,15 +268,37 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self._nextTurn = None
         if self.finished:
             return
+        self._serving = True
+        try:
+            self._serveTurn()
+        finally:
+            self._serving = False
+
+    def _serveTurn(self) -> None:
+        """
+        One turn of L{_serve}.
+        """
         reader = self.reader
-        if reader.pending and not self.writer.queued:
-            self._send(*self.answerer.lines(reader, WORK_BUDGET))
+        ready = not self.writer.queued and len(self._held) < HELD_TURNS
+        if reader.pending and ready:
+            answered = self.answerer.lines(reader, WORK_BUDGET)
+            if isinstance(answered, Deferred):
+                self._hold(answered)
+            else:
+                self._send(*answered)
             self.resetTimeout()  # type: ignore[no-untyped-call]
+            ready = not self.writer.queued and len(self._held) < HELD_TURNS
         if reader.pending:
             self.writer.holdInput()
-            if not self.writer.queued:
+            if ready:
                 # Others' turn first; then this connection's next budget.
                 self._nextTurn = self.clock.callLater(0, self._serve)
+            return
+        if self._held:
+            # Replies wait for their records to be stored: read on (their
+            # answers wait behind them), but end nothing before they leave.
+            if not (reader.tooLong or reader.ended):
+                self.writer.releaseInput()
             return
         if reader.tooLong:
             self._refuse("linesTooLong", LINE_TOO_LONG)
@@ -270,9 +307,42 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         else:
             self.writer.releaseInput()
 
+    def _hold(self, answered: Deferred[Reply]) -> None:
+        """
+        Send these replies once their signed records are stored, and
+        nothing after them before.
+        """
+        entry: list[Reply | None] = [None]
+        self._held.append(entry)
+        answered.addCallback(self._stored, entry)
+
+    def _stored(self, reply: Reply, entry: list[Reply | None]) -> None:
+        """
+        Replies held for their records are ready: send every reply, in
+        order, that no longer waits; then answer what waits.
+        """
+        entry[0] = reply
+        held = self._held
+        while held and held[0][0] is not None:
+            ready = held.popleft()[0]
+            assert ready is not None
+            if not self.finished:
+                self._write(*ready)
+        if not (self.finished or self._serving) and self._nextTurn is None:
+            self._serve()
+
     def _send(self, data: bytes, numbers: int) -> None:
         """
-        Send replies holding C{numbers} numbers; count them once sent.
+        Send replies holding C{numbers} numbers (after any held replies).
+        """
+        if self._held:
+            self._held.append([(data, numbers)])
+        else:
+            self._write(data, numbers)
+
+    def _write(self, data: bytes, numbers: int) -> None:
+        """
+        Write replies holding C{numbers} numbers; count them once sent.
         """
         if self.writer.write(data):
             self.stats.numbers += numbers
@@ -348,7 +418,11 @@ class RandnumFactory(Factory):
         self.server = server
         self.framing = framing
         self.answerer = Answerer(
-            server.source, server.defaults, server.tcp, server.uuid7
+            server.source,
+            server.defaults,
+            server.tcp,
+            server.uuid7,
+            server.signedDraw,
         )
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from urllib.parse import unquote_to_bytes
 
 #: Smallest and largest value a range may include: signed 64-bit.
 INT64_MIN = -(1 << 63)
@@ -34,8 +35,18 @@ TYPES: dict[str, tuple[str, ...]] = {
     "bytes": ("length", "format"),
 }
 
+#: Parameters every type takes.
+COMMON = ("n", "type", "signed", "data")
+
 #: Parameter names a request may use.
-KEYS = ("n", "type", *dict.fromkeys(k for keys in TYPES.values() for k in keys))
+KEYS = (*COMMON, *dict.fromkeys(k for keys in TYPES.values() for k in keys))
+
+#: Largest reply a signed request may ask for, in bytes: its record is
+#: stored for good, so it is kept to the size of a large integer draw.
+MAX_SIGNED_REPLY = 256 * 1024
+
+#: Most characters of a signed request's C{data}.
+MAX_DATA = 256
 
 #: Default C{length} by type.
 DEFAULT_LENGTH = {"string": 16, "bytes": 32}
@@ -88,6 +99,9 @@ class QueryError(ValueError):
         "bad_alphabet",
         "reply_too_large",
         "missing_parameter",
+        "bad_data",
+        "signing_disabled",
+        "audit_unavailable",
     )
 
     def __init__(self, reason: str, kind: str) -> None:
@@ -120,6 +134,8 @@ class Query:
     chars: str = "alnum"
     version: int = 4
     format: str = "hex"
+    signed: bool = False
+    data: str | None = None
 
     @property
     def span(self) -> int:
@@ -226,6 +242,16 @@ class Query:
             )
         if self.replySize() > MAX_REPLY:
             raise QueryError("reply too large", "reply_too_large")
+        if self.signed and self.replySize() > MAX_SIGNED_REPLY:
+            raise QueryError(
+                f"reply too large for a signed draw (at most {MAX_SIGNED_REPLY} "
+                "bytes of values)",
+                "reply_too_large",
+            )
+        if self.data is not None:
+            _checkData(self.data)
+            if not self.signed:
+                raise QueryError("data needs signed=true", "bad_data")
         return self
 
 
@@ -261,6 +287,29 @@ def _checkAlphabet(chars: str) -> None:
         )
     if len(set(literal)) != len(literal):
         raise QueryError("chars must not repeat a character", "bad_alphabet")
+
+
+def _checkData(data: str) -> None:
+    """
+    A signed request's C{data}: 1 to L{MAX_DATA} printable characters.
+    """
+    if len(data) > MAX_DATA:
+        raise QueryError(f"data must be at most {MAX_DATA} characters", "bad_data")
+    if not data.isprintable():
+        raise QueryError("data must be printable characters", "bad_data")
+
+
+def dataText(raw: bytes) -> str:
+    """
+    The text of a C{data} value from its bytes (on TCP, after undoing its
+    percent-encoding; on HTTP, after the URL's).
+
+    @raise QueryError: if they are not UTF-8.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QueryError("data must be UTF-8 text", "bad_data") from None
 
 
 def _shown(text: str) -> str:
@@ -333,6 +382,8 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "chars": _text,
     "version": parseInteger,
     "format": _text,
+    "signed": _boolean,
+    "data": _text,
 }
 
 
@@ -361,7 +412,7 @@ def parseParameters(pairs: Iterable[tuple[str, str]], defaults: Query) -> Query:
     applicable = TYPES[kind]
     values: dict[str, object] = {}
     for name, value in seen.items():
-        if name not in applicable and name not in ("n", "type"):
+        if name not in applicable and name not in COMMON:
             raise QueryError(f"{name} does not apply to type {kind}", "not_for_type")
         values[name] = _PARSERS[name](name, value)
     if kind == "int":
@@ -405,7 +456,8 @@ def parseLine(line: bytes, defaults: Query) -> Query:
 
     A line made only of whitespace-separated C{key=value} tokens is a
     parameter request.  Any other line, including an empty one, asks for
-    C{defaults}.
+    C{defaults}.  A C{data} value is percent-encoded UTF-8 (C{%20} for a
+    space), as in a URL; other values are taken as they are.
 
     @raise QueryError: if a parameter request is invalid.
     """
@@ -417,7 +469,12 @@ def parseLine(line: bytes, defaults: Query) -> Query:
         return defaults
     return parseParameters(
         (
-            (match.group(1).decode("ascii"), match.group(2).decode("latin-1"))
+            (
+                match.group(1).decode("ascii"),
+                match.group(2).decode("latin-1")
+                if match.group(1) != b"data"
+                else dataText(unquote_to_bytes(match.group(2))),
+            )
             for match in matches
             if match is not None
         ),

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from randnum.audit import AuditStore, drawValues
 from randnum.limits import (
     ConnectionCounter,
     FaceStats,
@@ -23,7 +25,7 @@ from randnum.limits import (
     RejectionLog,
     TcpStats,
 )
-from randnum.query import Query
+from randnum.query import Query, QueryError
 from randnum.source import NumberSource, systemSource
 from randnum.values import UUID7Clock
 
@@ -41,6 +43,8 @@ class RandnumServer:
     @ivar tcp: the TCP protocol's counts.
     @ivar http: the HTTP face's counts.
     @ivar rejections: which refusals get a log line.
+    @ivar audit: the L{AuditStore} of signed draws, or L{None} when signing
+        is not enabled.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class RandnumServer:
         limits: Limits | None = None,
         clock: IReactorTime | None = None,
         logWindow: float = 60.0,
+        audit: AuditStore | None = None,
     ) -> None:
         """
         @param low: smallest number served by default.
@@ -61,6 +66,8 @@ class RandnumServer:
             log; the global reactor, when first needed, if not given.
         @param logWindow: seconds between two log lines for the same kind of
             rejection.
+        @param audit: where signed draws are signed and stored; none (so
+            signed requests are refused) unless given.
         @raise randnum.query.QueryError: if C{low..high} is not a valid range.
         """
         self.defaults = Query(min=low, max=high).checked()
@@ -74,6 +81,7 @@ class RandnumServer:
         self.rejections = RejectionLog(lambda: self.clock.seconds(), logWindow)
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
+        self.audit = audit
         self._reported: dict[str, dict[str, int]] = {}
         self._reportedOpen: dict[str, int] = {}
 
@@ -90,6 +98,20 @@ class RandnumServer:
             self._clock = reactor
         assert self._clock is not None
         return self._clock
+
+    def signedDraw(self, query: Query) -> Deferred[bytes]:
+        """
+        Draw C{query}'s values and sign them into the next record.
+
+        @return: a L{Deferred} that fires with the record's canonical JSON
+            once it is stored, or fails with
+            L{randnum.audit.AuditUnavailable} (then it must not be sent).
+        @raise QueryError: if signing is not enabled.
+        """
+        if self.audit is None:
+            raise QueryError("signing is not enabled", "signing_disabled")
+        values = drawValues(self.source, query, self.uuid7)
+        return self.audit.issue(query, values, query.data)
 
     def faces(self) -> dict[str, FaceStats]:
         """

@@ -6,6 +6,7 @@ describe.
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
 import sys
@@ -28,7 +29,9 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from randnum import __version__
+from randnum.audit import AuditStoreError, openStore, openTail
 from randnum.client import endpointError
+from randnum.keys import KeyFileError, Signer
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
@@ -155,6 +158,20 @@ class Options(usage.Options):
             "rejections), and between two log lines for the same kind of "
             "rejection; 0 for no summaries.",
         ],
+        [
+            "signing-key",
+            None,
+            None,
+            "Sign draws asked for with signed=true with this Ed25519 private key "
+            "(PEM; make one with 'randnum keygen KEYFILE'). Needs --audit-db.",
+        ],
+        [
+            "audit-db",
+            None,
+            None,
+            "The SQLite database where every signed draw is stored, chained, "
+            "before it is sent (created if missing). Needs --signing-key.",
+        ],
     ]
 
     compData = usage.Completions(
@@ -253,6 +270,8 @@ class Options(usage.Options):
         )
         self["log-interval"] = _secondsOption("log-interval", self["log-interval"])
 
+        self._signing()
+
         if self["seed"] is None:
             self["source"] = systemSource()
         else:
@@ -266,6 +285,36 @@ class Options(usage.Options):
         self["ports"] = self["ports"] or [DEFAULT_PORT]
         self["endpoints"] = [self._parseEndpoint("port", d) for d in self["ports"]]
         self["httpEndpoints"] = [self._parseEndpoint("http", d) for d in self["http"]]
+
+    def _signing(self) -> None:
+        """
+        Check the signing key and the audit database together: after this,
+        C{self["signer"]} is a L{Signer} (or L{None}) and C{self["tail"]}
+        the audit chain's last serial and digest.
+        """
+        self["signer"] = self["tail"] = None
+        key, database = self["signing-key"], self["audit-db"]
+        if key is None and database is None:
+            return
+        if database is None:
+            raise usage.UsageError(
+                "--signing-key needs --audit-db PATH: every signed draw is "
+                "stored before it is sent"
+            )
+        if key is None:
+            raise usage.UsageError(
+                "--audit-db needs --signing-key KEYFILE (make one with "
+                "'randnum keygen KEYFILE')"
+            )
+        try:
+            self["signer"] = Signer.fromFile(key)
+        except KeyFileError as error:
+            raise usage.UsageError(f"--signing-key: {error}") from None
+        self["audit-db"] = os.path.abspath(database)
+        try:
+            self["tail"] = openTail(self["audit-db"], self["signer"])
+        except AuditStoreError as error:
+            raise usage.UsageError(f"--audit-db: {error}") from None
 
     def _parseEndpoint(self, option: str, description: str) -> IStreamServerEndpoint:
         port = _PORT_NUMBER.match(description)
@@ -452,6 +501,11 @@ def makeService(options: Options) -> IService:
     L{RandnumServer}, and a listening service per endpoint of each face.
     """
     defaults: Query = options["defaults"]
+    audit = None
+    if options["signer"] is not None:
+        audit = openStore(
+            options["audit-db"], options["signer"], options.reactor, options["tail"]
+        )
     server = RandnumServer(
         low=defaults.min,
         high=defaults.max,
@@ -459,6 +513,7 @@ def makeService(options: Options) -> IService:
         limits=options["limits"],
         clock=options.reactor,
         logWindow=options["log-interval"] or 60.0,
+        audit=audit,
     )
     logStartup(server, options["framing"])
     service = MultiService()
@@ -512,6 +567,14 @@ def logStartup(server: RandnumServer, framing: Framing) -> None:
         maxLine=limits.maxLine,
         idle=f"{limits.idleTimeout:g} s" if limits.idleTimeout else "none",
     )
+    if server.audit is not None:
+        log.info(
+            "randnum signs draws with key {key}; audit store {path}, "
+            "{serial} records so far",
+            key=server.audit.signer.keyId,
+            path=server.audit.path,
+            serial=server.audit.committed,
+        )
     if not source.cryptographic:
         log.warn(
             "randnum is using a seeded PRNG: its numbers are predictable and "

@@ -42,6 +42,7 @@ from randnum.blocking import BlockingClient
 from randnum.client import (
     RandnumClientProtocol,
     parseReply,
+    parseSigned,
     parseValues,
     requestLine,
     valuesLine,
@@ -175,11 +176,13 @@ class FakeBlockingClient(BlockingClient):
         """
         return parseReply(self._exchange(requestLine(n, min, max, unique)))
 
-    def values(self, type: str, n: int = 1, **parameters: object) -> list[Any]:
+    def values(self, type: str, n: int = 1, **parameters: object) -> Any:
         """
         As L{randnum.blocking.BlockingClient.values}.
         """
         line = valuesLine(type, n, **parameters)
+        if parameters.get("signed"):
+            return parseSigned(self._exchange(line))
         return parseValues(
             self._exchange(line), type, str(parameters.get("format") or "hex")
         )

@@ -34,10 +34,18 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from zope.interface import implementer
 
 from randnum import __version__
-from randnum.answering import STREAM_ABOVE
+from randnum.answering import STREAM_ABOVE, UNAVAILABLE
+from randnum.audit import PAGE_RECORDS
 from randnum.flow import PROGRESS, socketOf, unacknowledged
 from randnum.limits import WORK_BUDGET, peerHost
-from randnum.query import Query, QueryError, parseParameters, parseStreamLength
+from randnum.query import (
+    Query,
+    QueryError,
+    dataText,
+    parseInteger,
+    parseParameters,
+    parseStreamLength,
+)
 from randnum.server import RandnumServer
 from randnum.source import NumberSource
 from randnum.values import UUID7Clock, batches
@@ -79,6 +87,9 @@ class JSONResource(Resource):
     other path).
     """
 
+    #: Whether a leaf reads the rest of the path itself.
+    takesPath = False
+
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
 
@@ -91,7 +102,7 @@ class JSONResource(Resource):
             return jsonError(
                 request, 405, f"method {request.method.decode('latin-1')} not allowed"
             )
-        if self.isLeaf and request.postpath:
+        if self.isLeaf and request.postpath and not self.takesPath:
             # /healthz/anything, and /healthz/ too, are not /healthz.
             return jsonError(request, 404, "not found")
         rendered: bytes = super().render(request)  # type: ignore[no-untyped-call]
@@ -169,6 +180,8 @@ class RandomResource(JSONResource):
             return jsonError(request, 400, error.reason)
         if form == "text":
             stats.textRequests += 1
+        if query.signed:
+            return self._signed(request, form, query)
         if query.type != "int":
             return self._values(request, form, query)
         numbers = self.source.answer(query)
@@ -213,6 +226,42 @@ class RandomResource(JSONResource):
             if isinstance(request.channel, RandnumChannel):
                 request.channel.undelivered += values
 
+    def _signed(self, request: Request, form: str, query: Query) -> bytes | int:
+        """
+        A signed draw: its record, as JSON, once it is stored.
+        """
+        stats = self.stats
+        try:
+            if form == "text":
+                raise QueryError(
+                    "a signed draw is a JSON record: format=text does not apply",
+                    "not_for_type",
+                )
+            record = self.randnum.signedDraw(query)
+        except QueryError as error:
+            stats.errors += 1
+            stats.errorKinds[error.kind] += 1
+            return jsonError(request, 400, error.reason)
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+        def stored(line: bytes) -> None:
+            if gone:
+                return
+            self._count(request, query.n)
+            request.write(respond(request, 200, line + b"\n"))
+            request.finish()
+
+        def failed(_: Failure) -> None:
+            stats.errors += 1
+            stats.errorKinds[UNAVAILABLE.kind] += 1
+            if not gone:
+                request.write(jsonError(request, 503, UNAVAILABLE.reason))
+                request.finish()
+
+        record.addCallbacks(stored, failed)
+        return NOT_DONE_YET
+
     def _contentType(self, request: Request) -> bytes:
         args = request.args or {}
         if b"text" in args.get(b"format", []):
@@ -249,7 +298,10 @@ class RandomResource(JSONResource):
         @raise QueryError: as L{parseParameters} does, or for a bad C{format}.
         """
         pairs = [
-            (name.decode("latin-1"), value.decode("latin-1"))
+            (
+                name.decode("latin-1"),
+                value.decode("latin-1") if name != b"data" else dataText(value),
+            )
             for name, values in args.items()
             for value in values
         ]
@@ -474,6 +526,126 @@ class BytesResource(JSONResource):
         return b""
 
 
+def _signingDisabled(request: Request) -> bytes:
+    return jsonError(request, 404, "signing is not enabled")
+
+
+class KeyResource(JSONResource):
+    """
+    C{/v1/key}: the key signed draws are signed with, C{{"key": id,
+    "publicKey": PEM}}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> bytes:
+        """
+        The key id and the public key, or 404 when signing is not enabled.
+        """
+        audit = self.randnum.audit
+        if audit is None:
+            return _signingDisabled(request)
+        signer = audit.signer
+        return respond(
+            request,
+            200,
+            jsonBody({"key": signer.keyId, "publicKey": signer.publicPem}),
+        )
+
+
+class DrawsResource(JSONResource):
+    """
+    The audit store's records, as they were sent:
+
+        GET /v1/draws/SERIAL            one record (JSON)
+        GET /v1/draws?after=S&limit=L   records after serial S, one per line
+                                        (at most L, and about 1 MiB)
+    """
+
+    isLeaf = True
+    takesPath = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> bytes | int:
+        """
+        One record, or a page of them.
+        """
+        audit = self.randnum.audit
+        if audit is None:
+            return _signingDisabled(request)
+        path = request.postpath or []
+        try:
+            if not path:
+                after, limit = self._page(request.args or {})
+                reading = audit.page(after, limit).addCallback(
+                    lambda records: respond(
+                        request,
+                        200,
+                        b"".join(record + b"\n" for record in records),
+                        b"application/x-ndjson",
+                    )
+                )
+            elif len(path) == 1:
+                serial = parseInteger("serial", path[0].decode("latin-1"))
+                reading = audit.record(serial).addCallback(
+                    lambda record: (
+                        jsonError(request, 404, f"no record with serial {serial}")
+                        if record is None
+                        else respond(request, 200, record + b"\n")
+                    )
+                )
+            else:
+                return jsonError(request, 404, "not found")
+        except QueryError as error:
+            return jsonError(request, 400, error.reason)
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+        def answer(body: bytes) -> None:
+            if not gone:
+                request.write(body)
+                request.finish()
+
+        reading.addErrback(
+            lambda failure: jsonError(request, 503, "audit store unavailable")
+        ).addCallback(answer)
+        return NOT_DONE_YET
+
+    render_HEAD = render_GET  # type: ignore[assignment]
+
+    def _page(self, args: dict[bytes, list[bytes]]) -> tuple[int, int]:
+        """
+        C{after} (default 0) and C{limit} (default and most L{PAGE_RECORDS}).
+
+        @raise QueryError: for anything else, or a value out of range.
+        """
+        values = {"after": 0, "limit": PAGE_RECORDS}
+        for name, given in args.items():
+            text = name.decode("latin-1")
+            if text not in values:
+                raise QueryError(
+                    f"unknown parameter {text!r} (after and limit are)",
+                    "unknown_parameter",
+                )
+            if len(given) > 1:
+                raise QueryError(f"repeated parameter {text}", "repeated_parameter")
+            values[text] = parseInteger(text, given[0].decode("latin-1"))
+        if values["after"] < 0:
+            raise QueryError("after must be 0 or more", "out_of_range")
+        if not 1 <= values["limit"] <= PAGE_RECORDS:
+            raise QueryError(
+                f"limit must be between 1 and {PAGE_RECORDS}", "out_of_range"
+            )
+        return values["after"], values["limit"]
+
+
 class HealthResource(JSONResource):
     """
     C{/healthz}: 200 C{ok} while the process serves.
@@ -533,7 +705,14 @@ class IndexResource(JSONResource):
                 {
                     "service": "randnum",
                     "version": __version__,
-                    "paths": ["/v1/random", "/v1/bytes", "/healthz", "/metrics"],
+                    "paths": [
+                        "/v1/random",
+                        "/v1/bytes",
+                        "/v1/draws",
+                        "/v1/key",
+                        "/healthz",
+                        "/metrics",
+                    ],
                 }
             ),
         )
@@ -548,6 +727,8 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     version = JSONResource()
     version.putChild(b"random", RandomResource(server))
     version.putChild(b"bytes", BytesResource(server))
+    version.putChild(b"draws", DrawsResource(server))
+    version.putChild(b"key", KeyResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry))
