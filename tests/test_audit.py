@@ -1,0 +1,290 @@
+"""
+The audit store: records committed before they are handed out, committed
+in groups, and never handed out when they could not be committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from signing import drawn, makeStore, newSigner
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+
+from randnum.audit import (
+    AuditStoreError,
+    AuditUnavailable,
+    exactRange,
+    openTail,
+    requestFields,
+    rfc3339,
+)
+from randnum.query import Query
+from randnum.records import GENESIS, digest, verifyChains
+
+
+def stored(path: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(path) as connection:
+        return list(connection.execute("SELECT serial, record FROM draws ORDER BY 1"))
+
+
+def test_aRecordIsHandedOutOnlyOnceCommitted(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    got: list[bytes] = []
+    store.issue(Query(signed=True), [7], None).addCallback(got.append)
+    clock.advance(0)
+    assert got == [] and stored(tmp_path / "audit.db") == []
+    pool.runNext()
+    assert len(got) == 1
+    assert stored(tmp_path / "audit.db") == [(1, got[0].decode())]
+    assert store.committed == 1
+
+
+def test_recordsSignedDuringACommitShareTheNext(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    got: list[bytes] = []
+    query = Query(signed=True)
+    for value in range(3):
+        store.issue(query, [value], None).addCallback(got.append)
+    clock.advance(0)
+    # One transaction for the turn's three records; while it runs, five more.
+    for value in range(5):
+        store.issue(query, [value], None).addCallback(got.append)
+    clock.advance(0)
+    assert len(pool.pending) == 1
+    pool.runNext()
+    assert len(got) == 3
+    assert len(pool.pending) == 1  # the next group started at once
+    pool.runNext()
+    assert len(got) == 8
+    assert pool.sizes == [3, 5]
+    assert store.commits == 2
+    assert [json.loads(line)["serial"] for line in got] == list(range(1, 9))
+
+
+def test_theChainLinksAcrossCommits(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    lines = drawn(store, 2) + drawn(store, 2)
+    records = [json.loads(line) for line in lines]
+    report = verifyChains(
+        records, {store.signer.keyId: store.signer.publicKey}, complete=True
+    )
+    assert report.chains == {store.signer.keyId: (1, 4)}
+
+
+def test_aFailedCommitHandsNothingOutAndTheChainGoesOn(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    kept = drawn(store, 2)
+    results: list[bytes | Failure] = []
+    query = Query(signed=True)
+    store.issue(query, [1], None).addBoth(results.append)
+    clock.advance(0)
+    # Signed while the failing commit runs: built on records never stored.
+    store.issue(query, [2], None).addBoth(results.append)
+    pool.breakNext = 1
+    pool.runNext()
+    assert len(results) == 2
+    assert all(isinstance(r, Failure) and r.check(AuditUnavailable) for r in results)
+    assert store.failures == 1 and not store.available
+    # Until the store has read its chain again, signing is refused.
+    refused: list[object] = []
+    store.issue(query, [3], None).addErrback(refused.append)
+    assert len(refused) == 1
+    pool.runAll()  # the re-read
+    assert store.available
+    after = drawn(store, 1)
+    record = json.loads(after[0])
+    assert record["serial"] == 3
+    assert record["prev"] == digest(json.loads(kept[-1]))
+    assert [serial for serial, _ in stored(tmp_path / "audit.db")] == [1, 2, 3]
+
+
+def test_aCommitThatFailedButWroteIsReadBack(tmp_path: Path) -> None:
+    # The commit raised, yet the rows are there (the error came after the
+    # write): the chain must go on from what the database holds, or the
+    # next insert would collide with them.
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    drawn(store, 1)
+    store.issue(Query(signed=True), [5], None).addErrback(lambda _: None)
+    clock.advance(0)
+    interaction, args, done = pool.pending.popleft()
+    cursor = pool.connection.cursor()
+    interaction(cursor, *args)
+    pool.connection.commit()
+    done.errback(sqlite3.OperationalError("disk I/O error"))
+    pool.runAll()
+    record = json.loads(drawn(store, 1)[0])
+    assert record["serial"] == 3
+    assert record["prev"] == digest(json.loads(stored(tmp_path / "audit.db")[1][1]))
+
+
+def test_readingRecordsBackAsSent(tmp_path: Path) -> None:
+    store, pool = makeStore(tmp_path, Clock())
+    lines = drawn(store, 5)
+    found: list[object] = []
+    store.record(3).addCallback(found.append)
+    store.record(6).addCallback(found.append)
+    store.page(1, 2).addCallback(found.append)
+    store.page(0, 100).addCallback(found.append)
+    pool.runAll()
+    assert found == [lines[2], None, lines[1:3], lines]
+
+
+def test_aPageStopsAfterAboutOneMebibyte(tmp_path: Path) -> None:
+    store, pool = makeStore(tmp_path, Clock())
+    query = Query(signed=True, n=10000)
+    drawn(store, 1)
+    big = [store.issue(query, list(range(1, 10001)), None) for _ in range(30)]
+    store.clock.advance(0)  # type: ignore[attr-defined]
+    pool.runAll()
+    assert all(d.called for d in big)
+    pages: list[list[bytes]] = []
+    store.page(0, 100).addCallback(pages.append)
+    pool.runAll()
+    size = sum(len(r) for r in pages[0])
+    assert 1024 * 1024 <= size < 1024 * 1024 + 60_000
+    assert len(pages[0]) < 31
+
+
+def test_theRecordedRequestHasEveryDefault() -> None:
+    assert requestFields(Query(signed=True)) == {
+        "type": "int",
+        "n": 1,
+        "min": 1,
+        "max": 10000,
+        "unique": False,
+    }
+    assert requestFields(Query(type="gaussian", mean=0.00001, sd=2.5)) == {
+        "type": "gaussian",
+        "n": 1,
+        "mean": "0.00001",
+        "sd": "2.5",
+        "digits": 10,
+    }
+    assert requestFields(Query(type="string", length=8, chars=":AB")) == {
+        "type": "string",
+        "n": 1,
+        "length": 8,
+        "chars": ":AB",
+        "unique": False,
+    }
+
+
+def test_integersBeyondTwoToThe53AreStrings() -> None:
+    wide = Query(min=0, max=2**53)
+    assert not exactRange(wide) and exactRange(Query(min=-(2**53) + 1, max=2**53 - 1))
+    assert requestFields(wide)["min"] == "0"
+    assert requestFields(wide)["max"] == str(2**53)
+
+
+def test_timesAreRfc3339WithMilliseconds() -> None:
+    assert rfc3339(0) == "1970-01-01T00:00:00.000Z"
+    assert rfc3339(1764072000.1239) == "2025-11-25T12:00:00.123Z"
+
+
+# Opening the store at start-up.
+
+
+def test_aNewStoreStartsTheChain(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    assert openTail(str(path), newSigner()) == (0, GENESIS)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_anExistingStoreGoesOnFromItsLastRecord(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    lines = drawn(store, 3)
+    serial, tail = openTail(store.path, store.signer)
+    assert (serial, tail) == (3, digest(json.loads(lines[-1])))
+
+
+def test_aStoreSignedWithAnotherKeyIsRefused(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 1)
+    with pytest.raises(AuditStoreError, match=r"signed with key .* a new key needs"):
+        openTail(store.path, newSigner())
+
+
+def test_aDamagedLastRecordIsRefused(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    (line,) = drawn(store, 1)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(
+            "UPDATE draws SET record = ?",
+            (line.decode().replace('"values":[1]', '"values":[2]'),),
+        )
+    with pytest.raises(AuditStoreError, match=r"damaged.*bad signature"):
+        openTail(store.path, store.signer)
+
+
+@pytest.mark.parametrize(
+    "content", [b"this is not a database" * 100, b"SQLite format 3\0" + b"\xff" * 4000]
+)
+def test_aCorruptFileIsRefused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "audit.db"
+    path.write_bytes(content)
+    with pytest.raises(AuditStoreError, match="audit database"):
+        openTail(str(path), newSigner())
+
+
+def test_aDirectoryIsRefused(tmp_path: Path) -> None:
+    with pytest.raises(AuditStoreError, match=r"cannot open|unable to open"):
+        openTail(str(tmp_path), newSigner())
+
+
+@pytest.fixture
+def sharedDirectory() -> Iterator[Path]:
+    """
+    A directory another user can reach (pytest's are its owner's only).
+    """
+    path = Path(tempfile.mkdtemp(prefix="randnum-audit-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_aReadOnlyStoreIsRefusedAtStartUp(sharedDirectory: Path) -> None:
+    signer = newSigner()
+    path = sharedDirectory / "audit.db"
+    openTail(str(path), signer)
+    path.chmod(0o444)
+    sharedDirectory.chmod(0o555)
+    if os.getuid() != 0:
+        with pytest.raises(AuditStoreError, match=r"readonly|read-only|write"):
+            openTail(str(path), signer)
+        return
+    # Root may write anything: try as an unprivileged user, in a child.
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.close(reading)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            openTail(str(path), signer)
+            message = b"opened"
+        except AuditStoreError as error:
+            message = str(error).encode()
+        except BaseException as error:
+            message = repr(error).encode()
+        os.write(writing, message)
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        message = pipe.read().decode()
+    os.waitpid(child, 0)
+    sharedDirectory.chmod(0o755)
+    assert "audit database" in message, message
+    assert "readonly" in message or "read-only" in message or "unable" in message

@@ -1,0 +1,207 @@
+"""
+Signed draw records: canonical JSON (RFC 8785) and verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from signing import drawn, makeStore, newSigner
+from twisted.internet.task import Clock
+
+from randnum.records import (
+    GENESIS,
+    SAFE_INTEGER,
+    RecordError,
+    canonical,
+    digest,
+    keyId,
+    parseRecord,
+    signedBytes,
+    verifyChains,
+    verifyDraw,
+    verifyRecord,
+)
+
+# Canonical JSON.
+
+
+def jcsString(text: str) -> str:
+    """
+    RFC 8785 section 3.2.2.2, written out: ECMAScript's JSON.stringify
+    escaping, independently of the implementation under test.
+    """
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n"}
+    short.update({"\r": "\\r", "\t": "\\t"})
+    out = []
+    for character in text:
+        if character in short:
+            out.append(short[character])
+        elif ord(character) < 0x20:
+            out.append(f"\\u{ord(character):04x}")
+        else:
+            out.append(character)
+    return '"' + "".join(out) + '"'
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+def test_stringsAreEscapedAsJcsSays(text: str) -> None:
+    assert canonical(text) == jcsString(text).encode("utf-8")
+
+
+def test_rfc8785Example() -> None:
+    # The structure of RFC 8785's section 3.2.3 example, with the numbers a
+    # record may hold: names sorted, no whitespace, literals as they are.
+    value = {
+        "numbers": [333333333, 4, 2, 4503599627370495, 0, -0, 1],
+        "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/",
+        "literals": [None, True, False],
+    }
+    assert canonical(value) == (
+        '{"literals":[null,true,false],"numbers":[333333333,4,2,'
+        '4503599627370495,0,0,1],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    ).encode("utf-8")
+
+
+def test_namesAreSortedAtEveryLevel() -> None:
+    assert canonical({"b": {"z": 1, "a": 2}, "a": [{"y": 1, "x": 2}]}) == (
+        b'{"a":[{"x":2,"y":1}],"b":{"a":2,"z":1}}'
+    )
+
+
+@pytest.mark.parametrize(
+    "value", [1.5, SAFE_INTEGER + 1, -SAFE_INTEGER - 1, {"a": [0.0]}, {1: 2}, b"x"]
+)
+def test_whatJcsCannotCarryExactlyIsRefused(value: Any) -> None:
+    with pytest.raises(TypeError):
+        canonical(value)
+
+
+def test_safeIntegersAreNumbers() -> None:
+    assert canonical([SAFE_INTEGER, -SAFE_INTEGER]) == (
+        b"[9007199254740991,-9007199254740991]"
+    )
+
+
+# Records.
+
+
+def record(tmp_path: Path, count: int = 1) -> tuple[list[dict[str, Any]], Any]:
+    store, _ = makeStore(tmp_path, Clock())
+    lines = drawn(store, count)
+    return [json.loads(line) for line in lines], store.signer
+
+
+def test_aRecordVerifiesWithItsKey(tmp_path: Path) -> None:
+    (first,), signer = record(tmp_path)
+    verifyDraw(first, signer.publicKey)
+    verifyDraw(first, signer.publicPem)
+    assert first["key"] == keyId(signer.publicKey)
+    assert first["prev"] == GENESIS and first["serial"] == 1
+
+
+def test_theSignatureIsOverTheCanonicalRecordWithoutIt(tmp_path: Path) -> None:
+    (first,), signer = record(tmp_path)
+    signature = base64.b64decode(first["signature"])
+    unsigned = {k: v for k, v in first.items() if k != "signature"}
+    signer.publicKey.verify(signature, canonical(unsigned))
+    assert signedBytes(first) == canonical(unsigned)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r.update(values=[r["values"][0] + 1]),
+        lambda r: r.update(time="2000-01-01T00:00:00.000Z"),
+        lambda r: r.update(data="added"),
+        lambda r: r["request"].update(max=6),
+        lambda r: r.update(serial=2),
+        lambda r: r.update(signature=base64.b64encode(b"\0" * 64).decode()),
+        lambda r: r.update(signature="not base64!"),
+    ],
+)
+def test_anyChangeBreaksTheSignature(tmp_path: Path, change: Any) -> None:
+    (first,), signer = record(tmp_path)
+    change(first)
+    with pytest.raises(RecordError, match=r"bad signature|prev"):
+        verifyDraw(first, signer.publicKey)
+
+
+def test_anotherKeyIsNotTheKey(tmp_path: Path) -> None:
+    (first,), _ = record(tmp_path)
+    other = newSigner()
+    with pytest.raises(RecordError, match="unknown key"):
+        verifyDraw(first, other.publicKey)
+    # A record claiming another key's id, still signed by the first.
+    first["key"] = other.keyId
+    with pytest.raises(RecordError, match="bad signature"):
+        verifyRecord(first, {other.keyId: other.publicKey})
+
+
+def test_chainsLinkByDigest(tmp_path: Path) -> None:
+    records, signer = record(tmp_path, 3)
+    assert [r["serial"] for r in records] == [1, 2, 3]
+    for before, after in itertools.pairwise(records):
+        assert after["prev"] == digest(before)
+        assert after["prev"] == hashlib.sha256(canonical(before)).hexdigest()
+    report = verifyChains(records, {signer.keyId: signer.publicKey}, complete=True)
+    assert report.records == 3 and report.chains == {signer.keyId: (1, 3)}
+
+
+def test_aBrokenLinkNamesItsSerial(tmp_path: Path) -> None:
+    records, signer = record(tmp_path, 3)
+    keys = {signer.keyId: signer.publicKey}
+    with pytest.raises(RecordError) as caught:
+        verifyChains([records[0], records[2]], keys, complete=True)
+    assert caught.value.serial == 3 and "missing" in caught.value.reason
+    report = verifyChains([records[0], records[2]], keys)
+    assert report.gaps == {signer.keyId: [(2, 2)]}
+    with pytest.raises(RecordError, match="out of order") as caught:
+        verifyChains([records[1], records[0]], keys)
+    assert caught.value.serial == 1
+
+
+def test_aSubstitutedRecordBreaksTheNextLink(tmp_path: Path) -> None:
+    # A server that drew record 2 twice and kept the one it liked cannot
+    # make both link: record 3 names the digest of the one it followed.
+    records, signer = record(tmp_path, 3)
+    redrawn = dict(records[1], values=[records[1]["values"][0] + 1])
+    redrawn["signature"] = base64.b64encode(signer.sign(signedBytes(redrawn))).decode()
+    keys = {signer.keyId: signer.publicKey}
+    verifyRecord(redrawn, keys)  # validly signed on its own
+    with pytest.raises(RecordError, match="prev does not link") as caught:
+        verifyChains([records[0], redrawn, records[2]], keys)
+    assert caught.value.serial == 3
+
+
+def test_severalChainsVerifyTogether(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, signerA = record(tmp_path / "a", 2)
+    second, signerB = record(tmp_path / "b", 2)
+    keys = {s.keyId: s.publicKey for s in (signerA, signerB)}
+    mixed = [first[0], second[0], first[1], second[1]]
+    report = verifyChains(mixed, keys, complete=True)
+    assert report.chains == {signerA.keyId: (1, 2), signerB.keyId: (1, 2)}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[]", "not a JSON object"),
+        ("{", "not a record"),
+        ('{"serial": 1}', "no time"),
+        ('{"serial": 1.5, "time": 1}', "non-integer"),
+    ],
+)
+def test_whatIsNotARecordIsSaidSo(text: str, reason: str) -> None:
+    with pytest.raises(RecordError, match=reason):
+        parseRecord(text)
