@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -84,6 +85,17 @@ def generateKey(path: str | os.PathLike[str]) -> str:
     return keyId(key.public_key())
 
 
+def _kind(key: object) -> str:
+    """
+    What kind of key this is, in words.
+    """
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return "an RSA key"
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return f"an elliptic-curve key ({key.curve.name})"
+    return f"a {type(key).__name__} key"
+
+
 def _read(path: str | os.PathLike[str]) -> bytes:
     try:
         with open(path, "rb") as file:
@@ -115,9 +127,7 @@ def loadPrivateKey(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
             f"{path} is not a PEM private key (make one with 'randnum keygen')"
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(
-            f"{path} holds a {type(key).__name__.lstrip('_')}, not an Ed25519 key"
-        )
+        raise KeyFileError(f"{path} holds {_kind(key)}, not an Ed25519 key")
     return key
 
 
@@ -136,9 +146,7 @@ def loadPublicKey(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     except (ValueError, UnsupportedAlgorithm):
         raise KeyFileError(f"{path} is not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(
-            f"{path} holds a {type(key).__name__.lstrip('_')}, not an Ed25519 key"
-        )
+        raise KeyFileError(f"{path} holds {_kind(key)}, not an Ed25519 key")
     return key
 
 

@@ -1,0 +1,242 @@
+"""
+Signed draws from a real C{twistd randnum --signing-key ... --audit-db ...}
+on loopback: both faces, both Python clients, and the C{randnum get
+--signed} and C{randnum verify} commands.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from servers import Server, run
+from twisted.internet.testing import StringTransport
+
+import randnum
+from randnum.client import RandnumClientProtocol
+from randnum.keys import loadPublicKey
+from randnum.records import digest, verifyDraw
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+
+
+class Signing:
+    """
+    A signing server, its key's files, and how to reach its faces.
+    """
+
+    def __init__(self, server: Server, key: Path, keyId: str) -> None:
+        self.server = server
+        self.key = key
+        self.keyId = keyId
+        self.tcp, self.http = server.ports
+        self.url = f"http://127.0.0.1:{self.http}"
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+@pytest.fixture
+def signing(serve: Callable[..., Server], tmp_path: Path) -> Signing:
+    made = run("randnum", "keygen", "signing.pem", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    server = serve(
+        *("--port", LOCAL, "--http", LOCAL),
+        *("--signing-key", str(tmp_path / "signing.pem")),
+        *("--audit-db", str(tmp_path / "audit.db")),
+        listeners=2,
+    )
+    return Signing(server, tmp_path / "signing.pem", made.stdout.strip())
+
+
+def test_httpSignedDrawIsStoredAsSent(signing: Signing) -> None:
+    status, body = signing.get(
+        "/v1/random?signed=true&type=decimal&places=3&n=2&data=raffle%2012"
+    )
+    assert status == 200
+    record = json.loads(body)
+    assert record["key"] == signing.keyId and record["data"] == "raffle 12"
+    assert record["request"] == {
+        "type": "decimal",
+        "n": 2,
+        "places": 3,
+        "unique": False,
+    }
+    status, key = signing.get("/v1/key")
+    assert json.loads(key)["key"] == signing.keyId
+    verifyDraw(record, json.loads(key)["publicKey"])
+    assert signing.get(f"/v1/draws/{record['serial']}") == (200, body)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("signed=maybe", "signed must be true or false"),
+        ("signed=true&format=text", "format=text does not apply"),
+        ("signed=true&data=" + "x" * 257, "data must be at most 256 characters"),
+        ("signed=true&data=%FF", "data must be UTF-8 text"),
+        ("data=x", "data needs signed=true"),
+    ],
+)
+def test_httpRefusesBadSignedRequests(
+    signing: Signing, query: str, reason: str
+) -> None:
+    status, body = signing.get(f"/v1/random?{query}")
+    assert status == 400
+    assert reason in json.loads(body)["error"]
+
+
+def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
+    with randnum.connect("127.0.0.1", signing.tcp) as client:
+        records = [client.values("int", 1, signed=True) for _ in range(5)]
+    status, body = signing.get("/v1/draws?after=1&limit=3")
+    assert status == 200
+    assert [json.loads(line) for line in body.splitlines()] == records[1:4]
+    assert signing.get("/v1/draws?after=5") == (200, b"")
+    for path, code in [
+        ("/v1/draws/6", 404),
+        ("/v1/draws/x", 400),
+        ("/v1/draws?limit=0", 400),
+        ("/v1/draws?limit=10001", 400),
+        ("/v1/draws?after=-1", 400),
+        ("/v1/draws?other=1", 400),
+        ("/v1/draws/1/2", 404),
+    ]:
+        status, body = signing.get(path)
+        assert status == code, path
+        assert "error" in json.loads(body)
+
+
+def test_theBlockingClientGetsAVerifiableRecord(signing: Signing) -> None:
+    with randnum.connect("127.0.0.1", signing.tcp) as client:
+        first = client.values("int", 3, min=1, max=6, signed=True, data="dice \u2680")
+        plain = client.get(n=2, min=7, max=7)
+        second = client.values("uuid", 2, version=7, signed=True)
+    publicKey = loadPublicKey(f"{signing.key}.pub")
+    verifyDraw(first, publicKey)
+    verifyDraw(second, publicKey)
+    assert first["data"] == "dice \u2680" and all(1 <= v <= 6 for v in first["values"])
+    assert plain == [7, 7]
+    assert second["serial"] == first["serial"] + 1
+    assert second["prev"] == digest(first)
+
+
+def test_theTwistedClientGetsTheRecord() -> None:
+    client = RandnumClientProtocol()
+    transport = StringTransport()
+    client.makeConnection(transport)
+    got: list[Any] = []
+    client.values("int", 2, max=6, signed=True, data="a b").addCallback(got.append)
+    assert transport.value() == b"type=int n=2 max=6 signed=true data=a%20b\n"
+    client.lineReceived(
+        b'{"key":"k","prev":"p","request":{},"serial":1,'
+        b'"signature":"s","time":"t","values":[1,2]}'
+    )
+    assert got[0]["values"] == [1, 2]
+
+
+def test_getSignedAndVerify(signing: Signing, tmp_path: Path) -> None:
+    got = run(
+        "randnum",
+        *("get", "--port", str(signing.tcp), "--signed", "--data", "raffle 12"),
+        *("-n", "3", "--max", "6"),
+        cwd=tmp_path,
+    )
+    assert got.returncode == 0, got.stderr
+    (line,) = got.stdout.splitlines()
+    assert json.loads(line)["data"] == "raffle 12"
+    (tmp_path / "draw.json").write_text(got.stdout)
+    checked = run(
+        "randnum", "verify", "--key", "signing.pem.pub", "draw.json", cwd=tmp_path
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("1 record verified")
+    online = run("randnum", "verify", "--url", signing.url, "draw.json", cwd=tmp_path)
+    assert online.returncode == 0, online.stderr
+    whole = run("randnum", "verify", "--url", signing.url, "--all", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.startswith("1 record verified")
+    # A changed value is found, and named by its serial.
+    record = json.loads(line)
+    record["values"][0] = 7
+    (tmp_path / "changed.json").write_text(json.dumps(record) + "\n")
+    bad = run(
+        "randnum", "verify", "--key", "signing.pem.pub", "changed.json", cwd=tmp_path
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == f"randnum: serial {record['serial']}: bad signature"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give --key PUBFILE or --url BASE"),
+        (("--key", "k.pub", "--url", "http://x"), "give --key PUBFILE or --url BASE"),
+        (("--key", "k.pub", "--all"), "--all needs --url"),
+        (("--url", "ftp://x"), "--url must be an http:// or https:// URL"),
+        (("--key", "missing.pub", "-"), "--key: cannot read missing.pub"),
+        (("--key", "k.pub", "a", "b"), "unexpected argument 'b'"),
+    ],
+)
+def test_verifyUsageErrors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = run("randnum", "verify", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_getDataNeedsSigned(tmp_path: Path) -> None:
+    result = run("randnum", "get", "--data", "x", cwd=tmp_path)
+    assert result.returncode == 2 and "--data needs --signed" in result.stderr
+
+
+def test_withoutSigningSignedRequestsAreRefused(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve("--port", LOCAL, "--http", LOCAL, listeners=2)
+    tcp, http = server.ports
+    with randnum.connect("127.0.0.1", tcp) as client:
+        with pytest.raises(randnum.RandnumError, match="signing is not enabled"):
+            client.values("int", signed=True)
+    for path, code in [
+        ("/v1/random?signed=true", 400),
+        ("/v1/key", 404),
+        ("/v1/draws/1", 404),
+    ]:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{http}{path}", timeout=10)
+        except urllib.error.HTTPError as error:
+            assert error.code == code
+            assert json.loads(error.read()) == {"error": "signing is not enabled"}
+        else:
+            pytest.fail(f"{path} answered 200")
+    got = run("randnum", "get", "--port", str(tcp), "--signed", cwd=tmp_path)
+    assert got.returncode == 1
+    assert got.stderr.strip() == "randnum: signing is not enabled"
+
+
+def test_metricsReportTheAuditStore(signing: Signing) -> None:
+    with randnum.connect("127.0.0.1", signing.tcp) as client:
+        for _ in range(3):
+            client.values("int", signed=True)
+    _, body = signing.get("/metrics")
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+    assert samples["randnum_audit_records"] == 3
+    assert samples["randnum_audit_store_bytes"] > 0
+    assert 1 <= samples["randnum_audit_commits_total"] <= 3
+    assert samples["randnum_audit_failures_total"] == 0
+    assert "Traceback" not in signing.server.logText()
