@@ -45,7 +45,7 @@ from randnum.client import (
     endpointError,
     trustRoot,
 )
-from randnum.keys import KeyFileError, generateKey, loadPublicKey
+from randnum.keys import KeyFileError, Signer, generateKey, loadPublicKey
 from randnum.query import MAX_STREAM, QueryError, parseDecimal, parseInteger
 from randnum.records import RecordError, canonical, verifyChains
 from randnum.verifying import (
@@ -580,14 +580,22 @@ class KeygenOptions(_CommandOptions):
     Options for C{randnum keygen}.
     """
 
-    synopsis = "KEYFILE"
+    synopsis = "[--if-missing] KEYFILE"
     longdesc = (
         "Make a new Ed25519 signing key for 'twistd randnum --signing-key': the "
         "private key in KEYFILE (PEM, mode 0600) and the public key in "
         "KEYFILE.pub; print the key id (the hex SHA-256 of the raw public "
-        "key). Existing files are never overwritten. Exit status: 0 made, 1 "
-        "not made, 2 usage error."
+        "key). Existing files are never overwritten. Exit status: 0 made (or "
+        "kept), 1 not made, 2 usage error."
     )
+    optFlags: ClassVar[list[list[str | None]]] = [
+        [
+            "if-missing",
+            None,
+            "If KEYFILE exists, keep it (and print its id) rather than fail: "
+            "for a container's first start.",
+        ],
+    ]
 
     def parseArgs(self, *args: str) -> None:
         """
@@ -672,10 +680,17 @@ def keygen(options: KeygenOptions) -> int:
     """
     path = options["keyfile"]
     try:
-        identity = generateKey(path)
+        if options["if-missing"] and os.path.lexists(path):
+            identity = Signer.fromFile(path).keyId
+            print(f"randnum: keeping the key in {path}", file=sys.stderr)
+        else:
+            identity = generateKey(path)
+            print(
+                f"randnum: wrote {path} (private, mode 0600) and {path}.pub",
+                file=sys.stderr,
+            )
     except KeyFileError as error:
         fail(EXIT_REFUSED, str(error))
-    print(f"randnum: wrote {path} (private, mode 0600) and {path}.pub", file=sys.stderr)
     print(identity)
     return EXIT_OK
 

@@ -50,12 +50,12 @@ def httpPort(args: list[str]) -> int:
     return int(match.group(1))
 
 
-def manifest(kind: str) -> dict[str, Any]:
+def manifest(kind: str, name: str = "randnum") -> dict[str, Any]:
     for path in MANIFESTS:
         for document in yaml.safe_load_all(path.read_text()):
-            if document["kind"] == kind:
+            if document["kind"] == kind and document["metadata"]["name"] == name:
                 return dict(document)
-    raise AssertionError(f"no {kind} under deploy/k8s")
+    raise AssertionError(f"no {kind} {name} under deploy/k8s")
 
 
 def test_thereAreManifests() -> None:
@@ -64,7 +64,7 @@ def test_thereAreManifests() -> None:
         for path in MANIFESTS
         for document in yaml.safe_load_all(path.read_text())
     }
-    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "StatefulSet"}
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda path: path.name)
@@ -101,6 +101,47 @@ def test_serviceAndAutoscalerPointAtTheDeployment() -> None:
     assert {p["targetPort"] for p in service["ports"]} <= containerPorts
     target = manifest("HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", "randnum")
+
+
+def test_signedReplicasEachKeepTheirKeyAndStoreOnTheirVolume(tmp_path: Path) -> None:
+    statefulSet = manifest("StatefulSet", "randnum-signed")["spec"]
+    pod = statefulSet["template"]["spec"]
+    [container] = pod["containers"]
+    [keygen] = pod["initContainers"]
+    [claim] = statefulSet["volumeClaimTemplates"]
+    args = container["args"]
+    key = args[args.index("--signing-key") + 1]
+    database = args[args.index("--audit-db") + 1]
+    # Both on the replica's own volume, where the init container makes the
+    # key on the first start only.
+    [mount] = container["volumeMounts"]
+    assert mount["name"] == claim["metadata"]["name"]
+    assert keygen["volumeMounts"] == [mount]
+    volume = mount["mountPath"] + "/"
+    assert key.startswith(volume) and database.startswith(volume)
+    assert keygen["command"][1:] == ["keygen", "--if-missing", key]
+    assert keygen["image"] == container["image"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
+    # The headless Service names the replicas.
+    service = manifest("Service", "randnum-signed")["spec"]
+    assert service["clusterIP"] == "None"
+    assert statefulSet["serviceName"] == "randnum-signed"
+    assert (
+        service["selector"].items()
+        <= statefulSet["template"]["metadata"]["labels"].items()
+    )
+    # What the init container makes, randnum accepts.
+    local = str(tmp_path) + "/"
+    made = subprocess.run(
+        [str(BIN / "randnum"), *keygen["command"][1:-1], key.replace(volume, local)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    parsed = options([a.replace(volume, local) for a in args])
+    assert parsed["signer"].keyId == made.stdout.strip()
+    assert parsed["http"] == ["tcp:8080"]
 
 
 def containerfile() -> dict[str, list[str]]:

@@ -67,6 +67,17 @@ def test_keygenCommand(tmp_path: Path) -> None:
     assert "Traceback" not in usageError.stderr + again.stderr
 
 
+def test_keygenIfMissingKeepsAnExistingKey(tmp_path: Path) -> None:
+    first = run("randnum", "keygen", "--if-missing", "k.pem", cwd=tmp_path)
+    assert first.returncode == 0 and "wrote k.pem" in first.stderr
+    kept = run("randnum", "keygen", "--if-missing", "k.pem", cwd=tmp_path)
+    assert kept.returncode == 0 and "keeping the key in k.pem" in kept.stderr
+    assert kept.stdout == first.stdout
+    (tmp_path / "bad.pem").write_text("junk")
+    bad = run("randnum", "keygen", "--if-missing", "bad.pem", cwd=tmp_path)
+    assert bad.returncode == 1 and "not a PEM private key" in bad.stderr
+
+
 def test_keygenIntoAMissingDirectory(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError, match=r"cannot write .*No such file"):
         generateKey(tmp_path / "nowhere" / "k.pem")
