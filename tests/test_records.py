@@ -8,6 +8,8 @@ import base64
 import hashlib
 import itertools
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +207,47 @@ def test_severalChainsVerifyTogether(tmp_path: Path) -> None:
 def test_whatIsNotARecordIsSaidSo(text: str, reason: str) -> None:
     with pytest.raises(RecordError, match=reason):
         parseRecord(text)
+
+
+# The README's verification in plain Python.
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readmeVerifier() -> str:
+    text = README.read_text()
+    block = text[text.index("<!-- readme:verify -->") :]
+    return block.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_theReadmesPlainVerifierIsTenLinesWithoutRandnum() -> None:
+    code = readmeVerifier()
+    statements = [line for line in code.splitlines() if line.strip()]
+    assert len(statements) <= 12
+    assert "randnum" not in code
+
+
+def test_theReadmesPlainVerifierChecksRecords(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    lines = drawn(store, 3)
+    (tmp_path / "verify.py").write_text(readmeVerifier())
+    (tmp_path / "key.pub").write_text(store.signer.publicPem)
+    (tmp_path / "draws.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+
+    def verify(records: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-I", "verify.py", "key.pub", records],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    good = verify("draws.jsonl")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout == "ok\n"
+    changed = json.loads(lines[1])
+    changed["values"] = [99]
+    (tmp_path / "changed.jsonl").write_text(json.dumps(changed) + "\n")
+    bad = verify("changed.jsonl")
+    assert bad.returncode != 0 and "InvalidSignature" in bad.stderr
