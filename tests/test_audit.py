@@ -274,12 +274,12 @@ def test_aReadOnlyStoreIsRefusedAtStartUp(sharedDirectory: Path) -> None:
             os.setgid(65534)
             os.setuid(65534)
             openTail(str(path), signer)
-            message = b"opened"
+            said = b"opened"
         except AuditStoreError as error:
-            message = str(error).encode()
+            said = str(error).encode()
         except BaseException as error:
-            message = repr(error).encode()
-        os.write(writing, message)
+            said = repr(error).encode()
+        os.write(writing, said)
         os._exit(0)
     os.close(writing)
     with os.fdopen(reading, "rb") as pipe:

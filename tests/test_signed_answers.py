@@ -38,7 +38,8 @@ def connect(server: RandnumServer) -> tuple[RandnumProtocol, StringTransport]:
 
 
 def replies(transport: StringTransport) -> list[bytes]:
-    return transport.value().splitlines()
+    value: bytes = transport.value()
+    return value.splitlines()
 
 
 # The request.

@@ -1,3 +1,5 @@
+# Twisted's test doubles (StringTransport) are not annotated.
+# mypy: disallow-untyped-calls=False
 """
 Signed draws from a real C{twistd randnum --signing-key ... --audit-db ...}
 on loopback: both faces, both Python clients, and the C{randnum get
