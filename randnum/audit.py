@@ -4,8 +4,9 @@ The audit store: signed draws, chained, committed before anyone sees them.
 One L{AuditStore} per server signs every signed draw with the server's key
 (L{randnum.keys.Signer}), links it to the one before (C{prev}), and commits
 it to an SQLite database (write-ahead log, C{synchronous=FULL}) before the
-record is handed back to be sent.  The database is used from one thread of
-C{twisted.enterprise.adbapi}, never from the reactor's; records signed while
+record is handed back to be sent.  The database is written from one thread of
+C{twisted.enterprise.adbapi} (and read back from another), never from the
+reactor's; records signed while
 a commit is under way are committed together by the next one (group
 commit), so one C{fsync} serves many draws.
 
@@ -56,8 +57,9 @@ _INSERT = "INSERT INTO draws (serial, record) VALUES (?, ?)"
 _TAIL = "SELECT serial, record FROM draws ORDER BY serial DESC LIMIT 1"
 
 #: Most bytes of records one page of L{AuditStore.page} holds (at least
-#: one record).
-PAGE_BYTES = 1024 * 1024
+#: one record): what one response may hold in memory, as for any reply
+#: made at once (L{randnum.answering.STREAM_ABOVE}).
+PAGE_BYTES = 256 * 1024
 
 #: Most records one page may be asked to hold.
 PAGE_RECORDS = 10000
@@ -170,10 +172,18 @@ class AuditStore:
         pool: Pool,
         clock: IReactorTime,
         tail: tuple[int, str] = (0, GENESIS),
+        readPool: Pool | None = None,
     ) -> None:
+        """
+        @param pool: where records are committed (one thread).
+        @param readPool: where records are read back, so that readers never
+            delay a commit (the write-ahead log lets them read meanwhile);
+            C{pool} if not given.
+        """
         self.path = path
         self.signer = signer
         self.pool = pool
+        self.readPool = pool if readPool is None else readPool
         self.clock = clock
         self.serial, self.tail = tail
         self.committed, self._committedTail = tail
@@ -317,7 +327,7 @@ class AuditStore:
             row = cursor.fetchone()
             return None if row is None else row[0].encode("utf-8")
 
-        return self.pool.runInteraction(read)
+        return self.readPool.runInteraction(read)
 
     def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
         """
@@ -339,7 +349,7 @@ class AuditStore:
                     break
             return records
 
-        return self.pool.runInteraction(read)
+        return self.readPool.runInteraction(read)
 
     def size(self) -> int:
         """
@@ -453,14 +463,17 @@ def openStore(
 
     if tail is None:
         tail = openTail(path, signer)
-    pool = adbapi.ConnectionPool(
-        "sqlite3",
-        path,
-        check_same_thread=False,
-        cp_min=1,
-        cp_max=1,
-        cp_openfun=_configure,
-        cp_reactor=reactor,
-        cp_noisy=False,
-    )
-    return AuditStore(path, signer, pool, reactor, tail)
+    pools = [
+        adbapi.ConnectionPool(
+            "sqlite3",
+            path,
+            check_same_thread=False,
+            cp_min=1,
+            cp_max=1,
+            cp_openfun=_configure,
+            cp_reactor=reactor,
+            cp_noisy=False,
+        )
+        for _ in ("writer", "reader")
+    ]
+    return AuditStore(path, signer, pools[0], reactor, tail, readPool=pools[1])

@@ -563,7 +563,7 @@ class DrawsResource(JSONResource):
 
         GET /v1/draws/SERIAL            one record (JSON)
         GET /v1/draws?after=S&limit=L   records after serial S, one per line
-                                        (at most L, and about 1 MiB)
+                                        (at most L, and about 256 KiB)
     """
 
     isLeaf = True

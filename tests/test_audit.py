@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from signing import drawn, makeStore, newSigner
+from signing import ManualPool, drawn, makeStore, newSigner
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from randnum.audit import (
+    PAGE_BYTES,
     AuditStoreError,
     AuditUnavailable,
     exactRange,
@@ -141,7 +142,22 @@ def test_readingRecordsBackAsSent(tmp_path: Path) -> None:
     assert found == [lines[2], None, lines[1:3], lines]
 
 
-def test_aPageStopsAfterAboutOneMebibyte(tmp_path: Path) -> None:
+def test_readersNeverWaitForACommit(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    lines = drawn(store, 1)
+    readers = ManualPool(store.path)
+    store.readPool = readers
+    store.issue(Query(signed=True), [2], None)
+    clock.advance(0)
+    found: list[object] = []
+    store.record(1).addCallback(found.append)
+    assert len(pool.pending) == 1 and len(readers.pending) == 1
+    readers.runAll()  # while the commit is still under way
+    assert found == [lines[0]]
+
+
+def test_aPageStopsAfterAQuarterMebibyte(tmp_path: Path) -> None:
     store, pool = makeStore(tmp_path, Clock())
     query = Query(signed=True, n=10000)
     drawn(store, 1)
@@ -153,7 +169,7 @@ def test_aPageStopsAfterAboutOneMebibyte(tmp_path: Path) -> None:
     store.page(0, 100).addCallback(pages.append)
     pool.runAll()
     size = sum(len(r) for r in pages[0])
-    assert 1024 * 1024 <= size < 1024 * 1024 + 60_000
+    assert PAGE_BYTES <= size < PAGE_BYTES + 60_000
     assert len(pages[0]) < 31
 
 
