@@ -55,6 +55,19 @@ _SCHEMA = (
 )
 _INSERT = "INSERT INTO draws (serial, record) VALUES (?, ?)"
 _TAIL = "SELECT serial, record FROM draws ORDER BY serial DESC LIMIT 1"
+# The chain's tail, kept apart from the records: old records may be deleted
+# (archived), all of them even, and the chain must still go on from its
+# last serial rather than start again at 1.
+_CHAIN_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS chain (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "serial INTEGER NOT NULL, digest TEXT NOT NULL, key TEXT NOT NULL)"
+)
+_CHAIN = "SELECT serial, digest, key FROM chain WHERE id = 1"
+_SET_CHAIN = (
+    "INSERT INTO chain (id, serial, digest, key) VALUES (1, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET serial = excluded.serial, "
+    "digest = excluded.digest, key = excluded.key"
+)
 
 #: Most bytes of records one page of L{AuditStore.page} holds (at least
 #: one record): what one response may hold in memory, as for any reply
@@ -244,7 +257,8 @@ class AuditStore:
             return
         batch, self._batch = self._batch, _Batch()
         self._inFlight = batch
-        self.pool.runInteraction(_insert, batch.rows).addCallbacks(
+        tail = (batch.lastSerial, batch.lastDigest, self.signer.keyId)
+        self.pool.runInteraction(_insert, batch.rows, tail).addCallbacks(
             self._committed,
             self._failed,
             callbackArgs=(batch,),
@@ -372,16 +386,23 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _insert(cursor: Any, rows: list[tuple[int, str]]) -> None:
+def _insert(
+    cursor: Any, rows: list[tuple[int, str]], tail: tuple[int, str, str]
+) -> None:
     cursor.executemany(_INSERT, rows)
+    cursor.execute(_SET_CHAIN, tail)
 
 
 def _readTail(cursor: Any) -> tuple[int, str]:
     cursor.execute(_TAIL)
-    row = cursor.fetchone()
-    if row is None:
+    last = cursor.fetchone()
+    cursor.execute(_CHAIN)
+    chain = cursor.fetchone()
+    if chain is not None and (last is None or chain[0] >= last[0]):
+        return chain[0], chain[1]
+    if last is None:
         return 0, GENESIS
-    return row[0], _sha256(row[1].encode("utf-8"))
+    return last[0], _sha256(last[1].encode("utf-8"))
 
 
 def _configure(connection: sqlite3.Connection) -> None:
@@ -417,17 +438,45 @@ def openTail(path: str, signer: Signer) -> tuple[int, str]:
             )
         _configure(connection)
         connection.execute(_SCHEMA)
+        connection.execute(_CHAIN_SCHEMA)
         # A write transaction now, so that a read-only database is found at
         # start-up rather than at the first signed draw.
         connection.execute("BEGIN IMMEDIATE")
         connection.execute("ROLLBACK")
         row = connection.execute(_TAIL).fetchone()
+        chain = connection.execute(_CHAIN).fetchone()
     except sqlite3.Error as error:
         raise AuditStoreError(f"the audit database {path}: {error}") from None
     finally:
         connection.close()
-    if row is None:
-        return 0, GENESIS
+    tail = (0, GENESIS) if row is None else _checkLast(path, signer, row)
+    if chain is not None:
+        serial, digest, key = chain
+        _checkKey(path, signer, key)
+        if serial > tail[0]:
+            # The newest records were archived and deleted: go on after them.
+            tail = (serial, digest)
+        elif serial == tail[0] and digest != tail[1]:
+            raise AuditStoreError(
+                f"the audit database {path} is damaged: its last record is not "
+                f"the one its chain ends with (serial {serial})"
+            )
+    return tail
+
+
+def _checkKey(path: str, signer: Signer, key: str) -> None:
+    if key != signer.keyId:
+        raise AuditStoreError(
+            f"the audit database {path} holds a chain signed with key "
+            f"{key}, not with this key ({signer.keyId}); a new "
+            "key needs a new audit database"
+        )
+
+
+def _checkLast(path: str, signer: Signer, row: tuple[int, str]) -> tuple[int, str]:
+    """
+    The tail that the last stored record makes, once checked.
+    """
     serial, text = row
     try:
         record = parseRecord(text)
@@ -435,12 +484,7 @@ def openTail(path: str, signer: Signer) -> tuple[int, str]:
             raise RecordError(serial, "not stored in canonical form")
         if record["serial"] != serial:
             raise RecordError(serial, f"stored as serial {serial}")
-        if record["key"] != signer.keyId:
-            raise AuditStoreError(
-                f"the audit database {path} holds a chain signed with key "
-                f"{record['key']}, not with this key ({signer.keyId}); a new "
-                "key needs a new audit database"
-            )
+        _checkKey(path, signer, record["key"])
         verifyRecord(record, {signer.keyId: signer.publicKey})
     except RecordError as error:
         raise AuditStoreError(

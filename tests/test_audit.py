@@ -226,6 +226,22 @@ def test_anExistingStoreGoesOnFromItsLastRecord(tmp_path: Path) -> None:
     assert (serial, tail) == (3, digest(json.loads(lines[-1])))
 
 
+@pytest.mark.parametrize("kept", [0, 1, 2])
+def test_archivedRecordsDoNotRestartTheChain(tmp_path: Path, kept: int) -> None:
+    # Old records deleted (after archiving them), even every one of them:
+    # the chain goes on from its last serial, never from 1 again.
+    store, _ = makeStore(tmp_path, Clock())
+    lines = drawn(store, 3)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DELETE FROM draws WHERE serial <= ?", (3 - kept,))
+    assert openTail(store.path, store.signer) == (3, digest(json.loads(lines[-1])))
+    again, _ = makeStore(tmp_path, Clock(), signer=store.signer)
+    record = json.loads(drawn(again, 1)[0])
+    assert record["serial"] == 4 and record["prev"] == digest(json.loads(lines[-1]))
+    with pytest.raises(AuditStoreError, match="signed with key"):
+        openTail(store.path, newSigner())
+
+
 def test_aStoreSignedWithAnotherKeyIsRefused(tmp_path: Path) -> None:
     store, _ = makeStore(tmp_path, Clock())
     drawn(store, 1)
