@@ -20,13 +20,14 @@ unavailable}) until that has been done.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
 import sqlite3
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -197,6 +198,8 @@ class AuditStore:
         self.signer = signer
         self.pool = pool
         self.readPool = pool if readPool is None else readPool
+        #: This process's claim on the database (L{lockDatabase}), if any.
+        self.lock: BinaryIO | None = None
         self.clock = clock
         self.serial, self.tail = tail
         self.committed, self._committedTail = tail
@@ -411,6 +414,32 @@ def _configure(connection: sqlite3.Connection) -> None:
     """
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=5000")
+
+
+def lockDatabase(path: str) -> BinaryIO:
+    """
+    Claim the audit database at C{path} for this process: two processes
+    signing into one database would each hand out the same serials.  The
+    claim is a lock on C{path}.lock, held while the returned file is open
+    (it dies with the process).
+
+    @raise AuditStoreError: if another process holds it.
+    """
+    try:
+        lock = open(f"{path}.lock", "ab")
+    except OSError as error:
+        raise AuditStoreError(
+            f"cannot open the audit database's lock file {path}.lock: {error.strerror}"
+        ) from None
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise AuditStoreError(
+            f"the audit database {path} is in use by another randnum process; "
+            "each process needs an audit database of its own"
+        ) from None
+    return lock
 
 
 def openTail(path: str, signer: Signer) -> tuple[int, str]:

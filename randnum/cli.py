@@ -45,7 +45,7 @@ from randnum.client import (
     endpointError,
     trustRoot,
 )
-from randnum.keys import KeyFileError, Signer, generateKey, loadPublicKey
+from randnum.keys import KeyFileError, generateKey, keepKey, loadPublicKey
 from randnum.query import MAX_STREAM, QueryError, parseDecimal, parseInteger
 from randnum.records import RecordError, canonical, verifyChains
 from randnum.verifying import (
@@ -53,7 +53,7 @@ from randnum.verifying import (
     Server,
     describe,
     keysById,
-    openInput,
+    readFiles,
     readRecords,
 )
 
@@ -236,7 +236,7 @@ class GetOptions(_CommandOptions):
         "[-n N] [--min A] [--max B] [--unique] [--timeout SECONDS] [--json]\n"
         "       [--type decimal|gaussian|string|uuid|bytes] [--places P] "
         "[--mean M] [--sd S] [--digits D] [--length L] [--chars SET] "
-        "[--uuid-version 4|7] [--format hex|base64]"
+        "[--uuid-version 4|7] [--format hex|base64] [--signed [--data TEXT]]"
     )
     longdesc = (
         "Ask a randnum server for numbers and print them, one per line (or, "
@@ -366,6 +366,8 @@ class GetOptions(_CommandOptions):
         }
         if self["data"] is not None and not self["signed"]:
             raise usage.UsageError("--data needs --signed")
+        if self["data"] == "":
+            raise usage.UsageError("--data: give 1 to 256 printable characters")
         if self["type"] == "int":
             others = set(self["parameters"]) - {"min", "max", "unique"}
             for name in sorted(others):
@@ -611,15 +613,16 @@ class VerifyOptions(_CommandOptions):
     Options for C{randnum verify}.
     """
 
-    synopsis = "[--key PUBFILE ... | --url BASE] [--all] [FILE | -]"
+    synopsis = "[--key PUBFILE ... | --url BASE] [--all] [--complete] [FILE ... | -]"
     longdesc = (
         "Verify signed draws: each record's signature and key id, and, for "
         "records of one chain given in order, that each one following the "
-        "serial before links to it (prev). Records are JSON lines from FILE, "
-        "or standard input (-, the default), or, with --url and --all, the "
-        "server's whole audit store. Keys are --key PEM files (repeat for "
-        "several chains) or the server's (--url, GET /v1/key). Exit status: "
-        "0 everything verifies, 1 a record does not (the first bad serial "
+        "serial before links to it (prev). Records are JSON lines from the "
+        "FILEs, read one after another as one stream (e.g. an archive, then "
+        "a later export), or standard input (-, the default), or, with --url "
+        "and --all, the server's whole audit store. Keys are --key PEM files "
+        "(repeat for several chains) or the server's (--url, GET /v1/key). "
+        "Exit status: 0 everything verifies, 1 a record does not (the first bad serial "
         "and why), 2 usage error, 3 the server cannot be asked."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
@@ -647,11 +650,9 @@ class VerifyOptions(_CommandOptions):
 
     def parseArgs(self, *args: str) -> None:
         """
-        At most one FILE (C{-}: standard input).
+        The FILEs (C{-}: standard input), read in turn.
         """
-        if len(args) > 1:
-            raise usage.UsageError(f"unexpected argument {args[1]!r}")
-        self["file"] = args[0] if args else None
+        self["files"] = list(args)
 
     def postOptions(self) -> None:
         """
@@ -662,10 +663,10 @@ class VerifyOptions(_CommandOptions):
         if self["all"]:
             if not self["url"]:
                 raise usage.UsageError("--all needs --url")
-            if self["file"] is not None:
+            if self["files"]:
                 raise usage.UsageError("--all reads the server's records: no FILE")
-        elif self["file"] is None:
-            self["file"] = "-"
+        elif not self["files"]:
+            self["files"] = ["-"]
         self["timeout"] = _positive("timeout", self["timeout"], float)
         if self["url"]:
             try:
@@ -681,7 +682,7 @@ def keygen(options: KeygenOptions) -> int:
     path = options["keyfile"]
     try:
         if options["if-missing"] and os.path.lexists(path):
-            identity = Signer.fromFile(path).keyId
+            identity = keepKey(path)
             print(f"randnum: keeping the key in {path}", file=sys.stderr)
         else:
             identity = generateKey(path)
@@ -709,25 +710,77 @@ def verify(options: VerifyOptions) -> int:
         fail(EXIT_USAGE, f"--key: {error}")
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
-    try:
-        if options["all"]:
-            assert server is not None
-            lines: Any = server.records()
-        else:
-            lines = openInput(options["file"], sys.stdin.buffer)
-    except OSError as error:
-        fail(EXIT_USAGE, f"cannot read {options['file']}: {error.strerror}")
+    if options["all"]:
+        assert server is not None
+        records = readRecords(server.records(), server.url)
+    else:
+        records = readFiles(options["files"], sys.stdin.buffer)
     try:
         report = verifyChains(
-            readRecords(lines), keys, complete=options["complete"] or options["all"]
+            records, keys, complete=options["complete"] or options["all"]
         )
     except RecordError as error:
         fail(EXIT_REFUSED, f"serial {error.serial}: {error.reason}")
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
+    except OSError as error:
+        fail(EXIT_USAGE, f"cannot read {error.filename}: {error.strerror}")
     if not report.records:
         fail(EXIT_REFUSED, "no records to verify")
     print(describe(report))
+    return EXIT_OK
+
+
+class ExportOptions(_CommandOptions):
+    """
+    Options for C{randnum export}.
+    """
+
+    synopsis = "--url BASE [--after S] [--through N]"
+    longdesc = (
+        "Write a signing server's stored records (GET /v1/draws, a page at a "
+        "time) to stdout as JSON lines, in serial order: those after serial S "
+        "(default 0) up to and including serial N (default: the last). For "
+        "archives: 'randnum verify' checks them. Exit status: 0 written, 2 "
+        "usage error, 3 the server cannot be asked."
+    )
+    optParameters: ClassVar[list[list[str | None]]] = [
+        ["url", None, None, "The signing server's HTTP face."],
+        ["after", None, "0", "Start after this serial."],
+        ["through", None, None, "Stop after this serial."],
+        ["cafile", None, None, "With an https:// --url, trust this CA file."],
+        ["timeout", "t", "10", "Seconds to wait for the server."],
+    ]
+
+    def postOptions(self) -> None:
+        """
+        A server to ask, and serials that are serials.
+        """
+        if not self["url"]:
+            raise usage.UsageError("--url BASE is needed")
+        self["after"] = _integer("after", self["after"])
+        self["through"] = _integer("through", self["through"])
+        if self["after"] is not None and self["after"] < 0:
+            raise usage.UsageError("--after must be 0 or more")
+        self["timeout"] = _positive("timeout", self["timeout"], float)
+        try:
+            self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+
+
+def export(options: ExportOptions) -> int:
+    """
+    Copy the records to stdout.
+    """
+    server: Server = options["server"]
+    out = sys.stdout.buffer
+    try:
+        for line in server.records(options["after"], options["through"]):
+            out.write(line + b"\n")
+    except FetchError as error:
+        fail(EXIT_UNREACHABLE, str(error))
+    out.flush()
     return EXIT_OK
 
 
@@ -744,6 +797,7 @@ class Options(_CommandOptions):
         ["bytes", None, BytesOptions, "Write raw random bytes to stdout."],
         ["keygen", None, KeygenOptions, "Make a signing key for signed draws."],
         ["verify", None, VerifyOptions, "Verify signed draws' records."],
+        ["export", None, ExportOptions, "Write a server's signed records out."],
     ]
 
     def postOptions(self) -> None:
@@ -848,6 +902,8 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
             EXIT_UNREACHABLE,
             f"{location.shown} does not speak randnum's protocol: {error.reason}",
         )
+    except ValueError as error:  # a value that cannot be sent
+        fail(EXIT_USAGE, str(error))
     except RandnumError as error:
         if options["json"]:
             print(json.dumps({"error": error.reason}, separators=(",", ":")))
@@ -916,6 +972,7 @@ PLAIN_COMMANDS: dict[str, Callable[[Any], int]] = {
     "bytes": streamBytes,
     "keygen": keygen,
     "verify": verify,
+    "export": export,
 }
 
 

@@ -122,10 +122,9 @@ def valuesLine(type: str, n: int = 1, **parameters: object) -> bytes:
         if value is None:
             continue
         if name == "data":
-            # Percent-encoded UTF-8, as in a URL: any printable text fits
-            # in one token.
-            text = quote(str(value), safe="")
-        elif isinstance(value, bool):
+            fields.append(f"data={dataToken(str(value))}")
+            continue
+        if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, float):
             # Plain notation: the server takes no exponent.
@@ -136,7 +135,26 @@ def valuesLine(type: str, n: int = 1, **parameters: object) -> bytes:
             # A space or newline would make it another request.
             raise ValueError(f"{name} must be ASCII, no spaces, not {text!r}")
         fields.append(f"{name}={text}")
-    return " ".join(fields).encode("ascii") + b"\n"
+    return " ".join(fields).encode("utf-8") + b"\n"
+
+
+def dataToken(text: str) -> str:
+    """
+    A signed request's C{data} as one token of a request line: UTF-8, with
+    C{%}, whitespace and control characters percent-encoded (C{%25},
+    C{%20}, ...), everything else as it is (so that text in any script
+    takes as few bytes of the line as it can).
+
+    @raise ValueError: for empty text.
+    """
+    if not text:
+        raise ValueError("data must not be empty")
+    return "".join(
+        quote(character, safe="")
+        if character == "%" or character.isspace() or not character.isprintable()
+        else character
+        for character in text
+    )
 
 
 def parseValues(line: bytes, type: str, format: str | None = None) -> list[Any]:

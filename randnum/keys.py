@@ -96,6 +96,33 @@ def _kind(key: object) -> str:
     return f"a {type(key).__name__} key"
 
 
+def keepKey(path: str | os.PathLike[str]) -> str:
+    """
+    Check the existing key in C{path}, write C{path}.pub if it is missing,
+    and return the key id.
+
+    @raise KeyFileError: if the key cannot be used.
+    """
+    key = loadPrivateKey(path).public_key()
+    public = Path(f"{path}.pub")
+    if not public.exists():
+        try:
+            _create(public, publicPem(key).encode("ascii"), 0o644)
+        except OSError as error:
+            raise KeyFileError(f"cannot write {public}: {error.strerror}") from None
+    return keyId(key)
+
+
+def othersMayRead(path: str | os.PathLike[str]) -> bool:
+    """
+    Whether users other than the key file's owner may read it.
+    """
+    try:
+        return bool(os.stat(path).st_mode & 0o077)
+    except OSError:
+        return False
+
+
 def _read(path: str | os.PathLike[str]) -> bytes:
     try:
         with open(path, "rb") as file:

@@ -33,13 +33,19 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 
 #: The largest integer a record holds as a JSON number (beyond it, strings).
 SAFE_INTEGER = 2**53 - 1
@@ -176,26 +182,52 @@ def verifyRecord(
 
 
 def verifyDraw(
-    record: Mapping[str, Any], publicKey: Ed25519PublicKey | str | bytes
+    record: Mapping[str, Any] | str | bytes,
+    publicKey: Ed25519PublicKey | str | bytes | os.PathLike[str],
 ) -> None:
     """
-    Check one signed draw's record against the server's public key (a key,
-    or its PEM text as C{GET /v1/key} gives it).
+    Check one signed draw's record (as a client gets it: a L{dict}, or its
+    JSON text) against the server's public key: a key, PEM text (as
+    C{GET /v1/key} gives it; a private key's PEM works too), or the path of
+    a PEM file.
 
-    @raise RecordError: if it does not verify, saying why.
+    @raise RecordError: if the record does not verify, saying why.
+    @raise ValueError: if C{publicKey} is not an Ed25519 key.
     """
-    if not isinstance(publicKey, Ed25519PublicKey):
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-        pem = publicKey.encode("ascii") if isinstance(publicKey, str) else publicKey
-        loaded = load_pem_public_key(pem)
-        if not isinstance(loaded, Ed25519PublicKey):
-            raise TypeError("not an Ed25519 public key")
-        publicKey = loaded
+    if isinstance(record, (str, bytes)):
+        record = parseRecord(record)
+    key = _publicKey(publicKey)
     for name in FIELDS:
         if name not in record:
             raise RecordError(record.get("serial", "?"), f"not a record: no {name}")
-    verifyRecord(record, {keyId(publicKey): publicKey})
+    verifyRecord(record, {keyId(key): key})
+
+
+def _publicKey(
+    given: Ed25519PublicKey | str | bytes | os.PathLike[str],
+) -> Ed25519PublicKey:
+    """
+    An Ed25519 public key from a key, PEM text or a PEM file's path.
+    """
+    if isinstance(given, Ed25519PublicKey):
+        return given
+    if isinstance(given, os.PathLike) or (
+        isinstance(given, str) and "-----BEGIN" not in given
+    ):
+        with open(given, "rb") as file:
+            pem = file.read()
+    else:
+        pem = given.encode("ascii") if isinstance(given, str) else given
+    try:
+        if b"PRIVATE KEY" in pem:
+            key: object = load_pem_private_key(pem, password=None).public_key()
+        else:
+            key = load_pem_public_key(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a PEM Ed25519 public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 key")
+    return key
 
 
 @dataclass
@@ -235,8 +267,20 @@ def verifyChains(
         before = last.get(key)
         if before is not None:
             previous, previousDigest = before
-            if serial <= previous:
-                raise RecordError(serial, f"follows serial {previous}: out of order")
+            if serial == previous:
+                if digest(record) == previousDigest:
+                    continue  # the same record again (overlapping exports)
+                raise RecordError(
+                    serial,
+                    "two different records with this serial, both signed: "
+                    "the chain forks",
+                )
+            if serial < previous:
+                raise RecordError(
+                    serial,
+                    f"follows serial {previous}: out of order (give each "
+                    "chain's records in serial order)",
+                )
             if serial == previous + 1:
                 if record["prev"] != previousDigest:
                     raise RecordError(

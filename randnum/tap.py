@@ -29,9 +29,9 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from randnum import __version__
-from randnum.audit import AuditStoreError, openStore, openTail
+from randnum.audit import AuditStoreError, lockDatabase, openStore, openTail
 from randnum.client import endpointError
-from randnum.keys import KeyFileError, Signer
+from randnum.keys import KeyFileError, Signer, othersMayRead
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.protocol import Framing, RandnumFactory
@@ -234,7 +234,8 @@ class Options(usage.Options):
         self["http"].append(_endpointDescription(value))
 
     opt_http.__doc__ = (
-        "Also serve HTTP/JSON (GET /v1/random, /healthz, /metrics) here: a port "
+        "Also serve HTTP/JSON (GET /v1/random, /v1/bytes, /v1/draws, /v1/key, "
+        "/healthz, /metrics) here: a port "
         "number or an endpoint description, as for --port. Repeatable. "
         "[default: no HTTP]"
     )
@@ -292,7 +293,7 @@ class Options(usage.Options):
         C{self["signer"]} is a L{Signer} (or L{None}) and C{self["tail"]}
         the audit chain's last serial and digest.
         """
-        self["signer"] = self["tail"] = None
+        self["signer"] = self["tail"] = self["audit-lock"] = None
         key, database = self["signing-key"], self["audit-db"]
         if key is None and database is None:
             return
@@ -312,6 +313,7 @@ class Options(usage.Options):
             raise usage.UsageError(f"--signing-key: {error}") from None
         self["audit-db"] = os.path.abspath(database)
         try:
+            self["audit-lock"] = lockDatabase(self["audit-db"])
             self["tail"] = openTail(self["audit-db"], self["signer"])
         except AuditStoreError as error:
             raise usage.UsageError(f"--audit-db: {error}") from None
@@ -506,6 +508,7 @@ def makeService(options: Options) -> IService:
         audit = openStore(
             options["audit-db"], options["signer"], options.reactor, options["tail"]
         )
+        audit.lock = options["audit-lock"]
     server = RandnumServer(
         low=defaults.min,
         high=defaults.max,
@@ -516,6 +519,12 @@ def makeService(options: Options) -> IService:
         audit=audit,
     )
     logStartup(server, options["framing"])
+    if audit is not None and othersMayRead(options["signing-key"]):
+        log.warn(
+            "randnum's signing key {path} may be read by other users: anyone "
+            "who reads it can sign records as this server (chmod 600 it)",
+            path=options["signing-key"],
+        )
     service = MultiService()
     if options["log-interval"]:
         summary = TimerService(options["log-interval"], server.logSummary)

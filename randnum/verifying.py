@@ -30,9 +30,11 @@ class FetchError(Exception):
     """
 
 
-def readRecords(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+def readRecords(
+    lines: Iterable[str | bytes], name: str = "-"
+) -> Iterator[dict[str, Any]]:
     """
-    The records in JSON lines (blank lines skipped).
+    The records in JSON lines (blank lines skipped) read from C{name}.
 
     @raise RecordError: for a line that is not a record, naming it.
     """
@@ -42,7 +44,23 @@ def readRecords(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
         try:
             yield parseRecord(line)
         except RecordError as error:
-            raise RecordError(error.serial, f"line {number}: {error.reason}") from None
+            raise RecordError(
+                error.serial, f"{name}, line {number}: {error.reason}"
+            ) from None
+
+
+def readFiles(names: Iterable[str], stdin: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """
+    The records of each file in turn (C{-}: C{stdin}), as one stream.
+
+    @raise OSError: for a file that cannot be read.
+    """
+    for name in names:
+        if name == "-":
+            yield from readRecords(stdin, "stdin")
+            continue
+        with open(name, "rb") as file:
+            yield from readRecords(file, name)
 
 
 class Server:
@@ -76,6 +94,11 @@ class Server:
             self.connection.request("GET", self.base + path)
             response = self.connection.getresponse()
             body = response.read()
+        except http.client.BadStatusLine:
+            raise FetchError(
+                f"{self.url} does not speak HTTP (is it randnum's TCP port? "
+                "--url is the --http port)"
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             raise FetchError(f"cannot fetch {self.url}{path}: {error}") from None
         if response.status != 200:
@@ -101,17 +124,23 @@ class Server:
             raise FetchError(f"{self.url}/v1/key: the key id does not match the key")
         return key
 
-    def records(self) -> Iterator[bytes]:
+    def records(self, after: int = 0, through: int | None = None) -> Iterator[bytes]:
         """
-        Every stored record, in order, a page at a time.
+        The stored records after serial C{after} (up to C{through}), in
+        order, a page at a time.
         """
-        after = 0
-        while True:
-            page = self.get(f"/v1/draws?after={after}&limit={PAGE}").splitlines()
+        while through is None or after < through:
+            limit = PAGE if through is None else min(PAGE, through - after)
+            page = self.get(f"/v1/draws?after={after}&limit={limit}").splitlines()
             if not page:
                 return
             yield from page
-            after = parseRecord(page[-1])["serial"]
+            try:
+                after = parseRecord(page[-1])["serial"]
+            except RecordError:
+                raise FetchError(
+                    f"{self.url}/v1/draws is not a randnum store"
+                ) from None
 
 
 def describe(report: ChainReport) -> str:
@@ -129,13 +158,6 @@ def describe(report: ChainReport) -> str:
     )
     plural = "" if report.records == 1 else "s"
     return f"{report.records} record{plural} verified ({chains or 'none'})"
-
-
-def openInput(name: str, stdin: IO[bytes]) -> IO[bytes]:
-    """
-    The records' file, or standard input for C{-}.
-    """
-    return stdin if name == "-" else open(name, "rb")
 
 
 def keysById(keys: Iterable[Ed25519PublicKey]) -> Mapping[str, Ed25519PublicKey]:

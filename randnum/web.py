@@ -592,7 +592,7 @@ class DrawsResource(JSONResource):
                         b"application/x-ndjson",
                     )
                 )
-            elif len(path) == 1:
+            elif len(path) == 1 and path[0]:
                 serial = parseInteger("serial", path[0].decode("latin-1"))
                 reading = audit.record(serial).addCallback(
                     lambda record: (

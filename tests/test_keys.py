@@ -73,6 +73,10 @@ def test_keygenIfMissingKeepsAnExistingKey(tmp_path: Path) -> None:
     kept = run("randnum", "keygen", "--if-missing", "k.pem", cwd=tmp_path)
     assert kept.returncode == 0 and "keeping the key in k.pem" in kept.stderr
     assert kept.stdout == first.stdout
+    (tmp_path / "k.pem.pub").unlink()
+    again = run("randnum", "keygen", "--if-missing", "k.pem", cwd=tmp_path)
+    assert again.stdout == first.stdout
+    assert keyId(loadPublicKey(tmp_path / "k.pem.pub")) == first.stdout.strip()
     (tmp_path / "bad.pem").write_text("junk")
     bad = run("randnum", "keygen", "--if-missing", "bad.pem", cwd=tmp_path)
     assert bad.returncode == 1 and "not a PEM private key" in bad.stderr
@@ -152,6 +156,21 @@ def test_signingNeedsAKeyAndAStore(tmp_path: Path) -> None:
     )
     assert options["tail"][0] == 0
     assert parse()["signer"] is None
+
+
+def test_oneAuditDatabaseServesOneProcess(tmp_path: Path) -> None:
+    generateKey(tmp_path / "k.pem")
+    args = (
+        "--signing-key",
+        str(tmp_path / "k.pem"),
+        "--audit-db",
+        str(tmp_path / "a.db"),
+    )
+    first = parse(*args)
+    with pytest.raises(usage.UsageError, match="in use by another randnum process"):
+        parse(*args)
+    first["audit-lock"].close()  # as when that process ends
+    parse(*args)
 
 
 def test_anUnusableKeyIsAUsageError(tmp_path: Path) -> None:

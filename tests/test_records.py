@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from signing import drawn, makeStore, newSigner
@@ -182,6 +187,32 @@ def test_aSubstitutedRecordBreaksTheNextLink(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="prev does not link") as caught:
         verifyChains([records[0], redrawn, records[2]], keys)
     assert caught.value.serial == 3
+
+
+def test_theSameRecordTwiceIsPassedOverButAForkIsNamed(tmp_path: Path) -> None:
+    records, signer = record(tmp_path, 3)
+    keys = {signer.keyId: signer.publicKey}
+    report = verifyChains([*records[:2], records[1], records[2]], keys, complete=True)
+    assert report.records == 3
+    forked = dict(records[1], values=[records[1]["values"][0] + 1])
+    forked["signature"] = base64.b64encode(signer.sign(signedBytes(forked))).decode()
+    with pytest.raises(RecordError, match="two different records") as caught:
+        verifyChains([records[0], records[1], forked], keys)
+    assert caught.value.serial == 2
+
+
+def test_verifyDrawTakesWhatAClientHasAtHand(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    (line,) = drawn(store, 1)
+    (tmp_path / "k.pub").write_text(store.signer.publicPem)
+    verifyDraw(line, tmp_path / "k.pub")
+    verifyDraw(line.decode(), str(tmp_path / "k.pub"))
+    private = store.signer._key.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    verifyDraw(json.loads(line), private)
+    with pytest.raises(ValueError, match="not a PEM Ed25519 public key"):
+        verifyDraw(line, b"-----BEGIN PUBLIC KEY-----\nnonsense\n")
 
 
 def test_severalChainsVerifyTogether(tmp_path: Path) -> None:

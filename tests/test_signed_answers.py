@@ -8,13 +8,15 @@ record once it is stored, in order with everything else on the connection.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from signing import signingServer
+from loopback import Loopback, TurnClock
+from signing import makeStore, signingServer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -22,7 +24,7 @@ from twisted.internet.testing import StringTransport
 from randnum.answering import SIGN_COST
 from randnum.client import valuesLine
 from randnum.limits import WORK_BUDGET
-from randnum.protocol import HELD_TURNS, RandnumFactory, RandnumProtocol
+from randnum.protocol import HELD_TURNS, Framing, RandnumFactory, RandnumProtocol
 from randnum.query import MAX_DATA, Query, QueryError, parseLine
 from randnum.records import verifyDraw
 from randnum.server import RandnumServer
@@ -64,6 +66,8 @@ def test_signedAndDataAreParameters() -> None:
         (b"signed=true data=" + b"x" * (MAX_DATA + 1), "at most 256 characters"),
         (b"signed=true type=bytes length=65536 n=10", "too large for a signed draw"),
         (b"signed=true data=", "empty value for data"),
+        (b"signed=true data=raffle 12", "a signed request must be only key=value"),
+        (b"hello signed=true", "a signed request must be only key=value"),
     ],
 )
 def test_badSignedRequestsAreRefused(line: bytes, reason: str) -> None:
@@ -75,6 +79,20 @@ def test_badSignedRequestsAreRefused(line: bytes, reason: str) -> None:
 def test_theClientsDataArrivesAsWritten(data: str) -> None:
     line = valuesLine("int", 1, signed=True, data=data).rstrip(b"\n")
     assert parseLine(line, Query()).data == data
+
+
+def test_dataTakesFewBytesOfTheLine() -> None:
+    # Text in any script is sent as UTF-8; only what would end the token
+    # (or be taken for an escape) is percent-encoded.
+    assert valuesLine("int", 1, signed=True, data="é 100%") == (
+        "type=int n=1 signed=true data=é%20100%25\n".encode()
+    )
+    with pytest.raises(ValueError, match="data must not be empty"):
+        valuesLine("int", 1, signed=True, data="")
+
+
+def test_otherFreeTextIsStillARequestForTheDefaults() -> None:
+    assert parseLine(b"hello unsigned=1 world", Query()) == Query()
 
 
 # Answers.
@@ -288,3 +306,25 @@ def test_signingErrorsAreCountedByKind(tmp_path: Path) -> None:
     assert kinds(server)["signing_disabled"] == 1
     assert kinds(server)["bad_data"] == 1
     assert replies(transport)[1] == b"ERR data must be UTF-8 text"
+
+
+def test_recordsLeaveTheMomentTheyAreStored(tmp_path: Path) -> None:
+    # On a real socket: a turn's records leave in a write of their own once
+    # stored, a few milliseconds after the write before; Nagle's algorithm
+    # must not hold them for the client's delayed acknowledgement.
+    clock = TurnClock()
+    store, pool = makeStore(tmp_path, clock)
+    server = RandnumServer(clock=clock, audit=store)
+    loopback = Loopback(RandnumFactory(framing=Framing.LINE, server=server), clock)
+    try:
+        client = loopback.connect()
+        handle = loopback.protocols[-1].transport.getHandle()  # type: ignore[attr-defined]
+        assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        client.send(b"signed=true\n" * 32)
+        for _ in range(20):
+            loopback.turn()
+            pool.runAll()
+        lines = client.read().splitlines()
+        assert [json.loads(line)["serial"] for line in lines] == list(range(1, 33))
+    finally:
+        loopback.close()

@@ -6,6 +6,10 @@ restarted with the same arguments, twice.
 Every record line a client received in full must then be in the audit store
 byte for byte, verify against the key, and belong to one unbroken chain that
 the restarted server continues.
+
+A kill is one moment; so, before it, the loaded server is also frozen
+(C{SIGSTOP}) at several moments, and while it cannot commit anything more,
+its database must already hold every record any client has received.
 """
 
 from __future__ import annotations
@@ -14,19 +18,23 @@ import hashlib
 import http.client
 import json
 import re
+import signal
 import socket
+import sqlite3
+import subprocess
 import threading
+import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from servers import Server, freePort, run, stopServer
 
-from randnum.records import GENESIS, parseRecord, verifyDraw
+from randnum.records import GENESIS, RecordError, parseRecord, verifyDraw
 
 LOOPBACK = "127.0.0.1"
 
@@ -44,6 +52,10 @@ WINDOW = 24
 #: each client must have received (so that every one is busy at the kill).
 RECORDS_PER_CYCLE = 4000
 RECORDS_PER_CLIENT = 50
+
+#: Moments during each cycle's load when the server is frozen and its
+#: database read.
+FREEZES = 10
 
 #: Seconds the load may take to reach those numbers.
 LOAD_TIMEOUT = 20.0
@@ -121,9 +133,8 @@ def ask(client: str, index: int) -> Ask:
     one bare, the others tagged (in UTF-8 beyond ASCII) with who asked.
     """
     kind, params = VARIANTS[index % len(VARIANTS)]
-    if index % 4 == 0:
-        return Ask(kind, params, None) if params else Ask("int", {}, None)
-    return Ask(kind, params, f"raffle {client}#{index} \u00fc\u20ac")
+    tag = None if index % 4 == 0 else f"raffle {client}#{index} \u00fc\u20ac"
+    return Ask(kind, params, tag)
 
 
 class ConnectionEnded(ConnectionError):
@@ -150,32 +161,40 @@ CONNECTION_LOSS = (
 
 class Progress:
     """
-    Records received so far by each client, shared by their threads; and
-    whether the server has been killed.
+    Records received so far by each client, and the highest serial among
+    them, shared by the client threads; and whether the server has been
+    killed.
     """
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._counts: dict[str, int] = {}
+        self._highest = 0
         self.killed = threading.Event()
 
-    def received(self, client: str, count: int) -> None:
+    def received(self, client: str, serials: list[int]) -> None:
         """
-        C{client} has received C{count} more complete records.
+        C{client} has received the complete records C{serials}.
         """
         with self._condition:
-            self._counts[client] = self._counts.get(client, 0) + count
+            self._counts[client] = self._counts.get(client, 0) + len(serials)
+            self._highest = max([self._highest, *serials])
             self._condition.notify_all()
 
-    def waitFor(self, clients: list[str], total: int, each: int) -> bool:
+    def waitFor(self, total: int, each: int = 0) -> bool:
         """
         Wait until at least C{total} records have arrived, and C{each} at
-        every one of C{clients}; whether they did within L{LOAD_TIMEOUT}.
+        every client; whether they did within L{LOAD_TIMEOUT}.
         """
 
         def enough() -> bool:
-            counts = [self._counts.get(name, 0) for name in clients]
-            return sum(counts) >= total and min(counts) >= each
+            counts = self._counts.values()
+            clients = TCP_CLIENTS + HTTP_CLIENTS
+            return (
+                sum(counts) >= total
+                and len(counts) == clients
+                and min(counts, default=0) >= each
+            )
 
         with self._condition:
             return self._condition.wait_for(enough, LOAD_TIMEOUT)
@@ -186,6 +205,13 @@ class Progress:
         """
         with self._condition:
             return sum(self._counts.values())
+
+    def highest(self) -> int:
+        """
+        The highest serial received so far.
+        """
+        with self._condition:
+            return self._highest
 
 
 @dataclass
@@ -215,6 +241,18 @@ class ClientResult:
         self.afterKill = progress.killed.is_set()
 
 
+def serialOf(line: bytes) -> int:
+    """
+    The serial of a received record line.
+
+    @raise UnexpectedReply: if the line is not a record.
+    """
+    try:
+        return int(parseRecord(line)["serial"])
+    except RecordError as error:
+        raise UnexpectedReply(f"{error}: {line[:200]!r}") from None
+
+
 def tcpClient(port: int, result: ClientResult, progress: Progress) -> None:
     """
     Pipeline signed lines on one connection, keeping L{WINDOW} of them
@@ -242,7 +280,7 @@ def tcpClient(port: int, result: ClientResult, progress: Progress) -> None:
                     if not pending:
                         raise UnexpectedReply(f"a reply to no request: {line!r}")
                     result.records.append((pending.popleft(), line))
-                progress.received(result.name, len(complete))
+                progress.received(result.name, [serialOf(line) for line in complete])
     except Exception as error:
         result.end(error, progress)
     result.inFlight, result.partial = len(pending), len(buffer)
@@ -269,7 +307,7 @@ def httpClient(port: int, result: ClientResult, progress: Progress) -> None:
             if not body.endswith(b"\n"):
                 raise UnexpectedReply(f"a record not ending its line: {body[:200]!r}")
             result.records.append((request, body[:-1]))
-            progress.received(result.name, 1)
+            progress.received(result.name, [serialOf(body[:-1])])
     except Exception as error:
         result.end(error, progress)
     finally:
@@ -310,17 +348,24 @@ class Load:
             thread.start()
         return cls(progress, results, threads)
 
-    def killDuringLoad(self, server: Server) -> None:
+    def freezeThenKill(self, server: Server, database: Path) -> int:
         """
-        Once enough records have arrived, C{kill -9} the server, and wait
-        for every client to end.  The server is killed even if the load
-        fails.
+        At L{FREEZES} moments as records arrive, check the frozen server's
+        database (L{checkFrozen}); once enough records have arrived,
+        C{kill -9} the server, and wait for every client to end.  The server
+        is killed even if the load fails.  How many freezes could read the
+        database.
         """
-        names = [result.name for result in self.results]
+        conclusive = 0
+        reached = False
         try:
-            reached = self.progress.waitFor(
-                names, RECORDS_PER_CYCLE, RECORDS_PER_CLIENT
-            )
+            for moment in range(1, FREEZES + 1):
+                total = RECORDS_PER_CYCLE * moment // (FREEZES + 1)
+                if not self.progress.waitFor(total):
+                    break
+                conclusive += checkFrozen(server.process, database, self.progress)
+            else:
+                reached = self.progress.waitFor(RECORDS_PER_CYCLE, RECORDS_PER_CLIENT)
         finally:
             self.progress.killed.set()
             server.process.kill()
@@ -335,6 +380,7 @@ class Load:
         )
         hung = [t.name for t in self.threads if t.is_alive()]
         assert not hung, f"clients still running after the kill: {hung}"
+        return conclusive
 
     def checkEndings(self) -> None:
         """
@@ -344,7 +390,6 @@ class Load:
         """
         for result in self.results:
             assert isinstance(result.ending, CONNECTION_LOSS), describeEndings([result])
-            assert not isinstance(result.ending, TimeoutError)
             if result.name.startswith("tcp"):
                 assert result.inFlight > 0, f"{result.name}: nothing in flight"
 
@@ -355,13 +400,82 @@ class Load:
         return [record for result in self.results for record in result.records]
 
 
+def allStopped(pid: int) -> bool:
+    """
+    Whether every thread of process C{pid} is stopped (by a signal).
+    """
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:
+            continue  # a thread that has just ended
+        if stat.rpartition(")")[2].split()[0] not in ("T", "t"):
+            return False
+    return True
+
+
+@contextmanager
+def frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """
+    Stop C{process} (C{SIGSTOP}) until the block ends; inside it, every
+    thread of it has stopped.
+    """
+    process.send_signal(signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + IO_TIMEOUT
+        while not allStopped(process.pid):
+            assert time.monotonic() < deadline, "the server did not stop"
+            time.sleep(0.0002)
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def committedThrough(database: Path) -> int | None:
+    """
+    The highest serial committed to C{database}, read as any other reader
+    would; L{None} if the database is busy (a frozen server may hold it).
+    """
+    try:
+        with closing(
+            sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=1)
+        ) as connection:
+            row = connection.execute("SELECT max(serial) FROM draws").fetchone()
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            return None
+        raise
+    return int(row[0] or 0)
+
+
+def checkFrozen(
+    process: subprocess.Popen[bytes], database: Path, progress: Progress
+) -> bool:
+    """
+    Freeze the server; while it can neither commit nor send, every record
+    received (including what it sent just before) must be committed.
+    Whether the database could be read.
+    """
+    with frozen(process):
+        committed = committedThrough(database)
+        received = progress.highest()
+    if committed is None:
+        return False
+    assert received <= committed, (
+        f"serial {received} received, but the frozen server has committed "
+        f"only up to {committed}"
+    )
+    return True
+
+
 def describeEndings(results: list[ClientResult]) -> str:
     """
     How clients ended, for a failure message.
     """
     return "; ".join(
         f"{r.name}: {len(r.records)} records, ended by {r.ending!r}"
-        f" ({'after' if r.afterKill else 'before'} the kill)"
+        f" ({'after' if r.afterKill else 'before'} the kill), {r.inFlight}"
+        f" requests and {r.partial} bytes of a reply in flight"
         for r in results
     )
 
@@ -423,7 +537,7 @@ def checkAnswers(received: list[tuple[Ask, bytes]]) -> dict[int, bytes]:
         record = parseRecord(line)
         assert record.get("data") == request.tag, (request, line)
         assert record["request"]["type"] == request.type, (request, line)
-        assert record["request"]["n"] == request.n == len(record["values"])
+        assert record["request"]["n"] == request.n == len(record["values"]), line
         assert record["serial"] not in bySerial, f"serial {record['serial']} twice"
         bySerial[record["serial"]] = line
     return bySerial
@@ -443,16 +557,22 @@ def checkChain(stored: list[bytes]) -> None:
 
 
 def checkStored(
-    face: HttpFace, received: dict[int, bytes], stored: list[bytes]
+    face: HttpFace,
+    everything: dict[int, bytes],
+    fresh: dict[int, bytes],
+    stored: list[bytes],
 ) -> None:
     """
-    Every received record is stored, byte for byte, as C{GET
-    /v1/draws/SERIAL} and in the chain's pages.
+    Every record received in any cycle, C{everything}, is in the chain's
+    pages byte for byte; those received since the last restart, C{fresh},
+    are also each asked for as C{GET /v1/draws/SERIAL}.
     """
-    assert max(received) <= len(stored), f"received {max(received)}, {len(stored)} kept"
-    for serial, line in received.items():
-        assert face.get(f"/v1/draws/{serial}") == line + b"\n", f"serial {serial}"
+    highest = max(everything)
+    assert highest <= len(stored), f"serial {highest} received, {len(stored)} kept"
+    for serial, line in everything.items():
         assert stored[serial - 1] == line, f"serial {serial} in the pages"
+    for serial, line in fresh.items():
+        assert face.get(f"/v1/draws/{serial}") == line + b"\n", f"serial {serial}"
 
 
 def checkNextDraw(tcpPort: int, face: HttpFace, stored: list[bytes]) -> bytes:
@@ -496,12 +616,14 @@ def checkLog(server: Server) -> None:
 @dataclass(frozen=True)
 class Service:
     """
-    How the signing server is run: its ports, its command line, its key.
+    How the signing server is run: its ports, its command line, its key
+    and its audit database.
     """
 
     tcpPort: int
     httpPort: int
     args: list[str]
+    database: Path
     keyId: str
     publicPem: str
 
@@ -516,51 +638,56 @@ def service(tmp_path: Path) -> Service:
     made = run("randnum", "keygen", str(key), cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     tcpPort, httpPort = freePort(), freePort()
+    database = tmp_path / "audit.db"
     args = [
         *("--port", f"tcp:{tcpPort}:interface={LOOPBACK}"),
         *("--http", f"tcp:{httpPort}:interface={LOOPBACK}"),
         *("--signing-key", str(key)),
-        *("--audit-db", str(tmp_path / "audit.db")),
+        *("--audit-db", str(database)),
     ]
     publicPem = Path(f"{key}.pub").read_text()
-    return Service(tcpPort, httpPort, args, made.stdout.strip(), publicPem)
+    return Service(tcpPort, httpPort, args, database, made.stdout.strip(), publicPem)
 
 
 def receiveUntilKilled(
     service: Service, server: Server, cycle: int
 ) -> dict[int, bytes]:
     """
-    Load C{server} with signed requests, kill it mid-load, and return every
-    record received in full, by serial.
+    Load C{server} with signed requests, freeze it now and then, kill it
+    mid-load, and return every record received in full, by serial.
     """
     load = Load.start(service.tcpPort, service.httpPort, cycle)
-    load.killDuringLoad(server)
+    conclusive = load.freezeThenKill(server, service.database)
+    assert conclusive >= FREEZES // 2, f"only {conclusive} freezes read the database"
     load.checkEndings()
     checkLog(server)
     return checkAnswers(load.received())
 
 
 def checkRestarted(
-    service: Service, server: Server, received: dict[int, bytes], cwd: Path
+    service: Service,
+    server: Server,
+    everything: dict[int, bytes],
+    fresh: dict[int, bytes],
 ) -> tuple[int, bytes]:
     """
-    The restarted C{server} holds every record C{received} (all cycles'),
-    byte for byte, in an unbroken chain, and continues it; the records of
-    this cycle, C{fresh}, verify.  The serial and line of the new draw.
+    The restarted C{server} holds every record received (L{checkStored}),
+    in an unbroken chain, and continues it; C{randnum verify --all} agrees.
+    The serial and line of the new draw.
     """
     with closing(HttpFace(service.httpPort)) as face:
         assert json.loads(face.get("/v1/key"))["key"] == service.keyId
         stored = face.storedChain()
         assert RECORDS_SO_FAR.findall(server.logText()) == [str(len(stored))]
         checkChain(stored)
-        checkStored(face, received, stored)
+        checkStored(face, everything, fresh, stored)
         line = checkNextDraw(service.tcpPort, face, stored)
-    checkVerifyCommand(service.httpPort, cwd, len(stored) + 1)
+    checkVerifyCommand(service.httpPort, service.database.parent, len(stored) + 1)
     return len(stored) + 1, line
 
 
 def test_killedUnderSignedLoadLosesNoReceivedRecord(
-    serve: Callable[..., Server], service: Service, tmp_path: Path
+    serve: Callable[..., Server], service: Service
 ) -> None:
     """
     Kill the signing server (SIGKILL) while TCP and HTTP clients have
@@ -578,9 +705,10 @@ def test_killedUnderSignedLoadLosesNoReceivedRecord(
             verifyDraw(parseRecord(line), service.publicPem)
         everything.update(received)
         server = serve(*service.args, listeners=2)
-        serial, line = checkRestarted(service, server, everything, tmp_path)
+        serial, line = checkRestarted(service, server, everything, received)
         everything[serial] = line
-        print(f"cycle {cycle}: {len(received)} records received, next {serial}")
+        unseen = serial - 1 - max(received)
+        print(f"cycle {cycle}: {len(received)} received, {unseen} committed unseen")
     stopServer(server)
     assert "Main loop terminated." in server.logText()
     checkLog(server)

@@ -113,6 +113,7 @@ def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
         ("/v1/draws?after=-1", 400),
         ("/v1/draws?other=1", 400),
         ("/v1/draws/1/2", 404),
+        ("/v1/draws/", 404),
     ]:
         status, body = signing.get(path)
         assert status == code, path
@@ -187,7 +188,7 @@ def test_getSignedAndVerify(signing: Signing, tmp_path: Path) -> None:
         (("--key", "k.pub", "--all"), "--all needs --url"),
         (("--url", "ftp://x"), "--url must be an http:// or https:// URL"),
         (("--key", "missing.pub", "-"), "--key: cannot read missing.pub"),
-        (("--key", "k.pub", "a", "b"), "unexpected argument 'b'"),
+        (("--url", "http://x", "--all", "f"), "--all reads the server's records"),
     ],
 )
 def test_verifyUsageErrors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
@@ -200,6 +201,49 @@ def test_verifyUsageErrors(tmp_path: Path, args: tuple[str, ...], message: str) 
 def test_getDataNeedsSigned(tmp_path: Path) -> None:
     result = run("randnum", "get", "--data", "x", cwd=tmp_path)
     assert result.returncode == 2 and "--data needs --signed" in result.stderr
+    empty = run("randnum", "get", "--signed", "--data", "", cwd=tmp_path)
+    assert empty.returncode == 2 and "--data: give 1 to 256" in empty.stderr
+
+
+def test_exportArchivesAndVerifyJoinsArchiveAndStore(
+    signing: Signing, tmp_path: Path
+) -> None:
+    # The README's retention recipe: archive records 1..3, delete them from
+    # the store, and the archive and a later export still verify as one.
+    with randnum.connect("127.0.0.1", signing.tcp) as client:
+        for _ in range(5):
+            client.values("int", signed=True)
+    url = signing.url
+    archive = run("randnum", "export", "--url", url, "--through", "3", cwd=tmp_path)
+    assert archive.returncode == 0, archive.stderr
+    assert [json.loads(x)["serial"] for x in archive.stdout.splitlines()] == [1, 2, 3]
+    (tmp_path / "archive.jsonl").write_text(archive.stdout)
+    rest = run("randnum", "export", "--url", url, "--after", "2", cwd=tmp_path)
+    assert [json.loads(x)["serial"] for x in rest.stdout.splitlines()] == [3, 4, 5]
+    (tmp_path / "rest.jsonl").write_text(rest.stdout)
+    both = run(
+        "randnum",
+        *("verify", "--complete", "--key", "signing.pem.pub"),
+        *("archive.jsonl", "rest.jsonl"),
+        cwd=tmp_path,
+    )
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.startswith("5 records verified (key ")
+    wrongPort = run(
+        "randnum",
+        *("verify", "--url", f"http://127.0.0.1:{signing.tcp}", "archive.jsonl"),
+        cwd=tmp_path,
+    )
+    assert wrongPort.returncode == 3
+    assert "does not speak HTTP (is it randnum's TCP port?" in wrongPort.stderr
+
+
+def test_aSignedRequestThatIsNotOneIsRefused(signing: Signing) -> None:
+    # An unencoded space makes the line free text, which would get an
+    # unsigned number: the server says so instead.
+    with randnum.connect("127.0.0.1", signing.tcp) as client:
+        client._socket.sendall(b"signed=true data=raffle 12\n")
+        assert client._readLine().startswith(b"ERR a signed request must be only")
 
 
 def test_withoutSigningSignedRequestsAreRefused(
