@@ -248,7 +248,14 @@ def test_healthAndIndex(web: Server) -> None:
     assert (health.status, health.body) == (200, b"ok\n")
     index = fetch(httpPort(web), "/").json()
     assert isinstance(index, dict)
-    assert index["paths"] == ["/v1/random", "/v1/bytes", "/healthz", "/metrics"]
+    assert index["paths"] == [
+        "/v1/random",
+        "/v1/bytes",
+        "/v1/draws",
+        "/v1/key",
+        "/healthz",
+        "/metrics",
+    ]
 
 
 def test_noHttpUnlessAsked(serve: Callable[..., Server]) -> None:
