@@ -39,6 +39,10 @@ STREAM_ABOVE = 256 * 1024
 #: rendering a few kilobytes of numbers.
 SIGN_COST = 4096
 
+#: How many request lines' queries an answerer remembers (see
+#: L{Answerer._parse}).
+PARSED_LINES = 256
+
 #: Replies to one turn's lines (the bytes, and how many values they hold).
 Reply = tuple[bytes, int]
 
@@ -80,6 +84,7 @@ class Answerer:
         self.renderDefaults = source.renderer(defaults.min, defaults.max)
         self.renderOne = source.oneRenderer(defaults.min, defaults.max)
         self.defaultCost = replyCost(defaults)
+        self._parsed: dict[bytes, Query] = {}
 
     def raw(self) -> bytes:
         """
@@ -133,7 +138,7 @@ class Answerer:
             answer: Query | QueryError
             if b"=" in line:
                 try:
-                    answer = parseLine(line, self.defaults)
+                    answer = self._parse(line)
                     lineCost = max(replyCost(answer), PARSE_COST)
                     if answer.signed:
                         lineCost += SIGN_COST
@@ -159,6 +164,21 @@ class Answerer:
             pos = newline + 1
         reader.consumed(pos)
         return self._render(answers)
+
+    def _parse(self, line: bytes) -> Query:
+        """
+        L{parseLine}, remembering the last few lines' queries: clients
+        repeat their requests (a L{Query} is immutable, so it can be shared).
+
+        @raise QueryError: as L{parseLine} does.
+        """
+        parsed = self._parsed.get(line)
+        if parsed is None:
+            parsed = parseLine(line, self.defaults)
+            if len(self._parsed) >= PARSED_LINES:
+                self._parsed.clear()
+            self._parsed[line] = parsed
+        return parsed
 
     def _render(self, answers: list[Query | QueryError]) -> Reply | Deferred[Reply]:
         """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import functools
 import hashlib
 import os
 import sqlite3
@@ -106,9 +107,14 @@ def rfc3339(seconds: float) -> str:
     """
     A time as UTC RFC 3339 text with milliseconds: C{2026-11-25T12:00:00.123Z}.
     """
-    millis = int(seconds * 1000)
-    whole, fraction = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
+    whole, fraction = divmod(int(seconds * 1000), 1000)
+    return _wholeSecond(whole) + f".{fraction:03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _wholeSecond(whole: int) -> str:
+    # Signed draws come by the thousand a second: format each second once.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 def _decimalText(value: float) -> str:
@@ -237,8 +243,15 @@ class AuditStore:
         }
         if data is not None:
             record["data"] = data
-        record["signature"] = _base64(self.signer.sign(signedBytes(record)))
-        line = canonical(record)
+        unsigned = signedBytes(record)
+        signature = _base64(self.signer.sign(unsigned)).encode("ascii")
+        # The canonical record is the unsigned one with "signature" in its
+        # place among the sorted names, just before "time" (whose first
+        # occurrence is the record's own: no other object has that name,
+        # and no string holds an unescaped quote).
+        line = unsigned.replace(
+            b',"time":', b',"signature":"' + signature + b'","time":', 1
+        )
         self.serial = serial
         self.tail = _sha256(line)
         batch = self._batch

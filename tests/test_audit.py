@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from signing import ManualPool, drawn, makeStore, newSigner
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -28,7 +30,7 @@ from randnum.audit import (
     rfc3339,
 )
 from randnum.query import Query
-from randnum.records import GENESIS, digest, verifyChains
+from randnum.records import GENESIS, canonical, digest, verifyChains, verifyDraw
 
 
 def stored(path: Path) -> list[tuple[int, str]]:
@@ -320,3 +322,27 @@ def test_aReadOnlyStoreIsRefusedAtStartUp(sharedDirectory: Path) -> None:
     sharedDirectory.chmod(0o755)
     assert "audit database" in message, message
     assert "readonly" in message or "read-only" in message or "unable" in message
+
+
+@given(
+    st.text(min_size=1, max_size=256).filter(str.isprintable),
+    st.sampled_from([':",', ':\\"', "alnum", ":tim"]),
+)
+def test_aRecordIsSentInItsCanonicalForm(data: str, chars: str) -> None:
+    # The line is made by putting the signature into the signed bytes; it
+    # must be exactly the record's canonical JSON, whatever the strings hold.
+    clock = Clock()
+    with tempfile.TemporaryDirectory() as tmp:
+        store, pool = makeStore(Path(tmp), clock)
+        query = Query(type="string", n=2, length=8, chars=chars, signed=True)
+        got: list[bytes] = []
+        values = [',"time":"x"', '\\",\\"time\\":']
+        store.issue(query, values, data).addCallback(got.append)
+        clock.advance(0)
+        pool.runAll()
+        pool.connection.close()
+    (line,) = got
+    record = json.loads(line)
+    assert canonical(record) == line
+    assert record["data"] == data and record["values"] == values
+    verifyDraw(record, store.signer.publicKey)
