@@ -33,6 +33,8 @@ CORE = (
     "limits",
     "server",
     "values",
+    "records",
+    "audit",
 )
 BIN = Path(sys.executable).parent
 #: A mutant that makes a test fail, or hang until mutmut's timeout (an
