@@ -824,6 +824,21 @@ class RandnumChannel(HTTPChannel):
         )
         self._close()
 
+    def rawDataReceived(self, data: bytes) -> None:
+        """
+        Buffer what a client pipelines behind the request being handled, as
+        twisted.web does, but stop reading once that passes its small limit
+        even while the client is not reading its responses: twisted.web
+        stops reading only while the client is (its HTTPChannel reads on
+        into memory, without end, once the responses wait for the client).
+        """
+        super().rawDataReceived(data)
+        if (
+            self._handlingRequest
+            and sum(map(len, self._dataBuffer)) > self._optimisticEagerReadSize
+        ):
+            self._networkProducer.pauseProducing()
+
     def requestDone(self, request: Request) -> None:
         """
         A response is complete.  If the client is not reading, answer its

@@ -134,6 +134,39 @@ def test_pipelinedHeavyRequestsNeverReadCostOnlyTheirConnection() -> None:
     loopback.close()
 
 
+def test_requestsPipelinedBehindUnreadResponsesAreNotReadEither() -> None:
+    # twisted.web's HTTPChannel reads on into memory, without end, while a
+    # response waits for the client (it pauses reading only while the
+    # client reads): a client pipelining cheap requests and never reading
+    # would cost gigabytes.
+    clock = TurnClock()
+    loopback, _ = httpServer(clock)
+    client = loopback.connect(small=True)
+    channel = loopback.protocols[0]
+    assert isinstance(channel, RandnumChannel)
+    requests = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2000
+    for _ in range(300):
+        try:
+            client.sock.send(requests)
+        except BlockingIOError:
+            pass
+        loopback.turn()
+        buffered = sum(map(len, channel._dataBuffer))
+        assert buffered <= channel._optimisticEagerReadSize + len(requests)
+    # Reading stopped: the kernel's buffers filled, and the client cannot
+    # send any more.
+    assert channel.transport not in loopback.readers()
+    with pytest.raises(BlockingIOError):
+        client.sock.send(requests)
+    # Once it reads, it is served again.
+    for _ in range(200):
+        client.read()
+        loopback.turn()
+    assert len(responses(client)) > 1000
+    assert client.ended is None
+    loopback.close()
+
+
 def test_stalledHttpReaderIsAbortedAndSlowOneServed() -> None:
     clock = TurnClock()
     loopback, server = httpServer(clock, idleTimeout=10)
