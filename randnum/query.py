@@ -42,8 +42,9 @@ COMMON = ("n", "type", "signed", "data")
 KEYS = (*COMMON, *dict.fromkeys(k for keys in TYPES.values() for k in keys))
 
 #: Largest reply a signed request may ask for, in bytes: its record is
-#: stored for good, so it is kept to the size of a large integer draw.
-MAX_SIGNED_REPLY = 256 * 1024
+#: signed, stored and sent in one piece, so it is kept to one turn's work
+#: (10,000 numbers of up to five digits).
+MAX_SIGNED_REPLY = 64 * 1024
 
 #: Most characters of a signed request's C{data}.
 MAX_DATA = 256

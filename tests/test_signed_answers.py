@@ -21,7 +21,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from randnum.answering import SIGN_COST
+from randnum.answering import PARSE_COST, SIGN_COST, SIGNED_WEIGHT
 from randnum.client import valuesLine
 from randnum.limits import WORK_BUDGET
 from randnum.protocol import HELD_TURNS, Framing, RandnumFactory, RandnumProtocol
@@ -52,6 +52,8 @@ def test_signedAndDataAreParameters() -> None:
     assert query.signed and query.data == "raffle 12 \u20ac"
     assert query == Query(n=3, max=6, signed=True, data="raffle 12 \u20ac")
     assert not parseLine(b"n=3 signed=false", Query()).signed
+    # The largest signed reply: 10,000 numbers of five digits.
+    assert parseLine(b"n=10000 max=99999 signed=true", Query()).signed
 
 
 @pytest.mark.parametrize(
@@ -65,6 +67,7 @@ def test_signedAndDataAreParameters() -> None:
         (b"signed=true data=a%0Ab", "data must be printable characters"),
         (b"signed=true data=" + b"x" * (MAX_DATA + 1), "at most 256 characters"),
         (b"signed=true type=bytes length=65536 n=10", "too large for a signed draw"),
+        (b"signed=true n=10000 min=-10000 max=10000", "too large for a signed draw"),
         (b"signed=true data=", "empty value for data"),
         (b"signed=true data=raffle 12", "a signed request must be only key=value"),
         (b"hello signed=true", "a signed request must be only key=value"),
@@ -228,7 +231,7 @@ def test_oneConnectionSignsAtMostAFewTurnsAhead(tmp_path: Path) -> None:
     protocol.dataReceived(b"signed=true\n" * 1000)
     for _ in range(20):
         clock.advance(0)
-    perTurn = WORK_BUDGET // (SIGN_COST + 256) + 1
+    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST) + 1
     assert server.audit is not None
     assert server.audit.serial <= HELD_TURNS * perTurn
     assert transport.producerState == "paused"  # reading waits too
