@@ -216,6 +216,8 @@ class AuditStore:
         self._inFlight: _Batch | None = None
         self._flushCall: IDelayedCall | None = None
         self._resyncing = False
+        #: Whether commits fail (logged once until one works again).
+        self._failing = False
 
     # Signing.
 
@@ -284,6 +286,14 @@ class AuditStore:
     def _committed(self, _: object, batch: _Batch) -> None:
         self._inFlight = None
         self.commits += 1
+        if self._failing:
+            self._failing = False
+            log.info(
+                "randnum's audit store {path} works again; the chain goes on "
+                "from serial {serial}",
+                path=self.path,
+                serial=batch.rows[0][0],
+            )
         self.committed, self._committedTail = batch.lastSerial, batch.lastDigest
         self._flush()
         for waiter, line in batch.waiters:
@@ -296,13 +306,18 @@ class AuditStore:
         """
         self._inFlight = None
         self.failures += 1
-        log.error(
-            "randnum could not commit {count} signed draws to {path}: {error}; "
-            "refusing signed draws until the audit store works again",
-            count=len(batch.rows) + len(self._batch.rows),
-            path=self.path,
-            error=failure.getErrorMessage(),
-        )
+        if not self._failing:
+            # Once until a commit works again, however often it is tried.
+            self._failing = True
+            log.error(
+                "randnum could not commit {count} signed draws to {path}: "
+                "{error}; they were not sent, and signed draws are refused "
+                "until a commit works again (it is retried with the next "
+                "signed request)",
+                count=len(batch.rows) + len(self._batch.rows),
+                path=self.path,
+                error=failure.getErrorMessage(),
+            )
         waiting, self._batch = self._batch, _Batch()
         self.available = False
         self.serial, self.tail = self.committed, self._committedTail
@@ -334,11 +349,6 @@ class AuditStore:
             self.serial, self.tail = tail
             self.committed, self._committedTail = tail
             self.available = True
-            log.info(
-                "randnum's audit store works again; the chain goes on from "
-                "serial {serial}",
-                serial=tail[0],
-            )
 
         def failed(failure: Failure) -> None:
             self._resyncing = False

@@ -39,6 +39,7 @@ from randnum.audit import PAGE_RECORDS
 from randnum.flow import PROGRESS, socketOf, unacknowledged
 from randnum.limits import WORK_BUDGET, peerHost
 from randnum.query import (
+    INT64_MAX,
     Query,
     QueryError,
     dataText,
@@ -584,6 +585,9 @@ class DrawsResource(JSONResource):
         try:
             if not path:
                 after, limit = self._page(request.args or {})
+                if request.method == b"HEAD":
+                    # The headers only: no page is read to be thrown away.
+                    return respond(request, 200, b"", b"application/x-ndjson")
                 reading = audit.page(after, limit).addCallback(
                     lambda records: respond(
                         request,
@@ -593,7 +597,7 @@ class DrawsResource(JSONResource):
                     )
                 )
             elif len(path) == 1 and path[0]:
-                serial = parseInteger("serial", path[0].decode("latin-1"))
+                serial = _serial("serial", path[0].decode("latin-1"))
                 reading = audit.record(serial).addCallback(
                     lambda record: (
                         jsonError(request, 404, f"no record with serial {serial}")
@@ -636,7 +640,7 @@ class DrawsResource(JSONResource):
                 )
             if len(given) > 1:
                 raise QueryError(f"repeated parameter {text}", "repeated_parameter")
-            values[text] = parseInteger(text, given[0].decode("latin-1"))
+            values[text] = _serial(text, given[0].decode("latin-1"))
         if values["after"] < 0:
             raise QueryError("after must be 0 or more", "out_of_range")
         if not 1 <= values["limit"] <= PAGE_RECORDS:
@@ -644,6 +648,18 @@ class DrawsResource(JSONResource):
                 f"limit must be between 1 and {PAGE_RECORDS}", "out_of_range"
             )
         return values["after"], values["limit"]
+
+
+def _serial(name: str, text: str) -> int:
+    """
+    A serial (or C{after}): a decimal integer that SQLite can hold.
+
+    @raise QueryError: otherwise.
+    """
+    value = parseInteger(name, text)
+    if value > INT64_MAX:
+        raise QueryError(f"{name} must be at most {INT64_MAX}", "out_of_range")
+    return value
 
 
 class HealthResource(JSONResource):

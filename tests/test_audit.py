@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from signing import ManualPool, drawn, makeStore, newSigner
 from twisted.internet.task import Clock
+from twisted.logger import LogEvent, formatEvent
 from twisted.python.failure import Failure
 
 from randnum.audit import (
@@ -110,6 +111,26 @@ def test_aFailedCommitHandsNothingOutAndTheChainGoesOn(tmp_path: Path) -> None:
     assert record["serial"] == 3
     assert record["prev"] == digest(json.loads(kept[-1]))
     assert [serial for serial, _ in stored(tmp_path / "audit.db")] == [1, 2, 3]
+
+
+def test_failingCommitsAreLoggedOnceUntilOneWorks(
+    tmp_path: Path, logged: list[LogEvent]
+) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    for _ in range(3):  # a full disk: every try fails
+        store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+        clock.advance(0)
+        pool.breakNext = 1
+        pool.runAll()
+    said = [formatEvent(event) for event in logged]
+    assert sum("could not commit" in line for line in said) == 1
+    assert not any("works again;" in line for line in said)
+    assert store.failures == 3
+    drawn(store, 1)
+    said = [formatEvent(event) for event in logged]
+    assert sum("works again;" in line for line in said) == 1
+    assert "from serial 1" in said[-1]
 
 
 def test_aCommitThatFailedButWroteIsReadBack(tmp_path: Path) -> None:

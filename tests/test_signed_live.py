@@ -8,6 +8,7 @@ on loopback: both faces, both Python clients, and the C{randnum get
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -103,6 +104,12 @@ def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
         records = [client.values("int", 1, signed=True) for _ in range(5)]
     status, body = signing.get("/v1/draws?after=1&limit=3")
     assert status == 200
+    head = http.client.HTTPConnection("127.0.0.1", signing.http, timeout=10)
+    head.request("HEAD", "/v1/draws?after=0")
+    response = head.getresponse()
+    assert response.status == 200 and response.read() == b""
+    assert response.getheader("content-type") == "application/x-ndjson"
+    head.close()
     assert [json.loads(line) for line in body.splitlines()] == records[1:4]
     assert signing.get("/v1/draws?after=5") == (200, b"")
     for path, code in [
@@ -114,6 +121,8 @@ def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
         ("/v1/draws?other=1", 400),
         ("/v1/draws/1/2", 404),
         ("/v1/draws/", 404),
+        ("/v1/draws/9223372036854775808", 400),
+        ("/v1/draws?after=99999999999999999999", 400),
     ]:
         status, body = signing.get(path)
         assert status == code, path
