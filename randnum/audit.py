@@ -76,6 +76,9 @@ _SET_CHAIN = (
 #: made at once (L{randnum.answering.STREAM_ABOVE}).
 PAGE_BYTES = 256 * 1024
 
+#: Largest the write-ahead log's file stays once emptied, in bytes.
+WAL_LIMIT = 16 * 1024 * 1024
+
 #: Most records one page may be asked to hold.
 PAGE_RECORDS = 10000
 
@@ -206,6 +209,10 @@ class AuditStore:
         self.readPool = pool if readPool is None else readPool
         #: This process's claim on the database (L{lockDatabase}), if any.
         self.lock: BinaryIO | None = None
+        #: The most disk the database may take (0: no limit), and whether
+        #: it does (then signed draws are refused).
+        self.maxSize = 0
+        self.full = False
         self.clock = clock
         self.serial, self.tail = tail
         self.committed, self._committedTail = tail
@@ -283,9 +290,31 @@ class AuditStore:
             errbackArgs=(batch,),
         )
 
+    def checkSize(self) -> None:
+        """
+        See whether the database has reached L{maxSize}; log when that
+        changes.
+        """
+        if not self.maxSize:
+            return
+        size = self.size()
+        full = size >= self.maxSize
+        if full != self.full:
+            self.full = full
+            if full:
+                log.error(
+                    "randnum's audit store {path} is full ({size} bytes, the "
+                    "limit is {limit}): signed draws are refused; export and "
+                    "delete old records (see the README on retention)",
+                    path=self.path,
+                    size=size,
+                    limit=self.maxSize,
+                )
+
     def _committed(self, _: object, batch: _Batch) -> None:
         self._inFlight = None
         self.commits += 1
+        self.checkSize()
         if self._failing:
             self._failing = False
             log.info(
@@ -437,6 +466,9 @@ def _configure(connection: sqlite3.Connection) -> None:
     """
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=5000")
+    # The write-ahead log is emptied into the database as it goes; this
+    # keeps its file from staying at its largest size ever.
+    connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
 
 
 def lockDatabase(path: str) -> BinaryIO:

@@ -116,6 +116,12 @@ class AuditCollector(Collector):
             "Bytes the audit database takes on disk, its write-ahead log included.",
             value=audit.size(),
         )
+        yield GaugeMetricFamily(
+            "randnum_audit_store_full",
+            "1 while the audit database has reached --audit-max-size (signed "
+            "draws are refused), else 0.",
+            value=int(audit.full),
+        )
         yield CounterMetricFamily(
             "randnum_audit_commits",
             "Transactions committed to the audit store (each holds every "

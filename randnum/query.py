@@ -103,6 +103,7 @@ class QueryError(ValueError):
         "bad_data",
         "signing_disabled",
         "audit_unavailable",
+        "audit_full",
     )
 
     def __init__(self, reason: str, kind: str) -> None:

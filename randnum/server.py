@@ -106,10 +106,13 @@ class RandnumServer:
         @return: a L{Deferred} that fires with the record's canonical JSON
             once it is stored, or fails with
             L{randnum.audit.AuditUnavailable} (then it must not be sent).
-        @raise QueryError: if signing is not enabled.
+        @raise QueryError: if signing is not enabled, or the audit store is
+            full.
         """
         if self.audit is None:
             raise QueryError("signing is not enabled", "signing_disabled")
+        if self.audit.full:
+            raise QueryError("audit store full", "audit_full")
         values = drawValues(self.source, query, self.uuid7)
         return self.audit.issue(query, values, query.data)
 

@@ -75,6 +75,22 @@ def _countOption(name: str, value: str, smallest: int) -> int:
     return number
 
 
+_SIZE = re.compile(r"([0-9]{1,15})([KMGT]?)i?B?", re.IGNORECASE)
+
+
+def _sizeOption(name: str, value: str) -> int:
+    """
+    A size in bytes, with an optional binary suffix: C{500M}, C{2GiB}.
+    """
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise usage.UsageError(
+            f"--{name} must be a size in bytes, such as 900M or 2G, not {value!r}"
+        )
+    power = " KMGT".index(match.group(2).upper() or " ")
+    return int(match.group(1)) << (10 * power)
+
+
 def _secondsOption(name: str, value: str) -> float:
     try:
         seconds = parseDecimal(name, value)
@@ -171,6 +187,13 @@ class Options(usage.Options):
             None,
             "The SQLite database where every signed draw is stored, chained, "
             "before it is sent (created if missing). Needs --signing-key.",
+        ],
+        [
+            "audit-max-size",
+            None,
+            "0",
+            "Refuse signed draws ('ERR audit store full') once the audit "
+            "database takes this much disk, e.g. 900M or 20G (0: no limit).",
         ],
     ]
 
@@ -311,6 +334,7 @@ class Options(usage.Options):
             self["signer"] = Signer.fromFile(key)
         except KeyFileError as error:
             raise usage.UsageError(f"--signing-key: {error}") from None
+        self["audit-max-size"] = _sizeOption("audit-max-size", self["audit-max-size"])
         self["audit-db"] = os.path.abspath(database)
         try:
             self["audit-lock"] = lockDatabase(self["audit-db"])
@@ -508,6 +532,8 @@ def makeService(options: Options) -> IService:
         audit = openStore(
             options["audit-db"], options["signer"], options.reactor, options["tail"]
         )
+        audit.maxSize = options["audit-max-size"]
+        audit.checkSize()
         audit.lock = options["audit-lock"]
     server = RandnumServer(
         low=defaults.min,

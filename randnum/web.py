@@ -242,7 +242,9 @@ class RandomResource(JSONResource):
         except QueryError as error:
             stats.errors += 1
             stats.errorKinds[error.kind] += 1
-            return jsonError(request, 400, error.reason)
+            # A full store is the server's state, not the request's fault.
+            code = 503 if error.kind == "audit_full" else 400
+            return jsonError(request, code, error.reason)
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
 

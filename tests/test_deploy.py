@@ -142,6 +142,10 @@ def test_signedReplicasEachKeepTheirKeyAndStoreOnTheirVolume(tmp_path: Path) -> 
     parsed = options([a.replace(volume, local) for a in args])
     assert parsed["signer"].keyId == made.stdout.strip()
     assert parsed["http"] == ["tcp:8080"]
+    # The store stops short of its volume's size.
+    volumeSize = claim["spec"]["resources"]["requests"]["storage"]
+    assert volumeSize.endswith("Gi")
+    assert 0 < parsed["audit-max-size"] < int(volumeSize[:-2]) << 30
 
 
 def containerfile() -> dict[str, list[str]]:

@@ -158,6 +158,28 @@ def test_signingNeedsAKeyAndAStore(tmp_path: Path) -> None:
     assert parse()["signer"] is None
 
 
+@pytest.mark.parametrize(
+    ("given", "size"),
+    [("0", 0), ("1000", 1000), ("900M", 900 << 20), ("2GiB", 2 << 30)],
+)
+def test_theAuditStoreMayBeGivenALimit(tmp_path: Path, given: str, size: int) -> None:
+    generateKey(tmp_path / "k.pem")
+    options = parse(
+        *("--signing-key", str(tmp_path / "k.pem")),
+        *("--audit-db", str(tmp_path / "a.db"), "--audit-max-size", given),
+    )
+    assert options["audit-max-size"] == size
+
+
+def test_aBadAuditLimitIsAUsageError(tmp_path: Path) -> None:
+    generateKey(tmp_path / "k.pem")
+    with pytest.raises(usage.UsageError, match="--audit-max-size must be a size"):
+        parse(
+            *("--signing-key", str(tmp_path / "k.pem")),
+            *("--audit-db", str(tmp_path / "a.db"), "--audit-max-size", "lots"),
+        )
+
+
 def test_oneAuditDatabaseServesOneProcess(tmp_path: Path) -> None:
     generateKey(tmp_path / "k.pem")
     args = (

@@ -331,3 +331,21 @@ def test_recordsLeaveTheMomentTheyAreStored(tmp_path: Path) -> None:
         assert [json.loads(line)["serial"] for line in lines] == list(range(1, 33))
     finally:
         loopback.close()
+
+
+def test_aFullStoreRefusesSignedDrawsOnly(tmp_path: Path) -> None:
+    server, pool, clock = signingServer(tmp_path)
+    assert server.audit is not None
+    server.audit.maxSize = 1
+    server.audit.checkSize()
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"signed=true\nmin=4 max=4\n")
+    clock.advance(0)
+    assert replies(transport) == [b"ERR audit store full", b"4"]
+    assert server.tcp.errorKinds["audit_full"] == 1
+    server.audit.maxSize = 1 << 40
+    server.audit.checkSize()
+    protocol.dataReceived(b"signed=true\n")
+    clock.advance(0)
+    pool.runAll()
+    assert json.loads(replies(transport)[-1])["serial"] == 1
