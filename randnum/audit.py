@@ -185,7 +185,8 @@ class AuditStore:
     @ivar serial: the last serial handed out.
     @ivar committed: the last serial committed.
     @ivar available: whether signed draws can be made now.
-    @ivar commits: transactions committed; C{batched}, records they held.
+    @ivar commits: transactions committed.
+    @ivar failures: commits that failed (their records were never sent).
     """
 
     def __init__(
