@@ -468,9 +468,10 @@ def parseLine(line: bytes, defaults: Query) -> Query:
     tokens = line.split()
     matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
     if not tokens or None in matches:
-        if any(token.startswith(b"signed=") for token in tokens):
+        if any(token[:6].lower() == b"signed" for token in tokens):
             # Not a parameter request, so it would get an unsigned number:
-            # say so rather than let a signed draw go unsigned unnoticed.
+            # say so rather than let a signed draw go unsigned unnoticed
+            # ("signed =true", "signed:true", an unencoded space in data).
             raise QueryError(
                 "a signed request must be only key=value tokens "
                 "(percent-encode spaces in data as %20)",
