@@ -72,7 +72,7 @@ def test_signedAndDataAreParameters() -> None:
         (b"signed=true data=raffle 12", "a signed request must be only key=value"),
         (b"hello signed=true", "a signed request must be only key=value"),
         (b"signed =true", "a signed request must be only key=value"),
-        (b"Signed:true", "a signed request must be only key=value"),
+        (b"Signed =yes", "a signed request must be only key=value"),
     ],
 )
 def test_badSignedRequestsAreRefused(line: bytes, reason: str) -> None:
