@@ -23,8 +23,11 @@ from twisted.python.failure import Failure
 
 from randnum.audit import (
     PAGE_BYTES,
+    WAL_LIMIT,
     AuditStoreError,
     AuditUnavailable,
+    _configure,
+    drawValues,
     exactRange,
     openTail,
     requestFields,
@@ -32,6 +35,8 @@ from randnum.audit import (
 )
 from randnum.query import Query
 from randnum.records import GENESIS, canonical, digest, verifyChains, verifyDraw
+from randnum.source import seededSource
+from randnum.values import UUID7Clock
 
 
 def stored(path: Path) -> list[tuple[int, str]]:
@@ -367,3 +372,112 @@ def test_aRecordIsSentInItsCanonicalForm(data: str, chars: str) -> None:
     assert canonical(record) == line
     assert record["data"] == data and record["values"] == values
     verifyDraw(record, store.signer.publicKey)
+
+
+# Pinned details (each kills mutants that the behaviour tests above let by).
+
+
+def test_aFailedReReadIsTriedAgainWithTheNextSignedRequest(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)
+    pool.breakNext = 2  # the commit, then the re-read after it
+    pool.runAll()
+    assert not store.available
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    assert len(pool.pending) == 1  # a new re-read, not a stuck one
+    pool.runAll()
+    assert store.available
+    assert json.loads(drawn(store, 1)[0])["serial"] == 1
+
+
+def test_aStoreThatLostCommittedRecordsStaysRefused(
+    tmp_path: Path, logged: list[LogEvent]
+) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    drawn(store, 2)
+    with sqlite3.connect(store.path) as connection:  # the disk lost them
+        connection.execute("DELETE FROM draws")
+        connection.execute("DELETE FROM chain")
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)
+    pool.breakNext = 1
+    pool.runAll()
+    assert not store.available
+    said = [formatEvent(event) for event in logged]
+    assert any(
+        f"audit store {store.path} lost records: it ends at serial 0, but 2 were "
+        "committed" in line
+        for line in said
+    )
+
+
+def test_recoveryIsLoggedOnce(tmp_path: Path, logged: list[LogEvent]) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)
+    pool.breakNext = 1
+    pool.runAll()
+    drawn(store, 1)
+    drawn(store, 1)
+    said = [formatEvent(event) for event in logged]
+    assert [line for line in said if "works again;" in line] == [
+        f"randnum's audit store {store.path} works again; the chain goes on "
+        "from serial 1"
+    ]
+    failed = [line for line in said if "could not commit" in line]
+    assert failed == [
+        f"randnum could not commit 1 signed draws to {store.path}: database or "
+        "disk is full; they were not sent, and signed draws are refused until "
+        "a commit works again (it is retried with the next signed request)"
+    ]
+
+
+def test_theStoreIsFullAtItsLimitExactly(
+    tmp_path: Path, logged: list[LogEvent]
+) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 1)
+    size = store.size()
+    expected = os.stat(store.path).st_size
+    if os.path.exists(store.path + "-wal"):
+        expected += os.stat(store.path + "-wal").st_size
+    assert size == expected > 0
+    store.maxSize = size + 1
+    store.checkSize()
+    assert not store.full
+    store.maxSize = size
+    store.checkSize()
+    assert store.full
+    said = [formatEvent(event) for event in logged]
+    assert said[-1] == (
+        f"randnum's audit store {store.path} is full ({size} bytes, the limit "
+        f"is {size}): signed draws are refused; export and delete old records "
+        "(see the README on retention)"
+    )
+    store.maxSize = 0
+    store.checkSize()  # no limit: nothing is measured or changed
+    assert store.full
+
+
+def test_wideIntegersAreRecordedAsTheirDigits() -> None:
+    query = Query(min=2**62, max=2**62 + 5, n=3, signed=True)
+    values = drawValues(seededSource(3), query, UUID7Clock())
+    assert all(isinstance(v, str) and 2**62 <= int(v) <= 2**62 + 5 for v in values)
+
+
+def test_smallDecimalsAreWrittenOut() -> None:
+    fields = requestFields(Query(type="gaussian", sd=0.0000001, mean=-1e-7))
+    assert (fields["sd"], fields["mean"]) == ("0.0000001", "-0.0000001")
+
+
+def test_connectionsAreDurableAndKeepTheirLogSmall(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "x.db")
+    _configure(connection)
+    assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    assert connection.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    assert connection.execute("PRAGMA journal_size_limit").fetchone() == (WAL_LIMIT,)
+    connection.close()

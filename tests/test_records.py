@@ -282,3 +282,128 @@ def test_theReadmesPlainVerifierChecksRecords(tmp_path: Path) -> None:
     (tmp_path / "changed.jsonl").write_text(json.dumps(changed) + "\n")
     bad = verify("changed.jsonl")
     assert bad.returncode != 0 and "InvalidSignature" in bad.stderr
+
+
+# Pinned details: what each refusal says, and of which serial.
+
+
+def test_canonicalRefusalsSayWhy() -> None:
+    with pytest.raises(TypeError) as caught:
+        canonical([SAFE_INTEGER + 1])
+    assert str(caught.value) == "integer 9007199254740992 is beyond 2**53 - 1"
+    with pytest.raises(TypeError) as caught:
+        canonical({1: 2})
+    assert str(caught.value) == "object member names must be strings"
+    with pytest.raises(TypeError) as caught:
+        canonical(1.5)
+    assert str(caught.value) == "float has no canonical form here"
+    assert canonical([None, True, {"a": [1]}]) == b'[null,true,{"a":[1]}]'
+
+
+@pytest.mark.parametrize(
+    ("text", "serial", "reason"),
+    [
+        ('{"serial":1,"values":[NaN]}', "?", "not a record: non-integer number NaN"),
+        ('{"serial":1,"values":[1e3]}', "?", "not a record: non-integer number 1e3"),
+        ('"x"', "?", "not a record: not a JSON object"),
+        (
+            '{"serial": 3}',
+            3,
+            "not a record: no time, request, values, key, prev, signature",
+        ),
+        (
+            "{}",
+            "?",
+            "not a record: no serial, time, request, values, key, prev, signature",
+        ),
+    ],
+)
+def test_whatIsNotARecordIsSaidExactly(text: str, serial: object, reason: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        parseRecord(text)
+    assert (caught.value.serial, caught.value.reason) == (serial, reason)
+
+
+@pytest.mark.parametrize("serial", [0, -1, True, "1", None])
+def test_aSerialIsAPositiveInteger(serial: object) -> None:
+    fields = {name: "x" for name in ("time", "request", "values", "key", "prev")}
+    text = json.dumps({**fields, "serial": serial, "signature": "s"})
+    with pytest.raises(RecordError) as caught:
+        parseRecord(text)
+    assert caught.value.reason == "serial is not a positive integer"
+
+
+def test_verificationNamesTheSerial(tmp_path: Path) -> None:
+    records, signer = record(tmp_path, 2)
+    keys = {signer.keyId: signer.publicKey}
+    other = newSigner()
+    second = dict(records[1])
+    second["key"] = other.keyId
+    with pytest.raises(RecordError) as caught:
+        verifyRecord(second, keys)
+    assert caught.value.serial == 2
+    assert caught.value.reason == f"signed by an unknown key {other.keyId!r}"
+    assert str(caught.value) == f"serial 2: signed by an unknown key {other.keyId!r}"
+    liar = {other.keyId: signer.publicKey}  # a key filed under another's id
+    with pytest.raises(RecordError) as caught:
+        verifyRecord(second, liar)
+    assert (caught.value.serial, caught.value.reason) == (
+        2,
+        "key id does not match the key",
+    )
+    # A first record must start the chain.
+    first = dict(records[0], prev="1" * 64)
+    first["signature"] = base64.b64encode(signer.sign(signedBytes(first))).decode()
+    with pytest.raises(RecordError) as caught:
+        verifyRecord(first, keys)
+    assert (caught.value.serial, caught.value.reason) == (
+        1,
+        "serial 1 must have prev = 64 zeros",
+    )
+    unsigned = {k: v for k, v in records[1].items() if k != "signature"}
+    with pytest.raises(RecordError) as caught:
+        verifyDraw(unsigned, signer.publicKey)
+    assert (caught.value.serial, caught.value.reason) == (
+        2,
+        "not a record: no signature",
+    )
+
+
+def test_chainRefusalsSayWhich(tmp_path: Path) -> None:
+    records, signer = record(tmp_path, 3)
+    keys = {signer.keyId: signer.publicKey}
+    cases = [
+        (
+            [records[1], records[0]],
+            1,
+            "follows serial 2: out of order (give each "
+            "chain's records in serial order)",
+        ),
+        ([records[0], records[2]], 3, "follows serial 1: serials missing"),
+    ]
+    for chain, serial, reason in cases:
+        with pytest.raises(RecordError) as caught:
+            verifyChains(chain, keys, complete=True)
+        assert (caught.value.serial, caught.value.reason) == (serial, reason)
+    report = verifyChains([records[0], records[2]], keys)
+    assert report.records == 2 and report.chains == {signer.keyId: (1, 3)}
+    assert verifyChains([], keys).records == 0
+
+
+def test_aKeyMayBeGivenManyWays(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    (line,) = drawn(store, 1)
+    (tmp_path / "k.pub").write_text(store.signer.publicPem)
+    verifyDraw(line, Path(tmp_path / "k.pub"))
+    verifyDraw(line, store.signer.publicPem.encode("ascii"))
+    ecKey = tmp_path / "ec.pub"
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+
+    ecKey.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(ValueError, match=r"^not an Ed25519 key$"):
+        verifyDraw(line, ecKey)
