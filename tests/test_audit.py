@@ -29,6 +29,7 @@ from randnum.audit import (
     _configure,
     drawValues,
     exactRange,
+    lockDatabase,
     openTail,
     requestFields,
     rfc3339,
@@ -481,3 +482,18 @@ def test_connectionsAreDurableAndKeepTheirLogSmall(tmp_path: Path) -> None:
     assert connection.execute("PRAGMA busy_timeout").fetchone() == (5000,)
     assert connection.execute("PRAGMA journal_size_limit").fetchone() == (WAL_LIMIT,)
     connection.close()
+
+
+def test_oneProcessClaimsADatabase(tmp_path: Path) -> None:
+    path = str(tmp_path / "audit.db")
+    first = lockDatabase(path)
+    with pytest.raises(AuditStoreError) as caught:
+        lockDatabase(path)
+    assert str(caught.value) == (
+        f"the audit database {path} is in use by another randnum process; "
+        "each process needs an audit database of its own"
+    )
+    first.close()
+    lockDatabase(path).close()
+    with pytest.raises(AuditStoreError, match=r"cannot open the audit database's lock"):
+        lockDatabase(str(tmp_path / "missing" / "audit.db"))
