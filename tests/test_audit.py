@@ -497,3 +497,50 @@ def test_oneProcessClaimsADatabase(tmp_path: Path) -> None:
     lockDatabase(path).close()
     with pytest.raises(AuditStoreError, match=r"cannot open the audit database's lock"):
         lockDatabase(str(tmp_path / "missing" / "audit.db"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (
+            "UPDATE draws SET record = replace(record, ',', ', ')",
+            "its last record, serial 2: not stored in canonical form",
+        ),
+        (
+            "UPDATE draws SET serial = 3 WHERE serial = 2",
+            "its last record, serial 3: stored as serial 3",
+        ),
+        (
+            "UPDATE chain SET digest = 'x'",
+            "its last record is not the one its chain ends with (serial 2)",
+        ),
+    ],
+)
+def test_damageIsNamedAtStartUp(tmp_path: Path, damage: str, reason: str) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 2)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(damage)
+    with pytest.raises(AuditStoreError) as caught:
+        openTail(store.path, store.signer)
+    assert str(caught.value) == f"the audit database {store.path} is damaged: {reason}"
+
+
+@pytest.mark.parametrize("lose", ["DELETE FROM draws", "DELETE FROM chain"])
+def test_aReReadFindsTheChainWhereverItIsKept(tmp_path: Path, lose: str) -> None:
+    # After a failed commit the chain is read again: from its own table when
+    # the records were archived away, from the last record when the table
+    # is missing (a database from before it was kept).
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    lines = drawn(store, 2)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(lose)
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)
+    pool.breakNext = 1
+    pool.runAll()
+    assert store.available
+    record = json.loads(drawn(store, 1)[0])
+    assert record["serial"] == 3
+    assert record["prev"] == digest(json.loads(lines[-1]))
