@@ -133,6 +133,7 @@ def test_theSignatureIsOverTheCanonicalRecordWithoutIt(tmp_path: Path) -> None:
         lambda r: r.update(serial=2),
         lambda r: r.update(signature=base64.b64encode(b"\0" * 64).decode()),
         lambda r: r.update(signature="not base64!"),
+        lambda r: r.update(signature=r["signature"] + "!!"),
     ],
 )
 def test_anyChangeBreaksTheSignature(tmp_path: Path, change: Any) -> None:
