@@ -103,7 +103,11 @@ class Pool(Protocol):
 
     def runInteraction(
         self, interaction: Callable[..., Any], *args: Any
-    ) -> Deferred[Any]: ...
+    ) -> Deferred[Any]:
+        """
+        Call C{interaction(cursor, *args)} in the pool's thread, commit, and
+        fire with its result.
+        """
 
 
 def rfc3339(seconds: float) -> str:
