@@ -95,6 +95,18 @@ def requestLine(
     return " ".join(fields).encode("ascii") + b"\n"
 
 
+def _answered(line: bytes) -> bytes:
+    """
+    A reply line without its C{\r}, unless it is an C{ERR}.
+
+    @raise RandnumError: for an C{ERR} reply, with its reason.
+    """
+    line = line.rstrip(b"\r")
+    if line.startswith(b"ERR "):
+        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    return line
+
+
 def parseReply(line: bytes) -> list[int]:
     """
     Decode one reply line (without its newline).
@@ -102,9 +114,7 @@ def parseReply(line: bytes) -> list[int]:
     @raise RandnumError: for an C{ERR} reply.
     @raise UnexpectedReply: for anything else that is not numbers.
     """
-    line = line.rstrip(b"\r")
-    if line.startswith(b"ERR "):
-        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    line = _answered(line)
     try:
         return [int(field) for field in line.split(b" ")]
     except ValueError:
@@ -166,9 +176,7 @@ def parseValues(line: bytes, type: str, format: str | None = None) -> list[Any]:
     @raise RandnumError: for an C{ERR} reply.
     @raise UnexpectedReply: for anything else that is not such values.
     """
-    line = line.rstrip(b"\r")
-    if line.startswith(b"ERR "):
-        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    line = _answered(line)
     try:
         fields = line.decode("ascii").split(" ")
         if type == "bytes":
@@ -188,9 +196,7 @@ def parseSigned(line: bytes) -> dict[str, Any]:
     @raise RandnumError: for an C{ERR} reply.
     @raise UnexpectedReply: for anything else that is not a record.
     """
-    line = line.rstrip(b"\r")
-    if line.startswith(b"ERR "):
-        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    line = _answered(line)
     try:
         return parseRecord(line)
     except RecordError:
@@ -204,9 +210,7 @@ def parseTexts(line: bytes) -> list[str]:
 
     @raise RandnumError: for an C{ERR} reply.
     """
-    line = line.rstrip(b"\r")
-    if line.startswith(b"ERR "):
-        raise RandnumError(line[4:].decode("utf-8", "replace"))
+    line = _answered(line)
     return line.decode("ascii", "replace").split(" ")
 
 
