@@ -193,6 +193,7 @@ def test_requestsBehindARecordBeingStoredAreNotRead(tmp_path: Path) -> None:
     protocol, transport = connect(server)
     protocol.dataReceived(b"signed=true\n")
     clock.advance(0)
+    assert transport.producerState == "producing"  # reading goes on
     for _ in range(HELD_TURNS + 1):
         # Each chunk's answers are held behind the record.
         protocol.dataReceived(b"\n" * 1000)
@@ -219,6 +220,7 @@ def test_aRecordThatCannotBeStoredIsNeverSent(tmp_path: Path) -> None:
         b"ERR audit store unavailable",
     ]
     assert server.tcp.errorKinds["audit_unavailable"] == 2
+    assert (server.tcp.errors, server.tcp.numbers) == (2, 1)
     # The store reads its chain again; signing goes on from there.
     protocol.dataReceived(b"signed=true\n")
     clock.advance(0)
@@ -233,9 +235,9 @@ def test_oneConnectionSignsAtMostAFewTurnsAhead(tmp_path: Path) -> None:
     protocol.dataReceived(b"signed=true\n" * 1000)
     for _ in range(20):
         clock.advance(0)
-    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST) + 1
+    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST)
     assert server.audit is not None
-    assert server.audit.serial <= HELD_TURNS * perTurn
+    assert server.audit.serial == HELD_TURNS * perTurn  # and no more
     assert transport.producerState == "paused"  # reading waits too
     assert transport.value() == b""
     # As the store catches up, everything is answered, in order.
@@ -333,6 +335,16 @@ def test_recordsLeaveTheMomentTheyAreStored(tmp_path: Path) -> None:
         assert [json.loads(line)["serial"] for line in lines] == list(range(1, 33))
     finally:
         loopback.close()
+
+
+def test_everyStoredValueIsCounted(tmp_path: Path) -> None:
+    server, pool, clock = signingServer(tmp_path)
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"n=3 signed=true\nn=2 signed=true\nn=4 min=1 max=1\n")
+    clock.advance(0)
+    pool.runAll()
+    assert len(replies(transport)) == 3
+    assert (server.tcp.numbers, server.tcp.requests, server.tcp.errors) == (9, 3, 0)
 
 
 def test_aFullStoreRefusesSignedDrawsOnly(tmp_path: Path) -> None:
