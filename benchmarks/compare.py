@@ -2,6 +2,7 @@
 randnum against reference servers, under the same loads, on loopback.
 
     python benchmarks/compare.py [--seconds 5] [--processes 1] [--only LOAD]
+                                 [--workers N] [--baseline TWISTD]
 
 Starts the installed C{twistd randnum}, a stdlib-asyncio line server
 (reference_asyncio.py), a serial blocking server like the original one
@@ -14,6 +15,12 @@ Loads:
  - pipelined: 1 connection, 1000 requests in flight;
  - connections: 50 connections, 1 request in flight each;
  - connect: 50 workers, one connection per request (the sample client's way).
+
+With --workers N, randnum is also run with --workers N ('randnum wN'),
+under every load, and a last column gives its ratio to each server: on the
+randnum row, what the workers gain; on the others, how far they take randnum
+past the references.  The server CPU column then counts every process of
+the server (the main process and its workers).
 
 With --baseline, another randnum installation is measured too, so that a
 change's cost shows side by side in one run, e.g.:
@@ -73,10 +80,13 @@ def freePort() -> int:
 
 
 @contextmanager
-def started(command: list[str], port: int | None = None) -> Iterator[tuple[int, int]]:
+def started(
+    command: list[str], port: int | None = None, workers: int = 0
+) -> Iterator[tuple[int, int]]:
     """
     Run a server until the block ends; yield its port (read from its output
-    unless given) and process id.
+    unless given) and process id.  With C{workers}, wait until that many
+    randnum workers say that they serve.
     """
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -91,6 +101,12 @@ def started(command: list[str], port: int | None = None) -> Iterator[tuple[int, 
                     break
             else:
                 raise RuntimeError(f"{command[0]} exited before listening")
+            serving = 0
+            while serving < workers:
+                line = process.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{command[0]} exited before its workers")
+                serving += "randnum worker" in line and " serving " in line
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -111,14 +127,17 @@ def started(command: list[str], port: int | None = None) -> Iterator[tuple[int, 
 
 def serverSeconds(pid: int) -> float:
     """
-    CPU seconds (user and system) a server process has used so far; NaN
-    where /proc is not available.
+    CPU seconds (user and system) a server process and its children (the
+    workers of --workers) have used so far; NaN where /proc is not
+    available.
     """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(serverSeconds(int(child)) for child in children)
 
 
 def bench(target: Target, load: str, seconds: float, processes: int) -> dict[str, Any]:
@@ -168,8 +187,16 @@ def main() -> None:
         help="another installation's twistd (e.g. an earlier randnum), measured "
         "as 'baseline' under every load, to compare changes side by side",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run randnum with --workers N, under every load",
+    )
     arguments = parser.parse_args()
     loads = arguments.only or list(LOADS)
+    many = f"randnum w{arguments.workers}"
 
     with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
         randnum = stack.enter_context(
@@ -192,6 +219,19 @@ def main() -> None:
             Target("asyncio", *asyncio, ("pipelined", "connections")),
             Target("serial", *serial, ("connect",)),
         ]
+        if arguments.workers:
+            workers = stack.enter_context(
+                started(
+                    [
+                        str(BIN / "twistd"),
+                        *"-n --pidfile= -l - randnum --port".split(),
+                        "tcp:0:interface=127.0.0.1",
+                        *("--workers", str(arguments.workers)),
+                    ],
+                    workers=arguments.workers,
+                )
+            )
+            targets.insert(1, Target(many, *workers, tuple(LOADS)))
         if arguments.baseline:
             baseline = stack.enter_context(
                 started(
@@ -229,6 +269,8 @@ def main() -> None:
             f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
             f"{'p99 ms':>8} {'client CPU':>10} {'server us/req':>13}  randnum is"
         )
+        if arguments.workers:
+            header += f"  {many} is"
         print(header)
         print("-" * len(header))
         for load in loads:
@@ -238,16 +280,20 @@ def main() -> None:
                 if load in target.loads
             }
             ours = results["randnum"]["numbers_per_second"]
+            theirs = results.get(many, {}).get("numbers_per_second")
             for name, figures in results.items():
                 rate = figures["numbers_per_second"]
-                ratio = "" if name == "randnum" else f"{ours / rate:.2f}x"
-                print(
+                ratio = "" if name in ("randnum", many) else f"{ours / rate:.2f}x"
+                line = (
                     f"{load:<12} {name:<11} {rate:>12,.0f} "
                     f"{figures['latency_p50_ms']:>8.3f} "
                     f"{figures['latency_p99_ms']:>8.3f} "
                     f"{figures['client_cpu_percent']:>9.0f}% "
-                    f"{figures['server_us_per_request']:>13.2f}  {ratio}"
+                    f"{figures['server_us_per_request']:>13.2f}  {ratio:<10}"
                 )
+                if theirs is not None and name != many:
+                    line += f"  {theirs / rate:.2f}x"
+                print(line.rstrip())
             print()
 
 

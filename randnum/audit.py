@@ -110,6 +110,111 @@ class Pool(Protocol):
         """
 
 
+class PublicKey(Protocol):
+    """
+    What a store tells about its key: C{/v1/key}'s id and PEM text.
+    """
+
+    @property
+    def keyId(self) -> str:
+        """
+        The key's id (L{randnum.records.keyId}).
+        """
+
+    @property
+    def publicPem(self) -> str:
+        """
+        The public key, as PEM text.
+        """
+
+
+class SignedDraws(Protocol):
+    """
+    What a server needs of the store of its signed draws: an L{AuditStore},
+    or in a worker of C{--workers}, the main process's store
+    (L{randnum.worker.SharedAuditStore}).
+    """
+
+    @property
+    def signer(self) -> PublicKey:
+        """
+        The key records are signed with.
+        """
+
+    @property
+    def path(self) -> str:
+        """
+        The database file.
+        """
+
+    @property
+    def full(self) -> bool:
+        """
+        Whether the store has reached its size limit (signed draws are
+        refused).
+        """
+
+    @property
+    def committed(self) -> int:
+        """
+        The last serial committed, as far as this process knows.
+        """
+
+    def draw(
+        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+    ) -> Deferred[bytes]:
+        """
+        Draw C{query}'s values and sign them into the next record: see
+        L{AuditStore.issue}.
+        """
+
+    def record(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The stored record C{serial}, or L{None}.
+        """
+
+    def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
+        """
+        Stored records after C{after}: see L{readPage}.
+        """
+
+
+def readRecord(pool: Pool, serial: int) -> Deferred[bytes | None]:
+    """
+    The stored record C{serial}, as sent, or L{None} if there is none.
+    """
+
+    def read(cursor: Any) -> bytes | None:
+        cursor.execute("SELECT record FROM draws WHERE serial = ?", (serial,))
+        row = cursor.fetchone()
+        return None if row is None else row[0].encode("utf-8")
+
+    return pool.runInteraction(read)
+
+
+def readPage(pool: Pool, after: int, limit: int) -> Deferred[list[bytes]]:
+    """
+    Up to C{limit} stored records with serials above C{after}, in order,
+    and no more than about L{PAGE_BYTES} of them (at least one).
+    """
+
+    def read(cursor: Any) -> list[bytes]:
+        cursor.execute(
+            "SELECT record FROM draws WHERE serial > ? ORDER BY serial LIMIT ?",
+            (after, limit),
+        )
+        records: list[bytes] = []
+        size = 0
+        for (text,) in iter(cursor.fetchone, None):
+            records.append(text.encode("utf-8"))
+            size += len(records[-1])
+            if size >= PAGE_BYTES:
+                break
+        return records
+
+    return pool.runInteraction(read)
+
+
 def rfc3339(seconds: float) -> str:
     """
     A time as UTC RFC 3339 text with milliseconds: C{2026-11-25T12:00:00.123Z}.
@@ -232,6 +337,14 @@ class AuditStore:
         self._failing = False
 
     # Signing.
+
+    def draw(
+        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+    ) -> Deferred[bytes]:
+        """
+        Draw C{query}'s values from C{source} and L{issue} their record.
+        """
+        return self.issue(query, drawValues(source, query, uuid7), query.data)
 
     def issue(
         self, query: Query, values: list[Any], data: str | None
@@ -395,35 +508,13 @@ class AuditStore:
         """
         The stored record C{serial}, as sent, or L{None} if there is none.
         """
-
-        def read(cursor: Any) -> bytes | None:
-            cursor.execute("SELECT record FROM draws WHERE serial = ?", (serial,))
-            row = cursor.fetchone()
-            return None if row is None else row[0].encode("utf-8")
-
-        return self.readPool.runInteraction(read)
+        return readRecord(self.readPool, serial)
 
     def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
         """
-        Up to C{limit} stored records with serials above C{after}, in order,
-        and no more than about L{PAGE_BYTES} of them (at least one).
+        Stored records after C{after}: see L{readPage}.
         """
-
-        def read(cursor: Any) -> list[bytes]:
-            cursor.execute(
-                "SELECT record FROM draws WHERE serial > ? ORDER BY serial LIMIT ?",
-                (after, limit),
-            )
-            records: list[bytes] = []
-            size = 0
-            for (text,) in iter(cursor.fetchone, None):
-                records.append(text.encode("utf-8"))
-                size += len(records[-1])
-                if size >= PAGE_BYTES:
-                    break
-            return records
-
-        return self.readPool.runInteraction(read)
+        return readPage(self.readPool, after, limit)
 
     def size(self) -> int:
         """

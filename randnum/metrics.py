@@ -2,13 +2,16 @@
 Prometheus metrics, read from the servers' counts when scraped.
 
 The TCP hot path only adds to plain integers once per received chunk
-(L{randnum.limits.FaceStats}); this collector turns them into metric
+(L{randnum.limits.FaceStats}); these collectors turn them into metric
 families at scrape time, so serving metrics costs nothing per request.
+They report the server's L{Totals} as last gathered
+(L{RandnumServer.gather}, which C{/metrics} calls before each scrape): with
+C{--workers}, the whole server's, whichever worker is scraped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import (
@@ -18,7 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from randnum.audit import AuditStore
+from randnum.cluster import AuditFigures, Totals
 from randnum.limits import FaceStats, HttpStats
 from randnum.server import RandnumServer
 
@@ -27,16 +30,18 @@ class StatsCollector(Collector):
     """
     Metric families for the counts of each face (C{"tcp"}, C{"http"}).
 
-    @param faces: each face's L{FaceStats}.
+    @param totals: gives the L{Totals} to report.
     """
 
-    def __init__(self, faces: dict[str, FaceStats]) -> None:
-        self.faces = faces
+    def __init__(self, totals: Callable[[], Totals]) -> None:
+        self.totals = totals
 
     def collect(self) -> Iterator[Metric]:
         """
         The current values, as metric families.
         """
+        totals = self.totals()
+        faces = totals.faces
         numbers = CounterMetricFamily(
             "randnum_numbers", "Random numbers sent.", labels=["face"]
         )
@@ -51,7 +56,7 @@ class StatsCollector(Collector):
             "Requests refused as invalid (ERR replies, HTTP 400s), by reason.",
             labels=["face", "reason"],
         )
-        for face, stats in self.faces.items():
+        for face, stats in faces.items():
             numbers.add_metric([face], stats.numbers)
             for framing, count in framingCounts(stats).items():
                 requests.add_metric([face, framing], count)
@@ -65,7 +70,7 @@ class StatsCollector(Collector):
             "Raw random bytes sent on /v1/bytes.",
             labels=["face"],
         )
-        for face, stats in self.faces.items():
+        for face, stats in faces.items():
             if isinstance(stats, HttpStats):
                 streamed.add_metric([face], stats.streamedBytes)
         yield streamed
@@ -83,7 +88,7 @@ class StatsCollector(Collector):
             "Connections refused or closed by a limit, by reason.",
             labels=["face", "reason"],
         )
-        for face, stats in self.faces.items():
+        for face, stats in faces.items():
             opened.add_metric([face], stats.open)
             admitted.add_metric([face], stats.connections)
             for kind, reason in stats.REJECTIONS.items():
@@ -91,48 +96,56 @@ class StatsCollector(Collector):
         yield opened
         yield admitted
         yield rejected
+        if totals.workers:
+            yield from _workerFamilies(totals)
+        if totals.audit is not None:
+            yield from _auditFamilies(totals.audit)
 
 
-class AuditCollector(Collector):
-    """
-    Metric families for the audit store of signed draws.
-    """
+def _workerFamilies(totals: Totals) -> Iterator[Metric]:
+    workers = GaugeMetricFamily(
+        "randnum_worker_open_connections",
+        "Connections open now in each worker process (--workers), every face.",
+        labels=["worker"],
+    )
+    for number, count in enumerate(totals.workers, 1):
+        workers.add_metric([str(number)], count)
+    yield workers
+    yield CounterMetricFamily(
+        "randnum_worker_restarts",
+        "Worker processes restarted after they exited unexpectedly.",
+        value=totals.restarts,
+    )
 
-    def __init__(self, audit: AuditStore) -> None:
-        self.audit = audit
 
-    def collect(self) -> Iterator[Metric]:
-        """
-        The store's size, records and commits.
-        """
-        audit = self.audit
-        yield GaugeMetricFamily(
-            "randnum_audit_records",
-            "Signed draws committed to the audit store (its last serial).",
-            value=audit.committed,
-        )
-        yield GaugeMetricFamily(
-            "randnum_audit_store_bytes",
-            "Bytes the audit database takes on disk, its write-ahead log included.",
-            value=audit.size(),
-        )
-        yield GaugeMetricFamily(
-            "randnum_audit_store_full",
-            "1 while the audit database has reached --audit-max-size (signed "
-            "draws are refused), else 0.",
-            value=int(audit.full),
-        )
-        yield CounterMetricFamily(
-            "randnum_audit_commits",
-            "Transactions committed to the audit store (each holds every "
-            "record signed while the one before was committed).",
-            value=audit.commits,
-        )
-        yield CounterMetricFamily(
-            "randnum_audit_failures",
-            "Commits to the audit store that failed (their records were never sent).",
-            value=audit.failures,
-        )
+def _auditFamilies(audit: AuditFigures) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "randnum_audit_records",
+        "Signed draws committed to the audit store (its last serial).",
+        value=audit.records,
+    )
+    yield GaugeMetricFamily(
+        "randnum_audit_store_bytes",
+        "Bytes the audit database takes on disk, its write-ahead log included.",
+        value=audit.bytes,
+    )
+    yield GaugeMetricFamily(
+        "randnum_audit_store_full",
+        "1 while the audit database has reached --audit-max-size (signed "
+        "draws are refused), else 0.",
+        value=int(audit.full),
+    )
+    yield CounterMetricFamily(
+        "randnum_audit_commits",
+        "Transactions committed to the audit store (each holds every "
+        "record signed while the one before was committed).",
+        value=audit.commits,
+    )
+    yield CounterMetricFamily(
+        "randnum_audit_failures",
+        "Commits to the audit store that failed (their records were never sent).",
+        value=audit.failures,
+    )
 
 
 def framingCounts(stats: FaceStats) -> dict[str, int]:
@@ -151,12 +164,11 @@ def framingCounts(stats: FaceStats) -> dict[str, int]:
 
 def metricsRegistry(server: RandnumServer) -> CollectorRegistry:
     """
-    A registry of C{server}'s metrics and the process's own (CPU, memory,
-    open file descriptors).
+    A registry of C{server}'s metrics (its L{RandnumServer.latest} totals)
+    and the process's own (CPU, memory, open file descriptors: with
+    C{--workers}, those of the worker that answers).
     """
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(StatsCollector(server.faces()))
-    if server.audit is not None:
-        registry.register(AuditCollector(server.audit))
+    registry.register(StatsCollector(lambda: server.latest))
     ProcessCollector(registry=registry)
     return registry

@@ -10,13 +10,15 @@ same rejection log.  Each face keeps its own statistics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from randnum.audit import AuditStore, drawValues
+from randnum.audit import AuditStore, SignedDraws
+from randnum.cluster import AuditFigures, Totals
 from randnum.limits import (
     ConnectionCounter,
     FaceStats,
@@ -43,8 +45,14 @@ class RandnumServer:
     @ivar tcp: the TCP protocol's counts.
     @ivar http: the HTTP face's counts.
     @ivar rejections: which refusals get a log line.
-    @ivar audit: the L{AuditStore} of signed draws, or L{None} when signing
-        is not enabled.
+    @ivar audit: the L{AuditStore} of signed draws (in a worker of
+        C{--workers}, the main process's, seen through
+        L{randnum.worker.SharedAuditStore}), or L{None} when signing is not
+        enabled.
+    @ivar wholeServer: in a worker of C{--workers}, what asks the main
+        process for the whole server's L{Totals}; L{None} in a server of
+        one process.
+    @ivar latest: the L{Totals} that the last L{gather} found.
     """
 
     def __init__(
@@ -55,7 +63,7 @@ class RandnumServer:
         limits: Limits | None = None,
         clock: IReactorTime | None = None,
         logWindow: float = 60.0,
-        audit: AuditStore | None = None,
+        audit: SignedDraws | None = None,
     ) -> None:
         """
         @param low: smallest number served by default.
@@ -82,6 +90,8 @@ class RandnumServer:
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self.audit = audit
+        self.wholeServer: Callable[[], Deferred[Totals]] | None = None
+        self.latest = self.localTotals()
         self._reported: dict[str, dict[str, int]] = {}
         self._reportedOpen: dict[str, int] = {}
 
@@ -113,8 +123,43 @@ class RandnumServer:
             raise QueryError("signing is not enabled", "signing_disabled")
         if self.audit.full:
             raise QueryError("audit store full", "audit_full")
-        values = drawValues(self.source, query, self.uuid7)
-        return self.audit.issue(query, values, query.data)
+        return self.audit.draw(query, self.source, self.uuid7)
+
+    def localTotals(self) -> Totals:
+        """
+        This process's counts, and its audit store's figures.
+        """
+        audit = self.audit
+        figures = None
+        if isinstance(audit, AuditStore):
+            figures = AuditFigures(
+                records=audit.committed,
+                bytes=audit.size(),
+                full=audit.full,
+                commits=audit.commits,
+                failures=audit.failures,
+            )
+        return Totals(self.faces(), figures)
+
+    def gather(self) -> Deferred[Totals]:
+        """
+        The whole server's L{Totals}, also kept as L{latest}: this
+        process's, or with workers, every worker's (then if the main process
+        cannot be asked, this worker's alone, and L{latest} says so by
+        having no workers).
+        """
+        if self.wholeServer is None:
+            self.latest = self.localTotals()
+            return succeed(self.latest)
+
+        def fallBack(_: object) -> Totals:
+            return self.localTotals()
+
+        def keep(totals: Totals) -> Totals:
+            self.latest = totals
+            return totals
+
+        return self.wholeServer().addErrback(fallBack).addCallback(keep)
 
     def faces(self) -> dict[str, FaceStats]:
         """
@@ -141,13 +186,16 @@ class RandnumServer:
                 kind=kind,
             )
 
-    def logSummary(self) -> None:
+    def logSummary(self, faces: dict[str, FaceStats] | None = None) -> None:
         """
         Log, for each face, what happened since the last summary, if
         anything did (a request, a rejection, or a change in the number of
         open connections).
+
+        @param faces: the counts to report: this process's if not given
+            (with workers, the main process gives the whole server's).
         """
-        for face, stats in self.faces().items():
+        for face, stats in (faces or self.faces()).items():
             totals = stats.totals()
             previous = self._reported.get(face, {})
             recent = {name: totals[name] - previous.get(name, 0) for name in totals}

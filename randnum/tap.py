@@ -38,12 +38,22 @@ from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query, QueryError, parseDecimal, parseInteger
 from randnum.server import RandnumServer
 from randnum.source import seededSource, systemSource
+from randnum.supervisor import (
+    ReusePortEndpoint,
+    WorkerPool,
+    listenersOf,
+    perAddressShare,
+    usableCPUs,
+)
 from randnum.web import webSite
 
 DEFAULT_PORT = "tcp:5000"
 
 #: The port number of a tcp:, tcp6: or ssl: description.
 _PORT_NUMBER = re.compile(r"(?:tcp6?|ssl):(?:port=)?([0-9]+)(?::|$)")
+
+#: The most worker processes --workers starts.
+MAX_WORKERS = 256
 
 #: The smallest --max-line: room for the longest valid request,
 #: "n=10000 min=-9223372036854775808 max=9223372036854775807 unique=false".
@@ -175,6 +185,15 @@ class Options(usage.Options):
             "rejection; 0 for no summaries.",
         ],
         [
+            "workers",
+            None,
+            "1",
+            "Serving processes sharing every --port and --http: a number, or "
+            "'auto' for one per usable CPU. Each serves its share of "
+            "--max-connections and of --max-connections-per-ip; signed draws "
+            "are signed and stored by the main process.",
+        ],
+        [
             "signing-key",
             None,
             None,
@@ -293,6 +312,7 @@ class Options(usage.Options):
             maxLine=_countOption("max-line", self["max-line"], MIN_LINE),
         )
         self["log-interval"] = _secondsOption("log-interval", self["log-interval"])
+        self._workers()
 
         self._signing()
 
@@ -309,6 +329,31 @@ class Options(usage.Options):
         self["ports"] = self["ports"] or [DEFAULT_PORT]
         self["endpoints"] = [self._parseEndpoint("port", d) for d in self["ports"]]
         self["httpEndpoints"] = [self._parseEndpoint("http", d) for d in self["http"]]
+
+    def _workers(self) -> None:
+        """
+        Check C{--workers}: after this, C{self["workers"]} is a number.
+        """
+        value = self["workers"]
+        if value.strip().lower() == "auto":
+            self["workers"] = usableCPUs()
+        else:
+            self["workers"] = _countOption("workers", value, 1)
+        workers = self["workers"]
+        if workers > MAX_WORKERS:
+            raise usage.UsageError(
+                f"--workers must be at most {MAX_WORKERS}, not {value!r}"
+            )
+        if workers > 1 and self["seed"] is not None:
+            raise usage.UsageError(
+                "--seed needs --workers 1: each worker would repeat the same "
+                "numbers, and which worker answers is not reproducible"
+            )
+        if workers > self["limits"].maxConnections:
+            raise usage.UsageError(
+                f"--max-connections ({self['limits'].maxConnections}) must be at "
+                f"least --workers ({workers}): each worker serves its share"
+            )
 
     def _signing(self) -> None:
         """
@@ -544,7 +589,7 @@ def makeService(options: Options) -> IService:
         logWindow=options["log-interval"] or 60.0,
         audit=audit,
     )
-    logStartup(server, options["framing"])
+    logStartup(server, options["framing"], options["workers"])
     if audit is not None and othersMayRead(options["signing-key"]):
         log.warn(
             "randnum's signing key {path} may be read by other users: anyone "
@@ -552,8 +597,21 @@ def makeService(options: Options) -> IService:
             path=options["signing-key"],
         )
     service = MultiService()
+    workers: int = options["workers"]
+    pool = None
+    if workers > 1:
+        pool = WorkerPool(
+            workers,
+            lambda: listenersOf(listening),
+            workerConfig(options, server),
+            server,
+            options.reactor,
+        )
     if options["log-interval"]:
-        summary = TimerService(options["log-interval"], server.logSummary)
+        summary = TimerService(
+            options["log-interval"],
+            server.logSummary if pool is None else pool.logSummary,
+        )
         summary.clock = options.reactor
         summary.setServiceParent(service)
     if hasattr(signal, "SIGHUP") and options.exitOnUsageError:
@@ -574,14 +632,63 @@ def makeService(options: Options) -> IService:
                 options["http"], options["httpEndpoints"], strict=True
             )
         ]
-    for description, endpoint, listening, face in listeners:
-        ListeningService(  # type: ignore[no-untyped-call]
-            description, endpoint, listening, options.reactor, face=face
-        ).setServiceParent(service)
+    if workers > 1:
+        listeners = [
+            (
+                description,
+                ReusePortEndpoint(endpoint, workers, options.reactor)
+                if ReusePortEndpoint.handles(endpoint)
+                else endpoint,
+                factory,
+                face,
+            )
+            for description, endpoint, factory, face in listeners
+        ]
+    listening = [
+        ListeningService(description, endpoint, factory, options.reactor, face=face)
+        for description, endpoint, factory, face in listeners
+    ]
+    for child in listening:
+        child.setServiceParent(service)  # type: ignore[no-untyped-call]
+    if pool is not None:
+        # After the ports: it starts once they listen, and stops (its
+        # workers first) before they close.
+        pool.setServiceParent(service)  # type: ignore[no-untyped-call]
     return service
 
 
-def logStartup(server: RandnumServer, framing: Framing) -> None:
+def workerConfig(options: Options, server: RandnumServer) -> dict[str, Any]:
+    """
+    What every worker of C{--workers} is told (L{randnum.worker}), but its
+    ports and its share of the limits, which L{WorkerPool} adds.
+    """
+    limits: Limits = options["limits"]
+    audit = server.audit
+    signing = None
+    if audit is not None:
+        signing = {
+            "path": audit.path,
+            "keyId": audit.signer.keyId,
+            "publicPem": audit.signer.publicPem,
+        }
+    return {
+        "min": server.defaults.min,
+        "max": server.defaults.max,
+        "framing": options["framing"].value,
+        "limits": {
+            "idleTimeout": limits.idleTimeout,
+            "maxConnections": limits.maxConnections,
+            "maxConnectionsPerHost": limits.maxConnectionsPerHost,
+            "maxLine": limits.maxLine,
+        },
+        "logWindow": options["log-interval"] or 60.0,
+        "signing": signing,
+        "full": False,
+        "committed": 0,
+    }
+
+
+def logStartup(server: RandnumServer, framing: Framing, workers: int = 1) -> None:
     """
     Log what the server serves, and within which limits.
     """
@@ -602,6 +709,17 @@ def logStartup(server: RandnumServer, framing: Framing) -> None:
         maxLine=limits.maxLine,
         idle=f"{limits.idleTimeout:g} s" if limits.idleTimeout else "none",
     )
+    if workers > 1:
+        log.info(
+            "randnum runs {workers} worker processes sharing every port; each "
+            "admits at most its share of the connections ({least}-{most}) and "
+            "{perHost} per IP address",
+            workers=workers,
+            least=limits.maxConnections // workers,
+            most=-(-limits.maxConnections // workers),
+            perHost=perAddressShare(limits.maxConnectionsPerHost, workers)
+            or "no limit",
+        )
     if server.audit is not None:
         log.info(
             "randnum signs draws with key {key}; audit store {path}, "

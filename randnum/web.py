@@ -680,25 +680,39 @@ class HealthResource(JSONResource):
 
 class MetricsResource(JSONResource):
     """
-    C{/metrics}: the Prometheus text exposition of a registry.
+    C{/metrics}: the Prometheus text exposition of a registry, once the
+    server's totals are gathered (L{RandnumServer.gather}: with
+    C{--workers}, from every worker).
     """
 
     isLeaf = True
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, server: RandnumServer) -> None:
         super().__init__()
         self.registry = registry
+        self.randnum = server
 
-    def render_GET(self, request: Request) -> bytes:
+    def render_GET(self, request: Request) -> int:
         """
-        Collect and render every metric.
+        Gather the totals, then collect and render every metric.
         """
-        return respond(
-            request,
-            200,
-            generate_latest(self.registry),
-            CONTENT_TYPE_LATEST.encode("ascii"),
-        )
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+        def render(_: object) -> None:
+            if gone:
+                return
+            body = generate_latest(self.registry)
+            # Sent as one piece with its length, not chunked; a HEAD
+            # request gets the length and no body.
+            request.setHeader(b"content-length", b"%d" % len(body))
+            request.write(respond(request, 200, body, CONTENT_TYPE_LATEST.encode()))
+            request.finish()
+
+        self.randnum.gather().addCallback(render)
+        return NOT_DONE_YET
+
+    render_HEAD = render_GET  # type: ignore[assignment]
 
 
 class IndexResource(JSONResource):
@@ -749,7 +763,7 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     version.putChild(b"key", KeyResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
-    root.putChild(b"metrics", MetricsResource(registry))
+    root.putChild(b"metrics", MetricsResource(registry, server))
     return root
 
 

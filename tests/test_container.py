@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ class Container:
 
 @pytest.fixture
 def container(image: str) -> Iterator[Container]:
+    with running(image) as made:
+        yield made
+
+
+@contextmanager
+def running(image: str, *extra: str) -> Iterator[Container]:
+    """
+    Run the image as the tests' container, with C{extra} arguments.
+    """
     port, http = freePort(), freePort()
     name = f"randnum-test-{os.getpid()}-{port}"
     run(
@@ -103,6 +113,7 @@ def container(image: str) -> Iterator[Container]:
         f"tcp:{port}:interface=127.0.0.1",
         "--http",
         f"tcp:{http}:interface=127.0.0.1",
+        *extra,
     )
     made = Container(name, port, http)
     try:
@@ -224,3 +235,26 @@ def test_kubernetesRunsWhatTheImageDescribes(image: str) -> None:
     for probe in ("readinessProbe", "livenessProbe"):
         assert spec[probe]["httpGet"]["port"] == "http"
     assert spec["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_workersServeAndStopInTheContainer(image: str) -> None:
+    with running(image, "--workers", "2") as workers:
+        for _ in range(10):
+            assert workers.exchange(b"n=2 min=3 max=3\n") == b"3 3\n"
+        metrics = workers.get("/metrics").decode()
+        assert 'randnum_worker_open_connections{worker="2"}' in metrics
+        assert 'randnum_requests_total{face="tcp",framing="line"} 10.0' in metrics
+        # Two workers, children of twistd, as user 10001 too.
+        main = workers.pid()
+        children = Path(f"/proc/{main}/task/{main}/children").read_text().split()
+        assert len(children) == 2
+        for child in children:
+            status = Path(f"/proc/{child}/status").read_text()
+            assert "\nUid:\t10001\t" in status
+        started = time.monotonic()
+        run(*PODMAN, "kill", "--signal", "TERM", workers.name)
+        status = run(*PODMAN, "wait", workers.name, timeout=10).strip()
+        assert status == "0"
+        assert time.monotonic() - started < 2
+        logs = run(*PODMAN, "logs", workers.name)
+        assert "Traceback" not in logs and "did not stop" not in logs

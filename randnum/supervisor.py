@@ -1,0 +1,607 @@
+"""
+The main process of C{twistd randnum --workers N}: it opens every listening
+port, starts N worker processes (L{randnum.worker}) that share them, and
+supervises them.
+
+ - Sharing: for a TCP or TLS port, the main process opens one socket per
+   worker, all bound to the port with C{SO_REUSEPORT}
+   (L{ReusePortEndpoint}), and hands socket I to worker I (C{childFDs}),
+   which adopts it: the kernel spreads new connections evenly over the
+   sockets.  A UNIX socket, or one inherited from systemd, is one socket:
+   every worker adopts the same one and accepts from it (one connection at
+   a time, L{randnum.worker.ACCEPTS_PER_WAKEUP}).  Measured, the shared
+   socket let one worker take 49 of 50 connections opened at once;
+   C{SO_REUSEPORT} splits them about evenly (see the README).
+ - Limits: each worker enforces its share of C{--max-connections} and of
+   C{--max-connections-per-ip} (L{share}), so the server never admits more
+   than the totals.
+ - Supervision: a worker that exits unexpectedly is restarted, after a
+   pause that doubles while it keeps failing soon after starting
+   (L{RESTART_DELAYS}).  Stopping the service stops every worker with
+   C{SIGTERM}, and kills those still running after L{STOP_GRACE} seconds.
+   A worker also stops by itself when the main process goes away.
+ - One server: the main process alone holds the audit store and signs every
+   signed draw, so there is one chain; it gathers every worker's counts for
+   C{/metrics} and for the summary log, and logs the workers' log events.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.endpoints import (
+    ProcessEndpoint,
+    SSL4ServerEndpoint,
+    StandardErrorBehavior,
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+)
+from twisted.internet.error import (
+    CannotListenError,
+    ConnectionDone,
+    ProcessDone,
+    ProcessTerminated,
+)
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IListeningPort,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamServerEndpoint,
+)
+from twisted.internet.protocol import Factory
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger, eventFromJSON
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from randnum import cluster
+from randnum.audit import AuditStore, AuditUnavailable
+from randnum.cluster import AuditFigures, Totals
+from randnum.limits import FaceStats
+from randnum.query import QueryError
+from randnum.server import RandnumServer
+
+log = Logger(namespace="randnum")
+
+#: Seconds before restarting a worker that exited, by how many times in a
+#: row it had failed soon after starting; the last is the longest.
+RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+#: A worker that ran this long before exiting starts over at the first delay.
+STEADY_SECONDS = 30.0
+#: Seconds that stopping waits for workers to exit before killing them.
+STOP_GRACE = 1.5
+#: Seconds between two gatherings of every worker's counts: a worker that
+#: exits loses at most the counts of its last few seconds.
+KEEP_COUNTS = 5.0
+#: Seconds between two checks of whether the audit store is full.
+AUDIT_CHECK = 1.0
+
+
+def usableCPUs(
+    affinity: Callable[[], set[int]] | None = None,
+    cgroupQuota: str = "/sys/fs/cgroup/cpu.max",
+) -> int:
+    """
+    The CPUs this process may use (C{--workers auto}): those it may run on,
+    and no more than its cgroup's CPU quota (a container's CPU limit).
+    """
+    cpus = len((affinity or (lambda: os.sched_getaffinity(0)))())
+    try:
+        with open(cgroupQuota) as quota:
+            limit, _, period = quota.read().partition(" ")
+        if limit != "max":
+            cpus = min(cpus, max(1, math.ceil(int(limit) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def share(total: int, workers: int, number: int) -> int:
+    """
+    Worker C{number}'s (from 1) share of a server-wide limit of C{total}:
+    the shares add up to C{total}, and differ by at most one.
+    """
+    whole, rest = divmod(total, workers)
+    return whole + (1 if number <= rest else 0)
+
+
+def perAddressShare(total: int, workers: int) -> int:
+    """
+    Each worker's share of the per-address limit C{total} (0: none).
+    Rounded down, so that one address never has more than C{total}
+    connections, but at least one.
+    """
+    return max(1, total // workers) if total else 0
+
+
+@dataclass(frozen=True)
+class Listener:
+    """
+    A listening port the workers share.
+
+    @ivar face: C{"tcp"} or C{"http"}.
+    @ivar port: the main process's port.
+    @ivar tls: the C{ssl:} endpoint description, for a TLS port.
+    @ivar sockets: one socket per worker (C{SO_REUSEPORT}), or none when
+        every worker shares the port's own.
+    """
+
+    face: str
+    port: IListeningPort
+    tls: str | None
+    sockets: Sequence[socket.socket] = ()
+
+    def descriptorFor(self, number: int) -> int:
+        """
+        The listening descriptor worker C{number} (from 1) serves.
+        """
+        if self.sockets:
+            return self.sockets[number - 1].fileno()
+        fileno: int = self.port.fileno()  # type: ignore[attr-defined]
+        return fileno
+
+
+@implementer(IStreamServerEndpoint)
+class ReusePortEndpoint:
+    """
+    A TCP or TLS server endpoint (C{tcp:}, C{tcp6:}, C{ssl:}) as the
+    main process of C{--workers} listens on it: C{count} sockets bound to
+    its address with C{SO_REUSEPORT}, one per worker.  The first is also
+    the main process's port (which never accepts), for its address.
+    """
+
+    def __init__(self, endpoint: Any, count: int, reactor: Any) -> None:
+        """
+        @param endpoint: a L{TCP4ServerEndpoint}, L{TCP6ServerEndpoint} or
+            L{SSL4ServerEndpoint}.
+        """
+        self.endpoint = endpoint
+        self.count = count
+        self.reactor = reactor
+        self.sockets: list[socket.socket] = []
+
+    @staticmethod
+    def handles(endpoint: object) -> bool:
+        """
+        Whether C{endpoint} is one this class can listen for.
+        """
+        return isinstance(
+            endpoint, (TCP4ServerEndpoint, TCP6ServerEndpoint, SSL4ServerEndpoint)
+        )
+
+    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
+        """
+        Open the sockets; fire with the main process's port.
+        """
+        # The endpoint's own listen() would bind one socket without
+        # SO_REUSEPORT; these are the values it was parsed into.
+        endpoint = self.endpoint
+        interface: str = endpoint._interface
+        number: int = endpoint._port
+        family = socket.AF_INET6 if isIPv6Address(interface) else socket.AF_INET
+        try:
+            for _ in range(self.count):
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                self.sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind((interface, number))
+                # tcp:0: every other socket takes the port the first got.
+                number = sock.getsockname()[1]
+                sock.listen(endpoint._backlog)
+                sock.setblocking(False)
+            port = self.reactor.adoptStreamPort(
+                self.sockets[0].fileno(), family, factory
+            )
+        except OSError as error:
+            self.close()
+            return fail(CannotListenError(interface, number, error))
+        listening: IListeningPort = port
+        return succeed(listening)
+
+    def close(self) -> None:
+        """
+        Close the sockets (the workers have their own copies).
+        """
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
+
+
+class MainSide(cluster.Conversation):
+    """
+    The main process's end of its conversation with one worker.
+    """
+
+    def __init__(self, pool: WorkerPool, number: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.pool = pool
+        self.number = number
+        self.ended: Deferred[None] = Deferred()
+
+    @cluster.SignDraw.responder
+    def signDraw(self, query: str) -> Deferred[dict[str, Any]]:
+        """
+        Draw, sign and store a record for the worker.
+        """
+        server = self.pool.server
+        try:
+            signing = server.signedDraw(cluster.queryFrom(query))
+        except QueryError as error:
+            if error.kind == "audit_full":
+                raise cluster.StoreFull() from None
+            raise cluster.SigningDisabled() from None
+
+        def unavailable(failure: Failure) -> dict[str, Any]:
+            failure.trap(AuditUnavailable)
+            raise cluster.StoreUnavailable()
+
+        return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+
+    @cluster.ServerCounts.responder
+    def serverCounts(self) -> Deferred[dict[str, Any]]:
+        """
+        The whole server's counts.
+        """
+
+        def answer(totals: Totals) -> dict[str, Any]:
+            return {
+                "counts": cluster.countRows(totals.faces),
+                "workers": totals.workers,
+                "restarts": totals.restarts,
+                "audit": None if totals.audit is None else totals.audit.toText(),
+            }
+
+        return self.pool.gather().addCallback(answer)
+
+    @cluster.LogEvent.responder
+    def logEvent(self, event: str) -> dict[str, Any]:
+        """
+        Log a worker's event as this process's, saying which worker.
+        """
+        try:
+            logged = eventFromJSON(event)
+        except ValueError:
+            return {}
+        # A prefix without fields: the event's fields were formatted in the
+        # worker (its "log_flattened"), and a new one would not be.
+        logged["randnum_worker"] = self.number
+        logged["log_format"] = f"[worker {self.number}] " + str(
+            logged.get("log_format") or ""
+        )
+        log.observer(logged)
+        return {}
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        """
+        The worker has exited.
+        """
+        super().connectionLost(reason)
+        self.pool.ended(self, reason)
+        self.ended.callback(None)
+
+
+class WorkerPool(Service):
+    """
+    Start, supervise and stop the workers of one server.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        listeners: Callable[[], Sequence[Listener]],
+        config: dict[str, Any],
+        server: RandnumServer,
+        reactor: Any,
+    ) -> None:
+        """
+        @param count: how many workers.
+        @param listeners: the ports to share, once they are listening.
+        @param config: what every worker is told (L{randnum.worker}), but
+            its ports and limits.
+        @param server: the main process's server: its audit store signs every
+            signed draw, and it logs the summaries.
+        """
+        self.count = count
+        self.listeners = listeners
+        self.config = config
+        self.server = server
+        self.reactor = reactor
+        self.workers: dict[int, MainSide] = {}
+        self.restarts = 0
+        self._stopping = False
+        self._failures: dict[int, int] = {}
+        self._started: dict[int, float] = {}
+        self._pending: dict[int, IDelayedCall] = {}
+        #: The last counts gathered from each worker, and the sum of those
+        #: of workers that have exited, so that the totals never go back.
+        self._lastCounts: dict[int, list[dict[str, Any]]] = {}
+        self._retired = cluster.emptyFaces()
+        self._shared: list[Listener] = []
+        self._auditWatch: LoopingCall | None = None
+        #: The whole server's L{Totals}, asked of every worker once for all
+        #: who ask meanwhile.
+        self.gather = cluster.Shared(self._gatherNow)
+        self._keeping = LoopingCall(self.gather)
+        self._auditFull = False
+
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The reactor, as a clock.
+        """
+        clock: IReactorTime = self.reactor
+        return clock
+
+    def startService(self) -> None:
+        """
+        Stop accepting on the ports (the workers accept), and start every
+        worker.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        self._shared = list(self.listeners())
+        for listener in self._shared:
+            listener.port.stopReading()  # type: ignore[attr-defined]
+        for number in range(1, self.count + 1):
+            self._start(number)
+        self._keeping.clock = self.clock
+        self._keeping.start(KEEP_COUNTS, now=False)
+        audit = self.server.audit
+        if isinstance(audit, AuditStore):
+            self._auditWatch = LoopingCall(self._checkAudit)
+            self._auditWatch.clock = self.clock
+            self._auditWatch.start(AUDIT_CHECK, now=False)
+
+    def _workerConfig(self, number: int) -> dict[str, Any]:
+        config = dict(self.config)
+        limits = dict(config["limits"])
+        limits["maxConnections"] = share(limits["maxConnections"], self.count, number)
+        limits["maxConnectionsPerHost"] = perAddressShare(
+            limits["maxConnectionsPerHost"], self.count
+        )
+        config["limits"] = limits
+        config["number"] = number
+        audit = self.server.audit
+        if isinstance(audit, AuditStore):
+            config["full"] = audit.full
+            config["committed"] = audit.committed
+        config["listeners"] = [
+            {
+                "face": listener.face,
+                "fd": 3 + index,
+                "family": listener.port.addressFamily,  # type: ignore[attr-defined]
+                "tls": listener.tls,
+            }
+            for index, listener in enumerate(self._shared)
+        ]
+        return config
+
+    def _start(self, number: int) -> None:
+        self._pending.pop(number, None)
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        for index, listener in enumerate(self._shared):
+            childFDs[3 + index] = listener.descriptorFor(number)
+        config = json.dumps(self._workerConfig(number))
+        endpoint = ProcessEndpoint(
+            self.reactor,
+            sys.executable,
+            [sys.executable, "-m", "randnum.worker", config],
+            env=dict(os.environ),
+            childFDs=childFDs,
+            errFlag=StandardErrorBehavior.LOG,
+        )
+        self._started[number] = self.clock.seconds()
+        connecting = endpoint.connect(
+            Factory.forProtocol(lambda: MainSide(self, number))
+        )
+
+        def started(side: MainSide) -> None:
+            # The worker logs that it serves once it has adopted the ports.
+            self.workers[number] = side
+
+        def failed(failure: Failure) -> None:
+            log.error(
+                "randnum could not start worker {number}: {reason}",
+                number=number,
+                reason=failure.getErrorMessage(),
+            )
+            self._restartLater(number, "could not start")
+
+        connecting.addCallbacks(started, failed)
+
+    def ended(self, side: MainSide, reason: Failure) -> None:
+        """
+        Worker C{side} has exited: keep its counts, and restart it unless
+        the server is stopping.
+        """
+        number = side.number
+        if self.workers.get(number) is side:
+            del self.workers[number]
+        faces = cluster.emptyFaces()
+        cluster.addRows(faces, self._lastCounts.pop(number, []))
+        for stats in faces.values():
+            stats.open = 0
+        cluster.addRows(self._retired, cluster.countRows(faces))
+        if self._stopping:
+            return
+        how = _howEnded(reason)
+        self._restartLater(number, how)
+
+    def _restartLater(self, number: int, how: str) -> None:
+        if self._stopping or number in self._pending:
+            return
+        ranFor = self.clock.seconds() - self._started.get(number, 0.0)
+        failures = 0 if ranFor >= STEADY_SECONDS else self._failures.get(number, 0)
+        delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+        self._failures[number] = failures + 1
+        self.restarts += 1
+        log.warn(
+            "randnum worker {number} {how} after {ranFor:.1f} s; restarting "
+            "it in {delay:g} s",
+            number=number,
+            how=how,
+            ranFor=ranFor,
+            delay=delay,
+        )
+        self._pending[number] = self.clock.callLater(delay, self._start, number)
+
+    def _gatherNow(self) -> Deferred[Totals]:
+        """
+        The whole server's L{Totals}: every running worker's counts, those
+        of workers that have exited, and the audit store's figures.
+        """
+        sides = list(self.workers.values())
+        asked = [side.call(cluster.WorkerCounts) for side in sides]
+
+        def add(results: list[tuple[bool, Any]]) -> Totals:
+            faces = cluster.emptyFaces()
+            cluster.addRows(faces, cluster.countRows(self._retired))
+            openByWorker = [0] * self.count
+            for side, (ok, answer) in zip(sides, results, strict=True):
+                rows = answer["counts"] if ok else self._lastCounts.get(side.number, [])
+                self._lastCounts[side.number] = rows
+                one = cluster.emptyFaces()
+                cluster.addRows(one, rows)
+                openByWorker[side.number - 1] = sum(s.open for s in one.values())
+                cluster.addRows(faces, rows)
+            local = self.server.localTotals()
+            return Totals(faces, local.audit, openByWorker, self.restarts)
+
+        gathered: Deferred[Any] = DeferredList(asked, consumeErrors=True)
+        return gathered.addCallback(add)
+
+    def logSummary(self) -> Deferred[None]:
+        """
+        Log the whole server's summary.
+        """
+
+        def summarize(totals: Totals) -> None:
+            faces: dict[str, FaceStats] = totals.faces
+            self.server.logSummary(faces)
+
+        return self.gather().addCallback(summarize)
+
+    def _checkAudit(self) -> None:
+        audit = self.server.audit
+        assert isinstance(audit, AuditStore)
+        audit.checkSize()
+        if audit.full == self._auditFull:
+            return
+        self._auditFull = audit.full
+        for side in self.workers.values():
+            side.call(
+                cluster.AuditState, full=audit.full, committed=audit.committed
+            ).addErrback(lambda _: None)
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Stop every worker: C{SIGTERM}, then C{SIGKILL} for any still
+        running after L{STOP_GRACE} seconds.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        self._stopping = True
+        if self._keeping.running:
+            self._keeping.stop()
+        if self._auditWatch is not None and self._auditWatch.running:
+            self._auditWatch.stop()
+        for pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        sides = list(self.workers.values())
+        if not sides:
+            self._closeSockets()
+            return succeed(None)
+        for side in sides:
+            _signal(side, "TERM")
+
+        def kill() -> None:
+            for side in sides:
+                if not side.ended.called:
+                    log.warn(
+                        "randnum worker {number} did not stop within {grace} s: "
+                        "killing it",
+                        number=side.number,
+                        grace=STOP_GRACE,
+                    )
+                    _signal(side, "KILL")
+
+        killing = self.clock.callLater(STOP_GRACE, kill)
+        allEnded: Deferred[Any] = DeferredList(
+            [side.ended for side in sides], consumeErrors=True
+        )
+        allEnded.addBoth(lambda _: self._closeSockets())
+        # Never wait for ever: a killed process ends at once, but its end
+        # might not be noticed (then nothing more can be done anyway).
+        giveUp = self.clock.callLater(STOP_GRACE * 2, allEnded.cancel)
+
+        def stopped(_: object) -> None:
+            for call in (killing, giveUp):
+                if call.active():
+                    call.cancel()
+
+        return allEnded.addBoth(stopped)
+
+    def _closeSockets(self) -> None:
+        for listener in self._shared:
+            for sock in listener.sockets:
+                sock.close()
+
+
+def _howEnded(reason: Failure) -> str:
+    error = reason.value
+    if isinstance(error, ProcessTerminated):
+        if error.signal is not None:
+            return f"was killed by signal {error.signal}"
+        return f"exited with status {error.exitCode}"
+    if isinstance(error, (ProcessDone, ConnectionDone)):
+        return "exited"
+    return f"ended ({reason.getErrorMessage()})"
+
+
+def _signal(side: MainSide, name: str) -> None:
+    try:
+        side.transport.signalProcess(name)  # type: ignore[union-attr]
+    except Exception:
+        # It has exited already (ProcessExitedAlready).
+        pass
+
+
+def listenersOf(services: Sequence[Any]) -> list[Listener]:
+    """
+    The ports of listening services (L{randnum.tap.ListeningService}), as
+    L{Listener}s: C{"tcp"} for the TCP protocol's, C{"http"} for HTTP's.
+    """
+    listeners = []
+    for service in services:
+        endpoint = service.endpoint
+        sockets: Sequence[socket.socket] = ()
+        if isinstance(endpoint, ReusePortEndpoint):
+            sockets = endpoint.sockets
+            endpoint = endpoint.endpoint
+        tls = service.description if isinstance(endpoint, SSL4ServerEndpoint) else None
+        face = "http" if service.face == "HTTP" else "tcp"
+        listeners.append(Listener(face, service.port, tls, sockets))
+    return listeners
+
+
+__all__ = [
+    "AuditFigures",
+    "Listener",
+    "ReusePortEndpoint",
+    "WorkerPool",
+    "listenersOf",
+    "perAddressShare",
+    "share",
+    "usableCPUs",
+]

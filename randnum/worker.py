@@ -1,0 +1,401 @@
+"""
+One worker process of C{twistd randnum --workers N}.
+
+The main process (L{randnum.supervisor}) opens every listening port and
+starts each worker as C{python -m randnum.worker CONFIG}, with the ports'
+descriptors as its descriptors 3, 4, ... and AMP (L{randnum.cluster}) on its
+standard input and output.  A worker adopts the ports, serves them with its
+own L{RandnumServer} within its share of the connection limits, and stops
+when the main process tells it to (C{SIGTERM}) or goes away (its standard
+input ends): no worker outlives the main process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet import stdio, tcp, unix
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.logger import (
+    ILogObserver,
+    LogEvent,
+    Logger,
+    LogLevel,
+    eventAsJSON,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from randnum import cluster
+from randnum.audit import Pool, readPage, readRecord
+from randnum.cluster import Totals
+from randnum.limits import Limits
+from randnum.metrics import metricsRegistry
+from randnum.protocol import Framing, RandnumFactory
+from randnum.query import Query
+from randnum.server import RandnumServer
+from randnum.source import NumberSource, systemSource
+from randnum.values import UUID7Clock
+from randnum.web import webSite
+
+log = Logger(namespace="randnum")
+
+#: Connections a worker accepts each time its listening socket is ready.
+#: Twisted takes up to 100 (and more under load), so the first worker to
+#: wake would take a whole burst of new connections; one at a time, the
+#: workers that are idle take them.
+ACCEPTS_PER_WAKEUP = 1
+
+#: The longest log event sent whole to the main process; a longer one is
+#: sent as its text alone.
+_LONGEST_EVENT = 60_000
+
+
+#: Log levels that say something went wrong.
+_TROUBLE = (LogLevel.warn, LogLevel.error, LogLevel.critical)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """
+    The public half of the main process's signing key.
+    """
+
+    keyId: str
+    publicPem: str
+
+
+class SharedAuditStore:
+    """
+    The main process's audit store, as a worker sees it: draws are signed
+    and stored by the main process (one chain, one writer), and records are
+    read back from the database directly, in a thread of this worker (the
+    write-ahead log lets readers read while the main process commits).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        signer: KeyInfo,
+        readPool: Pool,
+        link: cluster.Conversation | None,
+    ) -> None:
+        self.path = path
+        self.signer = signer
+        self.readPool = readPool
+        self.link = link
+        self.full = False
+        self.committed = 0
+
+    def draw(
+        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+    ) -> Deferred[bytes]:
+        """
+        Ask the main process to draw, sign and store C{query}'s record.
+        Its values come from the main process's source, like its serial.
+        """
+        if self.link is None:
+            return fail(cluster.StoreUnavailable("the main process has gone"))
+        asked = self.link.call(cluster.SignDraw, query=cluster.queryText(query))
+        return asked.addCallback(lambda answer: answer["record"])
+
+    def record(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The stored record C{serial}, or L{None}.
+        """
+        return readRecord(self.readPool, serial)
+
+    def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
+        """
+        Stored records after C{after} (L{readPage}).
+        """
+        return readPage(self.readPool, after, limit)
+
+
+class WorkerSide(cluster.Conversation):
+    """
+    A worker's end of its conversation with the main process.
+    """
+
+    def __init__(self, server: RandnumServer, whenGone: Any) -> None:
+        """
+        @param whenGone: called when the main process has gone.
+        """
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.server = server
+        self.whenGone = whenGone
+
+    @cluster.WorkerCounts.responder
+    def counts(self) -> dict[str, Any]:
+        """
+        This worker's counts.
+        """
+        return {"counts": cluster.countRows(self.server.faces())}
+
+    @cluster.AuditState.responder
+    def auditState(self, full: bool, committed: int) -> dict[str, Any]:
+        """
+        The audit store filled, or has room again.
+        """
+        audit = self.server.audit
+        if isinstance(audit, SharedAuditStore):
+            audit.full = full
+            audit.committed = committed
+        return {}
+
+    def serverTotals(self) -> Deferred[Totals]:
+        """
+        Ask the main process for the whole server's L{Totals}.
+        """
+        asked = self.call(cluster.ServerCounts)
+
+        def totals(answer: dict[str, Any]) -> Totals:
+            faces = cluster.emptyFaces()
+            cluster.addRows(faces, answer["counts"])
+            audit = answer["audit"]
+            return Totals(
+                faces,
+                None if audit is None else cluster.AuditFigures.fromText(audit),
+                answer["workers"],
+                answer["restarts"],
+            )
+
+        return asked.addCallback(totals)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        """
+        The main process has gone (or closed our pipe): stop.
+        """
+        super().connectionLost(reason)
+        self.whenGone()
+
+
+@implementer(ILogObserver)
+class LogToMain:
+    """
+    Send each log event to the main process, which logs it as its own
+    (with the worker's number); while it cannot be sent, write it to
+    standard error, which the main process logs too.
+    """
+
+    def __init__(self, fallback: ILogObserver) -> None:
+        self.link: cluster.Conversation | None = None
+        self.fallback = fallback
+        self._sending = False
+
+    def __call__(self, event: LogEvent) -> None:
+        """
+        Send C{event}.
+        """
+        link = self.link
+        if link is None or self._sending:
+            self.fallback(event)
+            return
+        if link.transport is None:
+            # The main process has gone, or this worker is stopping: only
+            # what went wrong is worth its standard error.
+            if event.get("log_level") in _TROUBLE:
+                self.fallback(event)
+            return
+        self._sending = True
+        try:
+            text = eventAsJSON(event)
+            if len(text.encode("utf-8")) > _LONGEST_EVENT:
+                self.fallback(event)
+                return
+            link.call(cluster.LogEvent, event=text)
+        except Exception:
+            self.fallback(event)
+        finally:
+            self._sending = False
+
+
+class _FairAccepts:
+    """
+    Accept L{ACCEPTS_PER_WAKEUP} connections each time the shared
+    listening socket is ready.
+    """
+
+    numberAccepts: int
+
+    def doRead(self) -> Any:
+        """
+        Accept, a few at a time.
+        """
+        self.numberAccepts = ACCEPTS_PER_WAKEUP
+        return super().doRead()  # type: ignore[misc]
+
+
+class SharedTCPPort(_FairAccepts, tcp.Port):
+    """
+    A TCP port that every worker accepts from.
+    """
+
+
+class SharedUNIXPort(_FairAccepts, unix.Port):
+    """
+    A UNIX-socket port that every worker accepts from: the main process
+    owns its path, so a worker that stops leaves it in place.
+    """
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Stop listening, without removing the socket's path.
+        """
+        tcp.Port.connectionLost(self, reason)
+
+
+def adoptPort(
+    reactor: Any, fd: int, family: int, factory: IProtocolFactory
+) -> IListeningPort:
+    """
+    Serve C{factory} on the listening socket C{fd} that the main process
+    passed down, then close C{fd} (the port has its own copy).
+    """
+    # IReactorSocket.adoptStreamPort does this, with Twisted's own port
+    # classes; these take connections a few at a time and leave a UNIX
+    # socket's path alone.
+    port: Any
+    if family == socket.AF_UNIX:
+        port = SharedUNIXPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
+            reactor, fd, factory
+        )
+    else:
+        port = SharedTCPPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
+            reactor, fd, family, factory
+        )
+    port.startListening()
+    os.close(fd)
+    listening: IListeningPort = port
+    return listening
+
+
+def tlsFactory(reactor: Any, description: str, factory: IProtocolFactory) -> Any:
+    """
+    C{factory}, wrapped in TLS as the C{ssl:} endpoint C{description} says.
+    """
+    from twisted.internet.endpoints import serverFromString
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+
+    endpoint: Any = serverFromString(reactor, description)
+    # The endpoint parsed the certificate and key options; its context
+    # factory is what its own listen() would wrap the factory with.
+    return TLSMemoryBIOFactory(endpoint._sslContextFactory, False, factory)
+
+
+def buildWorker(
+    config: dict[str, Any], reactor: Any, connect: Callable[[WorkerSide], object]
+) -> tuple[RandnumServer, WorkerSide]:
+    """
+    The server a worker's C{config} (from L{randnum.supervisor}) describes,
+    serving every port it was given, and its link to the main process.
+
+    @param connect: connects the link to the main process, before the
+        ports are served.
+    """
+    limits = Limits(**config["limits"])
+    server = RandnumServer(
+        low=config["min"],
+        high=config["max"],
+        source=systemSource(),
+        limits=limits,
+        clock=reactor,
+        logWindow=config["logWindow"],
+    )
+    link = WorkerSide(server, lambda: _stop(reactor))
+    server.wholeServer = cluster.Shared(link.serverTotals)
+    connect(link)
+    signing = config["signing"]
+    if signing is not None:
+        from twisted.enterprise import adbapi
+
+        readPool = adbapi.ConnectionPool(
+            "sqlite3",
+            f"file:{signing['path']}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            cp_min=1,
+            cp_max=1,
+            cp_reactor=reactor,
+            cp_noisy=False,
+        )
+        store = SharedAuditStore(
+            signing["path"],
+            KeyInfo(signing["keyId"], signing["publicPem"]),
+            readPool,
+            link,
+        )
+        store.full = config["full"]
+        store.committed = config["committed"]
+        server.audit = store
+    factories: dict[str, Any] = {
+        "tcp": RandnumFactory(framing=Framing(config["framing"]), server=server),
+        "http": webSite(server, metricsRegistry(server)),
+    }
+    for listener in config["listeners"]:
+        factory: Any = factories[listener["face"]]
+        if listener["tls"] is not None:
+            factory = tlsFactory(reactor, listener["tls"], factory)
+        adoptPort(reactor, listener["fd"], listener["family"], factory)
+    log.info(
+        "randnum worker {number} (pid {pid}) serving {ports} ports",
+        number=config["number"],
+        pid=os.getpid(),
+        ports=len(config["listeners"]),
+    )
+    return server, link
+
+
+def _stop(reactor: Any) -> None:
+    if reactor.running:
+        reactor.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """
+    Run one worker: C{python -m randnum.worker CONFIG}, as the main process
+    starts it.
+    """
+    from twisted.internet import reactor
+
+    arguments = sys.argv[1:] if argv is None else argv
+    if len(arguments) != 1:
+        sys.exit("randnum.worker is started by 'twistd randnum --workers N'")
+    config = json.loads(arguments[0])
+    # Standard output is the main process's AMP connection: nothing else
+    # may write to it.
+    sys.stdout = sys.stderr
+    toMain = LogToMain(textFileLogObserver(sys.stderr))
+    globalLogBeginner.beginLoggingTo([toMain], redirectStandardIO=False)
+
+    def connect(link: WorkerSide) -> None:
+        # Descriptors 0 and 1, the main process's pipes (StandardIO's
+        # defaults).
+        stdio.StandardIO(link, reactor=reactor)
+        toMain.link = link
+
+    buildWorker(config, reactor, connect)
+    # The terminal's Ctrl-C and hang-up reach the whole process group: the
+    # main process decides, and stops its workers with SIGTERM.
+    reactor.callWhenRunning(_ignoreTerminalSignals)
+    reactor.run()
+
+
+def _ignoreTerminalSignals() -> None:
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+if __name__ == "__main__":
+    main()

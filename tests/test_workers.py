@@ -1,0 +1,490 @@
+# Twisted's test doubles (iosim, Clock) are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+C{--workers} without processes: the main process and a worker talking AMP
+over Twisted's in-memory connection (L{twisted.test.iosim}), the limits'
+shares, restarts timed on a L{Clock}, and the options.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import generate_latest
+from signing import ManualPool, signingServer
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import LogEvent, Logger
+from twisted.python import usage
+from twisted.python.failure import Failure
+from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
+
+from randnum import cluster
+from randnum.audit import AuditStore
+from randnum.cluster import Totals
+from randnum.limits import HttpStats, TcpStats
+from randnum.metrics import metricsRegistry
+from randnum.query import Query, QueryError
+from randnum.records import verifyDraw
+from randnum.server import RandnumServer
+from randnum.supervisor import (
+    RESTART_DELAYS,
+    STEADY_SECONDS,
+    STOP_GRACE,
+    MainSide,
+    WorkerPool,
+    perAddressShare,
+    share,
+    usableCPUs,
+)
+from randnum.tap import MAX_WORKERS, Options
+from randnum.worker import KeyInfo, LogToMain, SharedAuditStore, WorkerSide
+
+# Shares of the limits.
+
+
+@given(st.integers(1, 100_000), st.integers(1, 256))
+def test_sharesAddUpToTheTotalAndDifferByOne(total: int, workers: int) -> None:
+    shares = [share(total, workers, number) for number in range(1, workers + 1)]
+    assert sum(shares) == total
+    assert max(shares) - min(shares) <= 1
+
+
+@given(st.integers(0, 100_000), st.integers(1, 256))
+def test_perAddressSharesNeverExceedTheLimit(total: int, workers: int) -> None:
+    each = perAddressShare(total, workers)
+    if total == 0:
+        assert each == 0  # no limit stays no limit
+    else:
+        assert each >= 1
+        assert each * workers <= max(total, workers)
+
+
+# Usable CPUs.
+
+
+@pytest.mark.parametrize(
+    ("quota", "cpus"),
+    [
+        ("max 100000\n", 4),
+        ("150000 100000\n", 2),
+        ("50000 100000\n", 1),
+        ("800000 100000\n", 4),
+        ("garbage", 4),
+        (None, 4),
+    ],
+)
+def test_usableCPUsHonourTheCgroupQuota(
+    tmp_path: Path, quota: str | None, cpus: int
+) -> None:
+    path = tmp_path / "cpu.max"
+    if quota is not None:
+        path.write_text(quota)
+    assert usableCPUs(lambda: {0, 1, 2, 3}, str(path)) == cpus
+
+
+# Counts.
+
+counts = st.integers(0, 2**40)
+
+
+@given(st.lists(st.tuples(counts, counts, counts), min_size=1, max_size=4))
+def test_countRowsAddUp(values: list[tuple[int, int, int]]) -> None:
+    total = cluster.emptyFaces()
+    expected = TcpStats()
+    for requests, lines, errors in values:
+        faces = cluster.emptyFaces()
+        tcp = faces["tcp"]
+        assert isinstance(tcp, TcpStats)
+        tcp.requests, tcp.linesTooLong = requests, lines
+        tcp.errorKinds["bad_n"] = errors
+        cluster.addRows(total, cluster.countRows(faces))
+        expected.requests += requests
+        expected.linesTooLong += lines
+        expected.errorKinds["bad_n"] += errors
+    assert total["tcp"] == expected
+    assert total["http"] == HttpStats()
+
+
+def test_rowsOfUnknownFacesAndCountsAreIgnored() -> None:
+    faces = cluster.emptyFaces()
+    cluster.addRows(
+        faces,
+        [
+            {"face": "udp", "name": "requests", "value": 3},
+            {"face": "tcp", "name": "novelty", "value": 3},
+            {"face": "tcp", "name": "requests", "value": 2},
+        ],
+    )
+    assert faces["tcp"].requests == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(signed=True),
+        Query(n=3, min=-(2**63), max=2**63 - 1, signed=True, data="a b%"),
+        Query(type="gaussian", mean=0.1, sd=3.3e-7, places=9, signed=True),
+        Query(type="string", length=30, chars="hex", n=4, signed=True),
+    ],
+)
+def test_queriesTravelExactly(query: Query) -> None:
+    assert cluster.queryFrom(cluster.queryText(query)) == query
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[1]", ValueError),
+        ('{"size": 3}', ValueError),
+        ('{"n": 0}', QueryError),
+    ],
+)
+def test_badQueriesAreRefused(text: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        cluster.queryFrom(text)
+
+
+# The conversation, in memory.
+
+
+class Conversation:
+    """
+    A main process (with the signing server, if any) and one worker,
+    connected by AMP in memory.
+    """
+
+    def __init__(self, main: RandnumServer, worker: RandnumServer | None = None):
+        self.clock = Clock()
+        self.pool = WorkerPool(1, list, {}, main, self.clock)
+        self.worker = worker or RandnumServer(clock=self.clock)
+        self.gone: list[bool] = []
+        self.workerSide = WorkerSide(self.worker, lambda: self.gone.append(True))
+        self.mainSide = MainSide(self.pool, 1)
+        self.pump: IOPump = connect(
+            self.mainSide,
+            makeFakeServer(self.mainSide),
+            self.workerSide,
+            makeFakeClient(self.workerSide),
+            greet=False,
+        )
+        self.pool.workers[1] = self.mainSide
+        self.worker.wholeServer = self.workerSide.serverTotals
+
+    def shared(self) -> SharedAuditStore:
+        audit = self.pool.server.audit
+        assert isinstance(audit, AuditStore)
+        store = SharedAuditStore(
+            audit.path,
+            KeyInfo(audit.signer.keyId, audit.signer.publicPem),
+            ManualPool(audit.path),
+            self.workerSide,
+        )
+        self.worker.audit = store
+        return store
+
+
+def outcome(deferred: Deferred[Any]) -> list[Any]:
+    """
+    What C{deferred} fires with, once it has: its callbacks must be there
+    before an AMP answer arrives (AMP treats a failure nobody handles yet as
+    fatal to the connection).
+    """
+    fired: list[Any] = []
+    deferred.addBoth(fired.append)
+    return fired
+
+
+def result(fired: list[Any]) -> Any:
+    assert fired, "not fired"
+    return fired[0]
+
+
+def test_aSignedDrawLongerThanOneAmpValueArrivesWhole(tmp_path: Path) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    query = Query(type="string", length=30, n=2000, signed=True)
+    asked = outcome(talk.worker.signedDraw(query))
+    talk.pump.flush()
+    clock.advance(0)
+    pool.runAll()
+    talk.pump.flush()
+    record = result(asked)
+    assert isinstance(record, bytes) and len(record) > 0xFFFF
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    verifyDraw(record, audit.signer.publicKey)
+    assert json.loads(record)["serial"] == 1
+    # And the worker reads it back from the database.
+    read = outcome(store.record(1))
+    assert isinstance(store.readPool, ManualPool)
+    store.readPool.runAll()
+    assert result(read) == record
+
+
+def test_storeFailuresReachTheWorkerAsFailures(tmp_path: Path) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    talk.shared()
+    pool.breakNext = 1
+    asked = outcome(talk.worker.signedDraw(Query(signed=True)))
+    talk.pump.flush()
+    clock.advance(0)
+    pool.runAll()
+    talk.pump.flush()
+    failure = result(asked)
+    assert isinstance(failure, Failure)
+    failure.trap(cluster.StoreUnavailable)
+
+
+def test_aFullStoreIsToldToTheWorkers(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    audit.maxSize = 1
+    talk.pool._checkAudit()
+    talk.pump.flush()
+    assert store.full
+    with pytest.raises(QueryError) as refused:
+        talk.worker.signedDraw(Query(signed=True))
+    assert refused.value.kind == "audit_full"
+
+
+def test_withoutSigningTheMainProcessRefuses() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    asked = outcome(
+        talk.workerSide.call(
+            cluster.SignDraw, query=cluster.queryText(Query(signed=True))
+        )
+    )
+    talk.pump.flush()
+    result(asked).trap(cluster.SigningDisabled)
+
+
+def test_metricsGatherEveryWorkerAndKeepThoseOfWorkersThatExited() -> None:
+    main = RandnumServer(clock=Clock())
+    first = Conversation(main)
+    pool = first.pool
+    second = RandnumServer(clock=first.clock)
+    secondWorker = WorkerSide(second, lambda: None)
+    secondMain = MainSide(pool, 2)
+    secondPump = connect(
+        secondMain,
+        makeFakeServer(secondMain),
+        secondWorker,
+        makeFakeClient(secondWorker),
+        greet=False,
+    )
+    pool.count = 2
+    pool.workers[2] = secondMain
+    first.worker.tcp.requests, first.worker.tcp.open = 5, 1
+    second.tcp.requests, second.tcp.open = 7, 2
+    second.http.errorKinds["bad_n"] = 3
+
+    def gathered() -> Totals:
+        asked = outcome(first.worker.gather())
+        for _ in range(3):
+            first.pump.flush()
+            secondPump.flush()
+        totals = result(asked)
+        assert isinstance(totals, Totals)
+        return totals
+
+    totals = gathered()
+    assert totals.faces["tcp"].requests == 12
+    assert totals.faces["tcp"].open == 3
+    assert totals.faces["http"].errorKinds["bad_n"] == 3
+    assert totals.workers == [1, 2]
+    exposition = generate_latest(metricsRegistry(first.worker)).decode()
+    assert 'randnum_worker_open_connections{worker="2"} 2.0' in exposition
+    assert 'randnum_requests_total{face="tcp",framing="line"} 12.0' in exposition
+
+    # Worker 2 exits: its counts stay in the totals, its connections not.
+    pool.ended(secondMain, Failure(cluster.StoreUnavailable()))
+    pool._pending.pop(2).cancel()
+    totals = gathered()
+    assert totals.faces["tcp"].requests == 12
+    assert totals.faces["tcp"].open == 1
+    assert totals.workers == [1, 0]
+    assert totals.restarts == 1
+
+
+def test_aWorkerWithoutItsMainProcessCountsAlone() -> None:
+    worker = RandnumServer(clock=Clock())
+    worker.tcp.requests = 4
+    lost: Deferred[Totals] = Deferred()
+    worker.wholeServer = lambda: lost
+    asked = outcome(worker.gather())
+    lost.errback(Failure(ConnectionError("gone")))
+    totals = result(asked)
+    assert totals.faces["tcp"].requests == 4 and totals.workers == []
+
+
+def test_workerLogEventsAreLoggedByTheMainProcess(logged: list[LogEvent]) -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    fallback: list[LogEvent] = []
+    observer = LogToMain(fallback.append)  # type: ignore[arg-type]
+    observer.link = talk.workerSide
+    Logger(namespace="randnum", observer=observer).warn(
+        "a {thing} happened", thing="rejection"
+    )
+    talk.pump.flush()
+    assert fallback == []
+    relayed = [e for e in logged if e.get("randnum_worker") == 1]
+    assert len(relayed) == 1
+    from twisted.logger import formatEvent
+
+    assert formatEvent(relayed[0]) == "[worker 1] a rejection happened"
+
+
+def test_aWorkerStopsWhenTheMainProcessGoes() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    assert talk.workerSide.transport is not None
+    talk.workerSide.transport.loseConnection()
+    talk.pump.flush()
+    assert talk.gone == [True]
+
+
+# Supervision, on a clock.
+
+
+class FakeSide:
+    """
+    What the pool knows of a running worker: its number, its signals, and
+    when it ended.
+    """
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.signals: list[str] = []
+        self.ended: Deferred[None] = Deferred()
+        self.transport = self
+
+    def signalProcess(self, name: str) -> None:
+        self.signals.append(name)
+
+
+def supervised(count: int = 1) -> tuple[WorkerPool, Clock, list[tuple[float, int]]]:
+    clock = Clock()
+    pool = WorkerPool(count, list, {}, RandnumServer(clock=clock), clock)
+    starts: list[tuple[float, int]] = []
+
+    def start(number: int) -> None:
+        pool._pending.pop(number, None)
+        starts.append((clock.seconds(), number))
+        pool._started[number] = clock.seconds()
+
+    pool._start = start  # type: ignore[method-assign]
+    return pool, clock, starts
+
+
+def test_aWorkerThatKeepsFailingIsRestartedLessAndLessOften() -> None:
+    pool, clock, starts = supervised()
+    pool._started[1] = 0.0
+    delays = []
+    for _ in range(len(RESTART_DELAYS) + 1):
+        clock.advance(0.1)  # fails soon after starting
+        failed = clock.seconds()
+        pool._restartLater(1, "exited with status 1")
+        clock.advance(pool._pending[1].getTime() - clock.seconds())
+        assert starts[-1] == (clock.seconds(), 1)
+        delays.append(round(clock.seconds() - failed, 6))
+    assert delays == [*RESTART_DELAYS, RESTART_DELAYS[-1]]
+    # One that ran steadily for a while starts over at once.
+    clock.advance(STEADY_SECONDS)
+    pool._restartLater(1, "was killed by signal 9")
+    clock.advance(0)
+    assert starts[-1] == (clock.seconds(), 1)
+    assert pool.restarts == len(RESTART_DELAYS) + 2
+
+
+def test_stoppingCancelsRestartsAndKillsWhatDoesNotStop() -> None:
+    pool, clock, starts = supervised(count=2)
+    pool.running = True
+    quick, stubborn = FakeSide(1), FakeSide(2)
+    pool.workers = {1: quick, 2: stubborn}  # type: ignore[dict-item]
+    pool._restartLater(3, "exited")
+    stopping = pool.stopService()
+    assert quick.signals == stubborn.signals == ["TERM"]
+    quick.ended.callback(None)
+    clock.advance(STOP_GRACE)
+    assert stubborn.signals == ["TERM", "KILL"]
+    assert not stopping.called
+    stubborn.ended.callback(None)
+    assert stopping.called
+    clock.advance(60)
+    assert starts == []  # the pending restart was cancelled
+
+
+def test_stoppingNeverWaitsForEver() -> None:
+    pool, clock, _ = supervised()
+    pool.running = True
+    pool.workers = {1: FakeSide(1)}  # type: ignore[dict-item]
+    stopping = pool.stopService()
+    clock.advance(STOP_GRACE * 2)
+    assert stopping.called
+
+
+# Options.
+
+
+def parse(*args: str) -> Options:
+    options = Options(reactor=MemoryReactorClock())
+    options.parseOptions(["--port", "tcp:0", *args])
+    return options
+
+
+def test_workersAutoIsTheUsableCPUs() -> None:
+    assert parse("--workers", "auto")["workers"] == usableCPUs()
+    assert parse("--workers", "3")["workers"] == 3
+    assert parse()["workers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--workers", "two"], "--workers must be an integer"),
+        (
+            ["--workers", str(MAX_WORKERS + 1)],
+            f"--workers must be at most {MAX_WORKERS}",
+        ),
+        (["--workers", "2", "--seed", "1"], "--seed needs --workers 1"),
+        (
+            ["--workers", "4", "--max-connections", "3"],
+            "--max-connections (3) must be at least --workers (4)",
+        ),
+    ],
+)
+def test_badWorkerOptionsAreUsageErrors(args: list[str], message: str) -> None:
+    with pytest.raises(
+        usage.UsageError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        parse(*args)
+
+
+def test_askersMeanwhileShareOneAnswer() -> None:
+    asked: list[Deferred[int]] = []
+
+    def ask() -> Deferred[int]:
+        asked.append(Deferred())
+        return asked[-1]
+
+    shared = cluster.Shared(ask)
+    first, second = outcome(shared()), outcome(shared())
+    assert len(asked) == 1
+    asked[0].callback(7)
+    assert first == second == [7]
+    third = outcome(shared())
+    assert len(asked) == 2
+    asked[1].errback(Failure(ConnectionError("gone")))
+    assert isinstance(third[0], Failure) and third[0].check(ConnectionError)
