@@ -138,11 +138,33 @@ class Shared(Generic[T]):
                 waiter.callback(result)
 
 
-#: A face's counts, one row per count: C{face}, C{name} (an attribute of
-#: the face's statistics, or C{errorKinds/KIND}) and C{value}.
-_COUNTS = amp.AmpList(
-    [(b"face", amp.Unicode()), (b"name", amp.Unicode()), (b"value", amp.Integer())]
-)
+class Counts(amp.Argument):
+    """
+    Each face's counts, as rows of C{face}, C{name} (an attribute of the
+    face's statistics, or C{errorKinds/KIND}) and C{value}
+    (L{countRows}), sent as one JSON text: a scrape passes them through
+    AMP several times, and L{amp.AmpList} takes half a millisecond to read
+    thirty rows back.
+    """
+
+    def toString(self, inObject: list[dict[str, Any]]) -> bytes:
+        """
+        The rows as JSON.
+        """
+        return json.dumps(inObject, separators=(",", ":")).encode("utf-8")
+
+    def fromString(self, inString: bytes) -> list[dict[str, Any]]:
+        """
+        The rows again.
+        """
+        rows = json.loads(inString)
+        if not isinstance(rows, list):
+            raise ValueError("counts are a list of rows")
+        return rows
+
+
+#: Each face's counts.
+_COUNTS = Counts()  # type: ignore[no-untyped-call]
 
 
 #: The arguments or the response of an AMP command.

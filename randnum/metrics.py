@@ -11,6 +11,7 @@ C{--workers}, the whole server's, whichever worker is scraped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -148,6 +149,41 @@ def _auditFamilies(audit: AuditFigures) -> Iterator[Metric]:
     )
 
 
+class Remembered(Collector):
+    """
+    Another collector's metrics, collected at most once a second: the
+    process collector counts open descriptors by listing C{/proc/self/fd},
+    which takes a millisecond per few thousand connections, and a flood of
+    scrapes should not pay that each time.
+    """
+
+    def __init__(
+        self, collector: Collector, seconds: Callable[[], float], period: float = 1.0
+    ) -> None:
+        self.collector = collector
+        self.seconds = seconds
+        self.period = period
+        self._collected: list[Metric] = []
+        self._when = -math.inf
+
+    def collect(self) -> Iterator[Metric]:
+        """
+        The metrics collected in the last second, or now.
+        """
+        now = self.seconds()
+        if now - self._when >= self.period:
+            self._collected = list(self.collector.collect())
+            self._when = now
+        return iter(self._collected)
+
+    def describe(self) -> Iterator[Metric]:
+        """
+        The same metrics, so that the registry need not collect to learn
+        their names.
+        """
+        return self.collect()
+
+
 def framingCounts(stats: FaceStats) -> dict[str, int]:
     """
     A face's request counts by framing.
@@ -170,5 +206,5 @@ def metricsRegistry(server: RandnumServer) -> CollectorRegistry:
     """
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StatsCollector(lambda: server.latest))
-    ProcessCollector(registry=registry)
+    registry.register(Remembered(ProcessCollector(registry=None), server.clock.seconds))
     return registry

@@ -81,6 +81,8 @@ RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STEADY_SECONDS = 30.0
 #: Seconds that stopping waits for workers to exit before killing them.
 STOP_GRACE = 1.5
+#: Seconds a worker has to answer for its counts.
+ASK_TIMEOUT = 2.0
 #: Seconds between two gatherings of every worker's counts: a worker that
 #: exits loses at most the counts of its last few seconds.
 KEEP_COUNTS = 5.0
@@ -462,7 +464,12 @@ class WorkerPool(Service):
         of workers that have exited, and the audit store's figures.
         """
         sides = list(self.workers.values())
-        asked = [side.call(cluster.WorkerCounts) for side in sides]
+        # A worker that does not answer (stopped, or stuck) counts as of
+        # its last answer, rather than holding up every scrape.
+        asked = [
+            side.call(cluster.WorkerCounts).addTimeout(ASK_TIMEOUT, self.clock)
+            for side in sides
+        ]
 
         def add(results: list[tuple[bool, Any]]) -> Totals:
             faces = cluster.emptyFaces()

@@ -45,6 +45,7 @@ from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query
 from randnum.server import RandnumServer
 from randnum.source import NumberSource, systemSource
+from randnum.supervisor import ASK_TIMEOUT
 from randnum.values import UUID7Clock
 from randnum.web import webSite
 
@@ -157,7 +158,10 @@ class WorkerSide(cluster.Conversation):
         """
         Ask the main process for the whole server's L{Totals}.
         """
-        asked = self.call(cluster.ServerCounts)
+        # The main process asks every worker, each within ASK_TIMEOUT.
+        asked = self.call(cluster.ServerCounts).addTimeout(
+            ASK_TIMEOUT + 1.0, self.server.clock
+        )
 
         def totals(answer: dict[str, Any]) -> Totals:
             faces = cluster.emptyFaces()

@@ -34,6 +34,7 @@ from randnum.query import Query, QueryError
 from randnum.records import verifyDraw
 from randnum.server import RandnumServer
 from randnum.supervisor import (
+    ASK_TIMEOUT,
     RESTART_DELAYS,
     STEADY_SECONDS,
     STOP_GRACE,
@@ -488,3 +489,16 @@ def test_askersMeanwhileShareOneAnswer() -> None:
     assert len(asked) == 2
     asked[1].errback(Failure(ConnectionError("gone")))
     assert isinstance(third[0], Failure) and third[0].check(ConnectionError)
+
+
+def test_aWorkerThatDoesNotAnswerCountsAsOfItsLastAnswer() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests = 3
+    first = outcome(talk.pool.gather())
+    talk.pump.flush()
+    assert result(first).faces["tcp"].requests == 3
+    # Now the worker is stopped (SIGSTOP, or stuck): its answer never comes.
+    talk.worker.tcp.requests = 5
+    stuck = outcome(talk.pool.gather())
+    talk.clock.advance(ASK_TIMEOUT)
+    assert result(stuck).faces["tcp"].requests == 3
