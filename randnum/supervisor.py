@@ -399,7 +399,7 @@ class WorkerPool(Service):
             self.reactor,
             sys.executable,
             [sys.executable, "-m", "randnum.worker", config],
-            env=dict(os.environ),
+            env=workerEnvironment(),
             childFDs=childFDs,
             errFlag=StandardErrorBehavior.LOG,
         )
@@ -563,6 +563,22 @@ class WorkerPool(Service):
         for listener in self._shared:
             for sock in listener.sockets:
                 sock.close()
+
+
+def workerEnvironment() -> dict[str, str]:
+    """
+    A worker's environment: this process's, with its module search path,
+    so that a worker imports the same randnum as the main process, not one
+    in whatever directory it was started from.
+    """
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    # Python 3.11 and later: no current directory before that path.
+    environment["PYTHONSAFEPATH"] = "1"
+    # Sockets handed down by systemd are the main process's to adopt.
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        environment.pop(name, None)
+    return environment
 
 
 def _howEnded(reason: Failure) -> str:

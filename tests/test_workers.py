@@ -9,6 +9,8 @@ shares, restarts timed on a L{Clock}, and the options.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from signing import ManualPool, signingServer
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import LogEvent, Logger
+from twisted.logger import LogEvent, Logger, formatEvent
 from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
@@ -43,6 +45,7 @@ from randnum.supervisor import (
     perAddressShare,
     share,
     usableCPUs,
+    workerEnvironment,
 )
 from randnum.tap import MAX_WORKERS, Options
 from randnum.worker import KeyInfo, LogToMain, SharedAuditStore, WorkerSide
@@ -342,8 +345,6 @@ def test_workerLogEventsAreLoggedByTheMainProcess(logged: list[LogEvent]) -> Non
     assert fallback == []
     relayed = [e for e in logged if e.get("randnum_worker") == 1]
     assert len(relayed) == 1
-    from twisted.logger import formatEvent
-
     assert formatEvent(relayed[0]) == "[worker 1] a rejection happened"
 
 
@@ -502,3 +503,20 @@ def test_aWorkerThatDoesNotAnswerCountsAsOfItsLastAnswer() -> None:
     stuck = outcome(talk.pool.gather())
     talk.clock.advance(ASK_TIMEOUT)
     assert result(stuck).faces["tcp"].requests == 3
+
+
+def test_theMainProcessLogsTheWholeServersSummary(logged: list[LogEvent]) -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests, talk.worker.tcp.open = 9, 2
+    talk.pool.logSummary()
+    talk.pump.flush()
+    [summary] = [formatEvent(e) for e in logged if "tcp summary" in formatEvent(e)]
+    assert summary.startswith("randnum tcp summary: 2 open;")
+    assert "9 requests" in summary
+
+
+def test_workersImportWhatTheMainProcessImports() -> None:
+    environment = workerEnvironment()
+    assert environment["PYTHONPATH"].split(os.pathsep) == [p for p in sys.path if p]
+    assert environment["PYTHONSAFEPATH"] == "1"
+    assert "LISTEN_FDS" not in environment
