@@ -29,6 +29,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 from zope.interface import implementer
@@ -54,6 +55,10 @@ from randnum.values import UUID7Clock, batches
 #: Methods every resource here answers.
 ALLOWED = (b"GET", b"HEAD")
 FORMATS = ("json", "text")
+#: Most query strings whose parsed queries a L{RandomResource} keeps, and
+#: the longest it keeps (so that they take at most 64 KiB).
+PARSED_QUERIES = 256
+PARSED_QUERY_LENGTH = 256
 
 
 def respond(
@@ -94,7 +99,7 @@ class JSONResource(Resource):
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         """
         Refuse methods other than GET and HEAD; render the rest as usual.
         """
@@ -106,8 +111,11 @@ class JSONResource(Resource):
         if self.isLeaf and request.postpath and not self.takesPath:
             # /healthz/anything, and /healthz/ too, are not /healthz.
             return jsonError(request, 404, "not found")
-        rendered: bytes = super().render(request)  # type: ignore[no-untyped-call]
-        return rendered
+        # Only GET and HEAD get here, and both are always defined: called
+        # directly, not looked up by name as Resource.render would.
+        if request.method == b"HEAD":
+            return self.render_HEAD(request)
+        return self.render_GET(request)
 
     def render_HEAD(self, request: Request) -> bytes:
         """
@@ -159,6 +167,8 @@ class RandomResource(JSONResource):
         self.stats = server.http
         self.uuid7 = server.uuid7
         self.randnum = server
+        #: L{parse}'s answers, by query string (see L{parsed}).
+        self._parsed: dict[bytes, tuple[str, Query] | QueryError] = {}
 
     @property
     def clock(self) -> IReactorTime:
@@ -173,27 +183,36 @@ class RandomResource(JSONResource):
         """
         stats = self.stats
         stats.requests += 1
-        try:
-            form, query = self.parse(request.args or {})
-        except QueryError as error:
+        parsed = self.parsed(request)
+        if isinstance(parsed, QueryError):
             stats.errors += 1
-            stats.errorKinds[error.kind] += 1
-            return jsonError(request, 400, error.reason)
+            stats.errorKinds[parsed.kind] += 1
+            return jsonError(request, 400, parsed.reason)
+        form, query = parsed
         if form == "text":
             stats.textRequests += 1
         if query.signed:
             return self._signed(request, form, query)
         if query.type != "int":
             return self._values(request, form, query)
-        numbers = self.source.answer(query)
+        # As ASCII decimal: drawn, for the server's default range, from the
+        # pool of numbers drawn and rendered ahead that the TCP face draws
+        # from too (see NumberSource.prepare).
+        if query.unique:
+            numbers = [b"%d" % number for number in self.source.answer(query)]
+        else:
+            numbers = self.source.render(query.min, query.max, query.n)
         self._count(request, len(numbers))
         if form == "text":
-            body = "".join(f"{number}\n" for number in numbers).encode("ascii")
+            body = b"".join([number + b"\n" for number in numbers])
             return respond(request, 200, body, b"text/plain; charset=utf-8")
+        # jsonBody's bytes for {"numbers": numbers, "min": ..., "max": ...}
+        # (integers are spelled alike), made without json.dumps.
         return respond(
             request,
             200,
-            jsonBody({"numbers": numbers, "min": query.min, "max": query.max}),
+            b'{"numbers":[%s],"min":%d,"max":%d}\n'
+            % (b",".join(numbers), query.min, query.max),
         )
 
     def render_HEAD(self, request: Request) -> bytes:
@@ -204,14 +223,14 @@ class RandomResource(JSONResource):
         client ever reads (and so that no backpressure ever bounds).
         """
         self.stats.requests += 1
-        try:
-            form, _ = self.parse(request.args or {})
-        except QueryError as error:
+        parsed = self.parsed(request)
+        if isinstance(parsed, QueryError):
             self.stats.errors += 1
-            self.stats.errorKinds[error.kind] += 1
-            body = jsonError(request, 400, error.reason)
+            self.stats.errorKinds[parsed.kind] += 1
+            body = jsonError(request, 400, parsed.reason)
             request.setHeader(b"content-length", b"%d" % len(body))
             return b""
+        form = parsed[0]
         if form == "text":
             self.stats.textRequests += 1
         request.setResponseCode(200)
@@ -291,6 +310,35 @@ class RandomResource(JSONResource):
             self.randnum.limits.idleTimeout,
         )
         return NOT_DONE_YET
+
+    def parsed(self, request: Request) -> tuple[str, Query] | QueryError:
+        """
+        L{parse}'s answer for C{request}'s query string: the format and the
+        query, or the error (returned, not raised).
+
+        The answer is a function of the query string alone (C{request.args}
+        is parsed from it, and the defaults are the server's), and most
+        requests ask the same few things, so answers are remembered: at
+        most L{PARSED_QUERIES} of them, all forgotten when that many are
+        (so that a client sending ever new queries costs only the parsing
+        it would cost anyway), for query strings of at most
+        L{PARSED_QUERY_LENGTH} bytes.
+        """
+        # twisted.web parses request.args from what follows the first "?".
+        key = request.uri.partition(b"?")[2]
+        answer = self._parsed.get(key)
+        if answer is None:
+            try:
+                answer = self.parse(request.args or {})
+            except QueryError as error:
+                # Kept, never raised again: without the traceback that
+                # would hold this request's frames.
+                answer = error.with_traceback(None)
+            if len(key) <= PARSED_QUERY_LENGTH:
+                if len(self._parsed) >= PARSED_QUERIES:
+                    self._parsed.clear()
+                self._parsed[key] = answer
+        return answer
 
     def parse(self, args: dict[bytes, list[bytes]]) -> tuple[str, Query]:
         """
@@ -790,16 +838,64 @@ class RandnumChannel(HTTPChannel):
     """
 
     server: RandnumServer
+    randnumSite: RandnumSite
     host: str | None = None
     admitted = False
+    #: Whether a request head has begun and is not complete yet.
+    _inHead = False
+    #: The head deadline: left pending once a head is complete (it does
+    #: nothing then), and moved on at the next head's first byte.
     _headCall: IDelayedCall | None = None
     _stallCall: IDelayedCall | None = None
     _graceCall: IDelayedCall | None = None
     _heldRequest: Request | None = None
-    _newTurn: IDelayedCall | None = None
+    #: Whether the site will call L{turnEnded} when this turn ends.
+    _inTurn = False
     _requestsThisTurn = 0
+    _gone = False
+    #: The idle timer (see L{setTimeout}), and whether it is counting.
+    _idleCall: IDelayedCall | None = None
+    _idleCounting = False
     #: Numbers in responses rendered since the transport last drained.
     undelivered = 0
+
+    def setTimeout(self, period: float | None) -> float | None:
+        """
+        As L{TimeoutMixin.setTimeout}, with one timer for the connection's
+        life.  twisted.web puts the idle timeout aside while it handles
+        each request and takes it up again after: with L{TimeoutMixin},
+        a timer cancelled and another made for every request.  Here, put
+        aside, the timer is left pending and does nothing if it comes due;
+        taken up again, it is moved on, which is what a new timer would be.
+        """
+        previous = self.timeOut
+        # Seconds, a float where the limit is (TimeoutMixin says int).
+        self.timeOut = period  # type: ignore[assignment]
+        if period is None:
+            self._idleCounting = False
+        else:
+            self._idleCounting = True
+            if self._idleCall is None:
+                self._idleCall = self.callLater(  # type: ignore[no-untyped-call]
+                    period, self._idleTimedOut
+                )
+            else:
+                self._idleCall.reset(period)
+        return previous
+
+    def resetTimeout(self) -> None:
+        """
+        As L{TimeoutMixin.resetTimeout}: start the idle timeout afresh,
+        unless it is put aside or has already run out.
+        """
+        if self._idleCounting and self._idleCall is not None:
+            self._idleCall.reset(self.timeOut)  # type: ignore[arg-type]
+
+    def _idleTimedOut(self) -> None:
+        self._idleCall = None
+        if self._idleCounting:
+            self._idleCounting = False
+            self.timeoutConnection()
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -807,20 +903,27 @@ class RandnumChannel(HTTPChannel):
         """
         if (
             not self._handlingRequest
-            and self._headCall is None
+            and not self._inHead
             and self.timeOut
             and not self.transport.disconnecting  # type: ignore[union-attr]
         ):
-            self._headCall = self.callLater(  # type: ignore[no-untyped-call]
-                self.timeOut, self._headTimedOut
-            )
+            self._inHead = True
+            # One timer a connection, moved on (cheap: no new timer, no
+            # cancelled one left in the reactor's heap) rather than one
+            # made and cancelled for each request.
+            if self._headCall is None:
+                self._headCall = self.callLater(  # type: ignore[no-untyped-call]
+                    self.timeOut, self._headTimedOut
+                )
+            else:
+                self._headCall.reset(self.timeOut)
         super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def allHeadersReceived(self) -> None:
         """
         The head is complete: refuse a body, or go on as usual.
         """
-        self._cancel("_headCall")
+        self._inHead = False
         # A length, or None for a chunked body.  ("Transfer-Encoding:
         # identity" alone means no body, as twisted.web reads it.)
         if self.length != 0:
@@ -878,8 +981,9 @@ class RandnumChannel(HTTPChannel):
         at most L{REQUESTS_PER_TURN} of its requests in one reactor turn.
         """
         self._requestsThisTurn += 1
-        if self._newTurn is None:
-            self._newTurn = self.callLater(0, self._turnEnded)  # type: ignore[no-untyped-call]
+        if not self._inTurn:
+            self._inTurn = True
+            self.randnumSite.answeredThisTurn(self)
         if self.persistent and self._waitingForTransport:
             self._heldRequest = request
             # While a request is handled, the idle timeout is put aside.
@@ -894,10 +998,14 @@ class RandnumChannel(HTTPChannel):
             return
         super().requestDone(request)  # type: ignore[no-untyped-call]
 
-    def _turnEnded(self) -> None:
-        self._newTurn = None
+    def turnEnded(self) -> None:
+        """
+        The reactor turn in which this channel answered requests has ended:
+        count afresh, and answer a request held for the turn's limit.
+        """
+        self._inTurn = False
         self._requestsThisTurn = 0
-        if not self._waitingForTransport:
+        if not self._waitingForTransport and not self._gone:
             self._release()
 
     def resumeProducing(self) -> None:
@@ -923,7 +1031,8 @@ class RandnumChannel(HTTPChannel):
 
     def _headTimedOut(self) -> None:
         self._headCall = None
-        self._timedOut("request head not complete in time")
+        if self._inHead:
+            self._timedOut("request head not complete in time")
 
     def _stalled(self) -> None:
         self._stallCall = None
@@ -949,7 +1058,7 @@ class RandnumChannel(HTTPChannel):
         """
         Close once what was written is sent; abort after the close grace.
         """
-        self.setTimeout(None)  # type: ignore[no-untyped-call]
+        self.setTimeout(None)
         self._cancel("_headCall")
         self.loseConnection()  # type: ignore[no-untyped-call]
         if self._graceCall is None:
@@ -957,6 +1066,24 @@ class RandnumChannel(HTTPChannel):
                 self.server.limits.closeGrace,
                 self.transport.abortConnection,  # type: ignore[union-attr]
             )
+
+    def writeHeaders(
+        self, version: bytes, code: bytes, reason: bytes, headers: object
+    ) -> None:
+        """
+        Write the status line and headers as twisted.web does, in one
+        piece: its C{writeSequence} of some thirty small strings, each
+        checked, cost more than the join.
+        """
+        if not isinstance(headers, Headers):
+            super().writeHeaders(version, code, reason, headers)  # type: ignore[no-untyped-call]
+            return
+        parts = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                parts += (name, b": ", value, b"\r\n")
+        parts.append(b"\r\n")
+        self.transport.write(b"".join(parts))  # type: ignore[union-attr]
 
     def _cancel(self, name: str) -> None:
         call = getattr(self, name)
@@ -969,7 +1096,8 @@ class RandnumChannel(HTTPChannel):
         """
         Stop every timer and give the connection's place back.
         """
-        for name in ("_headCall", "_stallCall", "_graceCall", "_newTurn"):
+        self._gone = True
+        for name in ("_headCall", "_stallCall", "_graceCall", "_idleCall"):
             self._cancel(name)
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
         if self.admitted:
@@ -1058,6 +1186,9 @@ class RandnumSite(Site):
             reactor=server.clock,
         )
         self.server = server
+        #: The channels that answered requests in this reactor turn.
+        self._answering: list[RandnumChannel] = []
+        self._turnCall: IDelayedCall | None = None
 
     def acceptableProtocols(self) -> list[bytes]:
         """
@@ -1079,6 +1210,7 @@ class RandnumSite(Site):
         channel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
         assert isinstance(channel, RandnumChannel)
         channel.server = server
+        channel.randnumSite = self
         channel.host = host
         channel.admitted = True
         server.http.open += 1
@@ -1089,6 +1221,24 @@ class RandnumSite(Site):
         """
         Log nothing per request.
         """
+
+    def answeredThisTurn(self, channel: RandnumChannel) -> None:
+        """
+        C{channel} answered its first request of this reactor turn: call
+        its L{RandnumChannel.turnEnded} when the turn ends.  One timer for
+        every channel, not one each: with many connections, a timer made
+        and run for every request was a large part of a cheap request's
+        cost.
+        """
+        self._answering.append(channel)
+        if self._turnCall is None:
+            self._turnCall = self.server.clock.callLater(0, self._turnEnded)
+
+    def _turnEnded(self) -> None:
+        self._turnCall = None
+        channels, self._answering = self._answering, []
+        for channel in channels:
+            channel.turnEnded()
 
 
 def webSite(server: RandnumServer, registry: CollectorRegistry) -> RandnumSite:

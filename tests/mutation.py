@@ -35,6 +35,8 @@ CORE = (
     "values",
     "records",
     "audit",
+    "cluster",
+    "supervisor",
 )
 BIN = Path(sys.executable).parent
 #: A mutant that makes a test fail, or hang until mutmut's timeout (an

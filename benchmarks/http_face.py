@@ -1,0 +1,339 @@
+"""
+randnum's HTTP face against Starlette under uvicorn, with wrk, on loopback.
+
+    python benchmarks/http_face.py [--seconds 10] [--rounds 5] [--warmup 2]
+        [--connections 50] [--path /v1/random?n=1] [--twistd PATH]
+
+Measures requests per second for C{GET /v1/random?n=1} over keep-alive
+connections (C{wrk -t1 -c50}) from:
+
+ - randnum: C{twistd -n randnum --http ...} from the environment of the
+   Python that runs this script (its bin folder), unless --twistd names
+   another (e.g. an earlier installation, to compare changes);
+ - the reference: benchmarks/reference_starlette.py, a minimal Starlette
+   app answering the same JSON with comparable headers, drawn from the OS
+   CSPRNG (C{secrets.randbelow}) as randnum's are, run as
+   C{uvicorn --loop uvloop --http httptools --no-access-log --workers 1}.
+
+Both are single processes on 127.0.0.1, started once and stopped at the
+end; nothing is pinned to a core.  Each round loads randnum, then the
+reference, for --seconds each (after --warmup seconds of unmeasured load
+on each, once), so that the machine's other load falls on both alike.  It
+prints each round's requests per second and the ratio randnum/reference,
+and the medians.  The goal (issue 13) is a median ratio of at least 1.0.
+
+Starlette and uvicorn[standard] (uvloop, httptools) are not randnum's
+dependencies: they are installed, once, in a virtual environment of the
+benchmark's own, ~/.cache/randnum-bench/http-venv (--venv for another).
+
+wrk must be on the PATH; on Debian, as root:
+
+    apt-get update && apt-get install -y wrk
+
+(the script says so and stops if it is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+VENV = Path.home() / ".cache" / "randnum-bench" / "http-venv"
+REFERENCE_PACKAGES = ["starlette", "uvicorn[standard]"]
+REQUESTS = re.compile(r"(\d+) requests in ")
+RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.MULTILINE)
+NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+SOCKET_ERRORS = re.compile(r"Socket errors:(.*)")
+
+
+@dataclass(frozen=True)
+class Target:
+    """
+    A running server.
+    """
+
+    name: str
+    port: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """
+    What one wrk run measured: requests per second, the server's CPU per
+    request (microseconds), and anything wrong.
+    """
+
+    rate: float
+    cpu: float
+    problems: str
+
+
+def freePort() -> int:
+    """
+    A TCP port on 127.0.0.1 that nothing listens on now.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def referenceVenv(venv: Path) -> Path:
+    """
+    The reference's virtual environment, made (and its packages installed)
+    if it is not there yet; its bin folder.
+    """
+    bin = venv / "bin"
+    python = bin / "python"
+    check = "import starlette, uvicorn, uvloop, httptools"
+    if python.exists() and subprocess.run([python, "-c", check]).returncode == 0:
+        return bin
+    print(f"installing {' '.join(REFERENCE_PACKAGES)} in {venv} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", *REFERENCE_PACKAGES], check=True
+    )
+    subprocess.run([python, "-c", check], check=True)
+    return bin
+
+
+@contextmanager
+def started(command: list[str], port: int, workdir: str) -> Iterator[int]:
+    """
+    Run a server until the block ends, once it accepts connections on
+    C{port}; stop it then (kill it if it does not stop in 10 s).  Yield its
+    process id.
+    """
+    log = open(Path(workdir) / f"server-{port}.log", "w+b")
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+                raise RuntimeError(f"{command[0]} exited before listening:\n{output}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def cpuSeconds(pid: int) -> float:
+    """
+    CPU seconds (user and system) a process has used so far; NaN where
+    /proc is not available.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    target: Target, path: str, seconds: float, connections: int, workdir: str
+) -> Run:
+    """
+    Load C{target} with C{wrk -t1} for C{seconds}.
+    """
+    url = f"http://127.0.0.1:{target.port}{path}"
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", url]
+    before = cpuSeconds(target.pid)
+    result = subprocess.run(
+        command, capture_output=True, text=True, cwd=workdir, timeout=seconds + 60
+    )
+    used = cpuSeconds(target.pid) - before
+    if result.returncode != 0:
+        raise RuntimeError(f"wrk failed against {target.name}: {result.stderr}")
+    match = RATE.search(result.stdout)
+    if match is None:
+        raise RuntimeError(f"no Requests/sec in wrk's output:\n{result.stdout}")
+    problems = []
+    if bad := NON_2XX.search(result.stdout):
+        problems.append(f"{bad.group(1)} non-2xx")
+    if errors := SOCKET_ERRORS.search(result.stdout):
+        problems.append(f"socket errors:{errors.group(1)}")
+    count = REQUESTS.search(result.stdout)
+    requests = int(count.group(1)) if count else 0
+    # Server CPU per request: less disturbed than the rate by the machine's
+    # other load (wrk and the server share its cores).
+    return Run(
+        float(match.group(1)), 1e6 * used / max(requests, 1), "; ".join(problems)
+    )
+
+
+def randnumCommand(twistd: str, port: int) -> list[str]:
+    """
+    How to run randnum with C{twistd}, serving HTTP on 127.0.0.1:C{port}
+    (and its TCP face on a port of the system's choosing, unused).
+    """
+    return [
+        twistd,
+        *"-n --pidfile= -l - randnum --port tcp:0:interface=127.0.0.1".split(),
+        *("--http", f"tcp:{port}:interface=127.0.0.1"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per server")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="unmeasured load first, each"
+    )
+    parser.add_argument("--connections", type=int, default=50, help="wrk -c")
+    parser.add_argument("--path", default="/v1/random?n=1", help="what to GET")
+    parser.add_argument(
+        "--twistd",
+        default=str(BIN / "twistd"),
+        help="the twistd to run randnum with (default: this Python's)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="TWISTD",
+        help="another installation's twistd (e.g. randnum before a change), "
+        "measured as 'baseline' in every round, side by side",
+    )
+    parser.add_argument(
+        "--venv", type=Path, default=VENV, help="the reference's virtualenv"
+    )
+    arguments = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        sys.exit(
+            "wrk is not on the PATH; install it (on Debian, as root: "
+            "apt-get update && apt-get install -y wrk) and run this again"
+        )
+    reference = referenceVenv(arguments.venv)
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
+        ours, theirs = freePort(), freePort()
+        randnum = stack.enter_context(
+            started(randnumCommand(arguments.twistd, ours), ours, workdir)
+        )
+        starlette = stack.enter_context(
+            started(
+                [
+                    str(reference / "uvicorn"),
+                    *f"--app-dir {HERE} reference_starlette:app".split(),
+                    *"--loop uvloop --http httptools --no-access-log".split(),
+                    *f"--workers 1 --host 127.0.0.1 --port {theirs}".split(),
+                ],
+                theirs,
+                workdir,
+            )
+        )
+        targets = [
+            Target("randnum", ours, randnum),
+            Target("starlette", theirs, starlette),
+        ]
+        if arguments.baseline:
+            port = freePort()
+            pid = stack.enter_context(
+                started(randnumCommand(arguments.baseline, port), port, workdir)
+            )
+            targets.append(Target("baseline", port, pid))
+
+        def load(target: Target, seconds: float) -> Run:
+            return wrk(target, arguments.path, seconds, arguments.connections, workdir)
+
+        print(
+            f"GET {arguments.path}: wrk -t1 -c{arguments.connections} "
+            f"-d{arguments.seconds:g}s, {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.2f}, {arguments.rounds} rounds"
+        )
+        if arguments.warmup > 0:
+            for target in targets:
+                load(target, arguments.warmup)
+        # Each server's requests per second and CPU microseconds per
+        # request; then each randnum's ratio to the reference, in rate and
+        # in CPU (the reference's CPU per request over randnum's).
+        names = [target.name for target in targets]
+        randnums = [name for name in names if name != "starlette"]
+        print(
+            f"{'round':>6} "
+            + " ".join(f"{name + ' req/s':>15} {'us/req':>6}" for name in names)
+            + "  "
+            + " ".join(f"{name + ' ratio':>15} {'(CPU)':>6}" for name in randnums)
+        )
+        runs: dict[str, list[Run]] = {name: [] for name in names}
+        ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in randnums}
+
+        def row(label: str, rate: dict[str, float], cpu: dict[str, float]) -> str:
+            return (
+                f"{label:>6} "
+                + " ".join(f"{rate[n]:>15,.0f} {cpu[n]:>6.1f}" for n in names)
+                + "  "
+                + " ".join(
+                    f"{rate[n] / rate['starlette']:>14.2f}x "
+                    f"{cpu['starlette'] / cpu[n]:>5.2f}x"
+                    for n in randnums
+                )
+            )
+
+        for number in range(1, arguments.rounds + 1):
+            measured = {
+                target.name: load(target, arguments.seconds) for target in targets
+            }
+            for name, run in measured.items():
+                runs[name].append(run)
+            rate = {name: run.rate for name, run in measured.items()}
+            cpu = {name: run.cpu for name, run in measured.items()}
+            for name in randnums:
+                ratios[name].append(
+                    (rate[name] / rate["starlette"], cpu["starlette"] / cpu[name])
+                )
+            notes = "; ".join(
+                f"{name}: {run.problems}"
+                for name, run in measured.items()
+                if run.problems
+            )
+            print(f"{row(str(number), rate, cpu)}  {notes}".rstrip(), flush=True)
+        print(
+            row(
+                "median",
+                {n: statistics.median(run.rate for run in runs[n]) for n in names},
+                {n: statistics.median(run.cpu for run in runs[n]) for n in names},
+            )
+        )
+        for name in randnums:
+            print(
+                f"{name}/starlette, median of the rounds' ratios: "
+                f"{statistics.median(r for r, _ in ratios[name]):.2f}x in requests "
+                f"per second, {statistics.median(c for _, c in ratios[name]):.2f}x "
+                "in server CPU per request (goal: >= 1.0x)"
+            )
+
+
+if __name__ == "__main__":
+    main()
