@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from signing import ManualPool, signingServer
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ProcessTerminated
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogEvent, Logger, formatEvent
@@ -520,3 +521,42 @@ def test_workersImportWhatTheMainProcessImports() -> None:
     assert environment["PYTHONPATH"].split(os.pathsep) == [p for p in sys.path if p]
     assert environment["PYTHONSAFEPATH"] == "1"
     assert "LISTEN_FDS" not in environment
+
+
+def test_aWorkerThatExitsIsLoggedWithHowItEnded(logged: list[LogEvent]) -> None:
+    pool, clock, starts = supervised()
+    side = FakeSide(1)
+    pool.workers = {1: side}  # type: ignore[dict-item]
+    pool._started[1] = clock.seconds()
+    clock.advance(41)
+    pool.ended(side, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert [formatEvent(e) for e in logged if e.get("number") == 1] == [
+        "randnum worker 1 was killed by signal 9 after 41.0 s; restarting it in 0 s"
+    ]
+    clock.advance(0)
+    assert starts == [(41.0, 1)]
+    assert pool.workers == {}
+
+
+def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    told: list[dict[str, Any]] = []
+    call = talk.mainSide.call
+
+    def telling(command: type[Any], **arguments: Any) -> Deferred[Any]:
+        told.append(arguments)
+        return call(command, **arguments)
+
+    talk.mainSide.call = telling  # type: ignore[method-assign]
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    seen = []
+    for maxSize in (1, 1, 1, 10**12, 10**12):
+        audit.maxSize = maxSize
+        talk.pool._checkAudit()
+        talk.pump.flush()
+        seen.append(store.full)
+    assert seen == [True, True, True, False, False]
+    assert [arguments["full"] for arguments in told] == [True, False]
