@@ -384,6 +384,7 @@ class WorkerPool(Service):
                 "fd": 3 + index,
                 "family": listener.port.addressFamily,  # type: ignore[attr-defined]
                 "tls": listener.tls,
+                "shared": not listener.sockets,
             }
             for index, listener in enumerate(self._shared)
         ]

@@ -260,17 +260,23 @@ class SharedUNIXPort(_FairAccepts, unix.Port):
 
 
 def adoptPort(
-    reactor: Any, fd: int, family: int, factory: IProtocolFactory
+    reactor: Any, fd: int, family: int, factory: IProtocolFactory, shared: bool
 ) -> IListeningPort:
     """
     Serve C{factory} on the listening socket C{fd} that the main process
     passed down, then close C{fd} (the port has its own copy).
+
+    @param shared: whether every worker accepts from this socket (a UNIX
+        socket, one from systemd), rather than this worker alone (its own
+        C{SO_REUSEPORT} socket, served as Twisted would).
     """
     # IReactorSocket.adoptStreamPort does this, with Twisted's own port
-    # classes; these take connections a few at a time and leave a UNIX
-    # socket's path alone.
+    # classes; a shared socket's take connections one at a time and leave
+    # a UNIX socket's path alone.
     port: Any
-    if family == socket.AF_UNIX:
+    if not shared:
+        port = reactor.adoptStreamPort(fd, family, factory)
+    elif family == socket.AF_UNIX:
         port = SharedUNIXPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
             reactor, fd, factory
         )
@@ -278,7 +284,8 @@ def adoptPort(
         port = SharedTCPPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
             reactor, fd, family, factory
         )
-    port.startListening()
+    if shared:
+        port.startListening()
     os.close(fd)
     listening: IListeningPort = port
     return listening
@@ -350,7 +357,9 @@ def buildWorker(
         factory: Any = factories[listener["face"]]
         if listener["tls"] is not None:
             factory = tlsFactory(reactor, listener["tls"], factory)
-        adoptPort(reactor, listener["fd"], listener["family"], factory)
+        adoptPort(
+            reactor, listener["fd"], listener["family"], factory, listener["shared"]
+        )
     log.info(
         "randnum worker {number} (pid {pid}) serving {ports} ports",
         number=config["number"],
