@@ -243,6 +243,28 @@ class AuditState(amp.Command):
     response: ClassVar[_Schema] = []
 
 
+class Serving(amp.Command):
+    """
+    Worker to main: this worker has adopted its ports and serves them.
+    """
+
+    arguments: ClassVar[_Schema] = []
+    requiresAnswer = False
+
+
+class Cover(amp.Command):
+    """
+    Main to worker: accept (or stop accepting) from the sockets of worker
+    C{worker}, which is not serving them (it is being restarted).
+    """
+
+    arguments: ClassVar[_Schema] = [
+        (b"worker", amp.Integer()),
+        (b"serve", amp.Boolean()),
+    ]
+    response: ClassVar[_Schema] = []
+
+
 class LogEvent(amp.Command):
     """
     Worker to main: one log event, as L{twisted.logger.eventAsJSON} text.

@@ -144,22 +144,19 @@ class RandnumServer:
     def gather(self) -> Deferred[Totals]:
         """
         The whole server's L{Totals}, also kept as L{latest}: this
-        process's, or with workers, every worker's (then if the main process
-        cannot be asked, this worker's alone, and L{latest} says so by
-        having no workers).
+        process's, or with workers, every worker's.  It fails if the main
+        process does not answer: a worker's own counts alone, reported as
+        the server's, would look to Prometheus like counters reset.
         """
         if self.wholeServer is None:
             self.latest = self.localTotals()
             return succeed(self.latest)
 
-        def fallBack(_: object) -> Totals:
-            return self.localTotals()
-
         def keep(totals: Totals) -> Totals:
             self.latest = totals
             return totals
 
-        return self.wholeServer().addErrback(fallBack).addCallback(keep)
+        return self.wholeServer().addCallback(keep)
 
     def faces(self) -> dict[str, FaceStats]:
         """

@@ -83,6 +83,9 @@ STEADY_SECONDS = 30.0
 STOP_GRACE = 1.5
 #: Seconds a worker has to answer for its counts.
 ASK_TIMEOUT = 2.0
+#: Questions a worker may leave unanswered in a row before it is taken for
+#: stuck and killed (one every KEEP_COUNTS seconds, and one per scrape).
+STUCK_QUESTIONS = 3
 #: Seconds between two gatherings of every worker's counts: a worker that
 #: exits loses at most the counts of its last few seconds.
 KEEP_COUNTS = 5.0
@@ -120,11 +123,11 @@ def share(total: int, workers: int, number: int) -> int:
 
 def perAddressShare(total: int, workers: int) -> int:
     """
-    Each worker's share of the per-address limit C{total} (0: none).
-    Rounded down, so that one address never has more than C{total}
-    connections, but at least one.
+    Each worker's share of the per-address limit C{total} (0: none, and
+    otherwise at least C{workers}): rounded down, so that one address never
+    has more than C{total} connections.
     """
-    return max(1, total // workers) if total else 0
+    return total // workers
 
 
 @dataclass(frozen=True)
@@ -137,12 +140,14 @@ class Listener:
     @ivar tls: the C{ssl:} endpoint description, for a TLS port.
     @ivar sockets: one socket per worker (C{SO_REUSEPORT}), or none when
         every worker shares the port's own.
+    @ivar description: the option that asked for it, for messages.
     """
 
     face: str
     port: IListeningPort
     tls: str | None
     sockets: Sequence[socket.socket] = ()
+    description: str = ""
 
     def descriptorFor(self, number: int) -> int:
         """
@@ -230,7 +235,17 @@ class MainSide(cluster.Conversation):
         super().__init__()  # type: ignore[no-untyped-call]
         self.pool = pool
         self.number = number
+        self.serving = False
         self.ended: Deferred[None] = Deferred()
+
+    @cluster.Serving.responder
+    def servingNow(self) -> dict[str, Any]:
+        """
+        The worker has adopted its ports.
+        """
+        self.serving = True
+        self.pool.serving(self)
+        return {}
 
     @cluster.SignDraw.responder
     def signDraw(self, query: str) -> Deferred[dict[str, Any]]:
@@ -332,6 +347,10 @@ class WorkerPool(Service):
         self._retired = cluster.emptyFaces()
         self._shared: list[Listener] = []
         self._auditWatch: LoopingCall | None = None
+        #: Which serving worker accepts from each down worker's sockets.
+        self._covering: dict[int, int] = {}
+        #: Questions in a row each worker has not answered in time.
+        self._unanswered: dict[int, int] = {}
         #: The whole server's L{Totals}, asked of every worker once for all
         #: who ask meanwhile.
         self.gather = cluster.Shared(self._gatherNow)
@@ -378,24 +397,42 @@ class WorkerPool(Service):
         if isinstance(audit, AuditStore):
             config["full"] = audit.full
             config["committed"] = audit.committed
-        config["listeners"] = [
-            {
+        config["listeners"] = []
+        return config
+
+    def _descriptors(self, config: dict[str, Any]) -> dict[int, int | str]:
+        """
+        The child's descriptors: AMP on 0 and 1, standard error on 2, then
+        each listener's sockets, as C{config}'s listeners (added here) say.
+        For a listener with a socket per worker, a worker is given every
+        worker's socket: it serves its own, and another's when told to
+        (L{cluster.Cover}) while that worker is down.
+        """
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        for listener in self._shared:
+            described: dict[str, Any] = {
                 "face": listener.face,
-                "fd": 3 + index,
                 "family": listener.port.addressFamily,  # type: ignore[attr-defined]
                 "tls": listener.tls,
                 "shared": not listener.sockets,
+                "description": listener.description,
+                "fd": len(childFDs),
+                "others": {},
             }
-            for index, listener in enumerate(self._shared)
-        ]
-        return config
+            childFDs[len(childFDs)] = listener.descriptorFor(config["number"])
+            if listener.sockets:
+                for other in range(1, self.count + 1):
+                    if other != config["number"]:
+                        described["others"][str(other)] = len(childFDs)
+                        childFDs[len(childFDs)] = listener.descriptorFor(other)
+            config["listeners"].append(described)
+        return childFDs
 
     def _start(self, number: int) -> None:
         self._pending.pop(number, None)
-        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
-        for index, listener in enumerate(self._shared):
-            childFDs[3 + index] = listener.descriptorFor(number)
-        config = json.dumps(self._workerConfig(number))
+        workerConfig = self._workerConfig(number)
+        childFDs = self._descriptors(workerConfig)
+        config = json.dumps(workerConfig)
         endpoint = ProcessEndpoint(
             self.reactor,
             sys.executable,
@@ -438,8 +475,50 @@ class WorkerPool(Service):
         cluster.addRows(self._retired, cluster.countRows(faces))
         if self._stopping:
             return
+        self._cover()
         how = _howEnded(reason)
         self._restartLater(number, how)
+
+    def serving(self, side: MainSide) -> None:
+        """
+        Worker C{side} serves its ports: whoever covered for it stops, and
+        it covers for workers that are down, if no one does.
+        """
+        covering = self._covering.pop(side.number, None)
+        if covering is not None and covering in self.workers:
+            self._tell(covering, side.number, False)
+        self._cover()
+
+    def _cover(self) -> None:
+        """
+        Have a serving worker accept from the sockets of each worker that is
+        down, so that connections the kernel gives them do not wait for its
+        restart.
+        """
+        if not any(listener.sockets for listener in self._shared):
+            return  # every worker accepts from every socket already
+        serving = [n for n, side in self.workers.items() if side.serving]
+        for number in range(1, self.count + 1):
+            covering = self._covering.get(number)
+            if number in serving or (covering is not None and covering in serving):
+                continue
+            self._covering.pop(number, None)
+            if not serving:
+                continue
+            load = {n: list(self._covering.values()).count(n) for n in serving}
+            chosen = min(serving, key=lambda n: (load[n], n))
+            self._covering[number] = chosen
+            self._tell(chosen, number, True)
+
+    def _tell(self, covering: int, number: int, serve: bool) -> None:
+        side = self.workers[covering]
+        side.call(cluster.Cover, worker=number, serve=serve).addErrback(lambda _: None)
+        log.info(
+            "randnum worker {covering} {what} the sockets of worker {number}",
+            covering=covering,
+            what="accepts from" if serve else "no longer accepts from",
+            number=number,
+        )
 
     def _restartLater(self, number: int, how: str) -> None:
         if self._stopping or number in self._pending:
@@ -477,6 +556,7 @@ class WorkerPool(Service):
             cluster.addRows(faces, cluster.countRows(self._retired))
             openByWorker = [0] * self.count
             for side, (ok, answer) in zip(sides, results, strict=True):
+                self._answered(side, ok)
                 rows = answer["counts"] if ok else self._lastCounts.get(side.number, [])
                 self._lastCounts[side.number] = rows
                 one = cluster.emptyFaces()
@@ -488,6 +568,24 @@ class WorkerPool(Service):
 
         gathered: Deferred[Any] = DeferredList(asked, consumeErrors=True)
         return gathered.addCallback(add)
+
+    def _answered(self, side: MainSide, ok: bool) -> None:
+        """
+        Kill a worker that has not answered L{STUCK_QUESTIONS} questions in
+        a row (stopped, or stuck): it holds its share of new connections,
+        and a restarted one serves them.
+        """
+        number = side.number
+        self._unanswered[number] = 0 if ok else self._unanswered.get(number, 0) + 1
+        if self._unanswered[number] >= STUCK_QUESTIONS:
+            self._unanswered[number] = 0
+            log.warn(
+                "randnum worker {number} has not answered {count} questions in "
+                "a row: killing it",
+                number=number,
+                count=STUCK_QUESTIONS,
+            )
+            _signal(side, "KILL")
 
     def logSummary(self) -> Deferred[None]:
         """
@@ -615,7 +713,12 @@ def listenersOf(services: Sequence[Any]) -> list[Listener]:
             endpoint = endpoint.endpoint
         tls = service.description if isinstance(endpoint, SSL4ServerEndpoint) else None
         face = "http" if service.face == "HTTP" else "tcp"
-        listeners.append(Listener(face, service.port, tls, sockets))
+        option = "--http" if face == "http" else "--port"
+        listeners.append(
+            Listener(
+                face, service.port, tls, sockets, f"{option} {service.description}"
+            )
+        )
     return listeners
 
 

@@ -349,6 +349,12 @@ class Options(usage.Options):
                 "--seed needs --workers 1: each worker would repeat the same "
                 "numbers, and which worker answers is not reproducible"
             )
+        perHost = self["limits"].maxConnectionsPerHost
+        if 0 < perHost < workers:
+            raise usage.UsageError(
+                f"--max-connections-per-ip ({perHost}) must be 0 or at least "
+                f"--workers ({workers}): each worker admits its share"
+            )
         if workers > self["limits"].maxConnections:
             raise usage.UsageError(
                 f"--max-connections ({self['limits'].maxConnections}) must be at "

@@ -730,7 +730,7 @@ class MetricsResource(JSONResource):
     """
     C{/metrics}: the Prometheus text exposition of a registry, once the
     server's totals are gathered (L{RandnumServer.gather}: with
-    C{--workers}, from every worker).
+    C{--workers}, from every worker), or a 503 if they cannot be.
     """
 
     isLeaf = True
@@ -757,7 +757,17 @@ class MetricsResource(JSONResource):
             request.write(respond(request, 200, body, CONTENT_TYPE_LATEST.encode()))
             request.finish()
 
-        self.randnum.gather().addCallback(render)
+        def unavailable(_: Failure) -> None:
+            if gone:
+                return
+            body = jsonError(
+                request, 503, "metrics unavailable: the main process did not answer"
+            )
+            request.setHeader(b"content-length", b"%d" % len(body))
+            request.write(body)
+            request.finish()
+
+        self.randnum.gather().addCallbacks(render, unavailable)
         return NOT_DONE_YET
 
     render_HEAD = render_GET  # type: ignore[assignment]

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 from twisted.internet import stdio, tcp, unix
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -38,6 +39,7 @@ from zope.interface import implementer
 
 from randnum import cluster
 from randnum.audit import Pool, readPage, readRecord
+from randnum.client import endpointError
 from randnum.cluster import Totals
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
@@ -57,6 +59,11 @@ log = Logger(namespace="randnum")
 #: workers that are idle take them.
 ACCEPTS_PER_WAKEUP = 1
 
+#: Seconds a signed draw may wait for the main process to sign and store
+#: it (a stalled disk, a stopped process): then it is refused, as when the
+#: store is unavailable, rather than held for ever.
+SIGN_TIMEOUT = 10.0
+
 #: The longest log event sent whole to the main process; a longer one is
 #: sent as its text alone.
 _LONGEST_EVENT = 60_000
@@ -64,6 +71,12 @@ _LONGEST_EVENT = 60_000
 
 #: Log levels that say something went wrong.
 _TROUBLE = (LogLevel.warn, LogLevel.error, LogLevel.critical)
+
+
+class CannotStart(Exception):
+    """
+    A worker cannot serve what it was given (a TLS key it cannot read).
+    """
 
 
 @dataclass(frozen=True)
@@ -90,11 +103,13 @@ class SharedAuditStore:
         signer: KeyInfo,
         readPool: Pool,
         link: cluster.Conversation | None,
+        clock: IReactorTime,
     ) -> None:
         self.path = path
         self.signer = signer
         self.readPool = readPool
         self.link = link
+        self.clock = clock
         self.full = False
         self.committed = 0
 
@@ -107,7 +122,9 @@ class SharedAuditStore:
         """
         if self.link is None:
             return fail(cluster.StoreUnavailable("the main process has gone"))
-        asked = self.link.call(cluster.SignDraw, query=cluster.queryText(query))
+        asked = self.link.call(
+            cluster.SignDraw, query=cluster.queryText(query)
+        ).addTimeout(SIGN_TIMEOUT, self.clock)
         return asked.addCallback(lambda answer: answer["record"])
 
     def record(self, serial: int) -> Deferred[bytes | None]:
@@ -135,6 +152,20 @@ class WorkerSide(cluster.Conversation):
         super().__init__()  # type: ignore[no-untyped-call]
         self.server = server
         self.whenGone = whenGone
+        #: The ports of other workers' sockets, by worker number.
+        self.covers: dict[int, list[IListeningPort]] = {}
+
+    @cluster.Cover.responder
+    def cover(self, worker: int, serve: bool) -> dict[str, Any]:
+        """
+        Accept from worker C{worker}'s sockets, or stop.
+        """
+        for port in self.covers.get(worker, []):
+            if serve:
+                port.startReading()  # type: ignore[attr-defined]
+            else:
+                port.stopReading()  # type: ignore[attr-defined]
+        return {}
 
     @cluster.WorkerCounts.responder
     def counts(self) -> dict[str, Any]:
@@ -249,8 +280,21 @@ class SharedTCPPort(_FairAccepts, tcp.Port):
 class SharedUNIXPort(_FairAccepts, unix.Port):
     """
     A UNIX-socket port that every worker accepts from: the main process
-    owns its path, so a worker that stops leaves it in place.
+    owns its path and its mode, so a worker that stops leaves the path in
+    place, and one that starts leaves its mode alone.
     """
+
+    # Twisted's UNIX port shuts an adopted socket down when it stops (its
+    # TCP port does not): that would end the socket for every process.
+    _shouldShutdown = False
+
+    def startListening(self) -> None:
+        """
+        Listen, with the mode the main process gave the path
+        (C{unix:PATH:mode=600}), which Twisted would otherwise reset.
+        """
+        self.mode = stat.S_IMODE(os.stat(self._bindPath).st_mode)
+        super().startListening()  # type: ignore[no-untyped-call]
 
     def connectionLost(self, reason: Failure) -> None:
         """
@@ -345,6 +389,7 @@ def buildWorker(
             KeyInfo(signing["keyId"], signing["publicPem"]),
             readPool,
             link,
+            reactor,
         )
         store.full = config["full"]
         store.committed = config["committed"]
@@ -355,17 +400,28 @@ def buildWorker(
     }
     for listener in config["listeners"]:
         factory: Any = factories[listener["face"]]
-        if listener["tls"] is not None:
-            factory = tlsFactory(reactor, listener["tls"], factory)
-        adoptPort(
-            reactor, listener["fd"], listener["family"], factory, listener["shared"]
-        )
+        try:
+            if listener["tls"] is not None:
+                factory = tlsFactory(reactor, listener["tls"], factory)
+            family = listener["family"]
+            adoptPort(reactor, listener["fd"], family, factory, listener["shared"])
+            for other, fd in listener["others"].items():
+                # Other workers' sockets: served only while they are down.
+                port = adoptPort(reactor, fd, family, factory, False)
+                port.stopReading()  # type: ignore[attr-defined]
+                link.covers.setdefault(int(other), []).append(port)
+        except Exception as error:
+            raise CannotStart(
+                f"cannot serve {listener['description']}: {endpointError(error)}"
+            ) from error
     log.info(
         "randnum worker {number} (pid {pid}) serving {ports} ports",
         number=config["number"],
         pid=os.getpid(),
         ports=len(config["listeners"]),
     )
+    if link.transport is not None:
+        link.call(cluster.Serving)
     return server, link
 
 
@@ -397,11 +453,27 @@ def main(argv: list[str] | None = None) -> None:
         stdio.StandardIO(link, reactor=reactor)
         toMain.link = link
 
-    buildWorker(config, reactor, connect)
+    failed = []
+    try:
+        buildWorker(config, reactor, connect)
+    except Exception as error:
+        # One line, through the main process if it can be reached, rather
+        # than a traceback on standard error at each restart.
+        reason = str(error) if isinstance(error, CannotStart) else repr(error)
+        log.error(
+            "randnum worker {number} cannot start: {reason}",
+            number=config.get("number"),
+            reason=reason,
+        )
+        failed.append(error)
+        # Long enough for the line to reach the main process.
+        reactor.callLater(0.2, _stop, reactor)
     # The terminal's Ctrl-C and hang-up reach the whole process group: the
     # main process decides, and stops its workers with SIGTERM.
     reactor.callWhenRunning(_ignoreTerminalSignals)
     reactor.run()
+    if failed:
+        sys.exit(1)
 
 
 def _ignoreTerminalSignals() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
 from signing import ManualPool, signingServer
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessTerminated
+from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogEvent, Logger, formatEvent
@@ -41,6 +44,7 @@ from randnum.supervisor import (
     RESTART_DELAYS,
     STEADY_SECONDS,
     STOP_GRACE,
+    Listener,
     MainSide,
     WorkerPool,
     perAddressShare,
@@ -49,7 +53,14 @@ from randnum.supervisor import (
     workerEnvironment,
 )
 from randnum.tap import MAX_WORKERS, Options
-from randnum.worker import KeyInfo, LogToMain, SharedAuditStore, WorkerSide
+from randnum.web import webSite
+from randnum.worker import (
+    SIGN_TIMEOUT,
+    KeyInfo,
+    LogToMain,
+    SharedAuditStore,
+    WorkerSide,
+)
 
 # Shares of the limits.
 
@@ -61,14 +72,12 @@ def test_sharesAddUpToTheTotalAndDifferByOne(total: int, workers: int) -> None:
     assert max(shares) - min(shares) <= 1
 
 
-@given(st.integers(0, 100_000), st.integers(1, 256))
-def test_perAddressSharesNeverExceedTheLimit(total: int, workers: int) -> None:
+@given(st.integers(1, 256), st.integers(0, 100_000))
+def test_perAddressSharesNeverExceedTheLimit(workers: int, more: int) -> None:
+    assert perAddressShare(0, workers) == 0  # no limit stays no limit
+    total = workers + more  # the options refuse less
     each = perAddressShare(total, workers)
-    if total == 0:
-        assert each == 0  # no limit stays no limit
-    else:
-        assert each >= 1
-        assert each * workers <= max(total, workers)
+    assert 1 <= each and each * workers <= total < (each + 1) * workers
 
 
 # Usable CPUs.
@@ -190,6 +199,7 @@ class Conversation:
             KeyInfo(audit.signer.keyId, audit.signer.publicPem),
             ManualPool(audit.path),
             self.workerSide,
+            self.clock,
         )
         self.worker.audit = store
         return store
@@ -323,15 +333,40 @@ def test_metricsGatherEveryWorkerAndKeepThoseOfWorkersThatExited() -> None:
     assert totals.restarts == 1
 
 
-def test_aWorkerWithoutItsMainProcessCountsAlone() -> None:
-    worker = RandnumServer(clock=Clock())
+def test_withoutItsMainProcessAWorkerHasNoMetrics() -> None:
+    # Its own counts, reported as the server's, would look to Prometheus
+    # like counters reset: a scrape fails instead.
+    clock = TurnClock()
+    worker = RandnumServer(clock=clock)
     worker.tcp.requests = 4
     lost: Deferred[Totals] = Deferred()
     worker.wholeServer = lambda: lost
-    asked = outcome(worker.gather())
+    loopback = Loopback(webSite(worker, metricsRegistry(worker)), clock)
+    client = loopback.connect()
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    loopback.turn(2)
+    assert client.read() == b""
     lost.errback(Failure(ConnectionError("gone")))
-    totals = result(asked)
-    assert totals.faces["tcp"].requests == 4 and totals.workers == []
+    loopback.turn(2)
+    client.read()
+    assert client.received.startswith(b"HTTP/1.1 503 ")
+    assert client.received.endswith(
+        b'{"error":"metrics unavailable: the main process did not answer"}\n'
+    )
+
+
+def test_aSignedDrawTheMainProcessDoesNotAnswerIsRefusedInTime(
+    tmp_path: Path,
+) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    talk.shared()
+    asked = outcome(talk.worker.signedDraw(Query(signed=True)))
+    # The request never reaches a main process that answers.
+    talk.clock.advance(SIGN_TIMEOUT - 0.1)
+    assert asked == []
+    talk.clock.advance(0.1)
+    assert isinstance(asked[0], Failure)
 
 
 def test_workerLogEventsAreLoggedByTheMainProcess(logged: list[LogEvent]) -> None:
@@ -366,14 +401,21 @@ class FakeSide:
     when it ended.
     """
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, serving: bool = True) -> None:
         self.number = number
+        self.serving = serving
         self.signals: list[str] = []
+        self.told: list[tuple[int, bool]] = []
         self.ended: Deferred[None] = Deferred()
         self.transport = self
 
     def signalProcess(self, name: str) -> None:
         self.signals.append(name)
+
+    def call(self, command: type[Any], **arguments: Any) -> Deferred[Any]:
+        assert command is cluster.Cover
+        self.told.append((arguments["worker"], arguments["serve"]))
+        return Deferred()
 
 
 def supervised(count: int = 1) -> tuple[WorkerPool, Clock, list[tuple[float, int]]]:
@@ -462,6 +504,10 @@ def test_workersAutoIsTheUsableCPUs() -> None:
             f"--workers must be at most {MAX_WORKERS}",
         ),
         (["--workers", "2", "--seed", "1"], "--seed needs --workers 1"),
+        (
+            ["--workers", "3", "--max-connections-per-ip", "2"],
+            "--max-connections-per-ip (2) must be 0 or at least --workers (3)",
+        ),
         (
             ["--workers", "4", "--max-connections", "3"],
             "--max-connections (3) must be at least --workers (4)",
@@ -560,3 +606,45 @@ def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
         seen.append(store.full)
     assert seen == [True, True, True, False, False]
     assert [arguments["full"] for arguments in told] == [True, False]
+
+
+def test_aServingWorkerAcceptsFromTheSocketsOfEachWorkerThatIsDown() -> None:
+    pool, _, _ = supervised(count=3)
+    port = MemoryReactorClock().listenTCP(0, Factory())
+    pool._shared = [Listener("tcp", port, None, [socket.socket()] * 3)]
+    one, two, three = FakeSide(1), FakeSide(2), FakeSide(3)
+    pool.workers = {1: one, 2: two, 3: three}  # type: ignore[dict-item]
+    pool.ended(one, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    # The least busy serving worker (the first of them) covers.
+    assert two.told == [(1, True)] and three.told == []
+    pool.ended(two, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert three.told == [(1, True), (2, True)]
+    # Worker 1 is back: 3 stops covering for it, and 1 takes on worker 2.
+    back = FakeSide(1)
+    pool.workers[1] = back  # type: ignore[assignment]
+    pool.serving(back)  # type: ignore[arg-type]
+    assert three.told[2:] == [(1, False)]
+    assert back.told == []  # 3 still covers for 2
+    pool.workers[2] = FakeSide(2)  # type: ignore[assignment]
+    pool.serving(pool.workers[2])
+    assert three.told[3:] == [(2, False)]
+    assert pool._covering == {}
+    for sock in pool._shared[0].sockets:
+        sock.close()
+
+
+def test_aWorkerThatDoesNotAnswerThreeTimesInARowIsKilled(
+    logged: list[LogEvent],
+) -> None:
+    pool, _, _ = supervised()
+    side = FakeSide(1)
+    for ok in (False, False, True, False, False):
+        pool._answered(side, ok)  # type: ignore[arg-type]
+    assert side.signals == []
+    pool._answered(side, False)  # type: ignore[arg-type]
+    assert side.signals == ["KILL"]
+    assert any(
+        formatEvent(e)
+        == "randnum worker 1 has not answered 3 questions in a row: killing it"
+        for e in logged
+    )

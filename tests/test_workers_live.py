@@ -5,6 +5,7 @@ on loopback.  Each test is bounded in time and stops what it started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -80,8 +81,8 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def ask(port: int, request: bytes = b"Example request") -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def ask(port: int, request: bytes = b"Example request", timeout: float = 10) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)
         return sock.recv(1024)
 
@@ -140,6 +141,31 @@ def test_everyFaceIsServedAndConnectionsAreSpread(
     finally:
         for sock in held:
             sock.close()
+
+
+def test_aUnixSocketOutlivesAWorkerThatStopsAndKeepsItsMode(
+    withWorkers: Callable[..., Server], tmp_path: Path
+) -> None:
+    path = tmp_path / "randnum.sock"
+    server = withWorkers(
+        "--port", f"unix:{path}:mode=600", "--http", LOCAL, listeners=2
+    )
+
+    def askUnix() -> bytes:
+        with socket.socket(socket.AF_UNIX) as unix:
+            unix.settimeout(10)
+            unix.connect(str(path))
+            unix.sendall(b"n=1 min=4 max=4\n")
+            return unix.recv(100)
+
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    pids = workerPids(server.log)
+    # A worker stopped cleanly (not by the main process) is restarted...
+    os.kill(pids[1], signal.SIGTERM)
+    waitFor(lambda: workerPids(server.log)[1] != pids[1])
+    # ...and the socket every worker shares still serves, as it was.
+    assert [askUnix() for _ in range(10)] == [b"4\n"] * 10
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 
 
 def test_metricsReportTheWholeServerWhicheverWorkerAnswers(
@@ -323,3 +349,51 @@ def test_systemdActivatedSocketWithWorkers(tmp_path: Path) -> None:
     finally:
         stopProcess(process)
     assert process.returncode == -signal.SIGTERM
+
+
+def test_aWorkerThatCannotStartSaysWhyOnceAndIsRetriedLessOften(
+    withWorkers: Callable[..., Server], certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    tls = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    server = withWorkers("--port", LOCAL, "--port", tls, listeners=2)
+    key.unlink()  # a restarted worker cannot read it any more
+    os.kill(workerPids(server.log)[1], signal.SIGKILL)
+    waitFor(lambda: "restarting it in 0.5 s" in server.logText())
+    log = server.logText()
+    assert (
+        f"[worker 1] randnum worker 1 cannot start: cannot serve --port {tls}: " in log
+    )
+    assert "randnum worker 1 exited with status 1 after" in log
+    assert "Traceback" not in log and "wrote stderr" not in log
+    # Meanwhile the other worker accepts from its sockets too: no new
+    # connection waits for it.
+    waitFor(
+        lambda: (
+            "randnum worker 2 accepts from the sockets of worker 1" in server.logText()
+        )
+    )
+    assert all(ask(server.port).strip().isdigit() for _ in range(50))
+
+
+def test_aStuckWorkerIsKilledAndItsSocketsServedMeanwhile(
+    withWorkers: Callable[..., Server],
+) -> None:
+    server = withWorkers("--port", LOCAL, "--http", LOCAL, listeners=2)
+    tcp, http = server.ports
+    stuck = workerPids(server.log)[1]
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        # Each scrape asks every worker; the stopped one never answers.
+        deadline = time.monotonic() + 60
+        while "has not answered 3 questions in a row" not in server.logText():
+            assert time.monotonic() < deadline
+            with contextlib.suppress(OSError):
+                metrics(http)
+        waitFor(lambda: workerPids(server.log)[1] != stuck)
+        assert "randnum worker 1 was killed by signal 9" in server.logText()
+        # Connections the kernel gives either socket are answered at once.
+        assert all(ask(tcp, timeout=2).strip().isdigit() for _ in range(50))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stuck, signal.SIGKILL)
