@@ -3,6 +3,7 @@ randnum's HTTP face against Starlette under uvicorn, with wrk, on loopback.
 
     python benchmarks/http_face.py [--seconds 10] [--rounds 5] [--warmup 2]
         [--connections 50] [--path /v1/random?n=1] [--twistd PATH]
+        [--workers N] [--baseline TWISTD]
 
 Measures requests per second for C{GET /v1/random?n=1} over keep-alive
 connections (C{wrk -t1 -c50}) from:
@@ -14,6 +15,9 @@ connections (C{wrk -t1 -c50}) from:
    app answering the same JSON with comparable headers, drawn from the OS
    CSPRNG (C{secrets.randbelow}) as randnum's are, run as
    C{uvicorn --loop uvloop --http httptools --no-access-log --workers 1}.
+
+With --workers N, randnum also runs with --workers N ('randnum wN'), its
+server CPU counting every process.
 
 Both are single processes on 127.0.0.1, started once and stopped at the
 end; nothing is pinned to a core.  Each round loads randnum, then the
@@ -150,14 +154,16 @@ def started(command: list[str], port: int, workdir: str) -> Iterator[int]:
 
 def cpuSeconds(pid: int) -> float:
     """
-    CPU seconds (user and system) a process has used so far; NaN where
-    /proc is not available.
+    CPU seconds (user and system) a process and its children (randnum's
+    workers) have used so far; NaN where /proc is not available.
     """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpuSeconds(int(child)) for child in children)
 
 
 def wrk(
@@ -192,7 +198,7 @@ def wrk(
     )
 
 
-def randnumCommand(twistd: str, port: int) -> list[str]:
+def randnumCommand(twistd: str, port: int, workers: int = 1) -> list[str]:
     """
     How to run randnum with C{twistd}, serving HTTP on 127.0.0.1:C{port}
     (and its TCP face on a port of the system's choosing, unused).
@@ -201,6 +207,7 @@ def randnumCommand(twistd: str, port: int) -> list[str]:
         twistd,
         *"-n --pidfile= -l - randnum --port tcp:0:interface=127.0.0.1".split(),
         *("--http", f"tcp:{port}:interface=127.0.0.1"),
+        *("--workers", str(workers)),
     ]
 
 
@@ -223,6 +230,13 @@ def main() -> None:
         metavar="TWISTD",
         help="another installation's twistd (e.g. randnum before a change), "
         "measured as 'baseline' in every round, side by side",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure randnum with --workers N, as 'randnum wN'",
     )
     parser.add_argument(
         "--venv", type=Path, default=VENV, help="the reference's virtualenv"
@@ -257,6 +271,11 @@ def main() -> None:
             Target("randnum", ours, randnum),
             Target("starlette", theirs, starlette),
         ]
+        if arguments.workers:
+            port = freePort()
+            command = randnumCommand(arguments.twistd, port, arguments.workers)
+            pid = stack.enter_context(started(command, port, workdir))
+            targets.append(Target(f"randnum w{arguments.workers}", port, pid))
         if arguments.baseline:
             port = freePort()
             pid = stack.enter_context(
