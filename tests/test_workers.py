@@ -22,7 +22,8 @@ from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
 from signing import ManualPool, signingServer
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ProcessTerminated
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.error import CannotListenError, ProcessTerminated
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -46,13 +47,14 @@ from randnum.supervisor import (
     STOP_GRACE,
     Listener,
     MainSide,
+    ReusePortEndpoint,
     WorkerPool,
     perAddressShare,
     share,
     usableCPUs,
     workerEnvironment,
 )
-from randnum.tap import MAX_WORKERS, Options
+from randnum.tap import MAX_WORKERS, ListeningService, Options, makeService
 from randnum.web import webSite
 from randnum.worker import (
     SIGN_TIMEOUT,
@@ -648,3 +650,60 @@ def test_aWorkerThatDoesNotAnswerThreeTimesInARowIsKilled(
         == "randnum worker 1 has not answered 3 questions in a row: killing it"
         for e in logged
     )
+
+
+# The main process's ports, and its service.
+
+
+def test_aTcpPortIsOneReusePortSocketPerWorker() -> None:
+    reactor = MemoryReactorClock()
+    endpoint = ReusePortEndpoint(
+        TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), 3, reactor
+    )
+    listening = outcome(endpoint.listen(Factory()))
+    try:
+        assert not isinstance(listening[0], Failure)
+        ports = {sock.getsockname() for sock in endpoint.sockets}
+        assert len(endpoint.sockets) == 3 and len(ports) == 1
+        for sock in endpoint.sockets:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+            assert not sock.getblocking()
+        # The main process's own port (never read) is the first socket.
+        [(fileno, family, _)] = reactor.adoptedPorts
+        assert (fileno, family) == (endpoint.sockets[0].fileno(), socket.AF_INET)
+    finally:
+        endpoint.close()
+
+
+def test_aPortInUseIsRefusedAsTwistedWouldRefuseIt() -> None:
+    reactor = MemoryReactorClock()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        endpoint = ReusePortEndpoint(
+            TCP4ServerEndpoint(reactor, port, interface="127.0.0.1"), 2, reactor
+        )
+        listening = outcome(endpoint.listen(Factory()))
+    failure = listening[0]
+    assert isinstance(failure, Failure)
+    assert failure.check(CannotListenError)
+    assert "Address already in use" in failure.getErrorMessage()
+    assert endpoint.sockets == []
+
+
+def test_theServiceSharesEveryPortWithItsWorkers(tmp_path: Path) -> None:
+    options = parse(
+        *("--workers", "2", "--http", "tcp:0:interface=127.0.0.1"),
+        *("--port", f"unix:{tmp_path / 'randnum.sock'}"),
+    )
+    service = makeService(options)
+    children = list(service)  # type: ignore[call-overload]
+    pools = [child for child in children if isinstance(child, WorkerPool)]
+    assert len(pools) == 1 and children[-1] is pools[0]  # stopped first
+    listening = [child for child in children if isinstance(child, ListeningService)]
+    kinds = [type(child.endpoint).__name__ for child in listening]
+    assert kinds == ["ReusePortEndpoint", "UNIXServerEndpoint", "ReusePortEndpoint"]
+    config = pools[0].config
+    assert config["limits"]["maxConnections"] == 10_000
+    assert config["signing"] is None and config["framing"] == "auto"
