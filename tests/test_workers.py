@@ -22,12 +22,13 @@ from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
 from signing import ManualPool, signingServer
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.error import CannotListenError, ProcessTerminated
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogEvent, Logger, formatEvent
+from twisted.protocols import amp
 from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
@@ -601,12 +602,12 @@ def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
     audit = main.audit
     assert isinstance(audit, AuditStore)
     seen = []
-    for maxSize in (1, 1, 1, 10**12, 10**12):
+    for maxSize in (10**12, 1, 1, 1, 10**12, 10**12):
         audit.maxSize = maxSize
         talk.pool._checkAudit()
         talk.pump.flush()
         seen.append(store.full)
-    assert seen == [True, True, True, False, False]
+    assert seen == [False, True, True, True, False, False]
     assert [arguments["full"] for arguments in told] == [True, False]
 
 
@@ -669,6 +670,7 @@ def test_aTcpPortIsOneReusePortSocketPerWorker() -> None:
             assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
             assert not sock.getblocking()
         # The main process's own port (never read) is the first socket.
+        assert listening[0].getHost().type == "TCP"
         [(fileno, family, _)] = reactor.adoptedPorts
         assert (fileno, family) == (endpoint.sockets[0].fileno(), socket.AF_INET)
     finally:
@@ -689,6 +691,7 @@ def test_aPortInUseIsRefusedAsTwistedWouldRefuseIt() -> None:
     assert isinstance(failure, Failure)
     assert failure.check(CannotListenError)
     assert "Address already in use" in failure.getErrorMessage()
+    assert f"127.0.0.1:{port}" in failure.getErrorMessage()
     assert endpoint.sockets == []
 
 
@@ -707,3 +710,96 @@ def test_theServiceSharesEveryPortWithItsWorkers(tmp_path: Path) -> None:
     config = pools[0].config
     assert config["limits"]["maxConnections"] == 10_000
     assert config["signing"] is None and config["framing"] == "auto"
+
+
+def test_longBytesTravelInPieces() -> None:
+    argument = cluster.LongBytes()
+    for size in (0, 1, 0xFFFF, 0x10000, 3 * 0xFFFF + 5):
+        value = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        box: dict[bytes, bytes] = {}
+        argument.toBox(b"record", box, {"record": value}, amp.AMP())
+        assert all(len(piece) <= 0xFFFF for piece in box.values())
+        assert len(box) == max(1, -(-size // 0xFFFF))
+        objects: dict[str, Any] = {}
+        argument.fromBox(b"record", box, objects, amp.AMP())
+        assert objects == {"record": value}
+
+
+def test_anIPv6PortIsIPv6Sockets() -> None:
+    reactor = MemoryReactorClock()
+    endpoint = ReusePortEndpoint(
+        TCP6ServerEndpoint(reactor, 0, interface="::1"), 2, reactor
+    )
+    listening = outcome(endpoint.listen(Factory()))
+    try:
+        assert listening[0].getHost().type == "TCP"
+        assert {sock.family for sock in endpoint.sockets} == {socket.AF_INET6}
+    finally:
+        endpoint.close()
+
+
+def test_aWorkerThatNeverAnsweredCountsAsNothing() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests = 3
+    stuck = outcome(talk.pool.gather())
+    talk.clock.advance(ASK_TIMEOUT)
+    assert result(stuck).faces["tcp"].requests == 0
+    assert result(stuck).workers == [0]
+
+
+def test_theAuditStoresFiguresAreGatheredToo(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    gathered = outcome(talk.pool.gather())
+    talk.pump.flush()
+    audit = result(gathered).audit
+    assert audit is not None and audit.records == 0 and not audit.full
+
+
+def test_afterStoppingNoWorkerIsRestarted() -> None:
+    pool, clock, starts = supervised()
+    pool.running = True
+    side = FakeSide(1)
+    pool.workers = {1: side}  # type: ignore[dict-item]
+    pool.stopService()
+    pool.ended(side, Failure(ProcessTerminated(signal=15)))  # type: ignore[arg-type]
+    clock.advance(60)
+    assert starts == [] and pool._pending == {}
+
+
+def test_oneRestartAtATime() -> None:
+    pool, clock, starts = supervised()
+    pool._restartLater(1, "exited")
+    pool._restartLater(1, "exited")
+    clock.advance(60)
+    assert [number for _, number in starts] == [1] and pool.restarts == 1
+
+
+def test_aKilledWorkersCountStartsAfresh() -> None:
+    pool, _, _ = supervised()
+    side = FakeSide(1)
+    for _ in range(3):
+        pool._answered(side, False)  # type: ignore[arg-type]
+    for _ in range(2):
+        pool._answered(side, False)  # type: ignore[arg-type]
+    assert side.signals == ["KILL"]
+
+
+def test_theLeastBusyServingWorkerCovers() -> None:
+    pool, _, _ = supervised(count=4)
+    port = MemoryReactorClock().listenTCP(0, Factory())
+    pool._shared = [Listener("tcp", port, None, [socket.socket()] * 4)]
+    sides = {n: FakeSide(n) for n in (1, 2, 3, 4)}
+    pool.workers = dict(sides)  # type: ignore[arg-type]
+    pool.ended(sides[4], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    pool.ended(sides[3], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    # 1 took 4; then 1 covered one and 2 none: 2 took 3.
+    assert sides[1].told == [(4, True)]
+    assert sides[2].told == [(3, True)]
+    # A worker started but not serving yet is covered too, not a cover.
+    starting = FakeSide(3, serving=False)
+    pool.workers[3] = starting  # type: ignore[assignment]
+    pool.ended(sides[2], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert sides[1].told == [(4, True), (2, True), (3, True)]
+    assert starting.told == []
+    pool._shared[0].sockets[0].close()
