@@ -3,11 +3,13 @@ One worker process of C{twistd randnum --workers N}.
 
 The main process (L{randnum.supervisor}) opens every listening port and
 starts each worker as C{python -m randnum.worker CONFIG}, with the ports'
-descriptors as its descriptors 3, 4, ... and AMP (L{randnum.cluster}) on its
-standard input and output.  A worker adopts the ports, serves them with its
-own L{RandnumServer} within its share of the connection limits, and stops
-when the main process tells it to (C{SIGTERM}) or goes away (its standard
-input ends): no worker outlives the main process.
+listening sockets as its descriptors 3, 4, ... (for a TCP or TLS port, its
+own socket and every other worker's, which it serves only while that worker
+is down) and AMP (L{randnum.cluster}) on its standard input and output.  A
+worker adopts the ports, serves them with its own L{RandnumServer} within
+its share of the connection limits, and stops when the main process tells
+it to (C{SIGTERM}) or goes away (its standard input ends): no worker
+outlives the main process.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ ACCEPTS_PER_WAKEUP = 1
 #: store is unavailable, rather than held for ever.
 SIGN_TIMEOUT = 10.0
 
-#: The longest log event sent whole to the main process; a longer one is
-#: sent as its text alone.
+#: The longest log event sent to the main process (AMP's values are at most
+#: 64 KiB); a longer one goes to standard error, which the main process
+#: logs too.
 _LONGEST_EVENT = 60_000
 
 
