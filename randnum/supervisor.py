@@ -27,6 +27,7 @@ supervises them.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -83,6 +84,8 @@ STEADY_SECONDS = 30.0
 STOP_GRACE = 1.5
 #: Seconds a worker has to answer for its counts.
 ASK_TIMEOUT = 2.0
+#: Times in a row every worker may fail to start before the server stops.
+START_ATTEMPTS = 3
 #: Questions a worker may leave unanswered in a row before it is taken for
 #: stuck and killed (one every KEEP_COUNTS seconds, and one per scrape).
 STUCK_QUESTIONS = 3
@@ -95,21 +98,75 @@ AUDIT_CHECK = 1.0
 
 def usableCPUs(
     affinity: Callable[[], set[int]] | None = None,
-    cgroupQuota: str = "/sys/fs/cgroup/cpu.max",
+    cgroups: str = "/proc/self/cgroup",
+    root: str = "/sys/fs/cgroup",
 ) -> int:
     """
     The CPUs this process may use (C{--workers auto}): those it may run on,
-    and no more than its cgroup's CPU quota (a container's CPU limit).
+    and no more than its cgroups' CPU quota (a container's CPU limit, a
+    systemd unit's C{CPUQuota=}), rounded up.
     """
     cpus = len((affinity or (lambda: os.sched_getaffinity(0)))())
+    quota = cpuQuota(cgroups, root)
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
+def cpuQuota(cgroups: str, root: str) -> float | None:
+    """
+    How many CPUs' worth of time this process's cgroup, or one above it,
+    may use: the least of their quotas (cgroup v2's C{cpu.max}, v1's
+    C{cpu.cfs_quota_us} over C{cpu.cfs_period_us}); L{None} if none is set.
+
+    @param cgroups: the process's C{/proc/self/cgroup}.
+    @param root: where the cgroup file systems are mounted.
+    """
     try:
-        with open(cgroupQuota) as quota:
-            limit, _, period = quota.read().partition(" ")
-        if limit != "max":
-            cpus = min(cpus, max(1, math.ceil(int(limit) / int(period))))
+        with open(cgroups) as text:
+            lines = text.read().splitlines()
+    except OSError:
+        return None
+    quotas: list[float] = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            mounts = [root]
+        elif "cpu" in controllers.split(","):
+            mounts = [os.path.join(root, name) for name in ("cpu", controllers)]
+        else:
+            continue
+        for mount in dict.fromkeys(mounts):
+            for directory in _ancestors(mount, path):
+                quota = _quotaIn(directory)
+                if quota is not None:
+                    quotas.append(quota)
+    return min(quotas) if quotas else None
+
+
+def _ancestors(mount: str, path: str) -> list[str]:
+    # Inside a container the process's own cgroup is the mount itself (its
+    # path is the host's), so the mount is always looked at too.
+    parts = [part for part in path.split("/") if part]
+    return [os.path.join(mount, *parts[:end]) for end in range(len(parts), -1, -1)]
+
+
+def _quotaIn(directory: str) -> float | None:
+    try:
+        with open(os.path.join(directory, "cpu.max")) as text:
+            limit, _, period = text.read().partition(" ")
+        return None if limit == "max" else int(limit) / int(period)
     except (OSError, ValueError):
         pass
-    return max(1, cpus)
+    try:
+        with open(os.path.join(directory, "cpu.cfs_quota_us")) as text:
+            limit = text.read().strip()
+        with open(os.path.join(directory, "cpu.cfs_period_us")) as text:
+            period = text.read().strip()
+        return None if int(limit) < 0 else int(limit) / int(period)
+    except (OSError, ValueError):
+        return None
 
 
 def share(total: int, workers: int, number: int) -> int:
@@ -349,6 +406,17 @@ class WorkerPool(Service):
         self._auditWatch: LoopingCall | None = None
         #: Which serving worker accepts from each down worker's sockets.
         self._covering: dict[int, int] = {}
+        #: Times in a row each worker has exited before serving.
+        self._failedToStart: dict[int, int] = {}
+        #: The workers that have served at least once (their covers are
+        #: logged; those of workers still starting for the first time are
+        #: not worth a line).
+        self._served: set[int] = set()
+        #: Whether the pool stopped the server because no worker can start,
+        #: and whether the process then exits with status 1 (under twistd,
+        #: which otherwise exits 0 however its reactor was stopped).
+        self.gaveUp = False
+        self.exitFailing = False
         #: Questions in a row each worker has not answered in time.
         self._unanswered: dict[int, int] = {}
         #: The whole server's L{Totals}, asked of every worker once for all
@@ -456,7 +524,11 @@ class WorkerPool(Service):
                 number=number,
                 reason=failure.getErrorMessage(),
             )
-            self._restartLater(number, "could not start")
+            self._failedToStart[number] = self._failedToStart.get(number, 0) + 1
+            if self._hopeless():
+                self._giveUp("could not start")
+            else:
+                self._restartLater(number, "could not start")
 
         connecting.addCallbacks(started, failed)
 
@@ -477,16 +549,49 @@ class WorkerPool(Service):
             return
         self._cover()
         how = _howEnded(reason)
+        if not side.serving:
+            self._failedToStart[number] = self._failedToStart.get(number, 0) + 1
+            if self._hopeless():
+                self._giveUp(how)
+                return
         self._restartLater(number, how)
+
+    def _hopeless(self) -> bool:
+        """
+        Whether no worker serves and each has failed to start
+        L{START_ATTEMPTS} times in a row: what stops them (a TLS key the
+        workers' user cannot read, a Python it cannot run) will not go
+        away by itself.
+        """
+        if any(side.serving for side in self.workers.values()):
+            return False
+        return all(
+            self._failedToStart.get(number, 0) >= START_ATTEMPTS
+            for number in range(1, self.count + 1)
+        )
+
+    def _giveUp(self, how: str) -> None:
+        log.error(
+            "randnum: no worker can start ({count} attempts each; the last "
+            "{how}): stopping, rather than holding ports that nothing serves",
+            count=START_ATTEMPTS,
+            how=how,
+        )
+        self.gaveUp = True
+        if self.exitFailing:
+            atexit.register(_exitFailing)
+        self.reactor.stop()
 
     def serving(self, side: MainSide) -> None:
         """
         Worker C{side} serves its ports: whoever covered for it stops, and
         it covers for workers that are down, if no one does.
         """
+        self._failedToStart.pop(side.number, None)
         covering = self._covering.pop(side.number, None)
         if covering is not None and covering in self.workers:
             self._tell(covering, side.number, False)
+        self._served.add(side.number)
         self._cover()
 
     def _cover(self) -> None:
@@ -513,12 +618,13 @@ class WorkerPool(Service):
     def _tell(self, covering: int, number: int, serve: bool) -> None:
         side = self.workers[covering]
         side.call(cluster.Cover, worker=number, serve=serve).addErrback(lambda _: None)
-        log.info(
-            "randnum worker {covering} {what} the sockets of worker {number}",
-            covering=covering,
-            what="accepts from" if serve else "no longer accepts from",
-            number=number,
-        )
+        if number in self._served:
+            log.info(
+                "randnum worker {covering} {what} the sockets of worker {number}",
+                covering=covering,
+                what="accepts from" if serve else "no longer accepts from",
+                number=number,
+            )
 
     def _restartLater(self, number: int, how: str) -> None:
         if self._stopping or number in self._pending:
@@ -678,6 +784,15 @@ def workerEnvironment() -> dict[str, str]:
     for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
         environment.pop(name, None)
     return environment
+
+
+def _exitFailing() -> None:
+    # The first exit handler to run (the last registered): the server has
+    # stopped and said why; what runs it (systemd's Restart=on-failure)
+    # must see a failure.
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(1)
 
 
 def _howEnded(reason: Failure) -> str:

@@ -336,14 +336,18 @@ class Options(usage.Options):
         """
         value = self["workers"]
         if value.strip().lower() == "auto":
-            self["workers"] = usableCPUs()
+            self["workers"] = min(usableCPUs(), MAX_WORKERS)
         else:
-            self["workers"] = _countOption("workers", value, 1)
+            try:
+                self["workers"] = parseInteger("workers", value)
+            except QueryError:
+                self["workers"] = 0
+            if not 1 <= self["workers"] <= MAX_WORKERS:
+                raise usage.UsageError(
+                    f"--workers must be a number from 1 to {MAX_WORKERS}, or "
+                    f"auto, not {value!r}"
+                )
         workers = self["workers"]
-        if workers > MAX_WORKERS:
-            raise usage.UsageError(
-                f"--workers must be at most {MAX_WORKERS}, not {value!r}"
-            )
         if workers > 1 and self["seed"] is not None:
             raise usage.UsageError(
                 "--seed needs --workers 1: each worker would repeat the same "
@@ -613,6 +617,8 @@ def makeService(options: Options) -> IService:
             server,
             options.reactor,
         )
+        # Only twistd's process exits with status 1 if no worker can start.
+        pool.exitFailing = options.exitOnUsageError
     if options["log-interval"]:
         summary = TimerService(
             options["log-interval"],
@@ -694,6 +700,11 @@ def workerConfig(options: Options, server: RandnumServer) -> dict[str, Any]:
     }
 
 
+def _shares(total: int, workers: int) -> str:
+    least, most = total // workers, -(-total // workers)
+    return f"{least} each" if least == most else f"{least} or {most} each"
+
+
 def logStartup(server: RandnumServer, framing: Framing, workers: int = 1) -> None:
     """
     Log what the server serves, and within which limits.
@@ -718,11 +729,10 @@ def logStartup(server: RandnumServer, framing: Framing, workers: int = 1) -> Non
     if workers > 1:
         log.info(
             "randnum runs {workers} worker processes sharing every port; each "
-            "admits at most its share of the connections ({least}-{most}) and "
+            "admits at most its share of the connections ({each}) and "
             "{perHost} per IP address",
             workers=workers,
-            least=limits.maxConnections // workers,
-            most=-(-limits.maxConnections // workers),
+            each=_shares(limits.maxConnections, workers),
             perHost=perAddressShare(limits.maxConnectionsPerHost, workers)
             or "no limit",
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -71,6 +72,9 @@ SIGN_TIMEOUT = 10.0
 #: logs too.
 _LONGEST_EVENT = 60_000
 
+
+#: Twisted's lines as a port starts and stops listening.
+_PORT_NOISE = re.compile(r"\S+ starting on \S+$|\(\S+ Port \S+ Closed\)$")
 
 #: Log levels that say something went wrong.
 _TROUBLE = (LogLevel.warn, LogLevel.error, LogLevel.critical)
@@ -235,6 +239,11 @@ class LogToMain:
         """
         Send C{event}.
         """
+        if _PORT_NOISE.match(str(event.get("log_text", ""))):
+            # Twisted's line for each port (a worker's own, and the other
+            # workers' that it holds): the main process has logged where
+            # the server listens.
+            return
         link = self.link
         if link is None or self._sending:
             self.fallback(event)
@@ -417,11 +426,12 @@ def buildWorker(
             raise CannotStart(
                 f"cannot serve {listener['description']}: {endpointError(error)}"
             ) from error
+    count = len(config["listeners"])
     log.info(
-        "randnum worker {number} (pid {pid}) serving {ports} ports",
+        "randnum worker {number} (pid {pid}) serving {ports}",
         number=config["number"],
         pid=os.getpid(),
-        ports=len(config["listeners"]),
+        ports=f"{count} port" if count == 1 else f"{count} ports",
     )
     if link.transport is not None:
         link.call(cluster.Serving)

@@ -44,6 +44,7 @@ from randnum.server import RandnumServer
 from randnum.supervisor import (
     ASK_TIMEOUT,
     RESTART_DELAYS,
+    START_ATTEMPTS,
     STEADY_SECONDS,
     STOP_GRACE,
     Listener,
@@ -86,24 +87,62 @@ def test_perAddressSharesNeverExceedTheLimit(workers: int, more: int) -> None:
 # Usable CPUs.
 
 
+def cgroupTree(tmp: Path, cgroup: str, files: dict[str, str]) -> tuple[str, str]:
+    """
+    A fake /proc/self/cgroup and /sys/fs/cgroup: C{files} by path under the
+    mount.
+    """
+    (tmp / "cgroup").write_text(cgroup)
+    for name, text in files.items():
+        path = tmp / "fs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp / "cgroup"), str(tmp / "fs")
+
+
 @pytest.mark.parametrize(
-    ("quota", "cpus"),
+    ("cgroup", "files", "cpus"),
     [
-        ("max 100000\n", 4),
-        ("150000 100000\n", 2),
-        ("50000 100000\n", 1),
-        ("800000 100000\n", 4),
-        ("garbage", 4),
-        (None, 4),
+        # cgroup v2: the process's own cgroup, or one above it.
+        ("0::/pod/app\n", {"pod/app/cpu.max": "150000 100000\n"}, 2),
+        ("0::/pod/app\n", {"pod/cpu.max": "50000 100000\n"}, 1),
+        ("0::/pod/app\n", {"pod/app/cpu.max": "max 100000\n"}, 4),
+        (
+            "0::/a/b\n",
+            {"a/b/cpu.max": "800000 100000\n", "a/cpu.max": "200000 100000"},
+            2,
+        ),
+        # In a container, its cgroup is the mount itself.
+        ("0::/host/path\n", {"cpu.max": "100000 100000\n"}, 1),
+        # cgroup v1.
+        (
+            "4:cpu,cpuacct:/docker/x\n2:memory:/docker/x\n",
+            {
+                "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "250000\n",
+                "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n",
+            },
+            3,
+        ),
+        (
+            "4:cpu,cpuacct:/\n",
+            {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"},
+            4,
+        ),
+        # Nothing set, or nothing readable.
+        ("0::/\n", {}, 4),
+        ("0::/x\n", {"x/cpu.max": "garbage"}, 4),
     ],
 )
 def test_usableCPUsHonourTheCgroupQuota(
-    tmp_path: Path, quota: str | None, cpus: int
+    tmp_path: Path, cgroup: str, files: dict[str, str], cpus: int
 ) -> None:
-    path = tmp_path / "cpu.max"
-    if quota is not None:
-        path.write_text(quota)
-    assert usableCPUs(lambda: {0, 1, 2, 3}, str(path)) == cpus
+    cgroups, root = cgroupTree(tmp_path, cgroup, files)
+    assert usableCPUs(lambda: {0, 1, 2, 3}, cgroups, root) == cpus
+
+
+def test_withoutCgroupsEveryCPUOfTheAffinity(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing")
+    assert usableCPUs(lambda: {0, 5}, missing, missing) == 2
 
 
 # Counts.
@@ -500,11 +539,11 @@ def test_workersAutoIsTheUsableCPUs() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--workers", "0"], "--workers must be at least 1"),
-        (["--workers", "two"], "--workers must be an integer"),
+        (["--workers", "0"], "--workers must be a number from 1 to 256, or auto"),
+        (["--workers", "two"], "--workers must be a number from 1 to 256, or auto"),
         (
             ["--workers", str(MAX_WORKERS + 1)],
-            f"--workers must be at most {MAX_WORKERS}",
+            f"--workers must be a number from 1 to {MAX_WORKERS}, or auto, not '257'",
         ),
         (["--workers", "2", "--seed", "1"], "--seed needs --workers 1"),
         (
@@ -803,3 +842,49 @@ def test_theLeastBusyServingWorkerCovers() -> None:
     assert sides[1].told == [(4, True), (2, True), (3, True)]
     assert starting.told == []
     pool._shared[0].sockets[0].close()
+
+
+class StoppableClock(Clock):
+    """
+    A clock that can be stopped, as the reactor is.
+    """
+
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_whenNoWorkerCanStartTheServerStops(logged: list[LogEvent]) -> None:
+    clock = StoppableClock()
+    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    started: list[int] = []
+
+    def start(number: int) -> None:
+        pool._pending.pop(number, None)
+        started.append(number)
+
+    pool._start = start  # type: ignore[method-assign]
+    refused = Failure(ProcessTerminated(exitCode=1))
+    for _ in range(START_ATTEMPTS):
+        for number in (1, 2):
+            side = FakeSide(number, serving=False)
+            pool.workers[number] = side  # type: ignore[assignment]
+            pool.ended(side, refused)  # type: ignore[arg-type]
+            clock.advance(60)
+    assert pool.gaveUp and clock.stopped
+    assert len(started) == 2 * START_ATTEMPTS - 1  # not the last one
+    assert any("no worker can start" in formatEvent(e) for e in logged)
+
+
+def test_aWorkerThatServedKeepsTheServerGoing() -> None:
+    clock = StoppableClock()
+    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    pool._start = pool._pending.pop  # type: ignore[assignment, method-assign]
+    pool.workers[2] = FakeSide(2)  # type: ignore[assignment]
+    for _ in range(START_ATTEMPTS * 2):
+        side = FakeSide(1, serving=False)
+        pool.workers[1] = side  # type: ignore[assignment]
+        pool.ended(side, Failure(ProcessTerminated(exitCode=1)))  # type: ignore[arg-type]
+        clock.advance(60)
+    assert not pool.gaveUp and not clock.stopped

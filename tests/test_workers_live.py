@@ -252,7 +252,7 @@ def test_connectionLimitsAreTheServersTotals(
     assert all(r in (b"ERR busy\n",) for r in replies if r not in admitted)
     # Two per address in each worker: never more than the server's four.
     assert 2 <= len(admitted) <= 4
-    assert "each admits at most its share of the connections (5-5) and 2 per IP" in (
+    assert "each admits at most its share of the connections (5 each) and 2 per IP" in (
         server.logText()
     )
 
@@ -397,3 +397,21 @@ def test_aStuckWorkerIsKilledAndItsSocketsServedMeanwhile(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(stuck, signal.SIGKILL)
+
+
+def test_whenNoWorkerCanStartTheServerExitsWithStatus1(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    tls = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    server = startWorkers(tmp_path, "--port", tls)
+    key.unlink()
+    for pid in workerPids(server.log).values():
+        os.kill(pid, signal.SIGKILL)
+    try:
+        assert server.process.wait(timeout=30) == 1
+    finally:
+        stopProcess(server.process)
+    log = server.logText()
+    assert "randnum: no worker can start (3 attempts each; the last exited " in log
+    assert "Traceback" not in log
