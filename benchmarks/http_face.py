@@ -19,8 +19,8 @@ connections (C{wrk -t1 -c50}) from:
 With --workers N, randnum also runs with --workers N ('randnum wN'), its
 server CPU counting every process.
 
-Both are single processes on 127.0.0.1, started once and stopped at the
-end; nothing is pinned to a core.  Each round loads randnum, then the
+Otherwise both are single processes.  All run on 127.0.0.1, started once
+and stopped at the end; nothing is pinned to a core.  Each round loads randnum, then the
 reference, for --seconds each (after --warmup seconds of unmeasured load
 on each, once), so that the machine's other load falls on both alike.  It
 prints each round's requests per second and the ratio randnum/reference,
