@@ -51,6 +51,7 @@ from randnum.supervisor import (
     MainSide,
     ReusePortEndpoint,
     WorkerPool,
+    listenersOf,
     perAddressShare,
     share,
     usableCPUs,
@@ -888,3 +889,68 @@ def test_aWorkerThatServedKeepsTheServerGoing() -> None:
         pool.ended(side, Failure(ProcessTerminated(exitCode=1)))  # type: ignore[arg-type]
         clock.advance(60)
     assert not pool.gaveUp and not clock.stopped
+
+
+def test_eachWorkerIsGivenItsShareAndEverySocket(tmp_path: Path) -> None:
+    reactor = MemoryReactorClock()
+    options = parse(
+        *("--workers", "3", "--max-connections", "10"),
+        *("--max-connections-per-ip", "7", "--http", "tcp:0:interface=127.0.0.1"),
+        *("--port", f"unix:{tmp_path / 'randnum.sock'}"),
+    )
+    options.reactor = reactor
+    service = makeService(options)
+    listening = [child for child in service if isinstance(child, ListeningService)]  # type: ignore[attr-defined]
+    unixSocket = socket.socket(socket.AF_UNIX)
+    unixSocket.bind(str(tmp_path / "randnum.sock"))
+    for child in listening:
+        child.endpoint.listen(child.factory)
+        sockets = getattr(child.endpoint, "sockets", [unixSocket])
+        child.port = SocketPort(sockets[0])  # type: ignore[assignment]
+    [pool] = [child for child in service if isinstance(child, WorkerPool)]  # type: ignore[attr-defined]
+    pool._shared = listenersOf(listening)
+    try:
+        assert [(x.face, x.description.split()[0]) for x in pool._shared] == [
+            ("tcp", "--port"),
+            ("tcp", "--port"),
+            ("http", "--http"),
+        ]
+        configs = [pool._workerConfig(number) for number in (1, 2, 3)]
+        assert [c["limits"]["maxConnections"] for c in configs] == [4, 3, 3]
+        assert {c["limits"]["maxConnectionsPerHost"] for c in configs} == {2}
+        assert [c["number"] for c in configs] == [1, 2, 3]
+        descriptors = [pool._descriptors(config) for config in configs]
+        tcp, unix, http = pool._shared
+        for number, (config, fds) in enumerate(
+            zip(configs, descriptors, strict=True), 1
+        ):
+            assert fds[0] == "w" and fds[1] == fds[2] == "r"
+            mine, shared, web = config["listeners"]
+            # Its own SO_REUSEPORT socket of each TCP port, and the others'.
+            assert fds[mine["fd"]] == tcp.sockets[number - 1].fileno()
+            assert {int(n): fds[fd] for n, fd in mine["others"].items()} == {
+                n: tcp.sockets[n - 1].fileno() for n in (1, 2, 3) if n != number
+            }
+            assert fds[web["fd"]] == http.sockets[number - 1].fileno()
+            assert not mine["shared"] and not web["shared"]
+            # The UNIX socket is one, shared by all.
+            assert shared["shared"] and shared["others"] == {}
+            assert fds[shared["fd"]] == unix.port.fileno()  # type: ignore[attr-defined]
+            assert sorted(fds) == list(range(len(fds)))
+            assert (mine["face"], web["face"]) == ("tcp", "http")
+            assert mine["tls"] is None
+    finally:
+        unixSocket.close()
+        for listener in pool._shared:
+            for sock in listener.sockets:
+                sock.close()
+
+
+class SocketPort:
+    """
+    What the main process needs of a listening port: its socket.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.addressFamily = sock.family
+        self.fileno = sock.fileno
