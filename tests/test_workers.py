@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
-from signing import ManualPool, signingServer
+from signing import ManualPool, drawn, signingServer
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.error import CannotListenError, ProcessTerminated
@@ -35,7 +35,7 @@ from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
 
 from randnum import cluster
 from randnum.audit import AuditStore
-from randnum.cluster import Totals
+from randnum.cluster import AuditFigures, Totals
 from randnum.limits import HttpStats, TcpStats
 from randnum.metrics import metricsRegistry
 from randnum.query import Query, QueryError
@@ -789,11 +789,30 @@ def test_aWorkerThatNeverAnsweredCountsAsNothing() -> None:
 
 def test_theAuditStoresFiguresAreGatheredToo(tmp_path: Path) -> None:
     main, _, _ = signingServer(tmp_path)
+    store = main.audit
+    assert isinstance(store, AuditStore)
+    drawn(store, 3)
+    store.failures = 2
     talk = Conversation(main)
     gathered = outcome(talk.pool.gather())
     talk.pump.flush()
-    audit = result(gathered).audit
-    assert audit is not None and audit.records == 0 and not audit.full
+    assert result(gathered).audit == AuditFigures(
+        records=3, bytes=store.size(), full=False, commits=1, failures=2
+    )
+    assert store.size() > 0
+
+
+def test_aServerOfOneProcessScrapesItsOwnCounts() -> None:
+    clock = TurnClock()
+    server = RandnumServer(clock=clock)
+    server.tcp.requests = 7
+    loopback = Loopback(webSite(server, metricsRegistry(server)), clock)
+    client = loopback.connect()
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    loopback.turn(3)
+    client.read()
+    assert b'randnum_requests_total{face="tcp",framing="line"} 7.0' in client.received
+    assert b"randnum_worker_" not in client.received
 
 
 def test_afterStoppingNoWorkerIsRestarted() -> None:
