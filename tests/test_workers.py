@@ -117,7 +117,7 @@ def cgroupTree(tmp: Path, cgroup: str, files: dict[str, str]) -> tuple[str, str]
         ("0::/host/path\n", {"cpu.max": "100000 100000\n"}, 1),
         # cgroup v1.
         (
-            "4:cpu,cpuacct:/docker/x\n2:memory:/docker/x\n",
+            "2:memory:/docker/x\n4:cpu,cpuacct:/docker/x\n",
             {
                 "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "250000\n",
                 "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n",
