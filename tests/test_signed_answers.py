@@ -22,6 +22,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from randnum.answering import PARSE_COST, SIGN_COST, SIGNED_WEIGHT
+from randnum.audit import AuditStore
 from randnum.client import valuesLine
 from randnum.limits import WORK_BUDGET
 from randnum.protocol import HELD_TURNS, Framing, RandnumFactory, RandnumProtocol
@@ -128,7 +129,7 @@ def test_aSignedRequestIsAnsweredWithItsStoredRecord(tmp_path: Path) -> None:
     }
     assert record["data"] == "raffle 12"
     assert len(record["values"]) == 3 and all(1 <= v <= 6 for v in record["values"])
-    assert server.audit is not None
+    assert isinstance(server.audit, AuditStore)
     verifyDraw(record, server.audit.signer.publicKey)
     assert server.tcp.numbers == 3
 
@@ -163,7 +164,7 @@ def test_everyTypeCanBeSigned(tmp_path: Path) -> None:
     assert isinstance(records[6]["values"][0], str)
     assert records[6]["request"]["max"] == "9223372036854775807"
     assert all(len(v) == 4 for v in records[2]["values"])
-    assert server.audit is not None
+    assert isinstance(server.audit, AuditStore)
     for record in records:
         verifyDraw(record, server.audit.signer.publicKey)
 
@@ -236,7 +237,7 @@ def test_oneConnectionSignsAtMostAFewTurnsAhead(tmp_path: Path) -> None:
     for _ in range(20):
         clock.advance(0)
     perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST)
-    assert server.audit is not None
+    assert isinstance(server.audit, AuditStore)
     assert server.audit.serial == HELD_TURNS * perTurn  # and no more
     assert transport.producerState == "paused"  # reading waits too
     assert transport.value() == b""
@@ -300,7 +301,7 @@ def test_aClosedConnectionsRecordsAreStoredNotSent(tmp_path: Path) -> None:
     protocol.connectionLost(Exception("gone"))  # type: ignore[arg-type]
     pool.runAll()
     assert transport.value() == b""
-    assert server.audit is not None and server.audit.committed == 1
+    assert isinstance(server.audit, AuditStore) and server.audit.committed == 1
 
 
 def kinds(server: RandnumServer) -> dict[str, Any]:
@@ -349,7 +350,7 @@ def test_everyStoredValueIsCounted(tmp_path: Path) -> None:
 
 def test_aFullStoreRefusesSignedDrawsOnly(tmp_path: Path) -> None:
     server, pool, clock = signingServer(tmp_path)
-    assert server.audit is not None
+    assert isinstance(server.audit, AuditStore)
     server.audit.maxSize = 1
     server.audit.checkSize()
     protocol, transport = connect(server)
