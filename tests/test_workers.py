@@ -793,11 +793,12 @@ def test_theAuditStoresFiguresAreGatheredToo(tmp_path: Path) -> None:
     assert isinstance(store, AuditStore)
     drawn(store, 3)
     store.failures = 2
+    store.full = True
     talk = Conversation(main)
     gathered = outcome(talk.pool.gather())
     talk.pump.flush()
     assert result(gathered).audit == AuditFigures(
-        records=3, bytes=store.size(), full=False, commits=1, failures=2
+        records=3, bytes=store.size(), full=True, commits=1, failures=2
     )
     assert store.size() > 0
 
