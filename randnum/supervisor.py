@@ -68,7 +68,7 @@ from zope.interface import implementer
 
 from randnum import cluster
 from randnum.audit import AuditStore, AuditUnavailable
-from randnum.cluster import AuditFigures, Totals
+from randnum.cluster import Totals
 from randnum.limits import FaceStats
 from randnum.query import QueryError
 from randnum.server import RandnumServer
@@ -838,7 +838,6 @@ def listenersOf(services: Sequence[Any]) -> list[Listener]:
 
 
 __all__ = [
-    "AuditFigures",
     "Listener",
     "ReusePortEndpoint",
     "WorkerPool",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import stdio, tcp, unix
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
 from twisted.logger import (
     ILogObserver,
@@ -109,7 +109,7 @@ class SharedAuditStore:
         path: str,
         signer: KeyInfo,
         readPool: Pool,
-        link: cluster.Conversation | None,
+        link: cluster.Conversation,
         clock: IReactorTime,
     ) -> None:
         self.path = path
@@ -127,8 +127,6 @@ class SharedAuditStore:
         Ask the main process to draw, sign and store C{query}'s record.
         Its values come from the main process's source, like its serial.
         """
-        if self.link is None:
-            return fail(cluster.StoreUnavailable("the main process has gone"))
         asked = self.link.call(
             cluster.SignDraw, query=cluster.queryText(query)
         ).addTimeout(SIGN_TIMEOUT, self.clock)
