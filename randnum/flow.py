@@ -49,8 +49,8 @@ from zope.interface import implementer
 #: Most bytes handed to the transport at once while a peer is behind.
 SLICE = 16 * 1024
 
-#: How much the kernel's queue of unacknowledged bytes must shrink between
-#: two looks for a peer to count as reading.
+#: How far L{peerProgress} must rise between two looks for a peer to count
+#: as reading.
 PROGRESS = 64 * 1024
 
 
@@ -68,6 +68,45 @@ def unacknowledged(sock: socket.socket | None) -> int | None:
         return None
     queued: int = struct.unpack("i", raw)[0]
     return queued
+
+
+#: Where Linux's C{struct tcp_info} holds C{tcpi_bytes_acked} (a u64,
+#: since Linux 4.1).
+BYTES_ACKED = 120
+
+#: Linux's C{SIOCOUTQNSD} (not in L{termios}): the bytes in a TCP socket's
+#: send queue not yet sent.
+SIOCOUTQNSD = 0x894B
+
+
+def peerProgress(sock: socket.socket | None) -> int | None:
+    """
+    A mark that rises as the peer reads what C{sock} holds for it, where
+    the platform tells (Linux); L{None} where it does not, or for no socket.
+
+    On TCP it is the bytes sent so far, acknowledged or not: what the peer's
+    window has let go, and that opens only as its application reads.  (Not
+    the bytes left unacknowledged: a peer's kernel acknowledges what it has
+    received a delayed ACK later, tens of milliseconds or more on a loaded
+    machine, though its application reads nothing.)  On a UNIX socket it is
+    minus the bytes the peer has not read (C{SIOCOUTQ}): it rises as the peer
+    reads, and falls back as the kernel takes more from the transport, which
+    it does only once the peer has read.
+    """
+    if sock is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, BYTES_ACKED + 8)
+        raw = fcntl.ioctl(sock.fileno(), SIOCOUTQNSD, b"\0" * 4)
+    except (OSError, ValueError, AttributeError):
+        # Not TCP (or not Linux).
+        queued = unacknowledged(sock)
+        return None if queued is None else -queued
+    if len(info) < BYTES_ACKED + 8:
+        return None
+    acknowledged: int = struct.unpack_from("Q", info, BYTES_ACKED)[0]
+    notSent: int = struct.unpack("i", raw)[0]
+    return acknowledged + (unacknowledged(sock) or 0) - notSent
 
 
 def socketOf(transport: object) -> socket.socket | None:
@@ -120,7 +159,7 @@ class ReplyWriter:
         self._readingPaused = False
         self.closed = False
         self._peerReadSinceCheck = False
-        self._unacknowledged: int | None = None
+        self._mark: int | None = None
         self._registered = True
         self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
 
@@ -137,7 +176,7 @@ class ReplyWriter:
         Whether anything written is still on its way: waiting here, in the
         transport, or (where the platform tells) in the kernel.
         """
-        return self.queued or bool(self._kernelQueue())
+        return self.queued or bool(unacknowledged(self.socket))
 
     def write(self, data: bytes) -> bool:
         """
@@ -163,7 +202,7 @@ class ReplyWriter:
             data = data[sent:]
         if not self.queued:
             self._peerReadSinceCheck = False
-            self._unacknowledged = self._kernelQueue()
+            self._mark = self._kernelMark()
         self._waiting.append(data)
         self._handOver()
         self._updateReading()
@@ -175,32 +214,30 @@ class ReplyWriter:
         last asked (or since they began to wait).
 
         Reading shows as the transport draining, or, on a socket, as the
-        kernel's queue of unacknowledged bytes shrinking by at least
-        L{PROGRESS} bytes; the kernel lets the sender see a reader's
-        progress only a TCP window update at a time.
+        kernel's L{peerProgress} rising by at least L{PROGRESS}; the kernel
+        lets the sender see a reader's progress only a TCP window update at
+        a time.
         """
         progressed = self._peerReadSinceCheck
         self._peerReadSinceCheck = False
-        now = self._kernelQueue()
-        if now is not None and self._unacknowledged is not None:
+        now = self._kernelMark()
+        if now is not None and self._mark is not None:
             # A receiver's kernel frees a little room on its own (by
             # compacting its queue), without the application reading: only
-            # a window's worth of progress counts.  A queue that has grown
-            # has taken more of what the transport held, which it does as
-            # the peer's window opens (and at most until the send buffer is
-            # full): that is progress too.
-            base = self._unacknowledged
-            progressed = progressed or now <= base - PROGRESS or now > base
-        if progressed or self._unacknowledged is None:
-            self._unacknowledged = now
+            # a window's worth of progress counts.  A mark that has fallen
+            # (UNIX sockets) means the kernel has taken more of what the
+            # transport held, which it does as the peer reads: progress too.
+            base = self._mark
+            progressed = progressed or now >= base + PROGRESS or now < base
+        if progressed or self._mark is None:
+            self._mark = now
         return progressed
 
-    def _kernelQueue(self) -> int | None:
+    def _kernelMark(self) -> int | None:
         """
-        Bytes in the socket's send queue not yet acknowledged by the peer,
-        where the platform tells.
+        The socket's L{peerProgress}, where the platform tells.
         """
-        return unacknowledged(self.socket)
+        return peerProgress(self.socket)
 
     def holdInput(self) -> None:
         """

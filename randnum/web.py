@@ -37,7 +37,7 @@ from zope.interface import implementer
 from randnum import __version__
 from randnum.answering import STREAM_ABOVE, UNAVAILABLE
 from randnum.audit import PAGE_RECORDS
-from randnum.flow import PROGRESS, socketOf, unacknowledged
+from randnum.flow import PROGRESS, peerProgress, socketOf
 from randnum.limits import WORK_BUDGET, peerHost
 from randnum.query import (
     INT64_MAX,
@@ -454,7 +454,7 @@ class StreamedBody:
             self.call.cancel()
             self.call = None
         if self.timeout and self.stallCall is None:
-            self.baseline = unacknowledged(self.socket)
+            self.baseline = peerProgress(self.socket)
             self.stallCall = self.clock.callLater(self.timeout, self._stalled)
 
     def resumeProducing(self) -> None:
@@ -478,9 +478,9 @@ class StreamedBody:
         connection whose responses are not read.
         """
         self.stallCall = None
-        now = unacknowledged(self.socket)
+        now = peerProgress(self.socket)
         if self.timeout and now is not None and self.baseline is not None:
-            if now <= self.baseline - PROGRESS:
+            if now >= self.baseline + PROGRESS:
                 # Reading, a TCP window at a time, though the transport has
                 # not drained yet: not stalled.
                 self.baseline = now

@@ -20,7 +20,9 @@ sends the test controls, in a reactor that never runs.
 
 from __future__ import annotations
 
+import select
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +168,21 @@ class Loopback:
         for _ in range(count):
             self.clock.turn()
             self.reactor.iterate(0)
+
+    def settle(self, quiet: float = 0.05, limit: float = 5.0) -> None:
+        """
+        Turn until no socket event has been ready for C{quiet} seconds of
+        real time (at most C{limit}): on a loaded machine the kernel may
+        deliver loopback data and window updates well after the send, and
+        a test that then advances the clock must not see them arrive late.
+        """
+        poller = self.reactor._poller.fileno()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            self.turn()
+            # An epoll descriptor is readable while any event is ready.
+            if not select.select([poller], [], [], quiet)[0]:
+                return
 
     def connect(self, source: str = "127.0.0.1", small: bool = False) -> Client:
         """

@@ -130,6 +130,7 @@ def test_stalledReaderIsAbortedAtTheTimeout(clock: TurnClock) -> None:
     client = loopback.connect()
     client.send(HEAVY * 30)
     loopback.turn(100)
+    loopback.settle()
     clock.advance(9.9)
     loopback.turn(2)
     assert loopback.protocols[0].transport.connected  # type: ignore[attr-defined]
@@ -186,6 +187,7 @@ def test_aReaderThatStopsIsAbortedAfterAll(clock: TurnClock) -> None:
     # More replies than the kernels' buffers hold, so some wait in the server.
     client.send(HEAVY * 100)
     loopback.turn(100)
+    loopback.settle()
     # It reads for a while (and is seen reading) ...
     for _ in range(3):
         clock.advance(9)
@@ -249,6 +251,7 @@ def test_aCloseThatCannotFinishIsAbortedAtTheTimeout(clock: TurnClock) -> None:
     client.send(HEAVY.rstrip(b"\n"))
     client.shutdown()
     loopback.turn(50)
+    loopback.settle()
     protocol = loopback.protocols[0]
     assert isinstance(protocol, RandnumProtocol)
     # Every request is answered, so the server closes: but the client reads
@@ -275,6 +278,7 @@ def test_repliesLeftAfterTheCloseBeganAreCountedOnceDelivered(
     client.send(b"n=2\n" + HEAVY.rstrip(b"\n"))
     client.shutdown()
     loopback.turn(50)
+    loopback.settle()
     protocol = loopback.protocols[0]
     assert isinstance(protocol, RandnumProtocol)
     assert protocol.finished and server.tcp.numbers < 10002

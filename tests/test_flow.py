@@ -8,7 +8,9 @@ and a push-producer transport (an in-memory one).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +19,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 
-from randnum.flow import PROGRESS, SLICE, ReplyWriter, unacknowledged
+from randnum.flow import PROGRESS, SLICE, ReplyWriter, peerProgress, unacknowledged
 
 
 def socketWriter(
@@ -210,32 +212,32 @@ def test_theKernelsProgressIsMeasuredFromTheLastProgress(
 ) -> None:
     # The kernel frees a UNIX socket's queue a buffer (tens of KB) at a
     # time; read a little at a time and compare with the rule: progress is
-    # a shrink of PROGRESS bytes since the baseline, which moves only when
+    # a rise of PROGRESS bytes since the baseline, which moves only when
     # progress is seen.
     writer, _, theirs = paired
     writer.write(b"x" * (1 << 20))
-    baseline = writer._kernelQueue()
+    baseline = writer._kernelMark()
     assert baseline is not None
     seen: list[int] = []
     while len(seen) < 3:
         theirs.recv(4096)
-        now = writer._kernelQueue()
+        now = writer._kernelMark()
         assert now is not None
-        expected = now <= baseline - PROGRESS
+        expected = now >= baseline + PROGRESS
         assert writer.peerHasRead() is expected
         if expected:
-            seen.append(baseline - now)
+            seen.append(now - baseline)
             baseline = now
     # Each progress took more than one look (the kernel frees less than
     # PROGRESS at once), so the looks in between must not move the baseline.
-    assert all(PROGRESS <= shrink < 2 * PROGRESS for shrink in seen)
+    assert all(PROGRESS <= rise < 2 * PROGRESS for rise in seen)
 
 
 def test_theKernelTakingMoreIsProgressToo(
     paired: tuple[ReplyWriter, socket.socket, socket.socket],
 ) -> None:
     # After a close, the transport hands what it still holds to the kernel
-    # as the peer's window opens: the queue grows though the peer reads.
+    # as the peer reads: a UNIX socket's queue grows though the peer reads.
     writer, ours, theirs = paired
     writer.write(b"x" * (1 << 20))
     assert writer.peerHasRead() is False
@@ -246,4 +248,68 @@ def test_theKernelTakingMoreIsProgressToo(
     assert writer.peerHasRead() is True  # a window's worth (and more) read
     ours.send(b"y" * 4096)  # the kernel takes more: the peer made room
     assert writer.peerHasRead() is True
+    assert writer.peerHasRead() is False  # and nothing since
+
+
+@pytest.fixture
+def tcpPaired() -> Iterator[tuple[ReplyWriter, socket.socket, socket.socket]]:
+    """
+    As L{paired}, over a real TCP connection on 127.0.0.1.
+    """
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        theirs = socket.create_connection(listener.getsockname())
+        ours, address = listener.accept()
+    ours.setblocking(False)
+    transport = tcp.Server(ours, Protocol(), address, None, 1, MemoryReactor())  # type: ignore[arg-type]
+    yield ReplyWriter(transport), ours, theirs
+    theirs.close()
+    ours.close()
+
+
+def settled(sock: socket.socket, quiet: float = 0.3, limit: float = 5.0) -> None:
+    """
+    Wait until C{sock}'s unacknowledged queue has not changed for C{quiet}
+    seconds: every delayed acknowledgement has come.
+    """
+    deadline = time.monotonic() + limit
+    last, since = unacknowledged(sock), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.01)
+        now = unacknowledged(sock)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def test_aDelayedAcknowledgementIsNotReading(
+    tcpPaired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    # The peer's kernel acknowledges what it received tens of milliseconds
+    # later (longer on a loaded machine): the unacknowledged queue shrinks
+    # by up to a window though nothing is read.
+    writer, ours, _ = tcpPaired
+    writer.write(b"x" * (8 << 20))
+    settled(ours)
+    assert writer.peerHasRead() is False
+    mark = peerProgress(ours)
+    assert mark is not None and mark > 0  # the first window was sent
+
+
+def test_aTCPReaderIsSeenAWindowAtATime(
+    tcpPaired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, ours, theirs = tcpPaired
+    writer.write(b"x" * (8 << 20))
+    settled(ours)
+    start = peerProgress(ours)
+    assert start is not None
+    theirs.setblocking(False)
+    read = 0
+    deadline = time.monotonic() + 5
+    while peerProgress(ours) < start + PROGRESS and time.monotonic() < deadline:  # type: ignore[operator]
+        with contextlib.suppress(BlockingIOError):
+            read += len(theirs.recv(1 << 16))
+        time.sleep(0.001)
+    assert writer.peerHasRead() is True
+    assert read >= PROGRESS  # what was sent after it had read
+    settled(ours)
     assert writer.peerHasRead() is False  # and nothing since
