@@ -309,7 +309,16 @@ def test_aTCPReaderIsSeenAWindowAtATime(
         with contextlib.suppress(BlockingIOError):
             read += len(theirs.recv(1 << 16))
         time.sleep(0.001)
+    # The mark rose (it is the bytes sent, which only rise) ...
+    assert peerProgress(ours) >= start + PROGRESS  # type: ignore[operator]
     assert writer.peerHasRead() is True
-    assert read >= PROGRESS  # what was sent after it had read
+    assert read >= PROGRESS  # ... after the peer had read
     settled(ours)
     assert writer.peerHasRead() is False  # and nothing since
+
+
+def test_aClosedSocketTellsNothing() -> None:
+    for sock in (socket.socket(), socket.socketpair()[0]):
+        sock.close()
+        assert peerProgress(sock) is None
+    assert peerProgress(None) is None
