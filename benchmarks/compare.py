@@ -3,6 +3,7 @@ randnum against reference servers, under the same loads, on loopback.
 
     python benchmarks/compare.py [--seconds 5] [--processes 1] [--only LOAD]
                                  [--workers N] [--baseline TWISTD]
+                                 [--client python|c]
 
 Starts the installed C{twistd randnum}, a stdlib-asyncio line server
 (reference_asyncio.py), a serial blocking server like the original one
@@ -21,6 +22,11 @@ under every load, and a last column gives its ratio to each server: on the
 randnum row, what the workers gain; on the others, how far they take randnum
 past the references.  The server CPU column then counts every process of
 the server (the main process and its workers).
+
+With --client c, the load comes from loadgen.c (compiled with the C compiler
+on the PATH) instead of C{randnum bench}: the same loads at a fraction of the
+client's CPU, which on a machine of two cores shared by client and server
+decides how much of the machine the server can have.
 
 With --baseline, another randnum installation is measured too, so that a
 change's cost shows side by side in one run, e.g.:
@@ -140,24 +146,91 @@ def serverSeconds(pid: int) -> float:
     return own + sum(serverSeconds(int(child)) for child in children)
 
 
-def bench(target: Target, load: str, seconds: float, processes: int) -> dict[str, Any]:
+def compiled(workdir: str) -> Path:
+    """
+    loadgen.c, compiled into C{workdir}.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        sys.exit("--client c needs a C compiler (cc or gcc) on the PATH")
+    binary = Path(workdir) / "loadgen"
+    subprocess.run(
+        [compiler, "-O2", "-o", str(binary), str(HERE / "loadgen.c")], check=True
+    )
+    return binary
+
+
+def cBench(
+    loadgen: Path, target: Target, load: str, seconds: float, processes: int
+) -> dict[str, Any]:
+    """
+    Run C{load} with C{processes} loadgen processes (the connections split
+    between them); their figures added up (latencies: the slowest's).
+    """
+    options = LOADS[load]
+    mode, connections, pipeline = options[1], int(options[3]), 1
+    if "-P" in options:
+        pipeline = int(options[options.index("-P") + 1])
+    shares = [
+        connections // processes + (i < connections % processes)
+        for i in range(min(processes, connections))
+    ]
+    fixed = [str(pipeline), str(seconds)] + ([target.request] if target.request else [])
+    runs = [
+        subprocess.Popen(
+            [str(loadgen), str(target.port), mode, str(share), *fixed],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+    ]
+    each = [json.loads(run.communicate(timeout=seconds + 60)[0]) for run in runs]
+    if any(run.returncode for run in runs):
+        raise RuntimeError(f"loadgen failed against {target.name}")
+    total = {key: sum(one[key] for one in each) for key in each[0]}
+    total["seconds"] = max(one["seconds"] for one in each)
+    for key in ("latency_p50_ms", "latency_p99_ms"):
+        total[key] = max(one[key] for one in each)
+    return total
+
+
+def bench(
+    target: Target,
+    load: str,
+    seconds: float,
+    processes: int,
+    loadgen: Path | None = None,
+) -> dict[str, Any]:
+    before = serverSeconds(target.pid)
+    if loadgen is not None:
+        figures = cBench(loadgen, target, load, seconds, processes)
+    else:
+        figures = pythonBench(target, load, seconds, processes)
+    used = serverSeconds(target.pid) - before
+    # Server CPU per request: what the server would cost if the client
+    # were not the bottleneck (both share this machine's cores).
+    figures["server_us_per_request"] = 1e6 * used / max(figures["requests"], 1)
+    return figures
+
+
+def pythonBench(
+    target: Target, load: str, seconds: float, processes: int
+) -> dict[str, Any]:
+    """
+    Run C{load} with C{randnum bench}.
+    """
     options = f"--json --port {target.port} -t {seconds} --processes {processes}"
     command = [str(BIN / "randnum"), "bench", *options.split(), *LOADS[load]]
     if target.request is not None:
         command += ["--request", target.request]
-    before = serverSeconds(target.pid)
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 120
     )
-    used = serverSeconds(target.pid) - before
     if result.returncode != 0:
         raise RuntimeError(
             f"randnum bench failed against {target.name}: {result.stderr}"
         )
     figures: dict[str, Any] = json.loads(result.stdout)
-    # Server CPU per request: what the server would cost if the client
-    # were not the bottleneck (both share this machine's cores).
-    figures["server_us_per_request"] = 1e6 * used / max(figures["requests"], 1)
     return figures
 
 
@@ -193,6 +266,12 @@ def main() -> None:
         default=0,
         metavar="N",
         help="also run randnum with --workers N, under every load",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("python", "c"),
+        default="python",
+        help="the load generator: randnum bench (python) or loadgen.c (c)",
     )
     arguments = parser.parse_args()
     loads = arguments.only or list(LOADS)
@@ -262,8 +341,9 @@ def main() -> None:
                 )
             )
 
+        loadgen = compiled(workdir) if arguments.client == "c" else None
         print(f"machine: {machine()}")
-        clients = f"{arguments.processes} client process(es)"
+        clients = f"{arguments.processes} {arguments.client} client process(es)"
         print(f"each cell: {arguments.seconds:g} s, {clients}\n")
         header = (
             f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
@@ -275,7 +355,9 @@ def main() -> None:
         print("-" * len(header))
         for load in loads:
             results = {
-                target.name: bench(target, load, arguments.seconds, arguments.processes)
+                target.name: bench(
+                    target, load, arguments.seconds, arguments.processes, loadgen
+                )
                 for target in targets
                 if load in target.loads
             }

@@ -233,6 +233,19 @@ class ReplyWriter:
             self._mark = now
         return progressed
 
+    def watchFromNow(self) -> bool:
+        """
+        Count the peer's progress from now on (as L{peerHasRead} does when
+        asked), and tell whether anything written is still on its way
+        (L{sending}).  When nothing is, there is no progress left to see,
+        and the kernel is asked once rather than several times: this runs
+        on every connection's close.
+        """
+        self._peerReadSinceCheck = False
+        sending = self.sending
+        self._mark = self._kernelMark() if sending else None
+        return sending
+
     def _kernelMark(self) -> int | None:
         """
         The socket's L{peerProgress}, where the platform tells.

@@ -209,7 +209,6 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.setTimeout(None)  # type: ignore[no-untyped-call]
         self.writer.releaseInput()
         self.writer.finish()
-        self.writer.peerHasRead()  # from now on
         self._watchClose(first=True)
 
     def _watchClose(self, first: bool = False) -> None:
@@ -220,11 +219,15 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         peer that never acknowledges the end).
         """
         self._graceCall = None
-        if not first and not self.writer.peerHasRead():
+        if first:
+            sending = self.writer.watchFromNow()
+        elif self.writer.peerHasRead():
+            sending = self.writer.sending
+        else:
             self._abort()
             return
         period = self.limits.closeGrace
-        if self.writer.sending:
+        if sending:
             if self.limits.idleTimeout is None:
                 return
             period = self.limits.idleTimeout

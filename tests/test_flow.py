@@ -322,3 +322,34 @@ def test_aClosedSocketTellsNothing() -> None:
         sock.close()
         assert peerProgress(sock) is None
     assert peerProgress(None) is None
+
+
+def readExactly(sock: socket.socket, size: int) -> None:
+    sock.settimeout(2)  # what the kernel holds (about 200 KB), never more
+    while size > 0:
+        size -= len(sock.recv(size))
+
+
+def test_progressIsCountedFromTheWatch(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, _, theirs = paired
+    writer.write(b"x" * (1 << 20))
+    readExactly(theirs, 2 * PROGRESS)  # before the watch: not counted after
+    assert writer.watchFromNow() is True
+    assert writer.peerHasRead() is False
+    read = 0
+    while not writer.peerHasRead():
+        readExactly(theirs, 4096)
+        read += 4096
+    assert read < 2 * PROGRESS  # a window or so, in the kernel's chunks
+
+
+def test_nothingOnItsWayIsNothingToWatch(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, _, theirs = paired
+    assert writer.write(b"x" * 100) is True
+    readExactly(theirs, 100)
+    assert writer.watchFromNow() is False
+    assert writer.peerHasRead() is False
