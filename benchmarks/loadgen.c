@@ -36,6 +36,9 @@ struct connection {
     int inFlight;
     double sent[4096]; /* send times of the requests in flight (a ring) */
     int first;
+    /* The reply being read: bytes so far (up to 3), how many of them
+       match "ERR", and its spaces (numbers are space-separated). */
+    int column, matched, spaces;
 };
 
 static struct connection *connections[MAX_FDS];
@@ -134,20 +137,28 @@ static void event(int fd, int running) {
         failed(fd);
         return;
     }
+    /* Count whole replies: numbers in each, or an error. */
     int answered = 0;
     for (ssize_t i = 0; i < got; i++) {
-        if (buffer[i] == '\n')
+        char b = buffer[i];
+        if (b == '\n') {
             answered++;
-        else if (buffer[i] == ' ')
-            numbers++;
+            if (c->matched == 3)
+                errors++;
+            else
+                numbers += c->spaces + 1;
+            c->column = c->matched = c->spaces = 0;
+            continue;
+        }
+        if (c->column < 3 && c->matched == c->column && b == "ERR"[c->column])
+            c->matched++;
+        c->column += c->column < 3;
+        c->spaces += b == ' ';
     }
+    replies += answered;
     if (!lineMode) {
-        /* One reply, whole in one read: numbers are space-separated. */
-        replies++;
-        if (got >= 3 && memcmp(buffer, "ERR", 3) == 0)
-            errors++;
-        else
-            numbers++;
+        if (!answered)
+            return; /* the rest of the reply is still to come */
         record(now() - c->sent[0]);
         closeOne(fd);
         if (running)
@@ -155,8 +166,6 @@ static void event(int fd, int running) {
         return;
     }
     double t = now();
-    numbers += answered;
-    replies += answered;
     for (int i = 0; i < answered && c->inFlight; i++) {
         record(t - c->sent[c->first]);
         c->first = (c->first + 1) % 4096;
