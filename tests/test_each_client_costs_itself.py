@@ -270,6 +270,38 @@ def test_aCloseThatCannotFinishIsAbortedAtTheTimeout(clock: TurnClock) -> None:
     loopback.close()
 
 
+def test_aCloseWaitsAnotherIdleTimeoutForAReaderThatProgresses(
+    clock: TurnClock,
+) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect(small=True)
+    client.send(HEAVY.rstrip(b"\n"))
+    client.shutdown()
+    loopback.turn(50)
+    loopback.settle()
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    assert protocol.finished and protocol.writer.sending
+    clock.advance(9)
+    while len(client.received) < 100_000:  # slowly, but reading
+        client.read()
+        loopback.turn()
+    loopback.settle()
+    clock.advance(1)
+    loopback.turn(3)
+    # Replies are still on their way: a whole idle timeout more, not the
+    # (shorter) close grace.
+    clock.advance(Limits(idleTimeout=10).closeGrace + 0.1)
+    loopback.turn(3)
+    assert server.connections.total == 1
+    clock.advance(10)
+    loopback.turn(3)
+    client.readUntilEnd(turns=20)
+    assert client.ended == "RST"
+    assert server.connections.total == 0
+    loopback.close()
+
+
 def test_repliesLeftAfterTheCloseBeganAreCountedOnceDelivered(
     clock: TurnClock,
 ) -> None:

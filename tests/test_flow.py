@@ -351,5 +351,28 @@ def test_nothingOnItsWayIsNothingToWatch(
     writer, _, theirs = paired
     assert writer.write(b"x" * 100) is True
     readExactly(theirs, 100)
+    looks: list[int | None] = []
+    kernelMark = writer._kernelMark
+
+    def counted() -> int | None:
+        looks.append(kernelMark())
+        return looks[-1]
+
+    writer._kernelMark = counted  # type: ignore[method-assign]
     assert writer.watchFromNow() is False
+    assert looks == []  # the kernel was not asked for a mark
     assert writer.peerHasRead() is False
+
+
+def test_theWatchTakesTheMarkItself(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, _, theirs = paired
+    writer.write(b"x" * (1 << 20))
+    assert writer.watchFromNow() is True
+    start = writer._kernelMark()
+    assert start is not None
+    while writer._kernelMark() < start + PROGRESS:  # type: ignore[operator]
+        readExactly(theirs, 4096)
+    # The first question after the watch already sees the progress.
+    assert writer.peerHasRead() is True
