@@ -133,7 +133,12 @@ static void event(int fd, int running) {
     ssize_t got = recv(fd, buffer, sizeof buffer, 0);
     if (got < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (got <= 0) {
+    if (got == 0 && !lineMode && c->column) {
+        /* A server that closes after its reply (the original one's way)
+           ends the reply with the connection instead of a newline. */
+        got = 1;
+        buffer[0] = '\n';
+    } else if (got <= 0) {
         failed(fd);
         return;
     }

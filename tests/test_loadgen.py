@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,36 @@ def test_errorRepliesAreCounted(loadgen: Path, serve: Callable[..., Server]) -> 
     figures = generate(loadgen, str(server.port), "connect", "2", "1", "0.3", "n=0")
     assert figures["requests"] > 0
     assert figures["errors"] == figures["requests"]
+
+
+def test_aReplyMayEndWithTheConnection(loadgen: Path) -> None:
+    # The original server's way: a number without a newline, then a close.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serveSerially() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.recv(1024)
+                connection.sendall(b"4242")
+
+    server = threading.Thread(target=serveSerially)
+    server.start()
+    try:
+        port = str(listener.getsockname()[1])
+        figures = generate(loadgen, port, "connect", "2", "1", "0.3")
+    finally:
+        stop.set()
+        server.join()
+        listener.close()
+    assert figures["errors"] == 0
+    assert figures["requests"] > 0
+    assert figures["numbers"] == figures["requests"]
 
 
 def test_badArgumentsGetAUsageMessage(loadgen: Path) -> None:
