@@ -50,7 +50,7 @@ from zope.interface import implementer
 SLICE = 16 * 1024
 
 #: How far L{peerProgress} must rise between two looks for a peer to count
-#: as reading.
+#: as reading, at least (see L{progressNeeded}).
 PROGRESS = 64 * 1024
 
 
@@ -70,13 +70,10 @@ def unacknowledged(sock: socket.socket | None) -> int | None:
     return queued
 
 
-#: Where Linux's C{struct tcp_info} holds C{tcpi_bytes_acked} (a u64,
-#: since Linux 4.1).
-BYTES_ACKED = 120
-
-#: Linux's C{SIOCOUTQNSD} (not in L{termios}): the bytes in a TCP socket's
-#: send queue not yet sent.
-SIOCOUTQNSD = 0x894B
+#: Where Linux's C{struct tcp_info} holds C{tcpi_bytes_sent} and
+#: C{tcpi_bytes_retrans} (u64s, since Linux 4.19).
+BYTES_SENT = 200
+BYTES_RETRANS = 208
 
 
 def peerProgress(sock: socket.socket | None) -> int | None:
@@ -84,29 +81,47 @@ def peerProgress(sock: socket.socket | None) -> int | None:
     A mark that rises as the peer reads what C{sock} holds for it, where
     the platform tells (Linux); L{None} where it does not, or for no socket.
 
-    On TCP it is the bytes sent so far, acknowledged or not: what the peer's
-    window has let go, and that opens only as its application reads.  (Not
-    the bytes left unacknowledged: a peer's kernel acknowledges what it has
-    received a delayed ACK later, tens of milliseconds or more on a loaded
-    machine, though its application reads nothing.)  On a UNIX socket it is
-    minus the bytes the peer has not read (C{SIOCOUTQ}): it rises as the peer
-    reads, and falls back as the kernel takes more from the transport, which
-    it does only once the peer has read.
+    On TCP it is the bytes sent so far (retransmissions aside), acknowledged
+    or not: what the peer's window has let go, and that opens as its
+    application reads.  (Not the bytes left unacknowledged: a peer's kernel
+    acknowledges what it has received a delayed ACK later, tens of
+    milliseconds or more on a loaded machine, though its application reads
+    nothing.)  It comes from one C{TCP_INFO}, so it never goes back.  On a
+    UNIX socket it is minus the kernel memory the peer has not read yet
+    (C{SIOCOUTQ}): it rises as the peer reads, and falls back as the kernel
+    takes more from the transport, which it does only once the peer has
+    read.
     """
     if sock is None:
         return None
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, BYTES_ACKED + 8)
-        raw = fcntl.ioctl(sock.fileno(), SIOCOUTQNSD, b"\0" * 4)
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, BYTES_RETRANS + 8)
     except (OSError, ValueError, AttributeError):
         # Not TCP (or not Linux).
         queued = unacknowledged(sock)
         return None if queued is None else -queued
-    if len(info) < BYTES_ACKED + 8:
+    if len(info) < BYTES_RETRANS + 8:
         return None
-    acknowledged: int = struct.unpack_from("Q", info, BYTES_ACKED)[0]
-    notSent: int = struct.unpack("i", raw)[0]
-    return acknowledged + (unacknowledged(sock) or 0) - notSent
+    sent, retransmitted = struct.unpack_from("QQ", info, BYTES_SENT)
+    mark: int = sent - retransmitted
+    return mark
+
+
+def progressNeeded(sock: socket.socket | None) -> int:
+    """
+    How far L{peerProgress} must rise for the peer to count as reading:
+    L{PROGRESS}, or on TCP two segments if that is more.  A receiver's
+    kernel frees a little room on its own, without the application reading
+    (by compacting its queue, or rounding its window up to a whole segment,
+    64 KiB on loopback).
+    """
+    if sock is None:
+        return PROGRESS
+    try:
+        segment: int = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+    except (OSError, ValueError):
+        return PROGRESS
+    return max(PROGRESS, 2 * segment)
 
 
 def socketOf(transport: object) -> socket.socket | None:
@@ -160,6 +175,7 @@ class ReplyWriter:
         self.closed = False
         self._peerReadSinceCheck = False
         self._mark: int | None = None
+        self._needed = PROGRESS
         self._registered = True
         self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
 
@@ -202,7 +218,7 @@ class ReplyWriter:
             data = data[sent:]
         if not self.queued:
             self._peerReadSinceCheck = False
-            self._mark = self._kernelMark()
+            self._watch()
         self._waiting.append(data)
         self._handOver()
         self._updateReading()
@@ -214,7 +230,7 @@ class ReplyWriter:
         last asked (or since they began to wait).
 
         Reading shows as the transport draining, or, on a socket, as the
-        kernel's L{peerProgress} rising by at least L{PROGRESS}; the kernel
+        kernel's L{peerProgress} rising by L{progressNeeded}; the kernel
         lets the sender see a reader's progress only a TCP window update at
         a time.
         """
@@ -222,13 +238,11 @@ class ReplyWriter:
         self._peerReadSinceCheck = False
         now = self._kernelMark()
         if now is not None and self._mark is not None:
-            # A receiver's kernel frees a little room on its own (by
-            # compacting its queue), without the application reading: only
-            # a window's worth of progress counts.  A mark that has fallen
-            # (UNIX sockets) means the kernel has taken more of what the
-            # transport held, which it does as the peer reads: progress too.
+            # A mark that has fallen (UNIX sockets) means the kernel has
+            # taken more of what the transport held, which it does as the
+            # peer reads: progress too.
             base = self._mark
-            progressed = progressed or now >= base + PROGRESS or now < base
+            progressed = progressed or now >= base + self._needed or now < base
         if progressed or self._mark is None:
             self._mark = now
         return progressed
@@ -243,8 +257,20 @@ class ReplyWriter:
         """
         self._peerReadSinceCheck = False
         sending = self.sending
-        self._mark = self._kernelMark() if sending else None
+        if sending:
+            self._watch()
+        else:
+            self._mark = None
         return sending
+
+    def _watch(self) -> None:
+        """
+        Take the kernel's mark (and how far it must rise), to count the
+        peer's progress from.
+        """
+        self._mark = self._kernelMark()
+        if self._mark is not None:
+            self._needed = progressNeeded(self.socket)
 
     def _kernelMark(self) -> int | None:
         """

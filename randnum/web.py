@@ -37,7 +37,7 @@ from zope.interface import implementer
 from randnum import __version__
 from randnum.answering import STREAM_ABOVE, UNAVAILABLE
 from randnum.audit import PAGE_RECORDS
-from randnum.flow import PROGRESS, peerProgress, socketOf
+from randnum.flow import peerProgress, progressNeeded, socketOf
 from randnum.limits import WORK_BUDGET, peerHost
 from randnum.query import (
     INT64_MAX,
@@ -429,6 +429,7 @@ class StreamedBody:
         self.stallCall: IDelayedCall | None = None
         self.socket = socketOf(request.channel.transport)
         self.baseline: int | None = None
+        self.needed = 0
         self.call: IDelayedCall | None = clock.callLater(0, self._step)
         request.registerProducer(self, True)
         request.notifyFinish().addErrback(lambda _: self.stopProducing())
@@ -455,6 +456,7 @@ class StreamedBody:
             self.call = None
         if self.timeout and self.stallCall is None:
             self.baseline = peerProgress(self.socket)
+            self.needed = progressNeeded(self.socket)
             self.stallCall = self.clock.callLater(self.timeout, self._stalled)
 
     def resumeProducing(self) -> None:
@@ -480,7 +482,7 @@ class StreamedBody:
         self.stallCall = None
         now = peerProgress(self.socket)
         if self.timeout and now is not None and self.baseline is not None:
-            if now >= self.baseline + PROGRESS:
+            if now >= self.baseline + self.needed:
                 # Reading, a TCP window at a time, though the transport has
                 # not drained yet: not stalled.
                 self.baseline = now

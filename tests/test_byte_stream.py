@@ -26,7 +26,7 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 
-from randnum.flow import PROGRESS, peerProgress
+from randnum.flow import peerProgress
 from randnum.web import StreamedBody
 
 LOCAL = "tcp:0:interface=127.0.0.1"
@@ -208,7 +208,7 @@ def test_aStreamReaderSeenOnlyByTheKernelIsNotCutOff() -> None:
     body = StreamedBody(request, iter([b"x"] * 10), clock, lambda: None, 5)  # type: ignore[arg-type]
     body.pauseProducing()  # the transport is full
     clock.advance(4)
-    while peerProgress(ours) < body.baseline + PROGRESS:  # type: ignore[operator]
+    while peerProgress(ours) < body.baseline + body.needed:  # type: ignore[operator]
         theirs.recv(8192)
     clock.advance(1)
     assert not request.aborted  # it read: a new timeout from now
