@@ -184,9 +184,10 @@ def cBench(
         )
         for share in shares
     ]
-    each = [json.loads(run.communicate(timeout=seconds + 60)[0]) for run in runs]
+    outputs = [run.communicate(timeout=seconds + 60)[0] for run in runs]
     if any(run.returncode for run in runs):
         raise RuntimeError(f"loadgen failed against {target.name}")
+    each = [json.loads(output) for output in outputs]
     total = {key: sum(one[key] for one in each) for key in each[0]}
     total["seconds"] = max(one["seconds"] for one in each)
     for key in ("latency_p50_ms", "latency_p99_ms"):

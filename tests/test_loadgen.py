@@ -101,7 +101,23 @@ def test_aReplyMayEndWithTheConnection(loadgen: Path) -> None:
     assert figures["numbers"] == figures["requests"]
 
 
+def test_aRefusingPortIsErrorsNotASpin(loadgen: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = str(closed.getsockname()[1])  # bound, never listening
+        figures = generate(loadgen, port, "connect", "4", "1", "0.5")
+    assert figures["requests"] == 0
+    assert figures["errors"] > 0
+    # New attempts wait 10 ms after a failure: at most a few hundred.
+    assert figures["errors"] < 4 * 100
+
+
 def test_badArgumentsGetAUsageMessage(loadgen: Path) -> None:
     done = subprocess.run([str(loadgen), "1"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "usage:" in done.stderr
+    # More than one send may carry: refused, not sent in part.
+    big = [str(loadgen), "1", "line", "1", "4000", "1", "x" * 10]
+    done = subprocess.run(big, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "at most 16384 bytes" in done.stderr
