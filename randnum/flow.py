@@ -70,6 +70,30 @@ def unacknowledged(sock: socket.socket | None) -> int | None:
     return queued
 
 
+#: Linux's C{SIOCOUTQNSD} (not in L{termios}): the bytes in a TCP socket's
+#: send queue not yet sent.
+SIOCOUTQNSD = 0x894B
+
+
+def unsent(sock: socket.socket | None) -> int | None:
+    """
+    Bytes in C{sock}'s send queue that the peer has not made room for yet,
+    where the platform tells: on TCP those not yet sent (Linux's
+    C{SIOCOUTQNSD}; those sent may only wait for a delayed ACK), on a UNIX
+    socket those not yet read (C{SIOCOUTQ}); L{None} where it does not, or
+    for no socket.
+    """
+    if sock is None:
+        return None
+    try:
+        raw = fcntl.ioctl(sock.fileno(), SIOCOUTQNSD, b"\0" * 4)
+    except (OSError, ValueError):
+        # Not TCP: nothing is sent before it is read.
+        return unacknowledged(sock)
+    queued: int = struct.unpack("i", raw)[0]
+    return queued
+
+
 #: Where Linux's C{struct tcp_info} holds C{tcpi_bytes_sent} and
 #: C{tcpi_bytes_retrans} (u64s, since Linux 4.19).
 BYTES_SENT = 200
@@ -193,6 +217,22 @@ class ReplyWriter:
         transport, or (where the platform tells) in the kernel.
         """
         return self.queued or bool(unacknowledged(self.socket))
+
+    @property
+    def watching(self) -> bool:
+        """
+        Whether the peer's progress is being counted from a mark the kernel
+        gave (see L{peerHasRead}).
+        """
+        return self._mark is not None
+
+    @property
+    def waitingForRoom(self) -> bool:
+        """
+        Whether the kernel holds replies that the peer has not made room
+        for (where the platform tells): they wait there rather than here.
+        """
+        return bool(unsent(self.socket))
 
     def write(self, data: bytes) -> bool:
         """

@@ -171,8 +171,17 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         to read would wait forever.
         """
         writer = self.writer
+        # Replies the peer has not made room for: here, or in the kernel
+        # (they all fitted there, but the peer's window is shut).
+        unread = writer.queued or writer.waitingForRoom
+        if unread and not writer.queued and not writer.watching:
+            # They all fitted in the kernel, so nobody has watched whether
+            # the peer reads them: from now on, for one more timeout.
+            writer.watchFromNow()
+            self.setTimeout(self.limits.idleTimeout)  # type: ignore[no-untyped-call]
+            return
         if (
-            (writer.queued and writer.peerHasRead())
+            (unread and writer.peerHasRead())
             or (not writer.queued and self.reader.pending)
             or self._held
         ):
@@ -185,7 +194,9 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.server.reject(
             self.stats, "idleTimeouts", "idle timeout", self.transport.getPeer(), "TCP"
         )
-        if writer.queued:
+        if unread:
+            # A FIN would leave them to the kernel, which keeps trying to
+            # deliver them (for minutes) after the descriptor is closed.
             self._abort()
         else:
             self._finish()

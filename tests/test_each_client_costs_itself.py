@@ -144,6 +144,62 @@ def test_stalledReaderIsAbortedAtTheTimeout(clock: TurnClock) -> None:
     loopback.close()
 
 
+def test_unreadRepliesHeldByTheKernelAreAbortedAtTheTimeout(clock: TurnClock) -> None:
+    # They all fit in the kernel's buffers, so none waits in the server; a
+    # FIN would leave the kernel delivering them for minutes after the
+    # close, to a client that does not read.
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect()
+    client.send(HEAVY * 3)
+    loopback.turn(20)
+    loopback.settle()
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    assert not protocol.writer.queued and protocol.writer.waitingForRoom
+    # Nothing has watched it read yet: watched from the first timeout on,
+    # cut off at the second.
+    clock.advance(10)
+    loopback.turn(3)
+    assert server.connections.total == 1
+    clock.advance(10)
+    loopback.turn(3)
+    client.readUntilEnd(turns=20)
+    assert client.ended == "RST"
+    assert server.tcp.idleTimeouts == 1
+    assert server.connections.total == 0
+    loopback.close()
+
+
+def test_aSlowReaderOfRepliesHeldByTheKernelIsNotCutOff(clock: TurnClock) -> None:
+    loopback, server = serve(clock, idleTimeout=10)
+    client = loopback.connect()
+    client.send(HEAVY * 3)
+    loopback.turn(20)
+    loopback.settle()
+    clock.advance(10)  # watched from here
+    loopback.turn(3)
+    while len(client.received) < 300_000:
+        client.read(64 * 1024)
+        loopback.turn()
+    loopback.settle()
+    clock.advance(10)
+    loopback.turn(3)
+    # It read: not cut off.  (Once its kernel has taken every reply, the
+    # connection is merely idle, and closes as idle ones do: a FIN after
+    # every byte.)
+    while client.received.count(b"\n") < 3 and client.ended is None:
+        client.read()
+        loopback.turn()
+    loopback.settle()
+    clock.advance(10)
+    loopback.turn(3)
+    client.readUntilEnd()
+    assert client.ended == "FIN"
+    assert client.received.count(b"\n") == 3
+    assert server.tcp.numbers == 3 * 10000
+    loopback.close()
+
+
 @pytest.mark.parametrize("framing", [Framing.LINE, Framing.AUTO])
 def test_tricklingCannotHoldAConnection(clock: TurnClock, framing: Framing) -> None:
     server = RandnumServer(clock=clock, limits=Limits(idleTimeout=5))
