@@ -303,6 +303,23 @@ class ReplyWriter:
             self._mark = None
         return sending
 
+    def giveUpAfter(self, seconds: float) -> None:
+        """
+        Have the kernel drop the connection if the peer makes no room for
+        what it still holds within C{seconds}, where the platform can
+        (Linux's C{TCP_USER_TIMEOUT}).  Once the descriptor is closed the
+        kernel goes on delivering on its own, for minutes, to a peer that
+        may never read.
+        """
+        if self.socket is None:
+            return
+        try:
+            self.socket.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000)
+            )
+        except (OSError, AttributeError):
+            pass  # not TCP, or not Linux
+
     def _watch(self) -> None:
         """
         Take the kernel's mark (and how far it must rise), to count the

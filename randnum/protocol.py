@@ -242,6 +242,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             if self.limits.idleTimeout is None:
                 return
             period = self.limits.idleTimeout
+            if first:
+                # Twisted closes the descriptor as soon as its own buffer
+                # is empty: the kernel must give up by itself then.
+                self.writer.giveUpAfter(period)
         self._graceCall = self.clock.callLater(period, self._watchClose)
 
     def _abort(self) -> None:

@@ -9,6 +9,7 @@ timeouts that trickling cannot defeat.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -355,6 +356,26 @@ def test_aCloseWaitsAnotherIdleTimeoutForAReaderThatProgresses(
     client.readUntilEnd(turns=20)
     assert client.ended == "RST"
     assert server.connections.total == 0
+    loopback.close()
+
+
+def test_theKernelGivesUpOnRepliesLeftUnreadAfterTheClose(clock: TurnClock) -> None:
+    # Every request answered and every reply handed to the kernel: Twisted
+    # closes the descriptor.  The kernel must not go on offering them for
+    # minutes to a client that never reads.
+    loopback, server = serve(clock, idleTimeout=1)
+    client = loopback.connect()
+    client.send(HEAVY)
+    client.shutdown()
+    loopback.turn(20)
+    loopback.settle()
+    protocol = loopback.protocols[0]
+    assert isinstance(protocol, RandnumProtocol)
+    assert protocol.finished and server.connections.total == 0
+    time.sleep(2.5)  # the kernel's own timer: real time
+    client.readUntilEnd()
+    assert client.ended == "RST"
+    assert len(client.received) < HEAVY_REPLY
     loopback.close()
 
 

@@ -400,3 +400,13 @@ def test_onTCPTheMarkIsTheBytesSent(
     ours.send(b"x" * 1000)
     readExactly(theirs, 1000)
     assert peerProgress(ours) == 1000
+
+
+def test_theKernelIsToldWhenToGiveUp(
+    tcpPaired: tuple[ReplyWriter, socket.socket, socket.socket],
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, ours, _ = tcpPaired
+    writer.giveUpAfter(2.5)
+    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 2500
+    paired[0].giveUpAfter(2.5)  # a UNIX socket: nothing to tell, no error
