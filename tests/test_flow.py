@@ -26,6 +26,7 @@ from randnum.flow import (
     peerProgress,
     progressNeeded,
     unacknowledged,
+    unsent,
 )
 
 
@@ -410,3 +411,29 @@ def test_theKernelIsToldWhenToGiveUp(
     writer.giveUpAfter(2.5)
     assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 2500
     paired[0].giveUpAfter(2.5)  # a UNIX socket: nothing to tell, no error
+
+
+def test_whatWaitsForRoomOnTCPIsWhatIsNotSent(
+    tcpPaired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, ours, _ = tcpPaired
+    assert unsent(ours) == 0 and not writer.waitingForRoom
+    writer.write(b"x" * (8 << 20))
+    settled(ours)
+    # The peer's window is full: most of the queue is not sent yet (what
+    # is sent waits only for acknowledgement, if at all).
+    waiting, queue = unsent(ours), unacknowledged(ours)
+    assert waiting is not None and queue is not None
+    assert queue - 1024 * 1024 < waiting <= queue
+    assert writer.waitingForRoom
+
+
+def test_whatWaitsForRoomOnAUNIXSocketIsWhatIsNotRead(
+    paired: tuple[ReplyWriter, socket.socket, socket.socket],
+) -> None:
+    writer, ours, theirs = paired
+    writer.write(b"x" * 1000)
+    assert unsent(ours) == unacknowledged(ours) and unsent(ours)
+    assert writer.waitingForRoom
+    readExactly(theirs, 1000)
+    assert unsent(ours) == 0 and not writer.waitingForRoom
