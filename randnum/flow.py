@@ -131,20 +131,28 @@ def peerProgress(sock: socket.socket | None) -> int | None:
     return mark
 
 
+#: Where Linux's C{struct tcp_info} holds C{tcpi_advmss} (a u32): the
+#: largest segment this end takes, and on a symmetric path the peer's.
+ADVMSS = 84
+
+
 def progressNeeded(sock: socket.socket | None) -> int:
     """
     How far L{peerProgress} must rise for the peer to count as reading:
-    L{PROGRESS}, or on TCP two segments if that is more.  A receiver's
-    kernel frees a little room on its own, without the application reading
-    (by compacting its queue, or rounding its window up to a whole segment,
-    64 KiB on loopback).
+    L{PROGRESS}, or on TCP two of the path's largest segments if that is
+    more.  A receiver's kernel frees a little room on its own, without the
+    application reading (by compacting its queue, or rounding its window up
+    to a whole segment, 64 KiB on loopback).
     """
     if sock is None:
         return PROGRESS
     try:
-        segment: int = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
-    except (OSError, ValueError):
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, ADVMSS + 4)
+    except (OSError, ValueError, AttributeError):
+        return PROGRESS  # not TCP, or not Linux
+    if len(info) < ADVMSS + 4:
         return PROGRESS
+    segment: int = struct.unpack_from("I", info, ADVMSS)[0]
     return max(PROGRESS, 2 * segment)
 
 
