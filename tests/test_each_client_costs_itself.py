@@ -340,7 +340,7 @@ def test_aCloseWaitsAnotherIdleTimeoutForAReaderThatProgresses(
     assert isinstance(protocol, RandnumProtocol)
     assert protocol.finished and protocol.writer.sending
     clock.advance(9)
-    while len(client.received) < 100_000:  # slowly, but reading
+    while len(client.received) < 150_000:  # slowly, but two segments and more
         client.read()
         loopback.turn()
     loopback.settle()
