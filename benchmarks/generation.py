@@ -19,9 +19,9 @@ import secrets
 import time
 from collections.abc import Callable
 
+from randnum.generation.source import NumberSource, systemSource
+from randnum.generation.values import UUID7Clock, batches
 from randnum.query import Query, parseLine
-from randnum.source import NumberSource, systemSource
-from randnum.values import UUID7Clock, batches
 
 BATCH = 10_000
 

@@ -7,9 +7,9 @@ signing measured in the same run.
 
 In this process, before the server runs and again after: how many Ed25519
 signatures per second the C{cryptography} package makes over the signed part
-of a typical record (built with L{randnum.records.signedBytes}); the higher
+of a typical record (built with L{randnum.signing.records.signedBytes}); the higher
 of the two is the reference, since the machine's other load slows either.
-For scale, also how many records per second L{randnum.audit.AuditStore.issue}
+For scale, also how many records per second L{randnum.signing.store.AuditStore.issue}
 makes when nothing is stored (draw, sign, canonical JSON, hash, Deferreds:
 the Python work of a signed draw, without the network and the database).
 
@@ -53,12 +53,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
-from randnum.audit import AuditStore, drawValues, requestFields, rfc3339
-from randnum.keys import Signer, generateKey, loadPublicKey
+from randnum.generation.source import systemSource
+from randnum.generation.values import UUID7Clock
 from randnum.query import Query
-from randnum.records import GENESIS, parseRecord, signedBytes, verifyDraw
-from randnum.source import systemSource
-from randnum.values import UUID7Clock
+from randnum.signing.keys import Signer, generateKey, loadPublicKey
+from randnum.signing.records import GENESIS, parseRecord, signedBytes, verifyDraw
+from randnum.signing.store import AuditStore, drawValues, requestFields, rfc3339
 
 BIN = Path(sys.executable).parent
 LISTENING = re.compile(r"randnum listening on .*port=(\d+)")

@@ -3,19 +3,20 @@ randnum: a random-number microservice built on Twisted.
 
 The pieces, one module each:
  - L{randnum.query}: the request model and its validator, shared by every face;
- - L{randnum.source}: unbiased bulk random numbers from the OS CSPRNG;
- - L{randnum.protocol}: the wire protocol and the L{RandnumFactory} to embed;
+ - L{randnum.generation.source}: unbiased bulk random numbers from the OS CSPRNG;
+ - L{randnum.tcp.protocol}: the wire protocol and the L{RandnumFactory} to embed;
  - L{randnum.tap}: the C{twistd randnum} plugin's options and service;
- - L{randnum.client}: the Twisted client; L{randnum.blocking}: a plain-socket
-   client (L{connect}); L{randnum.cli}: the C{randnum} command.
+ - L{randnum.client.protocol}: the Twisted client;
+   L{randnum.client.blocking}: a plain-socket client (L{connect});
+ - L{randnum.cli}: the C{randnum} command.
 """
 
-from randnum.blocking import connect, connectUnix
-from randnum.client import RandnumError
+from randnum.client.blocking import connect, connectUnix
+from randnum.client.protocol import RandnumError
+from randnum.generation.source import NumberSource, seededSource, systemSource
 from randnum.limits import Limits
-from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.query import Query, QueryError
-from randnum.source import NumberSource, seededSource, systemSource
+from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol
 
 __version__ = "0.2.0"
 

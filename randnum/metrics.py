@@ -22,9 +22,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from randnum.cluster import AuditFigures, Totals
-from randnum.limits import FaceStats, HttpStats
 from randnum.server import RandnumServer
+from randnum.stats import AuditFigures, FaceStats, HttpStats, Totals
 
 
 class StatsCollector(Collector):

@@ -1,8 +1,8 @@
 """
 One randnum server: what every face shares.
 
-The TCP protocol's factory (L{randnum.protocol.RandnumFactory}) and the HTTP
-site (L{randnum.web.webSite}) both serve one L{RandnumServer}: the same
+The TCP protocol's factory (L{randnum.tcp.protocol.RandnumFactory}) and the HTTP
+site (L{randnum.web.site.webSite}) both serve one L{RandnumServer}: the same
 number source and default range, the same limits and connection count (so
 C{--max-connections} bounds both faces together), the same clock, and the
 same rejection log.  Each face keeps its own statistics.
@@ -17,19 +17,19 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from randnum.audit import AuditStore, SignedDraws
-from randnum.cluster import AuditFigures, Totals
-from randnum.limits import (
-    ConnectionCounter,
+from randnum.generation.source import NumberSource, systemSource
+from randnum.generation.values import UUID7Clock
+from randnum.limits import ConnectionCounter, Limits
+from randnum.query import Query, QueryError
+from randnum.signing.store import AuditStore, SignedDraws
+from randnum.stats import (
+    AuditFigures,
     FaceStats,
     HttpStats,
-    Limits,
     RejectionLog,
     TcpStats,
+    Totals,
 )
-from randnum.query import Query, QueryError
-from randnum.source import NumberSource, systemSource
-from randnum.values import UUID7Clock
 
 log = Logger(namespace="randnum")
 
@@ -47,7 +47,7 @@ class RandnumServer:
     @ivar rejections: which refusals get a log line.
     @ivar audit: the L{AuditStore} of signed draws (in a worker of
         C{--workers}, the main process's, seen through
-        L{randnum.worker.SharedAuditStore}), or L{None} when signing is not
+        L{randnum.workers.child.SharedAuditStore}), or L{None} when signing is not
         enabled.
     @ivar wholeServer: in a worker of C{--workers}, what asks the main
         process for the whole server's L{Totals}; L{None} in a server of
@@ -115,7 +115,7 @@ class RandnumServer:
 
         @return: a L{Deferred} that fires with the record's canonical JSON
             once it is stored, or fails with
-            L{randnum.audit.AuditUnavailable} (then it must not be sent).
+            L{randnum.signing.store.AuditUnavailable} (then it must not be sent).
         @raise QueryError: if signing is not enabled, or the audit store is
             full.
         """

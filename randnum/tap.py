@@ -5,7 +5,6 @@ describe.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import signal
@@ -29,23 +28,30 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from randnum import __version__
-from randnum.audit import AuditStoreError, lockDatabase, openStore, openTail
-from randnum.client import endpointError
-from randnum.keys import KeyFileError, Signer, othersMayRead
+from randnum.client.protocol import endpointError
+from randnum.generation.source import seededSource, systemSource
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
-from randnum.protocol import Framing, RandnumFactory
-from randnum.query import Query, QueryError, parseDecimal, parseInteger
+from randnum.options import (
+    countOption,
+    endpointDescription,
+    integerOption,
+    secondsOption,
+    sizeOption,
+)
+from randnum.query import Query, QueryError, parseInteger
 from randnum.server import RandnumServer
-from randnum.source import seededSource, systemSource
-from randnum.supervisor import (
+from randnum.signing.keys import KeyFileError, Signer, othersMayRead
+from randnum.signing.store import AuditStoreError, lockDatabase, openStore, openTail
+from randnum.tcp.protocol import Framing, RandnumFactory
+from randnum.web.site import webSite
+from randnum.workers.pool import (
     ReusePortEndpoint,
     WorkerPool,
     listenersOf,
     perAddressShare,
     usableCPUs,
 )
-from randnum.web import webSite
 
 DEFAULT_PORT = "tcp:5000"
 
@@ -60,57 +66,6 @@ MAX_WORKERS = 256
 MIN_LINE = 80
 
 log = Logger(namespace="randnum")
-
-
-def _endpointDescription(value: str) -> str:
-    """
-    A bare port number means TCP on all interfaces; anything else is a
-    Twisted endpoint description.
-    """
-    return f"tcp:{value}" if re.fullmatch(r"[0-9]+", value) else value
-
-
-def _integerOption(name: str, value: str) -> int:
-    # The wire protocol's integer grammar, not all that int() accepts.
-    try:
-        return parseInteger(name, value)
-    except QueryError:
-        raise usage.UsageError(f"--{name} must be an integer, not {value!r}") from None
-
-
-def _countOption(name: str, value: str, smallest: int) -> int:
-    number = _integerOption(name, value)
-    if number < smallest:
-        raise usage.UsageError(f"--{name} must be at least {smallest}, not {value!r}")
-    return number
-
-
-_SIZE = re.compile(r"([0-9]{1,15})([KMGT]?)i?B?", re.IGNORECASE)
-
-
-def _sizeOption(name: str, value: str) -> int:
-    """
-    A size in bytes, with an optional binary suffix: C{500M}, C{2GiB}.
-    """
-    match = _SIZE.fullmatch(value.strip())
-    if match is None:
-        raise usage.UsageError(
-            f"--{name} must be a size in bytes, such as 900M or 2G, not {value!r}"
-        )
-    power = " KMGT".index(match.group(2).upper() or " ")
-    return int(match.group(1)) << (10 * power)
-
-
-def _secondsOption(name: str, value: str) -> float:
-    try:
-        seconds = parseDecimal(name, value)
-    except QueryError:
-        seconds = math.nan
-    if not (0 <= seconds < math.inf):
-        raise usage.UsageError(
-            f"--{name} must be a number of seconds (0 or more), not {value!r}"
-        )
-    return seconds
 
 
 class Options(usage.Options):
@@ -261,7 +216,7 @@ class Options(usage.Options):
         raise SystemExit(0)
 
     def opt_port(self, value: str) -> None:
-        self["ports"].append(_endpointDescription(value))
+        self["ports"].append(endpointDescription(value))
 
     opt_port.__doc__ = (
         "Where to listen: a port number (TCP on all interfaces) or a Twisted "
@@ -273,7 +228,7 @@ class Options(usage.Options):
     opt_p = opt_port
 
     def opt_http(self, value: str) -> None:
-        self["http"].append(_endpointDescription(value))
+        self["http"].append(endpointDescription(value))
 
     opt_http.__doc__ = (
         "Also serve HTTP/JSON (GET /v1/random, /v1/bytes, /v1/draws, /v1/key, "
@@ -287,8 +242,8 @@ class Options(usage.Options):
         Check every option and build what it describes, so that a bad value
         is a usage error naming the option rather than a failure at start.
         """
-        low = _integerOption("min", self["min"])
-        high = _integerOption("max", self["max"])
+        low = integerOption("min", self["min"])
+        high = integerOption("max", self["max"])
         try:
             self["defaults"] = Query(min=low, max=high).checked()
         except QueryError as error:
@@ -302,16 +257,16 @@ class Options(usage.Options):
                 f"--framing must be one of {choices}, not {self['framing']!r}"
             ) from None
 
-        idle = _secondsOption("idle-timeout", self["idle-timeout"])
+        idle = secondsOption("idle-timeout", self["idle-timeout"])
         self["limits"] = Limits(
             idleTimeout=idle or None,
-            maxConnections=_countOption("max-connections", self["max-connections"], 1),
-            maxConnectionsPerHost=_countOption(
+            maxConnections=countOption("max-connections", self["max-connections"], 1),
+            maxConnectionsPerHost=countOption(
                 "max-connections-per-ip", self["max-connections-per-ip"], 0
             ),
-            maxLine=_countOption("max-line", self["max-line"], MIN_LINE),
+            maxLine=countOption("max-line", self["max-line"], MIN_LINE),
         )
-        self["log-interval"] = _secondsOption("log-interval", self["log-interval"])
+        self["log-interval"] = secondsOption("log-interval", self["log-interval"])
         self._workers()
 
         self._signing()
@@ -319,7 +274,7 @@ class Options(usage.Options):
         if self["seed"] is None:
             self["source"] = systemSource()
         else:
-            self["source"] = seededSource(_integerOption("seed", self["seed"]))
+            self["source"] = seededSource(integerOption("seed", self["seed"]))
 
         if self.reactor is None:
             # The twistd entry point: the one place that uses the global reactor.
@@ -389,7 +344,7 @@ class Options(usage.Options):
             self["signer"] = Signer.fromFile(key)
         except KeyFileError as error:
             raise usage.UsageError(f"--signing-key: {error}") from None
-        self["audit-max-size"] = _sizeOption("audit-max-size", self["audit-max-size"])
+        self["audit-max-size"] = sizeOption("audit-max-size", self["audit-max-size"])
         self["audit-db"] = os.path.abspath(database)
         try:
             self["audit-lock"] = lockDatabase(self["audit-db"])
@@ -671,7 +626,7 @@ def makeService(options: Options) -> IService:
 
 def workerConfig(options: Options, server: RandnumServer) -> dict[str, Any]:
     """
-    What every worker of C{--workers} is told (L{randnum.worker}), but its
+    What every worker of C{--workers} is told (L{randnum.workers.child}), but its
     ports and its share of the limits, which L{WorkerPool} adds.
     """
     limits: Limits = options["limits"]

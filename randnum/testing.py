@@ -7,7 +7,7 @@ Twisted's in-memory transports, with a seeded source, so what your code sees
 is what a real server with C{--seed} would send: the same replies, the same
 C{ERR} reasons.
 
-For code that uses the Twisted client (L{randnum.client})::
+For code that uses the Twisted client (L{randnum.client.protocol})::
 
     server = InMemoryServer(seed=42)
     client = server.connect()           # a connected RandnumClientProtocol
@@ -17,7 +17,7 @@ For code that uses the Twisted client (L{randnum.client})::
 
 or hand C{server.endpoint()} to code that connects through an endpoint.
 
-For code that uses the blocking client (L{randnum.blocking})::
+For code that uses the blocking client (L{randnum.client.blocking})::
 
     with fakeConnect(seed=42) as client:
         client.get(n=3, min=1, max=6)
@@ -38,8 +38,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.test import iosim
 
-from randnum.blocking import BlockingClient
-from randnum.client import (
+from randnum.client.blocking import BlockingClient
+from randnum.client.protocol import (
     RandnumClientProtocol,
     parseReply,
     parseSigned,
@@ -47,9 +47,9 @@ from randnum.client import (
     requestLine,
     valuesLine,
 )
+from randnum.generation.source import seededSource
 from randnum.limits import Limits
-from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
-from randnum.source import seededSource
+from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol
 
 __all__ = ["FakeBlockingClient", "InMemoryServer", "fakeConnect"]
 
@@ -149,7 +149,7 @@ class MemoryEndpoint:
 
 class FakeBlockingClient(BlockingClient):
     """
-    A stand-in for L{randnum.blocking.BlockingClient}: the same C{get} and
+    A stand-in for L{randnum.client.blocking.BlockingClient}: the same C{get} and
     C{values}, errors and context manager, answered by randnum's protocol in memory.
     """
 
@@ -169,7 +169,7 @@ class FakeBlockingClient(BlockingClient):
         unique: bool = False,
     ) -> list[int]:
         """
-        As L{randnum.blocking.BlockingClient.get}.
+        As L{randnum.client.blocking.BlockingClient.get}.
 
         @raise randnum.RandnumError: if the server refuses the request.
         @raise ConnectionError: if the client has been closed.
@@ -178,7 +178,7 @@ class FakeBlockingClient(BlockingClient):
 
     def values(self, type: str, n: int = 1, **parameters: object) -> Any:
         """
-        As L{randnum.blocking.BlockingClient.values}.
+        As L{randnum.client.blocking.BlockingClient.values}.
         """
         line = valuesLine(type, n, **parameters)
         if parameters.get("signed"):

@@ -30,7 +30,7 @@ from twisted.python import usage
 from randnum import Framing, Limits, RandnumFactory, seededSource
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
-from randnum.web import webSite
+from randnum.web.site import webSite
 
 PEER = IPv4Address("TCP", "127.0.0.1", 40000)
 
@@ -160,7 +160,7 @@ def tcpTranscript(framing: Framing) -> list[str]:
         )
         protocol = factory.buildProtocol(PEER)
         transport = StringTransport(peerAddress=PEER)
-        protocol.makeConnection(transport)
+        protocol.makeConnection(transport)  # type: ignore[no-untyped-call]
         protocol.dataReceived(request)
         _turns(clock)
         closed = " [closed]" if transport.disconnecting else ""
@@ -200,7 +200,7 @@ def cliTranscript() -> list[dict[str, Any]]:
     """
     What C{randnum ARGS} prints, and its exit status.
     """
-    from randnum.cli import main
+    from randnum.cli.main import main
 
     out = []
     for argv in CLI_COMMANDS:

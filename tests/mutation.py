@@ -25,18 +25,19 @@ from pathlib import Path
 
 CORE = (
     "query",
-    "source",
-    "framing",
-    "answering",
-    "protocol",
+    "generation.source",
+    "tcp.framing",
+    "tcp.answering",
+    "tcp.protocol",
     "flow",
     "limits",
+    "stats",
     "server",
-    "values",
-    "records",
-    "audit",
-    "cluster",
-    "supervisor",
+    "generation.values",
+    "signing.records",
+    "signing.store",
+    "workers.messages",
+    "workers.pool",
 )
 BIN = Path(sys.executable).parent
 #: A mutant that makes a test fail, or hang until mutmut's timeout (an

@@ -4,13 +4,17 @@ Run the installed randnum's console scripts and servers, as a user would.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -119,3 +123,27 @@ def stopProcess(process: subprocess.Popen[bytes]) -> None:
 
 def stopServer(server: Server) -> None:
     stopProcess(server.process)
+
+
+class Response:
+    """
+    What an HTTP request got back.
+    """
+
+    def __init__(self, status: int, headers: Message, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> object:
+        assert self.headers["content-type"] == "application/json"
+        return json.loads(self.body)
+
+
+def fetch(port: int, path: str, method: str = "GET") -> Response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Response(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.headers, error.read())

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import pytest
 from loopback import Loopback, TurnClock
 
-from randnum.answering import PARSE_COST
 from randnum.flow import SLICE
 from randnum.limits import WORK_BUDGET, Limits
-from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
 from randnum.server import RandnumServer
+from randnum.tcp.answering import PARSE_COST
+from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol
 
 #: The most expensive request: 10,000 numbers of up to 20 digits.
 HEAVY = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"

@@ -14,10 +14,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogEvent
 
+from randnum.generation.source import NumberSource
 from randnum.limits import ConnectionCounter, Limits
-from randnum.protocol import Framing, RandnumFactory, RandnumProtocol, hasLongLine
 from randnum.server import RandnumServer
-from randnum.source import NumberSource
+from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol, hasLongLine
 
 
 def zeroSource() -> NumberSource:

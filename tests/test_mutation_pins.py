@@ -24,17 +24,15 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import LogEvent, formatEvent
 
-from randnum.answering import PARSE_COST, Answerer
 from randnum.flow import PROGRESS, SLICE, ReplyWriter
-from randnum.framing import LineReader, firstLongLine, hasLongLine
-from randnum.limits import (
-    ConnectionCounter,
-    Limits,
-    RejectionLog,
-    TcpStats,
-    peerHost,
+from randnum.generation.source import (
+    TABLE_SPAN,
+    NumberSource,
+    RenderTable,
+    seededSource,
+    systemSource,
 )
-from randnum.protocol import Framing, RandnumFactory, RandnumProtocol
+from randnum.limits import ConnectionCounter, Limits, peerHost
 from randnum.query import (
     INT64_MAX,
     INT64_MIN,
@@ -44,13 +42,10 @@ from randnum.query import (
     parseLine,
 )
 from randnum.server import RandnumServer
-from randnum.source import (
-    TABLE_SPAN,
-    NumberSource,
-    RenderTable,
-    seededSource,
-    systemSource,
-)
+from randnum.stats import RejectionLog, TcpStats
+from randnum.tcp.answering import PARSE_COST, Answerer
+from randnum.tcp.framing import LineReader, firstLongLine, hasLongLine
+from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol
 
 TOP = 1 << 64
 

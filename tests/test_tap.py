@@ -20,10 +20,10 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from randnum.limits import Limits
-from randnum.protocol import Framing, RandnumFactory
 from randnum.query import Query
 from randnum.tap import ListeningService, Options, makeService
-from randnum.web import RandnumSite
+from randnum.tcp.protocol import Framing, RandnumFactory
+from randnum.web.site import RandnumSite
 
 
 def parse(*args: str) -> Options:

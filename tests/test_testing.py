@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import connectProtocol
 
 import randnum
-from randnum.client import RandnumClientProtocol
+from randnum.client.protocol import RandnumClientProtocol
 from randnum.testing import FakeBlockingClient, InMemoryServer, fakeConnect
 
 README = Path(__file__).resolve().parent.parent / "README.md"

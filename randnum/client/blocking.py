@@ -1,0 +1,160 @@
+"""
+A blocking randnum client for code that does not use Twisted.
+
+    >>> import randnum
+    >>> with randnum.connect("127.0.0.1", 5000) as client:
+    ...     client.get(n=3, min=1, max=6)
+    [4, 1, 6]
+
+Plain sockets, a timeout on every operation, and the same L{RandnumError}
+as the Twisted client.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from types import TracebackType
+from typing import Any
+
+from randnum.client.protocol import (
+    RandnumError,
+    UnexpectedReply,
+    parseReply,
+    parseSigned,
+    parseValues,
+    requestLine,
+    valuesLine,
+)
+from randnum.query import MAX_REPLY
+
+__all__ = ["BlockingClient", "RandnumError", "connect", "connectUnix"]
+
+
+class BlockingClient:
+    """
+    One connection to a randnum server.  Use it as a context manager, or
+    call L{close}.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._socket = sock
+        self._buffer = b""
+
+    def get(
+        self,
+        n: int = 1,
+        min: int | None = None,
+        max: int | None = None,
+        unique: bool = False,
+    ) -> list[int]:
+        """
+        Ask for C{n} numbers in C{min..max} (the server's defaults where not
+        given), distinct if C{unique}.
+
+        @raise RandnumError: if the server refuses the request.
+        @raise TimeoutError: if the server does not answer within the timeout.
+        @raise ConnectionError: if the server closes the connection.
+        """
+        self._socket.sendall(requestLine(n, min, max, unique))
+        return parseReply(self._readLine())
+
+    def values(self, type: str, n: int = 1, **parameters: object) -> Any:
+        """
+        Ask for C{n} values of C{type} (C{decimal}, C{gaussian}, C{string},
+        C{uuid}, C{bytes} or C{int}) with that type's parameters, e.g.
+        C{values("uuid", 3, version=7)}; they come back as Python values:
+        L{decimal.Decimal}, L{float}, L{str}, L{uuid.UUID}, L{bytes}, L{int}.
+        With C{signed=True} (and optionally C{data="raffle 12"}), the
+        answer is the signed draw's record (a L{dict}; check it with
+        L{randnum.signing.records.verifyDraw}).
+
+        @raise RandnumError: if the server refuses the request.
+        @raise TimeoutError: if the server does not answer within the timeout.
+        @raise ConnectionError: if the server closes the connection.
+        """
+        self._socket.sendall(valuesLine(type, n, **parameters))
+        if parameters.get("signed"):
+            return parseSigned(self._readLine())
+        encoding = str(parameters.get("format") or "hex")
+        return parseValues(self._readLine(), type, encoding)
+
+    def _readLine(self) -> bytes:
+        chunks = [self._buffer]
+        size = len(self._buffer)
+        chunk = self._buffer
+        # Only the newest chunk can hold the newline not yet seen.
+        while b"\n" not in chunk:
+            if size > MAX_REPLY + 64:
+                raise UnexpectedReply("reply longer than any valid reply")
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            chunks.append(chunk)
+            size += len(chunk)
+        line, self._buffer = b"".join(chunks).split(b"\n", 1)
+        return line
+
+    def close(self) -> None:
+        """
+        Close the connection.
+        """
+        self._socket.close()
+
+    def __enter__(self) -> BlockingClient:
+        return self
+
+    def __exit__(
+        self,
+        excType: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def connect(
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    timeout: float = 10.0,
+    *,
+    tls: bool = False,
+    cafile: str | None = None,
+) -> BlockingClient:
+    """
+    Connect to a randnum server over TCP, or TLS.
+
+    @param host: a name, or an IPv4 or IPv6 address (bare or in brackets).
+    @param timeout: seconds allowed for connecting and for each reply.
+    @param tls: connect with TLS, trusting the system's CAs (also implied
+        by C{cafile}).
+    @param cafile: connect with TLS, trusting the CA certificates in this
+        PEM file.
+    @raise OSError: if the server cannot be reached (L{ssl.SSLError} if its
+        certificate is not trusted).
+    """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if tls or cafile is not None:
+        context = ssl.create_default_context(cafile=cafile)
+        try:
+            sock = context.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+    return BlockingClient(sock)
+
+
+def connectUnix(path: str, timeout: float = 10.0) -> BlockingClient:
+    """
+    Connect to a randnum server on a UNIX socket.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return BlockingClient(sock)

@@ -1,0 +1,167 @@
+"""
+C{randnum verify}: check signed draws' records, offline or against a server.
+
+Records are read as JSON lines (what C{randnum get --signed}, the TCP face
+and C{GET /v1/draws} give), from a file, standard input, or (with C{--all})
+a server's whole audit store, a page at a time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from randnum.signing.keys import KeyFileError, parsePublicPem
+from randnum.signing.records import ChainReport, RecordError, keyId, parseRecord
+
+#: Records asked for per page of C{GET /v1/draws}.
+PAGE = 10000
+
+
+class FetchError(Exception):
+    """
+    The server could not be asked, or did not answer as randnum does.
+    """
+
+
+def readRecords(
+    lines: Iterable[str | bytes], name: str = "-"
+) -> Iterator[dict[str, Any]]:
+    """
+    The records in JSON lines (blank lines skipped) read from C{name}.
+
+    @raise RecordError: for a line that is not a record, naming it.
+    """
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield parseRecord(line)
+        except RecordError as error:
+            raise RecordError(
+                error.serial, f"{name}, line {number}: {error.reason}"
+            ) from None
+
+
+def readFiles(names: Iterable[str], stdin: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """
+    The records of each file in turn (C{-}: C{stdin}), as one stream.
+
+    @raise OSError: for a file that cannot be read.
+    """
+    for name in names:
+        if name == "-":
+            yield from readRecords(stdin, "stdin")
+            continue
+        with open(name, "rb") as file:
+            yield from readRecords(file, name)
+
+
+class Server:
+    """
+    A randnum server's HTTP face, asked with the standard library.
+    """
+
+    def __init__(self, url: str, timeout: float, cafile: str | None = None) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"--url must be an http:// or https:// URL, not {url!r}")
+        self.url = url
+        self.base = parsed.path.rstrip("/")
+        if parsed.scheme == "https":
+            context = ssl.create_default_context(cafile=cafile)
+            self.connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parsed.hostname, parsed.port, timeout=timeout, context=context
+            )
+        else:
+            self.connection = http.client.HTTPConnection(
+                parsed.hostname, parsed.port, timeout=timeout
+            )
+
+    def get(self, path: str) -> bytes:
+        """
+        The body of C{GET path}, which must answer 200.
+
+        @raise FetchError: otherwise.
+        """
+        try:
+            self.connection.request("GET", self.base + path)
+            response = self.connection.getresponse()
+            body = response.read()
+        except http.client.BadStatusLine:
+            raise FetchError(
+                f"{self.url} does not speak HTTP (is it randnum's TCP port? "
+                "--url is the --http port)"
+            ) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise FetchError(f"cannot fetch {self.url}{path}: {error}") from None
+        if response.status != 200:
+            try:
+                reason = json.loads(body)["error"]
+            except (ValueError, KeyError, TypeError):
+                reason = f"HTTP {response.status}"
+            raise FetchError(f"{self.url}{path}: {reason}")
+        return body
+
+    def key(self) -> Ed25519PublicKey:
+        """
+        The server's public key (C{GET /v1/key}), checked against its id.
+
+        @raise FetchError: if there is none.
+        """
+        try:
+            answer = json.loads(self.get("/v1/key"))
+            key = parsePublicPem(answer["publicKey"])
+        except (ValueError, KeyError, TypeError, KeyFileError):
+            raise FetchError(f"{self.url}/v1/key is not a randnum key") from None
+        if keyId(key) != answer.get("key"):
+            raise FetchError(f"{self.url}/v1/key: the key id does not match the key")
+        return key
+
+    def records(self, after: int = 0, through: int | None = None) -> Iterator[bytes]:
+        """
+        The stored records after serial C{after} (up to C{through}), in
+        order, a page at a time.
+        """
+        while through is None or after < through:
+            limit = PAGE if through is None else min(PAGE, through - after)
+            page = self.get(f"/v1/draws?after={after}&limit={limit}").splitlines()
+            if not page:
+                return
+            yield from page
+            try:
+                after = parseRecord(page[-1])["serial"]
+            except RecordError:
+                raise FetchError(
+                    f"{self.url}/v1/draws is not a randnum store"
+                ) from None
+
+
+def describe(report: ChainReport) -> str:
+    """
+    What was verified, for a person.
+    """
+    chains = "; ".join(
+        f"key {key[:16]}: serials {first}..{last}"
+        + (
+            f" ({sum(b - a + 1 for a, b in report.gaps[key])} not given)"
+            if key in report.gaps
+            else ""
+        )
+        for key, (first, last) in report.chains.items()
+    )
+    plural = "" if report.records == 1 else "s"
+    return f"{report.records} record{plural} verified ({chains or 'none'})"
+
+
+def keysById(keys: Iterable[Ed25519PublicKey]) -> Mapping[str, Ed25519PublicKey]:
+    """
+    Public keys by their key ids.
+    """
+    return {keyId(key): key for key in keys}

@@ -1,0 +1,497 @@
+"""
+One worker process of C{twistd randnum --workers N}.
+
+The main process (L{randnum.workers.pool}) opens every listening port and
+starts each worker as C{python -m randnum.workers.child CONFIG}, with the ports'
+listening sockets as its descriptors 3, 4, ... (for a TCP or TLS port, its
+own socket and every other worker's, which it serves only while that worker
+is down) and AMP (L{randnum.workers.messages}) on its standard input and output.  A
+worker adopts the ports, serves them with its own L{RandnumServer} within
+its share of the connection limits, and stops when the main process tells
+it to (C{SIGTERM}) or goes away (its standard input ends): no worker
+outlives the main process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet import stdio, tcp, unix
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
+from twisted.logger import (
+    ILogObserver,
+    LogEvent,
+    Logger,
+    LogLevel,
+    eventAsJSON,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from randnum.client.protocol import endpointError
+from randnum.generation.source import NumberSource, systemSource
+from randnum.generation.values import UUID7Clock
+from randnum.limits import Limits
+from randnum.metrics import metricsRegistry
+from randnum.query import Query
+from randnum.server import RandnumServer
+from randnum.signing.store import Pool, readPage, readRecord
+from randnum.stats import AuditFigures, Totals, emptyFaces
+from randnum.tcp.protocol import Framing, RandnumFactory
+from randnum.web.site import webSite
+from randnum.workers import messages as cluster
+from randnum.workers.pool import ASK_TIMEOUT
+
+log = Logger(namespace="randnum")
+
+#: Connections a worker accepts each time its listening socket is ready.
+#: Twisted takes up to 100 (and more under load), so the first worker to
+#: wake would take a whole burst of new connections; one at a time, the
+#: workers that are idle take them.
+ACCEPTS_PER_WAKEUP = 1
+
+#: Seconds a signed draw may wait for the main process to sign and store
+#: it (a stalled disk, a stopped process): then it is refused, as when the
+#: store is unavailable, rather than held for ever.
+SIGN_TIMEOUT = 10.0
+
+#: The longest log event sent to the main process (AMP's values are at most
+#: 64 KiB); a longer one goes to standard error, which the main process
+#: logs too.
+_LONGEST_EVENT = 60_000
+
+
+#: Twisted's lines as a port starts and stops listening.
+_PORT_NOISE = re.compile(r"\S+ starting on \S+$|\(\S+ Port \S+ Closed\)$")
+
+#: Log levels that say something went wrong.
+_TROUBLE = (LogLevel.warn, LogLevel.error, LogLevel.critical)
+
+
+class CannotStart(Exception):
+    """
+    A worker cannot serve what it was given (a TLS key it cannot read).
+    """
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """
+    The public half of the main process's signing key.
+    """
+
+    keyId: str
+    publicPem: str
+
+
+class SharedAuditStore:
+    """
+    The main process's audit store, as a worker sees it: draws are signed
+    and stored by the main process (one chain, one writer), and records are
+    read back from the database directly, in a thread of this worker (the
+    write-ahead log lets readers read while the main process commits).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        signer: KeyInfo,
+        readPool: Pool,
+        link: cluster.Conversation,
+        clock: IReactorTime,
+    ) -> None:
+        self.path = path
+        self.signer = signer
+        self.readPool = readPool
+        self.link = link
+        self.clock = clock
+        self.full = False
+        self.committed = 0
+
+    def draw(
+        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+    ) -> Deferred[bytes]:
+        """
+        Ask the main process to draw, sign and store C{query}'s record.
+        Its values come from the main process's source, like its serial.
+        """
+        asked = self.link.call(
+            cluster.SignDraw, query=cluster.queryText(query)
+        ).addTimeout(SIGN_TIMEOUT, self.clock)
+        return asked.addCallback(lambda answer: answer["record"])
+
+    def record(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The stored record C{serial}, or L{None}.
+        """
+        return readRecord(self.readPool, serial)
+
+    def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
+        """
+        Stored records after C{after} (L{readPage}).
+        """
+        return readPage(self.readPool, after, limit)
+
+
+class WorkerSide(cluster.Conversation):
+    """
+    A worker's end of its conversation with the main process.
+    """
+
+    def __init__(self, server: RandnumServer, whenGone: Any) -> None:
+        """
+        @param whenGone: called when the main process has gone.
+        """
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.server = server
+        self.whenGone = whenGone
+        #: The ports of other workers' sockets, by worker number.
+        self.covers: dict[int, list[IListeningPort]] = {}
+
+    @cluster.Cover.responder
+    def cover(self, worker: int, serve: bool) -> dict[str, Any]:
+        """
+        Accept from worker C{worker}'s sockets, or stop.
+        """
+        for port in self.covers.get(worker, []):
+            if serve:
+                port.startReading()  # type: ignore[attr-defined]
+            else:
+                port.stopReading()  # type: ignore[attr-defined]
+        return {}
+
+    @cluster.WorkerCounts.responder
+    def counts(self) -> dict[str, Any]:
+        """
+        This worker's counts.
+        """
+        return {"counts": cluster.countRows(self.server.faces())}
+
+    @cluster.AuditState.responder
+    def auditState(self, full: bool, committed: int) -> dict[str, Any]:
+        """
+        The audit store filled, or has room again.
+        """
+        audit = self.server.audit
+        if isinstance(audit, SharedAuditStore):
+            audit.full = full
+            audit.committed = committed
+        return {}
+
+    def serverTotals(self) -> Deferred[Totals]:
+        """
+        Ask the main process for the whole server's L{Totals}.
+        """
+        # The main process asks every worker, each within ASK_TIMEOUT.
+        asked = self.call(cluster.ServerCounts).addTimeout(
+            ASK_TIMEOUT + 1.0, self.server.clock
+        )
+
+        def totals(answer: dict[str, Any]) -> Totals:
+            faces = emptyFaces()
+            cluster.addRows(faces, answer["counts"])
+            audit = answer["audit"]
+            return Totals(
+                faces,
+                None if audit is None else AuditFigures.fromText(audit),
+                answer["workers"],
+                answer["restarts"],
+            )
+
+        return asked.addCallback(totals)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        """
+        The main process has gone (or closed our pipe): stop.
+        """
+        super().connectionLost(reason)
+        self.whenGone()
+
+
+@implementer(ILogObserver)
+class LogToMain:
+    """
+    Send each log event to the main process, which logs it as its own
+    (with the worker's number); while it cannot be sent, write it to
+    standard error, which the main process logs too.
+    """
+
+    def __init__(self, fallback: ILogObserver) -> None:
+        self.link: cluster.Conversation | None = None
+        self.fallback = fallback
+        self._sending = False
+
+    def __call__(self, event: LogEvent) -> None:
+        """
+        Send C{event}.
+        """
+        if _PORT_NOISE.match(str(event.get("log_text", ""))):
+            # Twisted's line for each port (a worker's own, and the other
+            # workers' that it holds): the main process has logged where
+            # the server listens.
+            return
+        link = self.link
+        if link is None or self._sending:
+            self.fallback(event)
+            return
+        if link.transport is None:
+            # The main process has gone, or this worker is stopping: only
+            # what went wrong is worth its standard error.
+            if event.get("log_level") in _TROUBLE:
+                self.fallback(event)
+            return
+        self._sending = True
+        try:
+            text = eventAsJSON(event)
+            if len(text.encode("utf-8")) > _LONGEST_EVENT:
+                self.fallback(event)
+                return
+            link.call(cluster.LogEvent, event=text)
+        except Exception:
+            self.fallback(event)
+        finally:
+            self._sending = False
+
+
+class _FairAccepts:
+    """
+    Accept L{ACCEPTS_PER_WAKEUP} connections each time the shared
+    listening socket is ready.
+    """
+
+    numberAccepts: int
+
+    def doRead(self) -> Any:
+        """
+        Accept, a few at a time.
+        """
+        self.numberAccepts = ACCEPTS_PER_WAKEUP
+        return super().doRead()  # type: ignore[misc]
+
+
+class SharedTCPPort(_FairAccepts, tcp.Port):
+    """
+    A TCP port that every worker accepts from.
+    """
+
+
+class SharedUNIXPort(_FairAccepts, unix.Port):
+    """
+    A UNIX-socket port that every worker accepts from: the main process
+    owns its path and its mode, so a worker that stops leaves the path in
+    place, and one that starts leaves its mode alone.
+    """
+
+    # Twisted's UNIX port shuts an adopted socket down when it stops (its
+    # TCP port does not): that would end the socket for every process.
+    _shouldShutdown = False
+
+    def startListening(self) -> None:
+        """
+        Listen, with the mode the main process gave the path
+        (C{unix:PATH:mode=600}), which Twisted would otherwise reset.
+        """
+        self.mode = stat.S_IMODE(os.stat(self._bindPath).st_mode)
+        super().startListening()  # type: ignore[no-untyped-call]
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Stop listening, without removing the socket's path.
+        """
+        tcp.Port.connectionLost(self, reason)
+
+
+def adoptPort(
+    reactor: Any, fd: int, family: int, factory: IProtocolFactory, shared: bool
+) -> IListeningPort:
+    """
+    Serve C{factory} on the listening socket C{fd} that the main process
+    passed down, then close C{fd} (the port has its own copy).
+
+    @param shared: whether every worker accepts from this socket (a UNIX
+        socket, one from systemd), rather than this worker alone (its own
+        C{SO_REUSEPORT} socket, served as Twisted would).
+    """
+    # IReactorSocket.adoptStreamPort does this, with Twisted's own port
+    # classes; a shared socket's take connections one at a time and leave
+    # a UNIX socket's path alone.
+    port: Any
+    if not shared:
+        port = reactor.adoptStreamPort(fd, family, factory)
+    elif family == socket.AF_UNIX:
+        port = SharedUNIXPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
+            reactor, fd, factory
+        )
+    else:
+        port = SharedTCPPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
+            reactor, fd, family, factory
+        )
+    if shared:
+        port.startListening()
+    os.close(fd)
+    listening: IListeningPort = port
+    return listening
+
+
+def tlsFactory(reactor: Any, description: str, factory: IProtocolFactory) -> Any:
+    """
+    C{factory}, wrapped in TLS as the C{ssl:} endpoint C{description} says.
+    """
+    from twisted.internet.endpoints import serverFromString
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+
+    endpoint: Any = serverFromString(reactor, description)
+    # The endpoint parsed the certificate and key options; its context
+    # factory is what its own listen() would wrap the factory with.
+    return TLSMemoryBIOFactory(endpoint._sslContextFactory, False, factory)
+
+
+def buildWorker(
+    config: dict[str, Any], reactor: Any, connect: Callable[[WorkerSide], object]
+) -> tuple[RandnumServer, WorkerSide]:
+    """
+    The server a worker's C{config} (from L{randnum.workers.pool}) describes,
+    serving every port it was given, and its link to the main process.
+
+    @param connect: connects the link to the main process, before the
+        ports are served.
+    """
+    limits = Limits(**config["limits"])
+    server = RandnumServer(
+        low=config["min"],
+        high=config["max"],
+        source=systemSource(),
+        limits=limits,
+        clock=reactor,
+        logWindow=config["logWindow"],
+    )
+    link = WorkerSide(server, lambda: _stop(reactor))
+    server.wholeServer = cluster.Shared(link.serverTotals)
+    connect(link)
+    signing = config["signing"]
+    if signing is not None:
+        from twisted.enterprise import adbapi
+
+        readPool = adbapi.ConnectionPool(
+            "sqlite3",
+            f"file:{signing['path']}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            cp_min=1,
+            cp_max=1,
+            cp_reactor=reactor,
+            cp_noisy=False,
+        )
+        store = SharedAuditStore(
+            signing["path"],
+            KeyInfo(signing["keyId"], signing["publicPem"]),
+            readPool,
+            link,
+            reactor,
+        )
+        store.full = config["full"]
+        store.committed = config["committed"]
+        server.audit = store
+    factories: dict[str, Any] = {
+        "tcp": RandnumFactory(framing=Framing(config["framing"]), server=server),
+        "http": webSite(server, metricsRegistry(server)),
+    }
+    for listener in config["listeners"]:
+        factory: Any = factories[listener["face"]]
+        try:
+            if listener["tls"] is not None:
+                factory = tlsFactory(reactor, listener["tls"], factory)
+            family = listener["family"]
+            adoptPort(reactor, listener["fd"], family, factory, listener["shared"])
+            for other, fd in listener["others"].items():
+                # Other workers' sockets: served only while they are down.
+                port = adoptPort(reactor, fd, family, factory, False)
+                port.stopReading()  # type: ignore[attr-defined]
+                link.covers.setdefault(int(other), []).append(port)
+        except Exception as error:
+            raise CannotStart(
+                f"cannot serve {listener['description']}: {endpointError(error)}"
+            ) from error
+    count = len(config["listeners"])
+    log.info(
+        "randnum worker {number} (pid {pid}) serving {ports}",
+        number=config["number"],
+        pid=os.getpid(),
+        ports=f"{count} port" if count == 1 else f"{count} ports",
+    )
+    if link.transport is not None:
+        link.call(cluster.Serving)
+    return server, link
+
+
+def _stop(reactor: Any) -> None:
+    if reactor.running:
+        reactor.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """
+    Run one worker: C{python -m randnum.workers.child CONFIG}, as the main process
+    starts it.
+    """
+    from twisted.internet import reactor
+
+    arguments = sys.argv[1:] if argv is None else argv
+    if len(arguments) != 1:
+        sys.exit("randnum.workers.child is started by 'twistd randnum --workers N'")
+    config = json.loads(arguments[0])
+    # Standard output is the main process's AMP connection: nothing else
+    # may write to it.
+    sys.stdout = sys.stderr
+    toMain = LogToMain(textFileLogObserver(sys.stderr))
+    globalLogBeginner.beginLoggingTo([toMain], redirectStandardIO=False)
+
+    def connect(link: WorkerSide) -> None:
+        # Descriptors 0 and 1, the main process's pipes (StandardIO's
+        # defaults).
+        stdio.StandardIO(link, reactor=reactor)
+        toMain.link = link
+
+    failed = []
+    try:
+        buildWorker(config, reactor, connect)
+    except Exception as error:
+        # One line, through the main process if it can be reached, rather
+        # than a traceback on standard error at each restart.
+        reason = str(error) if isinstance(error, CannotStart) else repr(error)
+        log.error(
+            "randnum worker {number} cannot start: {reason}",
+            number=config.get("number"),
+            reason=reason,
+        )
+        failed.append(error)
+        # Long enough for the line to reach the main process.
+        reactor.callLater(0.2, _stop, reactor)
+    # The terminal's Ctrl-C and hang-up reach the whole process group: the
+    # main process decides, and stops its workers with SIGTERM.
+    reactor.callWhenRunning(_ignoreTerminalSignals)
+    reactor.run()
+    if failed:
+        sys.exit(1)
+
+
+def _ignoreTerminalSignals() -> None:
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+if __name__ == "__main__":
+    main()

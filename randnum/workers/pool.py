@@ -1,0 +1,847 @@
+"""
+The main process of C{twistd randnum --workers N}: it opens every listening
+port, starts N worker processes (L{randnum.workers.child}) that share them, and
+supervises them.
+
+ - Sharing: for a TCP or TLS port, the main process opens one socket per
+   worker, all bound to the port with C{SO_REUSEPORT}
+   (L{ReusePortEndpoint}), and hands socket I to worker I (C{childFDs}),
+   which adopts it: the kernel spreads new connections evenly over the
+   sockets.  A UNIX socket, or one inherited from systemd, is one socket:
+   every worker adopts the same one and accepts from it (one connection at
+   a time, L{randnum.workers.child.ACCEPTS_PER_WAKEUP}).  Measured, the shared
+   socket let one worker take 49 of 50 connections opened at once;
+   C{SO_REUSEPORT} splits them about evenly (see the README).
+ - Limits: each worker enforces its share of C{--max-connections} and of
+   C{--max-connections-per-ip} (L{share}), so the server never admits more
+   than the totals.
+ - Supervision: a worker that exits unexpectedly is restarted, after a
+   pause that doubles while it keeps failing soon after starting
+   (L{RESTART_DELAYS}).  Stopping the service stops every worker with
+   C{SIGTERM}, and kills those still running after L{STOP_GRACE} seconds.
+   A worker also stops by itself when the main process goes away.
+ - One server: the main process alone holds the audit store and signs every
+   signed draw, so there is one chain; it gathers every worker's counts for
+   C{/metrics} and for the summary log, and logs the workers' log events.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.endpoints import (
+    ProcessEndpoint,
+    SSL4ServerEndpoint,
+    StandardErrorBehavior,
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+)
+from twisted.internet.error import (
+    CannotListenError,
+    ConnectionDone,
+    ProcessDone,
+    ProcessTerminated,
+)
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IListeningPort,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamServerEndpoint,
+)
+from twisted.internet.protocol import Factory
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger, eventFromJSON
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from randnum.query import QueryError
+from randnum.server import RandnumServer
+from randnum.signing.store import AuditStore, AuditUnavailable
+from randnum.stats import FaceStats, Totals, emptyFaces
+from randnum.workers import messages as cluster
+
+log = Logger(namespace="randnum")
+
+#: Seconds before restarting a worker that exited, by how many times in a
+#: row it had failed soon after starting; the last is the longest.
+RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+#: A worker that ran this long before exiting starts over at the first delay.
+STEADY_SECONDS = 30.0
+#: Seconds that stopping waits for workers to exit before killing them.
+STOP_GRACE = 1.5
+#: Seconds a worker has to answer for its counts.
+ASK_TIMEOUT = 2.0
+#: Times in a row every worker may fail to start before the server stops.
+START_ATTEMPTS = 3
+#: Questions a worker may leave unanswered in a row before it is taken for
+#: stuck and killed (one every KEEP_COUNTS seconds, and one per scrape).
+STUCK_QUESTIONS = 3
+#: Seconds between two gatherings of every worker's counts: a worker that
+#: exits loses at most the counts of its last few seconds.
+KEEP_COUNTS = 5.0
+#: Seconds between two checks of whether the audit store is full.
+AUDIT_CHECK = 1.0
+
+
+def usableCPUs(
+    affinity: Callable[[], set[int]] | None = None,
+    cgroups: str = "/proc/self/cgroup",
+    root: str = "/sys/fs/cgroup",
+) -> int:
+    """
+    The CPUs this process may use (C{--workers auto}): those it may run on,
+    and no more than its cgroups' CPU quota (a container's CPU limit, a
+    systemd unit's C{CPUQuota=}), rounded up.
+    """
+    cpus = len((affinity or (lambda: os.sched_getaffinity(0)))())
+    quota = cpuQuota(cgroups, root)
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
+def cpuQuota(cgroups: str, root: str) -> float | None:
+    """
+    How many CPUs' worth of time this process's cgroup, or one above it,
+    may use: the least of their quotas (cgroup v2's C{cpu.max}, v1's
+    C{cpu.cfs_quota_us} over C{cpu.cfs_period_us}); L{None} if none is set.
+
+    @param cgroups: the process's C{/proc/self/cgroup}.
+    @param root: where the cgroup file systems are mounted.
+    """
+    try:
+        with open(cgroups) as text:
+            lines = text.read().splitlines()
+    except OSError:
+        return None
+    quotas: list[float] = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            mounts = [root]
+        elif "cpu" in controllers.split(","):
+            mounts = [os.path.join(root, name) for name in ("cpu", controllers)]
+        else:
+            continue
+        for mount in dict.fromkeys(mounts):
+            for directory in _ancestors(mount, path):
+                quota = _quotaIn(directory)
+                if quota is not None:
+                    quotas.append(quota)
+    return min(quotas) if quotas else None
+
+
+def _ancestors(mount: str, path: str) -> list[str]:
+    # Inside a container the process's own cgroup is the mount itself (its
+    # path is the host's), so the mount is always looked at too.
+    parts = [part for part in path.split("/") if part]
+    return [os.path.join(mount, *parts[:end]) for end in range(len(parts), -1, -1)]
+
+
+def _quotaIn(directory: str) -> float | None:
+    try:
+        with open(os.path.join(directory, "cpu.max")) as text:
+            limit, _, period = text.read().partition(" ")
+        return None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(directory, "cpu.cfs_quota_us")) as text:
+            limit = text.read().strip()
+        with open(os.path.join(directory, "cpu.cfs_period_us")) as text:
+            period = text.read().strip()
+        return None if int(limit) < 0 else int(limit) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def share(total: int, workers: int, number: int) -> int:
+    """
+    Worker C{number}'s (from 1) share of a server-wide limit of C{total}:
+    the shares add up to C{total}, and differ by at most one.
+    """
+    whole, rest = divmod(total, workers)
+    return whole + (1 if number <= rest else 0)
+
+
+def perAddressShare(total: int, workers: int) -> int:
+    """
+    Each worker's share of the per-address limit C{total} (0: none, and
+    otherwise at least C{workers}): rounded down, so that one address never
+    has more than C{total} connections.
+    """
+    return total // workers
+
+
+@dataclass(frozen=True)
+class Listener:
+    """
+    A listening port the workers share.
+
+    @ivar face: C{"tcp"} or C{"http"}.
+    @ivar port: the main process's port.
+    @ivar tls: the C{ssl:} endpoint description, for a TLS port.
+    @ivar sockets: one socket per worker (C{SO_REUSEPORT}), or none when
+        every worker shares the port's own.
+    @ivar description: the option that asked for it, for messages.
+    """
+
+    face: str
+    port: IListeningPort
+    tls: str | None
+    sockets: Sequence[socket.socket] = ()
+    description: str = ""
+
+    def descriptorFor(self, number: int) -> int:
+        """
+        The listening descriptor worker C{number} (from 1) serves.
+        """
+        if self.sockets:
+            return self.sockets[number - 1].fileno()
+        fileno: int = self.port.fileno()  # type: ignore[attr-defined]
+        return fileno
+
+
+@implementer(IStreamServerEndpoint)
+class ReusePortEndpoint:
+    """
+    A TCP or TLS server endpoint (C{tcp:}, C{tcp6:}, C{ssl:}) as the
+    main process of C{--workers} listens on it: C{count} sockets bound to
+    its address with C{SO_REUSEPORT}, one per worker.  The first is also
+    the main process's port (which never accepts), for its address.
+    """
+
+    def __init__(self, endpoint: Any, count: int, reactor: Any) -> None:
+        """
+        @param endpoint: a L{TCP4ServerEndpoint}, L{TCP6ServerEndpoint} or
+            L{SSL4ServerEndpoint}.
+        """
+        self.endpoint = endpoint
+        self.count = count
+        self.reactor = reactor
+        self.sockets: list[socket.socket] = []
+
+    @staticmethod
+    def handles(endpoint: object) -> bool:
+        """
+        Whether C{endpoint} is one this class can listen for.
+        """
+        return isinstance(
+            endpoint, (TCP4ServerEndpoint, TCP6ServerEndpoint, SSL4ServerEndpoint)
+        )
+
+    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
+        """
+        Open the sockets; fire with the main process's port.
+        """
+        # The endpoint's own listen() would bind one socket without
+        # SO_REUSEPORT; these are the values it was parsed into.
+        endpoint = self.endpoint
+        interface: str = endpoint._interface
+        number: int = endpoint._port
+        family = socket.AF_INET6 if isIPv6Address(interface) else socket.AF_INET
+        try:
+            for _ in range(self.count):
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                self.sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind((interface, number))
+                # tcp:0: every other socket takes the port the first got.
+                number = sock.getsockname()[1]
+                sock.listen(endpoint._backlog)
+                sock.setblocking(False)
+            port = self.reactor.adoptStreamPort(
+                self.sockets[0].fileno(), family, factory
+            )
+        except OSError as error:
+            self.close()
+            return fail(CannotListenError(interface, number, error))
+        listening: IListeningPort = port
+        return succeed(listening)
+
+    def close(self) -> None:
+        """
+        Close the sockets (the workers have their own copies).
+        """
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
+
+
+class MainSide(cluster.Conversation):
+    """
+    The main process's end of its conversation with one worker.
+    """
+
+    def __init__(self, pool: WorkerPool, number: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.pool = pool
+        self.number = number
+        self.serving = False
+        self.ended: Deferred[None] = Deferred()
+
+    @cluster.Serving.responder
+    def servingNow(self) -> dict[str, Any]:
+        """
+        The worker has adopted its ports.
+        """
+        self.serving = True
+        self.pool.serving(self)
+        return {}
+
+    @cluster.SignDraw.responder
+    def signDraw(self, query: str) -> Deferred[dict[str, Any]]:
+        """
+        Draw, sign and store a record for the worker.
+        """
+        server = self.pool.server
+        try:
+            signing = server.signedDraw(cluster.queryFrom(query))
+        except QueryError as error:
+            if error.kind == "audit_full":
+                raise cluster.StoreFull() from None
+            raise cluster.SigningDisabled() from None
+
+        def unavailable(failure: Failure) -> dict[str, Any]:
+            failure.trap(AuditUnavailable)
+            raise cluster.StoreUnavailable()
+
+        return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+
+    @cluster.ServerCounts.responder
+    def serverCounts(self) -> Deferred[dict[str, Any]]:
+        """
+        The whole server's counts.
+        """
+
+        def answer(totals: Totals) -> dict[str, Any]:
+            return {
+                "counts": cluster.countRows(totals.faces),
+                "workers": totals.workers,
+                "restarts": totals.restarts,
+                "audit": None if totals.audit is None else totals.audit.toText(),
+            }
+
+        return self.pool.gather().addCallback(answer)
+
+    @cluster.LogEvent.responder
+    def logEvent(self, event: str) -> dict[str, Any]:
+        """
+        Log a worker's event as this process's, saying which worker.
+        """
+        try:
+            logged = eventFromJSON(event)
+        except ValueError:
+            return {}
+        # A prefix without fields: the event's fields were formatted in the
+        # worker (its "log_flattened"), and a new one would not be.
+        logged["randnum_worker"] = self.number
+        logged["log_format"] = f"[worker {self.number}] " + str(
+            logged.get("log_format") or ""
+        )
+        log.observer(logged)
+        return {}
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        """
+        The worker has exited.
+        """
+        super().connectionLost(reason)
+        self.pool.ended(self, reason)
+        self.ended.callback(None)
+
+
+class WorkerPool(Service):
+    """
+    Start, supervise and stop the workers of one server.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        listeners: Callable[[], Sequence[Listener]],
+        config: dict[str, Any],
+        server: RandnumServer,
+        reactor: Any,
+    ) -> None:
+        """
+        @param count: how many workers.
+        @param listeners: the ports to share, once they are listening.
+        @param config: what every worker is told (L{randnum.workers.child}), but
+            its ports and limits.
+        @param server: the main process's server: its audit store signs every
+            signed draw, and it logs the summaries.
+        """
+        self.count = count
+        self.listeners = listeners
+        self.config = config
+        self.server = server
+        self.reactor = reactor
+        self.workers: dict[int, MainSide] = {}
+        self.restarts = 0
+        self._stopping = False
+        self._failures: dict[int, int] = {}
+        self._started: dict[int, float] = {}
+        self._pending: dict[int, IDelayedCall] = {}
+        #: The last counts gathered from each worker, and the sum of those
+        #: of workers that have exited, so that the totals never go back.
+        self._lastCounts: dict[int, list[dict[str, Any]]] = {}
+        self._retired = emptyFaces()
+        self._shared: list[Listener] = []
+        self._auditWatch: LoopingCall | None = None
+        #: Which serving worker accepts from each down worker's sockets.
+        self._covering: dict[int, int] = {}
+        #: Times in a row each worker has exited before serving.
+        self._failedToStart: dict[int, int] = {}
+        #: The workers that have served at least once (their covers are
+        #: logged; those of workers still starting for the first time are
+        #: not worth a line).
+        self._served: set[int] = set()
+        #: Whether the pool stopped the server because no worker can start,
+        #: and whether the process then exits with status 1 (under twistd,
+        #: which otherwise exits 0 however its reactor was stopped).
+        self.gaveUp = False
+        self.exitFailing = False
+        #: Questions in a row each worker has not answered in time.
+        self._unanswered: dict[int, int] = {}
+        #: The whole server's L{Totals}, asked of every worker once for all
+        #: who ask meanwhile.
+        self.gather = cluster.Shared(self._gatherNow)
+        self._keeping = LoopingCall(self.gather)
+        self._auditFull = False
+
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The reactor, as a clock.
+        """
+        clock: IReactorTime = self.reactor
+        return clock
+
+    def startService(self) -> None:
+        """
+        Stop accepting on the ports (the workers accept), and start every
+        worker.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        self._shared = list(self.listeners())
+        for listener in self._shared:
+            listener.port.stopReading()  # type: ignore[attr-defined]
+        for number in range(1, self.count + 1):
+            self._start(number)
+        self._keeping.clock = self.clock
+        self._keeping.start(KEEP_COUNTS, now=False)
+        audit = self.server.audit
+        if isinstance(audit, AuditStore):
+            self._auditWatch = LoopingCall(self._checkAudit)
+            self._auditWatch.clock = self.clock
+            self._auditWatch.start(AUDIT_CHECK, now=False)
+
+    def _workerConfig(self, number: int) -> dict[str, Any]:
+        config = dict(self.config)
+        limits = dict(config["limits"])
+        limits["maxConnections"] = share(limits["maxConnections"], self.count, number)
+        limits["maxConnectionsPerHost"] = perAddressShare(
+            limits["maxConnectionsPerHost"], self.count
+        )
+        config["limits"] = limits
+        config["number"] = number
+        audit = self.server.audit
+        if isinstance(audit, AuditStore):
+            config["full"] = audit.full
+            config["committed"] = audit.committed
+        config["listeners"] = []
+        return config
+
+    def _descriptors(self, config: dict[str, Any]) -> dict[int, int | str]:
+        """
+        The child's descriptors: AMP on 0 and 1, standard error on 2, then
+        each listener's sockets, as C{config}'s listeners (added here) say.
+        For a listener with a socket per worker, a worker is given every
+        worker's socket: it serves its own, and another's when told to
+        (L{cluster.Cover}) while that worker is down.
+        """
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        for listener in self._shared:
+            described: dict[str, Any] = {
+                "face": listener.face,
+                "family": listener.port.addressFamily,  # type: ignore[attr-defined]
+                "tls": listener.tls,
+                "shared": not listener.sockets,
+                "description": listener.description,
+                "fd": len(childFDs),
+                "others": {},
+            }
+            childFDs[len(childFDs)] = listener.descriptorFor(config["number"])
+            if listener.sockets:
+                for other in range(1, self.count + 1):
+                    if other != config["number"]:
+                        described["others"][str(other)] = len(childFDs)
+                        childFDs[len(childFDs)] = listener.descriptorFor(other)
+            config["listeners"].append(described)
+        return childFDs
+
+    def _start(self, number: int) -> None:
+        self._pending.pop(number, None)
+        workerConfig = self._workerConfig(number)
+        childFDs = self._descriptors(workerConfig)
+        config = json.dumps(workerConfig)
+        endpoint = ProcessEndpoint(
+            self.reactor,
+            sys.executable,
+            [sys.executable, "-m", "randnum.workers.child", config],
+            env=workerEnvironment(),
+            childFDs=childFDs,
+            errFlag=StandardErrorBehavior.LOG,
+        )
+        self._started[number] = self.clock.seconds()
+        connecting = endpoint.connect(
+            Factory.forProtocol(lambda: MainSide(self, number))
+        )
+
+        def started(side: MainSide) -> None:
+            # The worker logs that it serves once it has adopted the ports.
+            self.workers[number] = side
+
+        def failed(failure: Failure) -> None:
+            log.error(
+                "randnum could not start worker {number}: {reason}",
+                number=number,
+                reason=failure.getErrorMessage(),
+            )
+            self._failedToStart[number] = self._failedToStart.get(number, 0) + 1
+            if self._hopeless():
+                self._giveUp("could not start")
+            else:
+                self._restartLater(number, "could not start")
+
+        connecting.addCallbacks(started, failed)
+
+    def ended(self, side: MainSide, reason: Failure) -> None:
+        """
+        Worker C{side} has exited: keep its counts, and restart it unless
+        the server is stopping.
+        """
+        number = side.number
+        if self.workers.get(number) is side:
+            del self.workers[number]
+        faces = emptyFaces()
+        cluster.addRows(faces, self._lastCounts.pop(number, []))
+        for stats in faces.values():
+            stats.open = 0
+        cluster.addRows(self._retired, cluster.countRows(faces))
+        if self._stopping:
+            return
+        self._cover()
+        how = _howEnded(reason)
+        if not side.serving:
+            self._failedToStart[number] = self._failedToStart.get(number, 0) + 1
+            if self._hopeless():
+                self._giveUp(how)
+                return
+        self._restartLater(number, how)
+
+    def _hopeless(self) -> bool:
+        """
+        Whether no worker serves and each has failed to start
+        L{START_ATTEMPTS} times in a row: what stops them (a TLS key the
+        workers' user cannot read, a Python it cannot run) will not go
+        away by itself.
+        """
+        if any(side.serving for side in self.workers.values()):
+            return False
+        return all(
+            self._failedToStart.get(number, 0) >= START_ATTEMPTS
+            for number in range(1, self.count + 1)
+        )
+
+    def _giveUp(self, how: str) -> None:
+        log.error(
+            "randnum: no worker can start ({count} attempts each; the last "
+            "{how}): stopping, rather than holding ports that nothing serves",
+            count=START_ATTEMPTS,
+            how=how,
+        )
+        self.gaveUp = True
+        if self.exitFailing:
+            atexit.register(_exitFailing)
+        self.reactor.stop()
+
+    def serving(self, side: MainSide) -> None:
+        """
+        Worker C{side} serves its ports: whoever covered for it stops, and
+        it covers for workers that are down, if no one does.
+        """
+        self._failedToStart.pop(side.number, None)
+        covering = self._covering.pop(side.number, None)
+        if covering is not None and covering in self.workers:
+            self._tell(covering, side.number, False)
+        self._served.add(side.number)
+        self._cover()
+
+    def _cover(self) -> None:
+        """
+        Have a serving worker accept from the sockets of each worker that is
+        down, so that connections the kernel gives them do not wait for its
+        restart.
+        """
+        if not any(listener.sockets for listener in self._shared):
+            return  # every worker accepts from every socket already
+        serving = [n for n, side in self.workers.items() if side.serving]
+        for number in range(1, self.count + 1):
+            covering = self._covering.get(number)
+            if number in serving or (covering is not None and covering in serving):
+                continue
+            self._covering.pop(number, None)
+            if not serving:
+                continue
+            load = {n: list(self._covering.values()).count(n) for n in serving}
+            chosen = min(serving, key=lambda n: (load[n], n))
+            self._covering[number] = chosen
+            self._tell(chosen, number, True)
+
+    def _tell(self, covering: int, number: int, serve: bool) -> None:
+        side = self.workers[covering]
+        side.call(cluster.Cover, worker=number, serve=serve).addErrback(lambda _: None)
+        if number in self._served:
+            log.info(
+                "randnum worker {covering} {what} the sockets of worker {number}",
+                covering=covering,
+                what="accepts from" if serve else "no longer accepts from",
+                number=number,
+            )
+
+    def _restartLater(self, number: int, how: str) -> None:
+        if self._stopping or number in self._pending:
+            return
+        ranFor = self.clock.seconds() - self._started.get(number, 0.0)
+        failures = 0 if ranFor >= STEADY_SECONDS else self._failures.get(number, 0)
+        delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+        self._failures[number] = failures + 1
+        self.restarts += 1
+        log.warn(
+            "randnum worker {number} {how} after {ranFor:.1f} s; restarting "
+            "it in {delay:g} s",
+            number=number,
+            how=how,
+            ranFor=ranFor,
+            delay=delay,
+        )
+        self._pending[number] = self.clock.callLater(delay, self._start, number)
+
+    def _gatherNow(self) -> Deferred[Totals]:
+        """
+        The whole server's L{Totals}: every running worker's counts, those
+        of workers that have exited, and the audit store's figures.
+        """
+        sides = list(self.workers.values())
+        # A worker that does not answer (stopped, or stuck) counts as of
+        # its last answer, rather than holding up every scrape.
+        asked = [
+            side.call(cluster.WorkerCounts).addTimeout(ASK_TIMEOUT, self.clock)
+            for side in sides
+        ]
+
+        def add(results: list[tuple[bool, Any]]) -> Totals:
+            faces = emptyFaces()
+            cluster.addRows(faces, cluster.countRows(self._retired))
+            openByWorker = [0] * self.count
+            for side, (ok, answer) in zip(sides, results, strict=True):
+                self._answered(side, ok)
+                rows = answer["counts"] if ok else self._lastCounts.get(side.number, [])
+                self._lastCounts[side.number] = rows
+                one = emptyFaces()
+                cluster.addRows(one, rows)
+                openByWorker[side.number - 1] = sum(s.open for s in one.values())
+                cluster.addRows(faces, rows)
+            local = self.server.localTotals()
+            return Totals(faces, local.audit, openByWorker, self.restarts)
+
+        gathered: Deferred[Any] = DeferredList(asked, consumeErrors=True)
+        return gathered.addCallback(add)
+
+    def _answered(self, side: MainSide, ok: bool) -> None:
+        """
+        Kill a worker that has not answered L{STUCK_QUESTIONS} questions in
+        a row (stopped, or stuck): it holds its share of new connections,
+        and a restarted one serves them.
+        """
+        number = side.number
+        self._unanswered[number] = 0 if ok else self._unanswered.get(number, 0) + 1
+        if self._unanswered[number] >= STUCK_QUESTIONS:
+            self._unanswered[number] = 0
+            log.warn(
+                "randnum worker {number} has not answered {count} questions in "
+                "a row: killing it",
+                number=number,
+                count=STUCK_QUESTIONS,
+            )
+            _signal(side, "KILL")
+
+    def logSummary(self) -> Deferred[None]:
+        """
+        Log the whole server's summary.
+        """
+
+        def summarize(totals: Totals) -> None:
+            faces: dict[str, FaceStats] = totals.faces
+            self.server.logSummary(faces)
+
+        return self.gather().addCallback(summarize)
+
+    def _checkAudit(self) -> None:
+        audit = self.server.audit
+        assert isinstance(audit, AuditStore)
+        audit.checkSize()
+        if audit.full == self._auditFull:
+            return
+        self._auditFull = audit.full
+        for side in self.workers.values():
+            side.call(
+                cluster.AuditState, full=audit.full, committed=audit.committed
+            ).addErrback(lambda _: None)
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Stop every worker: C{SIGTERM}, then C{SIGKILL} for any still
+        running after L{STOP_GRACE} seconds.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        self._stopping = True
+        if self._keeping.running:
+            self._keeping.stop()
+        if self._auditWatch is not None and self._auditWatch.running:
+            self._auditWatch.stop()
+        for pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        sides = list(self.workers.values())
+        if not sides:
+            self._closeSockets()
+            return succeed(None)
+        for side in sides:
+            _signal(side, "TERM")
+
+        def kill() -> None:
+            for side in sides:
+                if not side.ended.called:
+                    log.warn(
+                        "randnum worker {number} did not stop within {grace} s: "
+                        "killing it",
+                        number=side.number,
+                        grace=STOP_GRACE,
+                    )
+                    _signal(side, "KILL")
+
+        killing = self.clock.callLater(STOP_GRACE, kill)
+        allEnded: Deferred[Any] = DeferredList(
+            [side.ended for side in sides], consumeErrors=True
+        )
+        allEnded.addBoth(lambda _: self._closeSockets())
+        # Never wait for ever: a killed process ends at once, but its end
+        # might not be noticed (then nothing more can be done anyway).
+        giveUp = self.clock.callLater(STOP_GRACE * 2, allEnded.cancel)
+
+        def stopped(_: object) -> None:
+            for call in (killing, giveUp):
+                if call.active():
+                    call.cancel()
+
+        return allEnded.addBoth(stopped)
+
+    def _closeSockets(self) -> None:
+        for listener in self._shared:
+            for sock in listener.sockets:
+                sock.close()
+
+
+def workerEnvironment() -> dict[str, str]:
+    """
+    A worker's environment: this process's, with its module search path,
+    so that a worker imports the same randnum as the main process, not one
+    in whatever directory it was started from.
+    """
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    # Python 3.11 and later: no current directory before that path.
+    environment["PYTHONSAFEPATH"] = "1"
+    # Sockets handed down by systemd are the main process's to adopt.
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        environment.pop(name, None)
+    return environment
+
+
+def _exitFailing() -> None:
+    # The first exit handler to run (the last registered): the server has
+    # stopped and said why; what runs it (systemd's Restart=on-failure)
+    # must see a failure.
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(1)
+
+
+def _howEnded(reason: Failure) -> str:
+    error = reason.value
+    if isinstance(error, ProcessTerminated):
+        if error.signal is not None:
+            return f"was killed by signal {error.signal}"
+        return f"exited with status {error.exitCode}"
+    if isinstance(error, (ProcessDone, ConnectionDone)):
+        return "exited"
+    return f"ended ({reason.getErrorMessage()})"
+
+
+def _signal(side: MainSide, name: str) -> None:
+    try:
+        side.transport.signalProcess(name)  # type: ignore[union-attr]
+    except Exception:
+        # It has exited already (ProcessExitedAlready).
+        pass
+
+
+def listenersOf(services: Sequence[Any]) -> list[Listener]:
+    """
+    The ports of listening services (L{randnum.tap.ListeningService}), as
+    L{Listener}s: C{"tcp"} for the TCP protocol's, C{"http"} for HTTP's.
+    """
+    listeners = []
+    for service in services:
+        endpoint = service.endpoint
+        sockets: Sequence[socket.socket] = ()
+        if isinstance(endpoint, ReusePortEndpoint):
+            sockets = endpoint.sockets
+            endpoint = endpoint.endpoint
+        tls = service.description if isinstance(endpoint, SSL4ServerEndpoint) else None
+        face = "http" if service.face == "HTTP" else "tcp"
+        option = "--http" if face == "http" else "--port"
+        listeners.append(
+            Listener(
+                face, service.port, tls, sockets, f"{option} {service.description}"
+            )
+        )
+    return listeners
+
+
+__all__ = [
+    "Listener",
+    "ReusePortEndpoint",
+    "WorkerPool",
+    "listenersOf",
+    "perAddressShare",
+    "share",
+    "usableCPUs",
+]

@@ -1,0 +1,202 @@
+# Twisted's test doubles (StringTransport, iosim) are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+The Twisted client, against an in-memory randnum server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionLost
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor, StringTransport
+from twisted.python.failure import Failure
+from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
+
+from randnum.client.protocol import (
+    RandnumClientProtocol,
+    RandnumError,
+    UnexpectedReply,
+    parseReply,
+    requestLine,
+)
+from randnum.client.protocol import connect as connectClient
+from randnum.query import INT64_MAX, INT64_MIN, MAX_COUNT
+from randnum.tcp.protocol import Framing, RandnumFactory
+
+T = TypeVar("T")
+
+
+def result(deferred: Deferred[T]) -> T:
+    """
+    The result a L{Deferred} has already fired with.
+    """
+    results: list[T] = []
+    failures: list[Failure] = []
+    deferred.addCallbacks(results.append, failures.append)
+    if failures:
+        failures[0].raiseException()
+    assert results, "the Deferred has not fired"
+    return results[0]
+
+
+def failure(deferred: Deferred[Any]) -> BaseException:
+    """
+    The exception a L{Deferred} has already failed with.
+    """
+    failures: list[Failure] = []
+    deferred.addErrback(failures.append)
+    assert failures, "the Deferred has not failed"
+    assert failures[0].value is not None
+    return failures[0].value
+
+
+def connected(
+    factory: RandnumFactory | None = None,
+) -> tuple[RandnumClientProtocol, IOPump]:
+    """
+    A client connected to an in-memory server.
+    """
+    server = (factory or RandnumFactory()).buildProtocol(None)
+    server.clock = Clock()
+    client = RandnumClientProtocol()
+    pump = connect(server, makeFakeServer(server), client, makeFakeClient(client))
+    return client, pump
+
+
+def test_requestLineSendsOnlyWhatIsGiven() -> None:
+    assert requestLine() == b"n=1\n"
+    assert requestLine(3, 1, 6, True) == b"n=3 min=1 max=6 unique=true\n"
+    assert requestLine(2, max=9) == b"n=2 max=9\n"
+
+
+def test_parseReply() -> None:
+    assert parseReply(b"4 -1 6") == [4, -1, 6]
+    assert parseReply(b"7\r") == [7]
+    with pytest.raises(RandnumError) as refused:
+        parseReply(b"ERR min must not exceed max")
+    assert refused.value.reason == "min must not exceed max"
+    assert not isinstance(refused.value, UnexpectedReply)
+    with pytest.raises(UnexpectedReply):
+        parseReply(b"HTTP/1.1 400 Bad Request")
+    with pytest.raises(UnexpectedReply):
+        parseReply(b"")
+
+
+def test_requestFiresWithInts() -> None:
+    client, pump = connected(RandnumFactory(low=1, high=6))
+    answer = client.request(n=5)
+    pump.flush()
+    numbers = result(answer)
+    assert len(numbers) == 5
+    assert all(1 <= number <= 6 for number in numbers)
+
+
+def test_serverDefaultsApplyWhereBoundsAreNotGiven() -> None:
+    client, pump = connected(RandnumFactory(low=42, high=42))
+    answer = client.request(n=2)
+    pump.flush()
+    assert result(answer) == [42, 42]
+
+
+def test_pipelinedRequestsAreAnsweredInOrder() -> None:
+    client, pump = connected()
+    answers = [client.request(min=i, max=i) for i in range(50)]
+    pump.flush()
+    assert [result(answer) for answer in answers] == [[i] for i in range(50)]
+
+
+def test_errFailsOnlyItsOwnRequest() -> None:
+    client, pump = connected()
+    before = client.request(min=1, max=1)
+    refused = client.request(min=9, max=1)
+    after = client.request(min=2, max=2)
+    pump.flush()
+    assert result(before) == [1]
+    error = failure(refused)
+    assert isinstance(error, RandnumError)
+    assert error.reason == "min must not exceed max"
+    assert result(after) == [2]
+
+
+def test_clientWorksWithAutoAndLineFraming() -> None:
+    for framing in (Framing.AUTO, Framing.LINE):
+        client, pump = connected(RandnumFactory(framing=framing, low=3, high=3))
+        answer = client.request(n=3)
+        pump.flush()
+        assert result(answer) == [3, 3, 3]
+
+
+def test_lostConnectionFailsEveryOutstandingRequest() -> None:
+    client = RandnumClientProtocol()
+    client.makeConnection(StringTransport())
+    pending = [client.request(), client.request(n=2)]
+    client.connectionLost(Failure(ConnectionLost("gone")))
+    assert all(isinstance(failure(answer), ConnectionLost) for answer in pending)
+    assert isinstance(failure(client.request()), ConnectionLost)
+
+
+def test_unaskedForReplyDropsTheConnection() -> None:
+    client = RandnumClientProtocol()
+    transport = StringTransport()
+    client.makeConnection(transport)
+    client.dataReceived(b"123\n")
+    assert transport.disconnecting
+
+
+def test_overlongReplyDropsTheConnection() -> None:
+    client = RandnumClientProtocol()
+    transport = StringTransport()
+    client.makeConnection(transport)
+    pending = client.request()
+    client.dataReceived(b"1" * (RandnumClientProtocol.MAX_LENGTH + 2))
+    assert transport.disconnecting
+    client.connectionLost(Failure(ConnectionLost()))
+    assert isinstance(failure(pending), ConnectionLost)
+
+
+def test_largestReplyFits() -> None:
+    client, pump = connected()
+    answer = client.request(n=MAX_COUNT, min=INT64_MIN, max=INT64_MIN)
+    pump.flush()
+    assert result(answer) == [INT64_MIN] * MAX_COUNT
+
+
+def test_connectUsesTheEndpointDescription() -> None:
+    reactor = MemoryReactor()
+    connectClient(reactor, "tcp:host=127.0.0.1:port=5000")
+    host, port, *_ = reactor.tcpClients[0]
+    assert (host, port) == ("127.0.0.1", 5000)
+    connectClient(reactor, "unix:path=/run/randnum.sock")
+    assert reactor.unixClients[0][0] == "/run/randnum.sock"
+
+
+@st.composite
+def queries(draw: st.DrawFn) -> tuple[int, int, int, bool]:
+    low = draw(st.integers(INT64_MIN, INT64_MAX))
+    high = draw(
+        st.integers(
+            low, min(INT64_MAX, low + draw(st.sampled_from([0, 5, 10**6, 2**64])))
+        )
+    )
+    unique = draw(st.booleans())
+    most = min(200, high - low + 1) if unique else 200
+    return draw(st.integers(1, most)), low, high, unique
+
+
+@given(queries())
+def test_anyValidQueryRoundTrips(query: tuple[int, int, int, bool]) -> None:
+    n, low, high, unique = query
+    client, pump = connected()
+    answer = client.request(n=n, min=low, max=high, unique=unique)
+    pump.flush()
+    numbers = result(answer)
+    assert len(numbers) == n
+    assert all(low <= number <= high for number in numbers)
+    if unique:
+        assert len(set(numbers)) == n

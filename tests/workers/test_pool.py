@@ -1,0 +1,975 @@
+# Twisted's test doubles (iosim, Clock) are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+C{--workers} without processes: the main process and a worker talking AMP
+over Twisted's in-memory connection (L{twisted.test.iosim}), the limits'
+shares, restarts timed on a L{Clock}, and the options.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from loopback import Loopback, TurnClock
+from prometheus_client import generate_latest
+from signers import ManualPool, drawn, signingServer
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
+from twisted.internet.error import CannotListenError, ProcessTerminated
+from twisted.internet.protocol import Factory
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import LogEvent, Logger, formatEvent
+from twisted.protocols import amp
+from twisted.python import usage
+from twisted.python.failure import Failure
+from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
+
+from randnum.metrics import metricsRegistry
+from randnum.query import Query, QueryError
+from randnum.server import RandnumServer
+from randnum.signing.records import verifyDraw
+from randnum.signing.store import AuditStore
+from randnum.stats import AuditFigures, HttpStats, TcpStats, Totals, emptyFaces
+from randnum.tap import MAX_WORKERS, ListeningService, Options, makeService
+from randnum.web.site import webSite
+from randnum.workers import messages as cluster
+from randnum.workers.child import (
+    SIGN_TIMEOUT,
+    KeyInfo,
+    LogToMain,
+    SharedAuditStore,
+    WorkerSide,
+)
+from randnum.workers.pool import (
+    ASK_TIMEOUT,
+    RESTART_DELAYS,
+    START_ATTEMPTS,
+    STEADY_SECONDS,
+    STOP_GRACE,
+    Listener,
+    MainSide,
+    ReusePortEndpoint,
+    WorkerPool,
+    listenersOf,
+    perAddressShare,
+    share,
+    usableCPUs,
+    workerEnvironment,
+)
+
+# Shares of the limits.
+
+
+@given(st.integers(1, 100_000), st.integers(1, 256))
+def test_sharesAddUpToTheTotalAndDifferByOne(total: int, workers: int) -> None:
+    shares = [share(total, workers, number) for number in range(1, workers + 1)]
+    assert sum(shares) == total
+    assert max(shares) - min(shares) <= 1
+
+
+@given(st.integers(1, 256), st.integers(0, 100_000))
+def test_perAddressSharesNeverExceedTheLimit(workers: int, more: int) -> None:
+    assert perAddressShare(0, workers) == 0  # no limit stays no limit
+    total = workers + more  # the options refuse less
+    each = perAddressShare(total, workers)
+    assert 1 <= each and each * workers <= total < (each + 1) * workers
+
+
+# Usable CPUs.
+
+
+def cgroupTree(tmp: Path, cgroup: str, files: dict[str, str]) -> tuple[str, str]:
+    """
+    A fake /proc/self/cgroup and /sys/fs/cgroup: C{files} by path under the
+    mount.
+    """
+    (tmp / "cgroup").write_text(cgroup)
+    for name, text in files.items():
+        path = tmp / "fs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp / "cgroup"), str(tmp / "fs")
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "files", "cpus"),
+    [
+        # cgroup v2: the process's own cgroup, or one above it.
+        ("0::/pod/app\n", {"pod/app/cpu.max": "150000 100000\n"}, 2),
+        ("0::/pod/app\n", {"pod/cpu.max": "50000 100000\n"}, 1),
+        ("0::/pod/app\n", {"pod/app/cpu.max": "max 100000\n"}, 4),
+        (
+            "0::/a/b\n",
+            {"a/b/cpu.max": "800000 100000\n", "a/cpu.max": "200000 100000"},
+            2,
+        ),
+        # In a container, its cgroup is the mount itself.
+        ("0::/host/path\n", {"cpu.max": "100000 100000\n"}, 1),
+        # cgroup v1.
+        (
+            "2:memory:/docker/x\n4:cpu,cpuacct:/docker/x\n",
+            {
+                "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "250000\n",
+                "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n",
+            },
+            3,
+        ),
+        (
+            "4:cpu,cpuacct:/\n",
+            {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"},
+            4,
+        ),
+        # Nothing set, or nothing readable.
+        ("0::/\n", {}, 4),
+        ("0::/x\n", {"x/cpu.max": "garbage"}, 4),
+    ],
+)
+def test_usableCPUsHonourTheCgroupQuota(
+    tmp_path: Path, cgroup: str, files: dict[str, str], cpus: int
+) -> None:
+    cgroups, root = cgroupTree(tmp_path, cgroup, files)
+    assert usableCPUs(lambda: {0, 1, 2, 3}, cgroups, root) == cpus
+
+
+def test_withoutCgroupsEveryCPUOfTheAffinity(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing")
+    assert usableCPUs(lambda: {0, 5}, missing, missing) == 2
+
+
+# Counts.
+
+counts = st.integers(0, 2**40)
+
+
+@given(st.lists(st.tuples(counts, counts, counts), min_size=1, max_size=4))
+def test_countRowsAddUp(values: list[tuple[int, int, int]]) -> None:
+    total = emptyFaces()
+    expected = TcpStats()
+    for requests, lines, errors in values:
+        faces = emptyFaces()
+        tcp = faces["tcp"]
+        assert isinstance(tcp, TcpStats)
+        tcp.requests, tcp.linesTooLong = requests, lines
+        tcp.errorKinds["bad_n"] = errors
+        cluster.addRows(total, cluster.countRows(faces))
+        expected.requests += requests
+        expected.linesTooLong += lines
+        expected.errorKinds["bad_n"] += errors
+    assert total["tcp"] == expected
+    assert total["http"] == HttpStats()
+
+
+def test_rowsOfUnknownFacesAndCountsAreIgnored() -> None:
+    faces = emptyFaces()
+    cluster.addRows(
+        faces,
+        [
+            {"face": "udp", "name": "requests", "value": 3},
+            {"face": "tcp", "name": "novelty", "value": 3},
+            {"face": "tcp", "name": "requests", "value": 2},
+        ],
+    )
+    assert faces["tcp"].requests == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(signed=True),
+        Query(n=3, min=-(2**63), max=2**63 - 1, signed=True, data="a b%"),
+        Query(type="gaussian", mean=0.1, sd=3.3e-7, places=9, signed=True),
+        Query(type="string", length=30, chars="hex", n=4, signed=True),
+    ],
+)
+def test_queriesTravelExactly(query: Query) -> None:
+    assert cluster.queryFrom(cluster.queryText(query)) == query
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[1]", ValueError),
+        ('{"size": 3}', ValueError),
+        ('{"n": 0}', QueryError),
+    ],
+)
+def test_badQueriesAreRefused(text: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        cluster.queryFrom(text)
+
+
+# The conversation, in memory.
+
+
+class Conversation:
+    """
+    A main process (with the signing server, if any) and one worker,
+    connected by AMP in memory.
+    """
+
+    def __init__(self, main: RandnumServer, worker: RandnumServer | None = None):
+        self.clock = Clock()
+        self.pool = WorkerPool(1, list, {}, main, self.clock)
+        self.worker = worker or RandnumServer(clock=self.clock)
+        self.gone: list[bool] = []
+        self.workerSide = WorkerSide(self.worker, lambda: self.gone.append(True))
+        self.mainSide = MainSide(self.pool, 1)
+        self.pump: IOPump = connect(
+            self.mainSide,
+            makeFakeServer(self.mainSide),
+            self.workerSide,
+            makeFakeClient(self.workerSide),
+            greet=False,
+        )
+        self.pool.workers[1] = self.mainSide
+        self.worker.wholeServer = self.workerSide.serverTotals
+
+    def shared(self) -> SharedAuditStore:
+        audit = self.pool.server.audit
+        assert isinstance(audit, AuditStore)
+        store = SharedAuditStore(
+            audit.path,
+            KeyInfo(audit.signer.keyId, audit.signer.publicPem),
+            ManualPool(audit.path),
+            self.workerSide,
+            self.clock,
+        )
+        self.worker.audit = store
+        return store
+
+
+def outcome(deferred: Deferred[Any]) -> list[Any]:
+    """
+    What C{deferred} fires with, once it has: its callbacks must be there
+    before an AMP answer arrives (AMP treats a failure nobody handles yet as
+    fatal to the connection).
+    """
+    fired: list[Any] = []
+    deferred.addBoth(fired.append)
+    return fired
+
+
+def result(fired: list[Any]) -> Any:
+    assert fired, "not fired"
+    return fired[0]
+
+
+def test_aSignedDrawLongerThanOneAmpValueArrivesWhole(tmp_path: Path) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    query = Query(type="string", length=30, n=2000, signed=True)
+    asked = outcome(talk.worker.signedDraw(query))
+    talk.pump.flush()
+    clock.advance(0)
+    pool.runAll()
+    talk.pump.flush()
+    record = result(asked)
+    assert isinstance(record, bytes) and len(record) > 0xFFFF
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    verifyDraw(record, audit.signer.publicKey)
+    assert json.loads(record)["serial"] == 1
+    # And the worker reads it back from the database.
+    read = outcome(store.record(1))
+    assert isinstance(store.readPool, ManualPool)
+    store.readPool.runAll()
+    assert result(read) == record
+
+
+def test_storeFailuresReachTheWorkerAsFailures(tmp_path: Path) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    talk.shared()
+    pool.breakNext = 1
+    asked = outcome(talk.worker.signedDraw(Query(signed=True)))
+    talk.pump.flush()
+    clock.advance(0)
+    pool.runAll()
+    talk.pump.flush()
+    failure = result(asked)
+    assert isinstance(failure, Failure)
+    failure.trap(cluster.StoreUnavailable)
+
+
+def test_aFullStoreIsToldToTheWorkers(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    audit.maxSize = 1
+    talk.pool._checkAudit()
+    talk.pump.flush()
+    assert store.full
+    with pytest.raises(QueryError) as refused:
+        talk.worker.signedDraw(Query(signed=True))
+    assert refused.value.kind == "audit_full"
+
+
+def test_withoutSigningTheMainProcessRefuses() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    asked = outcome(
+        talk.workerSide.call(
+            cluster.SignDraw, query=cluster.queryText(Query(signed=True))
+        )
+    )
+    talk.pump.flush()
+    result(asked).trap(cluster.SigningDisabled)
+
+
+def test_metricsGatherEveryWorkerAndKeepThoseOfWorkersThatExited() -> None:
+    main = RandnumServer(clock=Clock())
+    first = Conversation(main)
+    pool = first.pool
+    second = RandnumServer(clock=first.clock)
+    secondWorker = WorkerSide(second, lambda: None)
+    secondMain = MainSide(pool, 2)
+    secondPump = connect(
+        secondMain,
+        makeFakeServer(secondMain),
+        secondWorker,
+        makeFakeClient(secondWorker),
+        greet=False,
+    )
+    pool.count = 2
+    pool.workers[2] = secondMain
+    first.worker.tcp.requests, first.worker.tcp.open = 5, 1
+    second.tcp.requests, second.tcp.open = 7, 2
+    second.http.errorKinds["bad_n"] = 3
+
+    def gathered() -> Totals:
+        asked = outcome(first.worker.gather())
+        for _ in range(3):
+            first.pump.flush()
+            secondPump.flush()
+        totals = result(asked)
+        assert isinstance(totals, Totals)
+        return totals
+
+    totals = gathered()
+    assert totals.faces["tcp"].requests == 12
+    assert totals.faces["tcp"].open == 3
+    assert totals.faces["http"].errorKinds["bad_n"] == 3
+    assert totals.workers == [1, 2]
+    exposition = generate_latest(metricsRegistry(first.worker)).decode()
+    assert 'randnum_worker_open_connections{worker="2"} 2.0' in exposition
+    assert 'randnum_requests_total{face="tcp",framing="line"} 12.0' in exposition
+
+    # Worker 2 exits: its counts stay in the totals, its connections not.
+    pool.ended(secondMain, Failure(cluster.StoreUnavailable()))
+    pool._pending.pop(2).cancel()
+    totals = gathered()
+    assert totals.faces["tcp"].requests == 12
+    assert totals.faces["tcp"].open == 1
+    assert totals.workers == [1, 0]
+    assert totals.restarts == 1
+
+
+def test_withoutItsMainProcessAWorkerHasNoMetrics() -> None:
+    # Its own counts, reported as the server's, would look to Prometheus
+    # like counters reset: a scrape fails instead.
+    clock = TurnClock()
+    worker = RandnumServer(clock=clock)
+    worker.tcp.requests = 4
+    lost: Deferred[Totals] = Deferred()
+    worker.wholeServer = lambda: lost
+    loopback = Loopback(webSite(worker, metricsRegistry(worker)), clock)
+    client = loopback.connect()
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    loopback.turn(2)
+    assert client.read() == b""
+    lost.errback(Failure(ConnectionError("gone")))
+    loopback.turn(2)
+    client.read()
+    assert client.received.startswith(b"HTTP/1.1 503 ")
+    assert client.received.endswith(
+        b'{"error":"metrics unavailable: the main process did not answer"}\n'
+    )
+
+
+def test_aSignedDrawTheMainProcessDoesNotAnswerIsRefusedInTime(
+    tmp_path: Path,
+) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    talk.shared()
+    asked = outcome(talk.worker.signedDraw(Query(signed=True)))
+    # The request never reaches a main process that answers.
+    talk.clock.advance(SIGN_TIMEOUT - 0.1)
+    assert asked == []
+    talk.clock.advance(0.1)
+    assert isinstance(asked[0], Failure)
+
+
+def test_workerLogEventsAreLoggedByTheMainProcess(logged: list[LogEvent]) -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    fallback: list[LogEvent] = []
+    observer = LogToMain(fallback.append)  # type: ignore[arg-type]
+    observer.link = talk.workerSide
+    Logger(namespace="randnum", observer=observer).warn(
+        "a {thing} happened", thing="rejection"
+    )
+    talk.pump.flush()
+    assert fallback == []
+    relayed = [e for e in logged if e.get("randnum_worker") == 1]
+    assert len(relayed) == 1
+    assert formatEvent(relayed[0]) == "[worker 1] a rejection happened"
+
+
+def test_aWorkerStopsWhenTheMainProcessGoes() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    assert talk.workerSide.transport is not None
+    talk.workerSide.transport.loseConnection()
+    talk.pump.flush()
+    assert talk.gone == [True]
+
+
+# Supervision, on a clock.
+
+
+class FakeSide:
+    """
+    What the pool knows of a running worker: its number, its signals, and
+    when it ended.
+    """
+
+    def __init__(self, number: int, serving: bool = True) -> None:
+        self.number = number
+        self.serving = serving
+        self.signals: list[str] = []
+        self.told: list[tuple[int, bool]] = []
+        self.ended: Deferred[None] = Deferred()
+        self.transport = self
+
+    def signalProcess(self, name: str) -> None:
+        self.signals.append(name)
+
+    def call(self, command: type[Any], **arguments: Any) -> Deferred[Any]:
+        assert command is cluster.Cover
+        self.told.append((arguments["worker"], arguments["serve"]))
+        return Deferred()
+
+
+def supervised(count: int = 1) -> tuple[WorkerPool, Clock, list[tuple[float, int]]]:
+    clock = Clock()
+    pool = WorkerPool(count, list, {}, RandnumServer(clock=clock), clock)
+    starts: list[tuple[float, int]] = []
+
+    def start(number: int) -> None:
+        pool._pending.pop(number, None)
+        starts.append((clock.seconds(), number))
+        pool._started[number] = clock.seconds()
+
+    pool._start = start  # type: ignore[method-assign]
+    return pool, clock, starts
+
+
+def test_aWorkerThatKeepsFailingIsRestartedLessAndLessOften() -> None:
+    pool, clock, starts = supervised()
+    pool._started[1] = 0.0
+    delays = []
+    for _ in range(len(RESTART_DELAYS) + 1):
+        clock.advance(0.1)  # fails soon after starting
+        failed = clock.seconds()
+        pool._restartLater(1, "exited with status 1")
+        clock.advance(pool._pending[1].getTime() - clock.seconds())
+        assert starts[-1] == (clock.seconds(), 1)
+        delays.append(round(clock.seconds() - failed, 6))
+    assert delays == [*RESTART_DELAYS, RESTART_DELAYS[-1]]
+    # One that ran steadily for a while starts over at once.
+    clock.advance(STEADY_SECONDS)
+    pool._restartLater(1, "was killed by signal 9")
+    clock.advance(0)
+    assert starts[-1] == (clock.seconds(), 1)
+    assert pool.restarts == len(RESTART_DELAYS) + 2
+
+
+def test_stoppingCancelsRestartsAndKillsWhatDoesNotStop() -> None:
+    pool, clock, starts = supervised(count=2)
+    pool.running = True
+    quick, stubborn = FakeSide(1), FakeSide(2)
+    pool.workers = {1: quick, 2: stubborn}  # type: ignore[dict-item]
+    pool._restartLater(3, "exited")
+    stopping = pool.stopService()
+    assert quick.signals == stubborn.signals == ["TERM"]
+    quick.ended.callback(None)
+    clock.advance(STOP_GRACE)
+    assert stubborn.signals == ["TERM", "KILL"]
+    assert not stopping.called
+    stubborn.ended.callback(None)
+    assert stopping.called
+    clock.advance(60)
+    assert starts == []  # the pending restart was cancelled
+
+
+def test_stoppingNeverWaitsForEver() -> None:
+    pool, clock, _ = supervised()
+    pool.running = True
+    pool.workers = {1: FakeSide(1)}  # type: ignore[dict-item]
+    stopping = pool.stopService()
+    clock.advance(STOP_GRACE * 2)
+    assert stopping.called
+
+
+# Options.
+
+
+def parse(*args: str) -> Options:
+    options = Options(reactor=MemoryReactorClock())
+    options.parseOptions(["--port", "tcp:0", *args])
+    return options
+
+
+def test_workersAutoIsTheUsableCPUs() -> None:
+    assert parse("--workers", "auto")["workers"] == usableCPUs()
+    assert parse("--workers", "3")["workers"] == 3
+    assert parse()["workers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers must be a number from 1 to 256, or auto"),
+        (["--workers", "two"], "--workers must be a number from 1 to 256, or auto"),
+        (
+            ["--workers", str(MAX_WORKERS + 1)],
+            f"--workers must be a number from 1 to {MAX_WORKERS}, or auto, not '257'",
+        ),
+        (["--workers", "2", "--seed", "1"], "--seed needs --workers 1"),
+        (
+            ["--workers", "3", "--max-connections-per-ip", "2"],
+            "--max-connections-per-ip (2) must be 0 or at least --workers (3)",
+        ),
+        (
+            ["--workers", "4", "--max-connections", "3"],
+            "--max-connections (3) must be at least --workers (4)",
+        ),
+    ],
+)
+def test_badWorkerOptionsAreUsageErrors(args: list[str], message: str) -> None:
+    with pytest.raises(
+        usage.UsageError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        parse(*args)
+
+
+def test_askersMeanwhileShareOneAnswer() -> None:
+    asked: list[Deferred[int]] = []
+
+    def ask() -> Deferred[int]:
+        asked.append(Deferred())
+        return asked[-1]
+
+    shared = cluster.Shared(ask)
+    first, second = outcome(shared()), outcome(shared())
+    assert len(asked) == 1
+    asked[0].callback(7)
+    assert first == second == [7]
+    third = outcome(shared())
+    assert len(asked) == 2
+    asked[1].errback(Failure(ConnectionError("gone")))
+    assert isinstance(third[0], Failure) and third[0].check(ConnectionError)
+
+
+def test_aWorkerThatDoesNotAnswerCountsAsOfItsLastAnswer() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests = 3
+    first = outcome(talk.pool.gather())
+    talk.pump.flush()
+    assert result(first).faces["tcp"].requests == 3
+    # Now the worker is stopped (SIGSTOP, or stuck): its answer never comes.
+    talk.worker.tcp.requests = 5
+    stuck = outcome(talk.pool.gather())
+    talk.clock.advance(ASK_TIMEOUT)
+    assert result(stuck).faces["tcp"].requests == 3
+
+
+def test_theMainProcessLogsTheWholeServersSummary(logged: list[LogEvent]) -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests, talk.worker.tcp.open = 9, 2
+    talk.pool.logSummary()
+    talk.pump.flush()
+    [summary] = [formatEvent(e) for e in logged if "tcp summary" in formatEvent(e)]
+    assert summary.startswith("randnum tcp summary: 2 open;")
+    assert "9 requests" in summary
+
+
+def test_workersImportWhatTheMainProcessImports() -> None:
+    environment = workerEnvironment()
+    assert environment["PYTHONPATH"].split(os.pathsep) == [p for p in sys.path if p]
+    assert environment["PYTHONSAFEPATH"] == "1"
+    assert "LISTEN_FDS" not in environment
+
+
+def test_aWorkerThatExitsIsLoggedWithHowItEnded(logged: list[LogEvent]) -> None:
+    pool, clock, starts = supervised()
+    side = FakeSide(1)
+    pool.workers = {1: side}  # type: ignore[dict-item]
+    pool._started[1] = clock.seconds()
+    clock.advance(41)
+    pool.ended(side, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert [formatEvent(e) for e in logged if e.get("number") == 1] == [
+        "randnum worker 1 was killed by signal 9 after 41.0 s; restarting it in 0 s"
+    ]
+    clock.advance(0)
+    assert starts == [(41.0, 1)]
+    assert pool.workers == {}
+
+
+def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    told: list[dict[str, Any]] = []
+    call = talk.mainSide.call
+
+    def telling(command: type[Any], **arguments: Any) -> Deferred[Any]:
+        told.append(arguments)
+        return call(command, **arguments)
+
+    talk.mainSide.call = telling  # type: ignore[method-assign]
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    seen = []
+    for maxSize in (10**12, 1, 1, 1, 10**12, 10**12):
+        audit.maxSize = maxSize
+        talk.pool._checkAudit()
+        talk.pump.flush()
+        seen.append(store.full)
+    assert seen == [False, True, True, True, False, False]
+    assert [arguments["full"] for arguments in told] == [True, False]
+
+
+def test_aServingWorkerAcceptsFromTheSocketsOfEachWorkerThatIsDown() -> None:
+    pool, _, _ = supervised(count=3)
+    port = MemoryReactorClock().listenTCP(0, Factory())
+    pool._shared = [Listener("tcp", port, None, [socket.socket()] * 3)]
+    one, two, three = FakeSide(1), FakeSide(2), FakeSide(3)
+    pool.workers = {1: one, 2: two, 3: three}  # type: ignore[dict-item]
+    pool.ended(one, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    # The least busy serving worker (the first of them) covers.
+    assert two.told == [(1, True)] and three.told == []
+    pool.ended(two, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert three.told == [(1, True), (2, True)]
+    # Worker 1 is back: 3 stops covering for it, and 1 takes on worker 2.
+    back = FakeSide(1)
+    pool.workers[1] = back  # type: ignore[assignment]
+    pool.serving(back)  # type: ignore[arg-type]
+    assert three.told[2:] == [(1, False)]
+    assert back.told == []  # 3 still covers for 2
+    pool.workers[2] = FakeSide(2)  # type: ignore[assignment]
+    pool.serving(pool.workers[2])
+    assert three.told[3:] == [(2, False)]
+    assert pool._covering == {}
+    for sock in pool._shared[0].sockets:
+        sock.close()
+
+
+def test_aWorkerThatDoesNotAnswerThreeTimesInARowIsKilled(
+    logged: list[LogEvent],
+) -> None:
+    pool, _, _ = supervised()
+    side = FakeSide(1)
+    for ok in (False, False, True, False, False):
+        pool._answered(side, ok)  # type: ignore[arg-type]
+    assert side.signals == []
+    pool._answered(side, False)  # type: ignore[arg-type]
+    assert side.signals == ["KILL"]
+    assert any(
+        formatEvent(e)
+        == "randnum worker 1 has not answered 3 questions in a row: killing it"
+        for e in logged
+    )
+
+
+# The main process's ports, and its service.
+
+
+def test_aTcpPortIsOneReusePortSocketPerWorker() -> None:
+    reactor = MemoryReactorClock()
+    endpoint = ReusePortEndpoint(
+        TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), 3, reactor
+    )
+    listening = outcome(endpoint.listen(Factory()))
+    try:
+        assert not isinstance(listening[0], Failure)
+        ports = {sock.getsockname() for sock in endpoint.sockets}
+        assert len(endpoint.sockets) == 3 and len(ports) == 1
+        for sock in endpoint.sockets:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+            assert not sock.getblocking()
+        # The main process's own port (never read) is the first socket.
+        assert listening[0].getHost().type == "TCP"
+        [(fileno, family, _)] = reactor.adoptedPorts
+        assert (fileno, family) == (endpoint.sockets[0].fileno(), socket.AF_INET)
+    finally:
+        endpoint.close()
+
+
+def test_aPortInUseIsRefusedAsTwistedWouldRefuseIt() -> None:
+    reactor = MemoryReactorClock()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        endpoint = ReusePortEndpoint(
+            TCP4ServerEndpoint(reactor, port, interface="127.0.0.1"), 2, reactor
+        )
+        listening = outcome(endpoint.listen(Factory()))
+    failure = listening[0]
+    assert isinstance(failure, Failure)
+    assert failure.check(CannotListenError)
+    assert "Address already in use" in failure.getErrorMessage()
+    assert f"127.0.0.1:{port}" in failure.getErrorMessage()
+    assert endpoint.sockets == []
+
+
+def test_theServiceSharesEveryPortWithItsWorkers(tmp_path: Path) -> None:
+    options = parse(
+        *("--workers", "2", "--http", "tcp:0:interface=127.0.0.1"),
+        *("--port", f"unix:{tmp_path / 'randnum.sock'}"),
+    )
+    service = makeService(options)
+    children = list(service)  # type: ignore[call-overload]
+    pools = [child for child in children if isinstance(child, WorkerPool)]
+    assert len(pools) == 1 and children[-1] is pools[0]  # stopped first
+    listening = [child for child in children if isinstance(child, ListeningService)]
+    kinds = [type(child.endpoint).__name__ for child in listening]
+    assert kinds == ["ReusePortEndpoint", "UNIXServerEndpoint", "ReusePortEndpoint"]
+    config = pools[0].config
+    assert config["limits"]["maxConnections"] == 10_000
+    assert config["signing"] is None and config["framing"] == "auto"
+
+
+def test_longBytesTravelInPieces() -> None:
+    argument = cluster.LongBytes()
+    for size in (0, 1, 0xFFFF, 0x10000, 3 * 0xFFFF + 5):
+        value = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        box: dict[bytes, bytes] = {}
+        argument.toBox(b"record", box, {"record": value}, amp.AMP())
+        assert all(len(piece) <= 0xFFFF for piece in box.values())
+        assert len(box) == max(1, -(-size // 0xFFFF))
+        objects: dict[str, Any] = {}
+        argument.fromBox(b"record", box, objects, amp.AMP())
+        assert objects == {"record": value}
+
+
+def test_anIPv6PortIsIPv6Sockets() -> None:
+    reactor = MemoryReactorClock()
+    endpoint = ReusePortEndpoint(
+        TCP6ServerEndpoint(reactor, 0, interface="::1"), 2, reactor
+    )
+    listening = outcome(endpoint.listen(Factory()))
+    try:
+        assert listening[0].getHost().type == "TCP"
+        assert {sock.family for sock in endpoint.sockets} == {socket.AF_INET6}
+    finally:
+        endpoint.close()
+
+
+def test_aWorkerThatNeverAnsweredCountsAsNothing() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    talk.worker.tcp.requests = 3
+    stuck = outcome(talk.pool.gather())
+    talk.clock.advance(ASK_TIMEOUT)
+    assert result(stuck).faces["tcp"].requests == 0
+    assert result(stuck).workers == [0]
+
+
+def test_theAuditStoresFiguresAreGatheredToo(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    store = main.audit
+    assert isinstance(store, AuditStore)
+    drawn(store, 3)
+    store.failures = 2
+    store.full = True
+    talk = Conversation(main)
+    gathered = outcome(talk.pool.gather())
+    talk.pump.flush()
+    assert result(gathered).audit == AuditFigures(
+        records=3, bytes=store.size(), full=True, commits=1, failures=2
+    )
+    assert store.size() > 0
+
+
+def test_aServerOfOneProcessScrapesItsOwnCounts() -> None:
+    clock = TurnClock()
+    server = RandnumServer(clock=clock)
+    server.tcp.requests = 7
+    loopback = Loopback(webSite(server, metricsRegistry(server)), clock)
+    client = loopback.connect()
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    loopback.turn(3)
+    client.read()
+    assert b'randnum_requests_total{face="tcp",framing="line"} 7.0' in client.received
+    assert b"randnum_worker_" not in client.received
+
+
+def test_afterStoppingNoWorkerIsRestarted() -> None:
+    pool, clock, starts = supervised()
+    pool.running = True
+    side = FakeSide(1)
+    pool.workers = {1: side}  # type: ignore[dict-item]
+    pool.stopService()
+    pool.ended(side, Failure(ProcessTerminated(signal=15)))  # type: ignore[arg-type]
+    clock.advance(60)
+    assert starts == [] and pool._pending == {}
+
+
+def test_oneRestartAtATime() -> None:
+    pool, clock, starts = supervised()
+    pool._restartLater(1, "exited")
+    pool._restartLater(1, "exited")
+    clock.advance(60)
+    assert [number for _, number in starts] == [1] and pool.restarts == 1
+
+
+def test_aKilledWorkersCountStartsAfresh() -> None:
+    pool, _, _ = supervised()
+    side = FakeSide(1)
+    for _ in range(3):
+        pool._answered(side, False)  # type: ignore[arg-type]
+    for _ in range(2):
+        pool._answered(side, False)  # type: ignore[arg-type]
+    assert side.signals == ["KILL"]
+
+
+def test_theLeastBusyServingWorkerCovers() -> None:
+    pool, _, _ = supervised(count=4)
+    port = MemoryReactorClock().listenTCP(0, Factory())
+    pool._shared = [Listener("tcp", port, None, [socket.socket()] * 4)]
+    sides = {n: FakeSide(n) for n in (1, 2, 3, 4)}
+    pool.workers = dict(sides)  # type: ignore[arg-type]
+    pool.ended(sides[4], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    pool.ended(sides[3], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    # 1 took 4; then 1 covered one and 2 none: 2 took 3.
+    assert sides[1].told == [(4, True)]
+    assert sides[2].told == [(3, True)]
+    # A worker started but not serving yet is covered too, not a cover.
+    starting = FakeSide(3, serving=False)
+    pool.workers[3] = starting  # type: ignore[assignment]
+    pool.ended(sides[2], Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
+    assert sides[1].told == [(4, True), (2, True), (3, True)]
+    assert starting.told == []
+    pool._shared[0].sockets[0].close()
+
+
+class StoppableClock(Clock):
+    """
+    A clock that can be stopped, as the reactor is.
+    """
+
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_whenNoWorkerCanStartTheServerStops(logged: list[LogEvent]) -> None:
+    clock = StoppableClock()
+    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    started: list[int] = []
+
+    def start(number: int) -> None:
+        pool._pending.pop(number, None)
+        started.append(number)
+
+    pool._start = start  # type: ignore[method-assign]
+    refused = Failure(ProcessTerminated(exitCode=1))
+    for _ in range(START_ATTEMPTS):
+        for number in (1, 2):
+            side = FakeSide(number, serving=False)
+            pool.workers[number] = side  # type: ignore[assignment]
+            pool.ended(side, refused)  # type: ignore[arg-type]
+            clock.advance(60)
+    assert pool.gaveUp and clock.stopped
+    assert len(started) == 2 * START_ATTEMPTS - 1  # not the last one
+    assert any("no worker can start" in formatEvent(e) for e in logged)
+
+
+def test_aWorkerThatServedKeepsTheServerGoing() -> None:
+    clock = StoppableClock()
+    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    pool._start = pool._pending.pop  # type: ignore[assignment, method-assign]
+    pool.workers[2] = FakeSide(2)  # type: ignore[assignment]
+    for _ in range(START_ATTEMPTS * 2):
+        side = FakeSide(1, serving=False)
+        pool.workers[1] = side  # type: ignore[assignment]
+        pool.ended(side, Failure(ProcessTerminated(exitCode=1)))  # type: ignore[arg-type]
+        clock.advance(60)
+    assert not pool.gaveUp and not clock.stopped
+
+
+def test_eachWorkerIsGivenItsShareAndEverySocket(tmp_path: Path) -> None:
+    reactor = MemoryReactorClock()
+    options = parse(
+        *("--workers", "3", "--max-connections", "10"),
+        *("--max-connections-per-ip", "7", "--http", "tcp:0:interface=127.0.0.1"),
+        *("--port", f"unix:{tmp_path / 'randnum.sock'}"),
+    )
+    options.reactor = reactor
+    service = makeService(options)
+    listening = [child for child in service if isinstance(child, ListeningService)]  # type: ignore[attr-defined]
+    unixSocket = socket.socket(socket.AF_UNIX)
+    unixSocket.bind(str(tmp_path / "randnum.sock"))
+    for child in listening:
+        child.endpoint.listen(child.factory)
+        sockets = getattr(child.endpoint, "sockets", [unixSocket])
+        child.port = SocketPort(sockets[0])  # type: ignore[assignment]
+    [pool] = [child for child in service if isinstance(child, WorkerPool)]  # type: ignore[attr-defined]
+    pool._shared = listenersOf(listening)
+    try:
+        assert [(x.face, x.description.split()[0]) for x in pool._shared] == [
+            ("tcp", "--port"),
+            ("tcp", "--port"),
+            ("http", "--http"),
+        ]
+        configs = [pool._workerConfig(number) for number in (1, 2, 3)]
+        assert [c["limits"]["maxConnections"] for c in configs] == [4, 3, 3]
+        assert {c["limits"]["maxConnectionsPerHost"] for c in configs} == {2}
+        assert [c["number"] for c in configs] == [1, 2, 3]
+        descriptors = [pool._descriptors(config) for config in configs]
+        tcp, unix, http = pool._shared
+        for number, (config, fds) in enumerate(
+            zip(configs, descriptors, strict=True), 1
+        ):
+            assert fds[0] == "w" and fds[1] == fds[2] == "r"
+            mine, shared, web = config["listeners"]
+            # Its own SO_REUSEPORT socket of each TCP port, and the others'.
+            assert fds[mine["fd"]] == tcp.sockets[number - 1].fileno()
+            assert {int(n): fds[fd] for n, fd in mine["others"].items()} == {
+                n: tcp.sockets[n - 1].fileno() for n in (1, 2, 3) if n != number
+            }
+            assert fds[web["fd"]] == http.sockets[number - 1].fileno()
+            assert not mine["shared"] and not web["shared"]
+            # The UNIX socket is one, shared by all.
+            assert shared["shared"] and shared["others"] == {}
+            assert fds[shared["fd"]] == unix.port.fileno()  # type: ignore[attr-defined]
+            assert sorted(fds) == list(range(len(fds)))
+            assert (mine["face"], web["face"]) == ("tcp", "http")
+            assert mine["tls"] is None
+    finally:
+        unixSocket.close()
+        for listener in pool._shared:
+            for sock in listener.sockets:
+                sock.close()
+
+
+class SocketPort:
+    """
+    What the main process needs of a listening port: its socket.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.addressFamily = sock.family
+        self.fileno = sock.fileno
