@@ -17,6 +17,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from randnum.config import Config
 from randnum.generation.source import NumberSource, systemSource
 from randnum.generation.values import UUID7Clock
 from randnum.limits import ConnectionCounter, Limits
@@ -38,6 +39,7 @@ class RandnumServer:
     """
     The server-wide state of one randnum server.
 
+    @ivar config: the server's L{Config}.
     @ivar defaults: the default L{Query} (the default range, one number).
     @ivar source: where numbers come from.
     @ivar limits: the server's L{Limits}.
@@ -57,13 +59,14 @@ class RandnumServer:
 
     def __init__(
         self,
-        low: int = 1,
-        high: int = 10000,
+        low: int | None = None,
+        high: int | None = None,
         source: NumberSource | None = None,
         limits: Limits | None = None,
         clock: IReactorTime | None = None,
-        logWindow: float = 60.0,
+        logWindow: float | None = None,
         audit: SignedDraws | None = None,
+        config: Config | None = None,
     ) -> None:
         """
         @param low: smallest number served by default.
@@ -76,17 +79,33 @@ class RandnumServer:
             rejection.
         @param audit: where signed draws are signed and stored; none (so
             signed requests are refused) unless given.
+        @param config: the whole configuration (as C{twistd randnum} builds
+            it), instead of C{low}, C{high}, C{limits} and C{logWindow}.
+        @raise TypeError: if both are given.
         @raise randnum.query.QueryError: if C{low..high} is not a valid range.
         """
-        self.defaults = Query(min=low, max=high).checked()
+        if config is None:
+            config = Config(
+                low=1 if low is None else low,
+                high=10000 if high is None else high,
+                limits=Limits() if limits is None else limits,
+                logInterval=60.0 if logWindow is None else logWindow,
+            )
+        elif (low, high, limits, logWindow) != (None, None, None, None):
+            raise TypeError(
+                "give RandnumServer a config, or low, high, limits and "
+                "logWindow, not both"
+            )
+        self.config = config
+        self.defaults = config.defaults
         self.source = systemSource() if source is None else source
-        self.source.prepare(low, high)
-        self.limits = Limits() if limits is None else limits
+        self.source.prepare(config.low, config.high)
+        self.limits = config.limits
         self._clock = clock
         self.connections = ConnectionCounter(self.limits)
         self.tcp = TcpStats()
         self.http = HttpStats()
-        self.rejections = RejectionLog(lambda: self.clock.seconds(), logWindow)
+        self.rejections = RejectionLog(lambda: self.clock.seconds(), config.logWindow)
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self.audit = audit

@@ -7,31 +7,20 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
 from typing import Any, ClassVar, NoReturn
 
-from twisted.application.internet import TimerService
-from twisted.application.service import IService, MultiService, Service
+from twisted.application.service import IService
 from twisted.copyright import version as twistedVersion
-from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import (
-    IListeningPort,
-    IProtocolFactory,
-    IReactorCore,
-    IStreamServerEndpoint,
-)
-from twisted.logger import Logger
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
-from twisted.python.failure import Failure
 
 from randnum import __version__
 from randnum.client.protocol import endpointError
-from randnum.generation.source import seededSource, systemSource
+from randnum.config import DEFAULT_PORT, Config
 from randnum.limits import Limits
-from randnum.metrics import metricsRegistry
+from randnum.listening import StartupFailed
 from randnum.options import (
     countOption,
     endpointDescription,
@@ -40,20 +29,11 @@ from randnum.options import (
     sizeOption,
 )
 from randnum.query import Query, QueryError, parseInteger
-from randnum.server import RandnumServer
-from randnum.signing.keys import KeyFileError, Signer, othersMayRead
-from randnum.signing.store import AuditStoreError, lockDatabase, openStore, openTail
-from randnum.tcp.protocol import Framing, RandnumFactory
-from randnum.web.site import webSite
-from randnum.workers.pool import (
-    ReusePortEndpoint,
-    WorkerPool,
-    listenersOf,
-    perAddressShare,
-    usableCPUs,
-)
-
-DEFAULT_PORT = "tcp:5000"
+from randnum.service import MainProcess, buildService
+from randnum.signing.keys import KeyFileError, Signer
+from randnum.signing.store import AuditStoreError, Signing, lockDatabase, openTail
+from randnum.tcp.framing import Framing
+from randnum.workers.pool import usableCPUs
 
 #: The port number of a tcp:, tcp6: or ssl: description.
 _PORT_NUMBER = re.compile(r"(?:tcp6?|ssl):(?:port=)?([0-9]+)(?::|$)")
@@ -65,7 +45,7 @@ MAX_WORKERS = 256
 #: "n=10000 min=-9223372036854775808 max=9223372036854775807 unique=false".
 MIN_LINE = 80
 
-log = Logger(namespace="randnum")
+__all__ = ["Options", "StartupFailed", "makeService"]
 
 
 class Options(usage.Options):
@@ -239,18 +219,20 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         """
-        Check every option and build what it describes, so that a bad value
-        is a usage error naming the option rather than a failure at start.
+        Check every option and build the L{Config} they describe, so that
+        a bad value is a usage error naming the option rather than a
+        failure at start: C{self.config}, and C{self.signing} (the key and
+        audit database, opened) when draws are signed.
         """
         low = integerOption("min", self["min"])
         high = integerOption("max", self["max"])
         try:
-            self["defaults"] = Query(min=low, max=high).checked()
+            Query(min=low, max=high).checked()
         except QueryError as error:
             raise usage.UsageError(f"--min/--max: {error.reason}") from None
 
         try:
-            self["framing"] = Framing(self["framing"])
+            framing = Framing(self["framing"])
         except ValueError:
             choices = ", ".join(f.value for f in Framing)
             raise usage.UsageError(
@@ -258,7 +240,7 @@ class Options(usage.Options):
             ) from None
 
         idle = secondsOption("idle-timeout", self["idle-timeout"])
-        self["limits"] = Limits(
+        limits = Limits(
             idleTimeout=idle or None,
             maxConnections=countOption("max-connections", self["max-connections"], 1),
             maxConnectionsPerHost=countOption(
@@ -266,15 +248,10 @@ class Options(usage.Options):
             ),
             maxLine=countOption("max-line", self["max-line"], MIN_LINE),
         )
-        self["log-interval"] = secondsOption("log-interval", self["log-interval"])
-        self._workers()
-
-        self._signing()
-
-        if self["seed"] is None:
-            self["source"] = systemSource()
-        else:
-            self["source"] = seededSource(integerOption("seed", self["seed"]))
+        logInterval = secondsOption("log-interval", self["log-interval"])
+        workers = self._workers(limits)
+        auditMaxSize = self._signing()
+        seed = None if self["seed"] is None else integerOption("seed", self["seed"])
 
         if self.reactor is None:
             # The twistd entry point: the one place that uses the global reactor.
@@ -282,54 +259,69 @@ class Options(usage.Options):
 
             self.reactor = reactor
         self["ports"] = self["ports"] or [DEFAULT_PORT]
-        self["endpoints"] = [self._parseEndpoint("port", d) for d in self["ports"]]
-        self["httpEndpoints"] = [self._parseEndpoint("http", d) for d in self["http"]]
+        for description in self["ports"]:
+            self._parseEndpoint("port", description)
+        for description in self["http"]:
+            self._parseEndpoint("http", description)
+        self.config = Config(
+            ports=tuple(self["ports"]),
+            http=tuple(self["http"]),
+            low=low,
+            high=high,
+            framing=framing,
+            seed=seed,
+            limits=limits,
+            logInterval=logInterval,
+            workers=workers,
+            signingKey=self["signing-key"],
+            auditDb=None if self.signing is None else os.path.abspath(self["audit-db"]),
+            auditMaxSize=auditMaxSize,
+        )
 
-    def _workers(self) -> None:
+    def _workers(self, limits: Limits) -> int:
         """
-        Check C{--workers}: after this, C{self["workers"]} is a number.
+        Check C{--workers}: how many worker processes.
         """
         value = self["workers"]
         if value.strip().lower() == "auto":
-            self["workers"] = min(usableCPUs(), MAX_WORKERS)
+            workers = min(usableCPUs(), MAX_WORKERS)
         else:
             try:
-                self["workers"] = parseInteger("workers", value)
+                workers = parseInteger("workers", value)
             except QueryError:
-                self["workers"] = 0
-            if not 1 <= self["workers"] <= MAX_WORKERS:
+                workers = 0
+            if not 1 <= workers <= MAX_WORKERS:
                 raise usage.UsageError(
                     f"--workers must be a number from 1 to {MAX_WORKERS}, or "
                     f"auto, not {value!r}"
                 )
-        workers = self["workers"]
         if workers > 1 and self["seed"] is not None:
             raise usage.UsageError(
                 "--seed needs --workers 1: each worker would repeat the same "
                 "numbers, and which worker answers is not reproducible"
             )
-        perHost = self["limits"].maxConnectionsPerHost
+        perHost = limits.maxConnectionsPerHost
         if 0 < perHost < workers:
             raise usage.UsageError(
                 f"--max-connections-per-ip ({perHost}) must be 0 or at least "
                 f"--workers ({workers}): each worker admits its share"
             )
-        if workers > self["limits"].maxConnections:
+        if workers > limits.maxConnections:
             raise usage.UsageError(
-                f"--max-connections ({self['limits'].maxConnections}) must be at "
+                f"--max-connections ({limits.maxConnections}) must be at "
                 f"least --workers ({workers}): each worker serves its share"
             )
+        return workers
 
-    def _signing(self) -> None:
+    def _signing(self) -> int:
         """
-        Check the signing key and the audit database together: after this,
-        C{self["signer"]} is a L{Signer} (or L{None}) and C{self["tail"]}
-        the audit chain's last serial and digest.
+        Check the signing key and the audit database together, and open
+        them (C{self.signing}); return C{--audit-max-size} in bytes.
         """
-        self["signer"] = self["tail"] = self["audit-lock"] = None
+        self.signing: Signing | None = None
         key, database = self["signing-key"], self["audit-db"]
         if key is None and database is None:
-            return
+            return 0
         if database is None:
             raise usage.UsageError(
                 "--signing-key needs --audit-db PATH: every signed draw is "
@@ -341,16 +333,18 @@ class Options(usage.Options):
                 "'randnum keygen KEYFILE')"
             )
         try:
-            self["signer"] = Signer.fromFile(key)
+            signer = Signer.fromFile(key)
         except KeyFileError as error:
             raise usage.UsageError(f"--signing-key: {error}") from None
-        self["audit-max-size"] = sizeOption("audit-max-size", self["audit-max-size"])
-        self["audit-db"] = os.path.abspath(database)
+        maxSize = sizeOption("audit-max-size", self["audit-max-size"])
+        path = os.path.abspath(database)
         try:
-            self["audit-lock"] = lockDatabase(self["audit-db"])
-            self["tail"] = openTail(self["audit-db"], self["signer"])
+            lock = lockDatabase(path)
+            tail = openTail(path, signer)
         except AuditStoreError as error:
             raise usage.UsageError(f"--audit-db: {error}") from None
+        self.signing = Signing(signer, lock, tail)
+        return maxSize
 
     def _parseEndpoint(self, option: str, description: str) -> IStreamServerEndpoint:
         port = _PORT_NUMBER.match(description)
@@ -376,331 +370,10 @@ class Options(usage.Options):
             raise usage.UsageError(f"--{option} {description!r}: {reason}") from None
 
 
-def _listenError(failure: Failure) -> str:
-    """
-    Why listening failed, briefly: C{Address already in use} rather than
-    C{Couldn't listen on any:5000: [Errno 98] Address already in use.}.
-    """
-    error = failure.value
-    if isinstance(error, CannotListenError) and isinstance(error.socketError, OSError):
-        return error.socketError.strerror or str(error.socketError)
-    return failure.getErrorMessage()
-
-
-class StartupFailed(SystemExit, Exception):
-    """
-    The service cannot start: exit with this one line.
-
-    It is a L{SystemExit}, so that C{twistd -n} prints the line alone (no
-    traceback) and exits with status 1; and an L{Exception}, so that a
-    daemonizing C{twistd} (which only reports an C{Exception} from the
-    daemon to the waiting parent) removes its pid file, prints the line on
-    the terminal and exits with status 1 rather than waiting forever.
-    """
-
-
-class ListeningService(Service):
-    """
-    Listen on one endpoint while running, and log where.
-
-    Unlike L{twisted.application.internet.StreamServerEndpointService}, a
-    failure to listen is reported as one clear line: at startup by exiting
-    twistd with that line, later by logging it and stopping the reactor.
-    """
-
-    def __init__(
-        self,
-        description: str,
-        endpoint: IStreamServerEndpoint,
-        factory: IProtocolFactory,
-        reactor: IReactorCore,
-        face: str = "",
-    ) -> None:
-        """
-        @param face: what is served, for the log (C{""} for the TCP
-            protocol, C{"HTTP"}).
-        """
-        self.face = face
-        self.description = description
-        self.endpoint = endpoint
-        self.factory = factory
-        self.reactor = reactor
-        self.port: IListeningPort | None = None
-        self._listening: Deferred[IListeningPort] | None = None
-
-    def privilegedStartService(self) -> None:
-        """
-        Start listening now, so that privileged ports can be bound before
-        twistd drops privileges.
-        """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
-        self._listen()
-
-    def startService(self) -> None:
-        """
-        Start listening, unless L{privilegedStartService} already has.
-        """
-        super().startService()  # type: ignore[no-untyped-call]
-        if self._listening is None:
-            self._listen()
-
-    def _listen(self) -> None:
-        atStartup: list[Failure] = []
-        starting = True
-
-        def failed(failure: Failure) -> None:
-            if starting:
-                atStartup.append(failure)
-            elif not failure.check(CancelledError):
-                self._failedLater(failure)
-
-        self._listening = self.endpoint.listen(self.factory)
-        self._listening.addCallbacks(self._listened, failed)
-        starting = False
-        if atStartup:
-            # The reason first: a daemonizing twistd shows the terminal only
-            # the first 100 bytes.
-            raise StartupFailed(
-                f"randnum: {_listenError(atStartup[0])} "
-                f"(cannot listen on {self.description})"
-            )
-
-    def _listened(self, port: IListeningPort) -> IListeningPort:
-        self.port = port
-        log.info(
-            f"randnum {self.face} listening on {{description}} ({{address}})"
-            if self.face
-            else "randnum listening on {description} ({address})",
-            face=self.face or "TCP",
-            description=self.description,
-            address=port.getHost(),
-        )
-        return port
-
-    def _failedLater(self, failure: Failure) -> None:
-        log.error(
-            "randnum: cannot listen on {description}: {reason}",
-            description=self.description,
-            reason=failure.getErrorMessage(),
-        )
-        self.reactor.stop()
-
-    def stopService(self) -> Deferred[None] | None:
-        """
-        Stop listening.
-        """
-        super().stopService()  # type: ignore[no-untyped-call]
-        listening, self._listening = self._listening, None
-        if self.port is not None:
-            port, self.port = self.port, None
-            return port.stopListening()
-        if listening is not None:
-            listening.cancel()
-        return None
-
-
-class HangUpService(Service):
-    """
-    Stop the reactor cleanly on C{SIGHUP}, as on C{SIGTERM}, rather than
-    die at once (Python's default): the terminal of a foreground server went
-    away, or someone asked it to stop.
-    """
-
-    def __init__(self, reactor: IReactorCore) -> None:
-        self.reactor = reactor
-        self._previous: Any = None
-
-    def startService(self) -> None:
-        """
-        Handle C{SIGHUP} while running.
-        """
-        super().startService()  # type: ignore[no-untyped-call]
-        self._previous = signal.signal(signal.SIGHUP, self._hungUp)
-
-    def stopService(self) -> None:
-        """
-        Give C{SIGHUP} back.
-        """
-        super().stopService()  # type: ignore[no-untyped-call]
-        if self._previous is not None:
-            signal.signal(signal.SIGHUP, self._previous)
-            self._previous = None
-
-    def _hungUp(self, number: int, frame: object) -> None:
-        log.info("randnum received SIGHUP: stopping")
-        self.reactor.callFromThread(self.reactor.stop)  # type: ignore[attr-defined]
-
-
 def makeService(options: Options) -> IService:
     """
-    Build the C{twistd randnum} service from parsed L{Options}: one
-    L{RandnumServer}, and a listening service per endpoint of each face.
+    The C{twistd randnum} service that parsed L{Options} describe
+    (L{buildService}, with the main process's role).
     """
-    defaults: Query = options["defaults"]
-    audit = None
-    if options["signer"] is not None:
-        audit = openStore(
-            options["audit-db"], options["signer"], options.reactor, options["tail"]
-        )
-        audit.maxSize = options["audit-max-size"]
-        audit.checkSize()
-        audit.lock = options["audit-lock"]
-    server = RandnumServer(
-        low=defaults.min,
-        high=defaults.max,
-        source=options["source"],
-        limits=options["limits"],
-        clock=options.reactor,
-        logWindow=options["log-interval"] or 60.0,
-        audit=audit,
-    )
-    logStartup(server, options["framing"], options["workers"])
-    if audit is not None and othersMayRead(options["signing-key"]):
-        log.warn(
-            "randnum's signing key {path} may be read by other users: anyone "
-            "who reads it can sign records as this server (chmod 600 it)",
-            path=options["signing-key"],
-        )
-    service = MultiService()
-    workers: int = options["workers"]
-    pool = None
-    if workers > 1:
-        pool = WorkerPool(
-            workers,
-            lambda: listenersOf(listening),
-            workerConfig(options, server),
-            server,
-            options.reactor,
-        )
-        # Only twistd's process exits with status 1 if no worker can start.
-        pool.exitFailing = options.exitOnUsageError
-    if options["log-interval"]:
-        summary = TimerService(
-            options["log-interval"],
-            server.logSummary if pool is None else pool.logSummary,
-        )
-        summary.clock = options.reactor
-        summary.setServiceParent(service)
-    if hasattr(signal, "SIGHUP") and options.exitOnUsageError:
-        # Only under twistd (the global reactor), never in a test's reactor.
-        HangUpService(options.reactor).setServiceParent(service)  # type: ignore[no-untyped-call]
-    factory = RandnumFactory(framing=options["framing"], server=server)
-    listeners: list[tuple[str, IStreamServerEndpoint, IProtocolFactory, str]] = [
-        (description, endpoint, factory, "")
-        for description, endpoint in zip(
-            options["ports"], options["endpoints"], strict=True
-        )
-    ]
-    if options["http"]:
-        site = webSite(server, metricsRegistry(server))
-        listeners += [
-            (description, endpoint, site, "HTTP")
-            for description, endpoint in zip(
-                options["http"], options["httpEndpoints"], strict=True
-            )
-        ]
-    if workers > 1:
-        listeners = [
-            (
-                description,
-                ReusePortEndpoint(endpoint, workers, options.reactor)
-                if ReusePortEndpoint.handles(endpoint)
-                else endpoint,
-                factory,
-                face,
-            )
-            for description, endpoint, factory, face in listeners
-        ]
-    listening = [
-        ListeningService(description, endpoint, factory, options.reactor, face=face)
-        for description, endpoint, factory, face in listeners
-    ]
-    for child in listening:
-        child.setServiceParent(service)  # type: ignore[no-untyped-call]
-    if pool is not None:
-        # After the ports: it starts once they listen, and stops (its
-        # workers first) before they close.
-        pool.setServiceParent(service)  # type: ignore[no-untyped-call]
-    return service
-
-
-def workerConfig(options: Options, server: RandnumServer) -> dict[str, Any]:
-    """
-    What every worker of C{--workers} is told (L{randnum.workers.child}), but its
-    ports and its share of the limits, which L{WorkerPool} adds.
-    """
-    limits: Limits = options["limits"]
-    audit = server.audit
-    signing = None
-    if audit is not None:
-        signing = {
-            "path": audit.path,
-            "keyId": audit.signer.keyId,
-            "publicPem": audit.signer.publicPem,
-        }
-    return {
-        "min": server.defaults.min,
-        "max": server.defaults.max,
-        "framing": options["framing"].value,
-        "limits": {
-            "idleTimeout": limits.idleTimeout,
-            "maxConnections": limits.maxConnections,
-            "maxConnectionsPerHost": limits.maxConnectionsPerHost,
-            "maxLine": limits.maxLine,
-        },
-        "logWindow": options["log-interval"] or 60.0,
-        "signing": signing,
-        "full": False,
-        "committed": 0,
-    }
-
-
-def _shares(total: int, workers: int) -> str:
-    least, most = total // workers, -(-total // workers)
-    return f"{least} each" if least == most else f"{least} or {most} each"
-
-
-def logStartup(server: RandnumServer, framing: Framing, workers: int = 1) -> None:
-    """
-    Log what the server serves, and within which limits.
-    """
-    defaults, limits, source = server.defaults, server.limits, server.source
-    log.info(
-        "randnum {version} serving {low}..{high}, framing {framing}, source: {source}",
-        version=__version__,
-        low=defaults.min,
-        high=defaults.max,
-        framing=framing.value,
-        source=source.description,
-    )
-    log.info(
-        "randnum limits: {maxConnections} connections, {perHost} per IP address, "
-        "lines up to {maxLine} bytes, idle timeout {idle}",
-        maxConnections=limits.maxConnections,
-        perHost=limits.maxConnectionsPerHost or "no limit",
-        maxLine=limits.maxLine,
-        idle=f"{limits.idleTimeout:g} s" if limits.idleTimeout else "none",
-    )
-    if workers > 1:
-        log.info(
-            "randnum runs {workers} worker processes sharing every port; each "
-            "admits at most its share of the connections ({each}) and "
-            "{perHost} per IP address",
-            workers=workers,
-            each=_shares(limits.maxConnections, workers),
-            perHost=perAddressShare(limits.maxConnectionsPerHost, workers)
-            or "no limit",
-        )
-    if server.audit is not None:
-        log.info(
-            "randnum signs draws with key {key}; audit store {path}, "
-            "{serial} records so far",
-            key=server.audit.signer.keyId,
-            path=server.audit.path,
-            serial=server.audit.committed,
-        )
-    if not source.cryptographic:
-        log.warn(
-            "randnum is using a seeded PRNG: its numbers are predictable and "
-            "must not be used for anything security-sensitive"
-        )
+    role = MainProcess(options.signing, underTwistd=options.exitOnUsageError)
+    return buildService(options.config, options.reactor, role)

@@ -140,12 +140,13 @@ def test_signedReplicasEachKeepTheirKeyAndStoreOnTheirVolume(tmp_path: Path) -> 
     )
     assert made.returncode == 0, made.stderr
     parsed = options([a.replace(volume, local) for a in args])
-    assert parsed["signer"].keyId == made.stdout.strip()
+    assert parsed.signing is not None
+    assert parsed.signing.signer.keyId == made.stdout.strip()
     assert parsed["http"] == ["tcp:8080"]
     # The store stops short of its volume's size.
     volumeSize = claim["spec"]["resources"]["requests"]["storage"]
     assert volumeSize.endswith("Gi")
-    assert 0 < parsed["audit-max-size"] < int(volumeSize[:-2]) << 30
+    assert 0 < parsed.config.auditMaxSize < int(volumeSize[:-2]) << 30
 
 
 def containerfile() -> dict[str, list[str]]:

@@ -20,8 +20,9 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from randnum.limits import Limits
+from randnum.listening import ListeningService
 from randnum.query import Query
-from randnum.tap import ListeningService, Options, makeService
+from randnum.tap import Options, makeService
 from randnum.tcp.protocol import Framing, RandnumFactory
 from randnum.web.site import RandnumSite
 
@@ -35,13 +36,13 @@ def parse(*args: str) -> Options:
 def test_defaults() -> None:
     options = parse()
     assert options["ports"] == ["tcp:5000"]
-    assert options["defaults"] == Query(min=1, max=10000)
-    assert options["framing"] is Framing.AUTO
-    assert options["source"].cryptographic
-    assert options["limits"] == Limits(
+    assert options.config.defaults == Query(min=1, max=10000)
+    assert options.config.framing is Framing.AUTO
+    assert options.config.newSource().cryptographic
+    assert options.config.limits == Limits(
         idleTimeout=60, maxConnections=10000, maxConnectionsPerHost=1000, maxLine=1024
     )
-    assert options["log-interval"] == 60
+    assert options.config.logInterval == 60
 
 
 def test_limits() -> None:
@@ -49,11 +50,11 @@ def test_limits() -> None:
         *("--idle-timeout", "2.5", "--max-connections", "5"),
         *("--max-connections-per-ip", "0", "--max-line", "80", "--log-interval", "0"),
     )
-    assert options["limits"] == Limits(
+    assert options.config.limits == Limits(
         idleTimeout=2.5, maxConnections=5, maxConnectionsPerHost=0, maxLine=80
     )
-    assert options["log-interval"] == 0
-    assert parse("--idle-timeout", "0")["limits"].idleTimeout is None
+    assert options.config.logInterval == 0
+    assert parse("--idle-timeout", "0").config.limits.idleTimeout is None
 
 
 def test_portsAreRepeatableAndBareNumbersMeanTcp() -> None:
@@ -65,14 +66,14 @@ def test_portsAreRepeatableAndBareNumbersMeanTcp() -> None:
         "tcp:5002:interface=127.0.0.1",
         "unix:/tmp/r.sock",
     ]
-    assert len(options["endpoints"]) == 3
+    assert len(options.config.ports) == 3
 
 
 def test_rangeFramingAndSeed() -> None:
     options = parse("--min", "-5", "--max", "5", "--framing", "line", "--seed", "42")
-    assert options["defaults"] == Query(min=-5, max=5)
-    assert options["framing"] is Framing.LINE
-    assert not options["source"].cryptographic
+    assert options.config.defaults == Query(min=-5, max=5)
+    assert options.config.framing is Framing.LINE
+    assert not options.config.newSource().cryptographic
 
 
 @pytest.mark.parametrize(
@@ -150,7 +151,7 @@ def test_makeServiceListensOnEveryPort(logged: list[LogEvent]) -> None:
     factory = reactor.tcpServers[0][1]
     assert isinstance(factory, RandnumFactory)
     assert factory.defaults == Query(min=3, max=4)
-    assert factory.limits == options["limits"]
+    assert factory.limits == options.config.limits
     # Idle timers and the summary run on the reactor that twistd runs.
     assert factory.server.clock is options.reactor
     text = " ".join(event.get("log_format", "") for event in logged)

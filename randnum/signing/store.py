@@ -27,6 +27,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO, Protocol
 
@@ -701,3 +702,34 @@ def openStore(
         for _ in ("writer", "reader")
     ]
     return AuditStore(path, signer, pools[0], reactor, tail, readPool=pools[1])
+
+
+@dataclass(frozen=True)
+class Signing:
+    """
+    What signing needs, opened and checked before anything is served: the
+    signing key, the claim on the audit database (L{lockDatabase}) and the
+    chain's tail (L{openTail}).
+    """
+
+    signer: Signer
+    lock: BinaryIO
+    tail: tuple[int, str]
+
+
+def openSigning(keyPath: str, databasePath: str) -> Signing:
+    """
+    Load the key at C{keyPath}, claim the audit database at
+    C{databasePath} and read its tail.
+
+    @raise randnum.signing.keys.KeyFileError: if the key cannot be used.
+    @raise AuditStoreError: if the database cannot be.
+    """
+    signer = Signer.fromFile(keyPath)
+    lock = lockDatabase(databasePath)
+    try:
+        tail = openTail(databasePath, signer)
+    except AuditStoreError:
+        lock.close()
+        raise
+    return Signing(signer, lock, tail)

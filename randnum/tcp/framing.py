@@ -26,6 +26,23 @@ class Framing(enum.Enum):
     AUTO = "auto"
 
 
+def asFraming(framing: object) -> Framing:
+    """
+    C{framing}, a L{Framing} or the name of one (C{"line"}).
+
+    @raise TypeError: if it is neither.
+    """
+    if isinstance(framing, Framing):
+        return framing
+    if isinstance(framing, str):
+        try:
+            return Framing(framing.lower())
+        except ValueError:
+            pass
+    choices = ", ".join(repr(f.value) for f in Framing)
+    raise TypeError(f"framing must be a Framing or one of {choices}, not {framing!r}")
+
+
 def hasLongLine(
     data: bytes, limit: int, start: int = 0, end: int | None = None
 ) -> bool:

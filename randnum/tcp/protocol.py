@@ -41,7 +41,7 @@ from randnum.query import Query
 from randnum.server import RandnumServer
 from randnum.stats import TcpStats
 from randnum.tcp.answering import Answerer, Reply
-from randnum.tcp.framing import Framing, LineReader, hasLongLine
+from randnum.tcp.framing import Framing, LineReader, asFraming, hasLongLine
 
 __all__ = ["Framing", "RandnumFactory", "RandnumProtocol", "hasLongLine"]
 
@@ -410,7 +410,9 @@ class RandnumFactory(Factory):
     @param low: smallest number served by default.
     @param high: largest number served by default.
     @param source: where numbers come from; the OS CSPRNG by default.
-    @param framing: how requests are framed; L{Framing.AUTO} by default.
+    @param framing: how requests are framed: a L{Framing} or its name
+        (C{"line"}); the server's configured framing (L{Framing.AUTO} unless
+        configured) by default.
     @param limits: connection, line and idle limits; L{Limits}' defaults
         unless given.
     @param clock: what times idle connections and turns of work; the global
@@ -419,6 +421,8 @@ class RandnumFactory(Factory):
         site); when given, C{low}, C{high}, C{source}, C{limits} and
         C{clock} are the server's and must not be given too.
     @raise QueryError: if C{low..high} is not a valid range.
+    @raise TypeError: if C{framing} is neither a L{Framing} nor its name,
+        or if C{server} is given with any of the server's own arguments.
 
     @ivar server: the L{RandnumServer} served.
     @ivar stats: the TCP face's counts (L{randnum.limits.TcpStats}).
@@ -431,10 +435,10 @@ class RandnumFactory(Factory):
 
     def __init__(
         self,
-        low: int = 1,
-        high: int = 10000,
+        low: int | None = None,
+        high: int | None = None,
         source: NumberSource | None = None,
-        framing: Framing = Framing.AUTO,
+        framing: Framing | str | None = None,
         limits: Limits | None = None,
         clock: IReactorTime | None = None,
         server: RandnumServer | None = None,
@@ -443,8 +447,25 @@ class RandnumFactory(Factory):
             server = RandnumServer(
                 low=low, high=high, source=source, limits=limits, clock=clock
             )
+        else:
+            given = [
+                name
+                for name, value in (
+                    ("low", low),
+                    ("high", high),
+                    ("source", source),
+                    ("limits", limits),
+                    ("clock", clock),
+                )
+                if value is not None
+            ]
+            if given:
+                raise TypeError(
+                    f"RandnumFactory: {', '.join(given)} given with server=: "
+                    "they are the server's (give them to RandnumServer)"
+                )
         self.server = server
-        self.framing = framing
+        self.framing = server.config.framing if framing is None else asFraming(framing)
         self.answerer = Answerer(
             server.source,
             server.defaults,

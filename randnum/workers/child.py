@@ -14,7 +14,6 @@ outlives the main process.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from twisted.application.service import IService, Service
 from twisted.internet import stdio, tcp, unix
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
@@ -41,17 +41,16 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from randnum.client.protocol import endpointError
-from randnum.generation.source import NumberSource, systemSource
+from randnum.config import Config
+from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
-from randnum.limits import Limits
-from randnum.metrics import metricsRegistry
 from randnum.query import Query
 from randnum.server import RandnumServer
+from randnum.service import Faces, buildService
 from randnum.signing.store import Pool, readPage, readRecord
-from randnum.stats import AuditFigures, Totals, emptyFaces
-from randnum.tcp.protocol import Framing, RandnumFactory
-from randnum.web.site import webSite
+from randnum.stats import AuditFigures, Face, Totals, emptyFaces
 from randnum.workers import messages as cluster
+from randnum.workers.messages import Assignment
 from randnum.workers.pool import ASK_TIMEOUT
 
 log = Logger(namespace="randnum")
@@ -150,12 +149,15 @@ class WorkerSide(cluster.Conversation):
     A worker's end of its conversation with the main process.
     """
 
-    def __init__(self, server: RandnumServer, whenGone: Any) -> None:
+    #: The worker's server, once built (before the reactor runs, so before
+    #: any question can arrive).
+    server: RandnumServer
+
+    def __init__(self, whenGone: Any) -> None:
         """
         @param whenGone: called when the main process has gone.
         """
         super().__init__()  # type: ignore[no-untyped-call]
-        self.server = server
         self.whenGone = whenGone
         #: The ports of other workers' sockets, by worker number.
         self.covers: dict[int, list[IListeningPort]] = {}
@@ -358,35 +360,40 @@ def tlsFactory(reactor: Any, description: str, factory: IProtocolFactory) -> Any
     return TLSMemoryBIOFactory(endpoint._sslContextFactory, False, factory)
 
 
-def buildWorker(
-    config: dict[str, Any], reactor: Any, connect: Callable[[WorkerSide], object]
-) -> tuple[RandnumServer, WorkerSide]:
+class WorkerProcess:
     """
-    The server a worker's C{config} (from L{randnum.workers.pool}) describes,
-    serving every port it was given, and its link to the main process.
+    The L{randnum.service.Role} of a worker process: it serves the sockets
+    the main process gave it, and has the main process sign its signed
+    draws.
+    """
 
-    @param connect: connects the link to the main process, before the
-        ports are served.
-    """
-    limits = Limits(**config["limits"])
-    server = RandnumServer(
-        low=config["min"],
-        high=config["max"],
-        source=systemSource(),
-        limits=limits,
-        clock=reactor,
-        logWindow=config["logWindow"],
-    )
-    link = WorkerSide(server, lambda: _stop(reactor))
-    server.wholeServer = cluster.Shared(link.serverTotals)
-    connect(link)
-    signing = config["signing"]
-    if signing is not None:
+    def __init__(
+        self, assignment: Assignment, connect: Callable[[WorkerSide], object]
+    ) -> None:
+        """
+        @param assignment: what the main process told this worker.
+        @param connect: connects the link to the main process, before the
+            ports are served.
+        """
+        self.assignment = assignment
+        self.connect = connect
+        self.link: WorkerSide | None = None
+
+    def audit(self, config: Config, reactor: Any) -> SharedAuditStore | None:
+        """
+        Link to the main process; the main process's audit store, seen
+        from here, when draws are signed.
+        """
+        link = self.link = WorkerSide(lambda: _stop(reactor))
+        self.connect(link)
+        assignment = self.assignment
+        if config.auditDb is None or assignment.keyId is None:
+            return None
         from twisted.enterprise import adbapi
 
         readPool = adbapi.ConnectionPool(
             "sqlite3",
-            f"file:{signing['path']}?mode=ro",
+            f"file:{config.auditDb}?mode=ro",
             uri=True,
             check_same_thread=False,
             cp_min=1,
@@ -395,45 +402,76 @@ def buildWorker(
             cp_noisy=False,
         )
         store = SharedAuditStore(
-            signing["path"],
-            KeyInfo(signing["keyId"], signing["publicPem"]),
+            config.auditDb,
+            KeyInfo(assignment.keyId, assignment.publicPem or ""),
             readPool,
             link,
             reactor,
         )
-        store.full = config["full"]
-        store.committed = config["committed"]
-        server.audit = store
-    factories: dict[str, Any] = {
-        "tcp": RandnumFactory(framing=Framing(config["framing"]), server=server),
-        "http": webSite(server, metricsRegistry(server)),
-    }
-    for listener in config["listeners"]:
-        factory: Any = factories[listener["face"]]
-        try:
-            if listener["tls"] is not None:
-                factory = tlsFactory(reactor, listener["tls"], factory)
-            family = listener["family"]
-            adoptPort(reactor, listener["fd"], family, factory, listener["shared"])
-            for other, fd in listener["others"].items():
-                # Other workers' sockets: served only while they are down.
-                port = adoptPort(reactor, fd, family, factory, False)
-                port.stopReading()  # type: ignore[attr-defined]
-                link.covers.setdefault(int(other), []).append(port)
-        except Exception as error:
-            raise CannotStart(
-                f"cannot serve {listener['description']}: {endpointError(error)}"
-            ) from error
-    count = len(config["listeners"])
-    log.info(
-        "randnum worker {number} (pid {pid}) serving {ports}",
-        number=config["number"],
-        pid=os.getpid(),
-        ports=f"{count} port" if count == 1 else f"{count} ports",
-    )
-    if link.transport is not None:
-        link.call(cluster.Serving)
-    return server, link
+        store.full = assignment.full
+        store.committed = assignment.committed
+        return store
+
+    def services(
+        self, config: Config, server: RandnumServer, faces: Faces, reactor: Any
+    ) -> list[IService]:
+        """
+        The sockets, served.
+        """
+        link = self.link
+        assert link is not None, "audit() links to the main process first"
+        link.server = server
+        server.wholeServer = cluster.Shared(link.serverTotals)
+        return [AdoptedSockets(self.assignment, faces, link, reactor)]
+
+
+class AdoptedSockets(Service):
+    """
+    Serve the listening sockets a worker was given, from when it starts.
+    """
+
+    def __init__(
+        self, assignment: Assignment, faces: Faces, link: WorkerSide, reactor: Any
+    ) -> None:
+        self.assignment = assignment
+        self.faces = faces
+        self.link = link
+        self.reactor = reactor
+
+    def startService(self) -> None:
+        """
+        Adopt every socket, then tell the main process this worker serves.
+
+        @raise CannotStart: if a socket cannot be served.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        reactor, link = self.reactor, self.link
+        sockets = self.assignment.sockets
+        for given in sockets:
+            factory: Any = self.faces.of(Face(given.face))
+            try:
+                if given.tls is not None:
+                    factory = tlsFactory(reactor, given.tls, factory)
+                adoptPort(reactor, given.fd, given.family, factory, given.shared)
+                for other, fd in given.others:
+                    # Other workers' sockets: served only while they are down.
+                    port = adoptPort(reactor, fd, given.family, factory, False)
+                    port.stopReading()  # type: ignore[attr-defined]
+                    link.covers.setdefault(other, []).append(port)
+            except Exception as error:
+                raise CannotStart(
+                    f"cannot serve {given.description}: {endpointError(error)}"
+                ) from error
+        log.info(
+            "randnum worker {number} (pid {pid}) serving {ports}",
+            number=self.assignment.number,
+            pid=os.getpid(),
+            ports=f"{len(sockets)} port"
+            if len(sockets) == 1
+            else f"{len(sockets)} ports",
+        )
+        if link.transport is not None:
+            link.call(cluster.Serving)
 
 
 def _stop(reactor: Any) -> None:
@@ -441,17 +479,23 @@ def _stop(reactor: Any) -> None:
         reactor.stop()
 
 
+def readArguments(arguments: list[str]) -> tuple[Config, Assignment]:
+    """
+    The configuration and assignment a worker's command line gives it.
+    """
+    if len(arguments) != 2:
+        sys.exit("randnum.workers.child is started by 'twistd randnum --workers N'")
+    return Config.fromJSON(arguments[0]), Assignment.fromJSON(arguments[1])
+
+
 def main(argv: list[str] | None = None) -> None:
     """
-    Run one worker: C{python -m randnum.workers.child CONFIG}, as the main process
-    starts it.
+    Run one worker: C{python -m randnum.workers.child CONFIG ASSIGNMENT},
+    as the main process starts it (L{Config.toJSON}, L{Assignment.toJSON}).
     """
     from twisted.internet import reactor
 
-    arguments = sys.argv[1:] if argv is None else argv
-    if len(arguments) != 1:
-        sys.exit("randnum.workers.child is started by 'twistd randnum --workers N'")
-    config = json.loads(arguments[0])
+    config, assignment = readArguments(sys.argv[1:] if argv is None else argv)
     # Standard output is the main process's AMP connection: nothing else
     # may write to it.
     sys.stdout = sys.stderr
@@ -466,14 +510,14 @@ def main(argv: list[str] | None = None) -> None:
 
     failed = []
     try:
-        buildWorker(config, reactor, connect)
+        buildService(config, reactor, WorkerProcess(assignment, connect)).startService()
     except Exception as error:
         # One line, through the main process if it can be reached, rather
         # than a traceback on standard error at each restart.
         reason = str(error) if isinstance(error, CannotStart) else repr(error)
         log.error(
             "randnum worker {number} cannot start: {reason}",
-            number=config.get("number"),
+            number=assignment.number,
             reason=reason,
         )
         failed.append(error)

@@ -16,6 +16,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -23,6 +24,7 @@ from twisted.internet.protocol import connectionDone
 from twisted.protocols import amp
 from twisted.python.failure import Failure
 
+from randnum.config import fromPlain, toPlain
 from randnum.query import Query
 from randnum.stats import FACES, FaceStats
 
@@ -332,3 +334,61 @@ _INTEGER_FIELDS = {
     kind: frozenset(f.name for f in dataclasses.fields(kind) if f.name != "errorKinds")
     for kind in FACES.values()
 }
+
+
+@dataclass(frozen=True)
+class SharedSocket:
+    """
+    A listening socket a worker is given (as a descriptor), and how to
+    serve it.
+
+    @ivar face: C{"tcp"} or C{"http"}.
+    @ivar family: its address family.
+    @ivar tls: the C{ssl:} endpoint description, for a TLS port.
+    @ivar shared: whether every worker accepts from it (a UNIX socket, one
+        from systemd), rather than this worker alone (its own
+        C{SO_REUSEPORT} socket).
+    @ivar description: the option that asked for it, for messages.
+    @ivar fd: its descriptor in the worker.
+    @ivar others: the descriptors of the other workers' sockets for the
+        same port, by worker number: served only while that worker is down.
+    """
+
+    face: str
+    family: int
+    tls: str | None
+    shared: bool
+    description: str
+    fd: int
+    others: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """
+    What one worker is told besides the server's L{randnum.config.Config}:
+    its number, its sockets, and the audit store's public state.
+    """
+
+    number: int
+    sockets: tuple[SharedSocket, ...] = ()
+    #: The main process's signing key, public half (when draws are signed).
+    keyId: str | None = None
+    publicPem: str | None = None
+    #: The audit store's state when the worker starts.
+    full: bool = False
+    committed: int = 0
+
+    def toJSON(self) -> str:
+        """
+        This assignment as JSON, for the worker's command line.
+        """
+        return json.dumps(toPlain(self), sort_keys=True)
+
+    @classmethod
+    def fromJSON(cls, text: str) -> Assignment:
+        """
+        The assignment that L{toJSON} wrote.
+        """
+        assignment: Assignment = fromPlain(cls, json.loads(text))
+        return assignment

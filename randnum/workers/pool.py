@@ -28,7 +28,7 @@ supervises them.
 from __future__ import annotations
 
 import atexit
-import json
+import dataclasses
 import math
 import os
 import socket
@@ -66,11 +66,13 @@ from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from randnum.config import Config
 from randnum.query import QueryError
 from randnum.server import RandnumServer
 from randnum.signing.store import AuditStore, AuditUnavailable
 from randnum.stats import FaceStats, Totals, emptyFaces
 from randnum.workers import messages as cluster
+from randnum.workers.messages import Assignment, SharedSocket
 
 log = Logger(namespace="randnum")
 
@@ -372,21 +374,19 @@ class WorkerPool(Service):
 
     def __init__(
         self,
-        count: int,
+        config: Config,
         listeners: Callable[[], Sequence[Listener]],
-        config: dict[str, Any],
         server: RandnumServer,
         reactor: Any,
     ) -> None:
         """
-        @param count: how many workers.
+        @param config: the server's configuration: each worker is given it
+            (L{randnum.workers.child}), with its share of the limits.
         @param listeners: the ports to share, once they are listening.
-        @param config: what every worker is told (L{randnum.workers.child}), but
-            its ports and limits.
         @param server: the main process's server: its audit store signs every
             signed draw, and it logs the summaries.
         """
-        self.count = count
+        self.count = config.workers
         self.listeners = listeners
         self.config = config
         self.server = server
@@ -451,59 +451,81 @@ class WorkerPool(Service):
             self._auditWatch.clock = self.clock
             self._auditWatch.start(AUDIT_CHECK, now=False)
 
-    def _workerConfig(self, number: int) -> dict[str, Any]:
-        config = dict(self.config)
-        limits = dict(config["limits"])
-        limits["maxConnections"] = share(limits["maxConnections"], self.count, number)
-        limits["maxConnectionsPerHost"] = perAddressShare(
-            limits["maxConnectionsPerHost"], self.count
-        )
-        config["limits"] = limits
-        config["number"] = number
-        audit = self.server.audit
-        if isinstance(audit, AuditStore):
-            config["full"] = audit.full
-            config["committed"] = audit.committed
-        config["listeners"] = []
-        return config
-
-    def _descriptors(self, config: dict[str, Any]) -> dict[int, int | str]:
+    def workerConfig(self, number: int) -> Config:
         """
-        The child's descriptors: AMP on 0 and 1, standard error on 2, then
-        each listener's sockets, as C{config}'s listeners (added here) say.
-        For a listener with a socket per worker, a worker is given every
-        worker's socket: it serves its own, and another's when told to
-        (L{cluster.Cover}) while that worker is down.
+        The configuration worker C{number} serves: the server's, with its
+        share of the connection limits.
+        """
+        limits = self.config.limits
+        return dataclasses.replace(
+            self.config,
+            limits=dataclasses.replace(
+                limits,
+                maxConnections=share(limits.maxConnections, self.count, number),
+                maxConnectionsPerHost=perAddressShare(
+                    limits.maxConnectionsPerHost, self.count
+                ),
+            ),
+        )
+
+    def assignment(self, number: int) -> tuple[Assignment, dict[int, int | str]]:
+        """
+        What worker C{number} is told besides its configuration, and its
+        descriptors: AMP on 0 and 1, standard error on 2, then each
+        listener's sockets.  For a listener with a socket per worker, a
+        worker is given every worker's socket: it serves its own, and
+        another's when told to (L{cluster.Cover}) while that worker is down.
         """
         childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        sockets = []
         for listener in self._shared:
-            described: dict[str, Any] = {
-                "face": listener.face,
-                "family": listener.port.addressFamily,  # type: ignore[attr-defined]
-                "tls": listener.tls,
-                "shared": not listener.sockets,
-                "description": listener.description,
-                "fd": len(childFDs),
-                "others": {},
-            }
-            childFDs[len(childFDs)] = listener.descriptorFor(config["number"])
+            fd = len(childFDs)
+            childFDs[fd] = listener.descriptorFor(number)
+            others = []
             if listener.sockets:
                 for other in range(1, self.count + 1):
-                    if other != config["number"]:
-                        described["others"][str(other)] = len(childFDs)
+                    if other != number:
+                        others.append((other, len(childFDs)))
                         childFDs[len(childFDs)] = listener.descriptorFor(other)
-            config["listeners"].append(described)
-        return childFDs
+            sockets.append(
+                SharedSocket(
+                    face=listener.face,
+                    family=listener.port.addressFamily,  # type: ignore[attr-defined]
+                    tls=listener.tls,
+                    shared=not listener.sockets,
+                    description=listener.description,
+                    fd=fd,
+                    others=tuple(others),
+                )
+            )
+        audit = self.server.audit
+        signer = None if audit is None else audit.signer
+        assignment = Assignment(
+            number=number,
+            sockets=tuple(sockets),
+            keyId=None if signer is None else signer.keyId,
+            publicPem=None if signer is None else signer.publicPem,
+            full=False if audit is None else audit.full,
+            committed=0 if audit is None else audit.committed,
+        )
+        return assignment, childFDs
+
+    def workerArguments(self, number: int) -> tuple[list[str], dict[int, int | str]]:
+        """
+        Worker C{number}'s command-line arguments (its configuration and
+        assignment, as L{randnum.workers.child.readArguments} reads them)
+        and its descriptors.
+        """
+        assignment, childFDs = self.assignment(number)
+        return [self.workerConfig(number).toJSON(), assignment.toJSON()], childFDs
 
     def _start(self, number: int) -> None:
         self._pending.pop(number, None)
-        workerConfig = self._workerConfig(number)
-        childFDs = self._descriptors(workerConfig)
-        config = json.dumps(workerConfig)
+        arguments, childFDs = self.workerArguments(number)
         endpoint = ProcessEndpoint(
             self.reactor,
             sys.executable,
-            [sys.executable, "-m", "randnum.workers.child", config],
+            [sys.executable, "-m", "randnum.workers.child", *arguments],
             env=workerEnvironment(),
             childFDs=childFDs,
             errFlag=StandardErrorBehavior.LOG,

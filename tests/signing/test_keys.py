@@ -154,8 +154,8 @@ def test_signingNeedsAKeyAndAStore(tmp_path: Path) -> None:
     options = parse(
         "--signing-key", str(tmp_path / "k.pem"), "--audit-db", str(tmp_path / "a.db")
     )
-    assert options["tail"][0] == 0
-    assert parse()["signer"] is None
+    assert options.signing is not None and options.signing.tail[0] == 0
+    assert parse().signing is None
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_theAuditStoreMayBeGivenALimit(tmp_path: Path, given: str, size: int) ->
         *("--signing-key", str(tmp_path / "k.pem")),
         *("--audit-db", str(tmp_path / "a.db"), "--audit-max-size", given),
     )
-    assert options["audit-max-size"] == size
+    assert options.config.auditMaxSize == size
 
 
 def test_aBadAuditLimitIsAUsageError(tmp_path: Path) -> None:
@@ -191,7 +191,8 @@ def test_oneAuditDatabaseServesOneProcess(tmp_path: Path) -> None:
     first = parse(*args)
     with pytest.raises(usage.UsageError, match="in use by another randnum process"):
         parse(*args)
-    first["audit-lock"].close()  # as when that process ends
+    assert first.signing is not None
+    first.signing.lock.close()  # as when that process ends
     parse(*args)
 
 

@@ -8,6 +8,7 @@ shares, restarts timed on a L{Clock}, and the options.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -33,13 +34,15 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
 
+from randnum.config import Config
+from randnum.listening import ListeningService
 from randnum.metrics import metricsRegistry
 from randnum.query import Query, QueryError
 from randnum.server import RandnumServer
 from randnum.signing.records import verifyDraw
 from randnum.signing.store import AuditStore
 from randnum.stats import AuditFigures, HttpStats, TcpStats, Totals, emptyFaces
-from randnum.tap import MAX_WORKERS, ListeningService, Options, makeService
+from randnum.tap import MAX_WORKERS, Options, makeService
 from randnum.web.site import webSite
 from randnum.workers import messages as cluster
 from randnum.workers.child import (
@@ -49,6 +52,7 @@ from randnum.workers.child import (
     SharedAuditStore,
     WorkerSide,
 )
+from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
     RESTART_DELAYS,
@@ -218,10 +222,11 @@ class Conversation:
 
     def __init__(self, main: RandnumServer, worker: RandnumServer | None = None):
         self.clock = Clock()
-        self.pool = WorkerPool(1, list, {}, main, self.clock)
+        self.pool = WorkerPool(Config(workers=1), list, main, self.clock)
         self.worker = worker or RandnumServer(clock=self.clock)
         self.gone: list[bool] = []
-        self.workerSide = WorkerSide(self.worker, lambda: self.gone.append(True))
+        self.workerSide = WorkerSide(lambda: self.gone.append(True))
+        self.workerSide.server = self.worker
         self.mainSide = MainSide(self.pool, 1)
         self.pump: IOPump = connect(
             self.mainSide,
@@ -332,7 +337,8 @@ def test_metricsGatherEveryWorkerAndKeepThoseOfWorkersThatExited() -> None:
     first = Conversation(main)
     pool = first.pool
     second = RandnumServer(clock=first.clock)
-    secondWorker = WorkerSide(second, lambda: None)
+    secondWorker = WorkerSide(lambda: None)
+    secondWorker.server = second
     secondMain = MainSide(pool, 2)
     secondPump = connect(
         secondMain,
@@ -462,7 +468,7 @@ class FakeSide:
 
 def supervised(count: int = 1) -> tuple[WorkerPool, Clock, list[tuple[float, int]]]:
     clock = Clock()
-    pool = WorkerPool(count, list, {}, RandnumServer(clock=clock), clock)
+    pool = WorkerPool(Config(workers=count), list, RandnumServer(clock=clock), clock)
     starts: list[tuple[float, int]] = []
 
     def start(number: int) -> None:
@@ -531,9 +537,9 @@ def parse(*args: str) -> Options:
 
 
 def test_workersAutoIsTheUsableCPUs() -> None:
-    assert parse("--workers", "auto")["workers"] == usableCPUs()
-    assert parse("--workers", "3")["workers"] == 3
-    assert parse()["workers"] == 1
+    assert parse("--workers", "auto").config.workers == usableCPUs()
+    assert parse("--workers", "3").config.workers == 3
+    assert parse().config.workers == 1
 
 
 @pytest.mark.parametrize(
@@ -747,8 +753,7 @@ def test_theServiceSharesEveryPortWithItsWorkers(tmp_path: Path) -> None:
     kinds = [type(child.endpoint).__name__ for child in listening]
     assert kinds == ["ReusePortEndpoint", "UNIXServerEndpoint", "ReusePortEndpoint"]
     config = pools[0].config
-    assert config["limits"]["maxConnections"] == 10_000
-    assert config["signing"] is None and config["framing"] == "auto"
+    assert config is options.config
 
 
 def test_longBytesTravelInPieces() -> None:
@@ -877,7 +882,7 @@ class StoppableClock(Clock):
 
 def test_whenNoWorkerCanStartTheServerStops(logged: list[LogEvent]) -> None:
     clock = StoppableClock()
-    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    pool = WorkerPool(Config(workers=2), list, RandnumServer(clock=clock), clock)
     started: list[int] = []
 
     def start(number: int) -> None:
@@ -899,7 +904,7 @@ def test_whenNoWorkerCanStartTheServerStops(logged: list[LogEvent]) -> None:
 
 def test_aWorkerThatServedKeepsTheServerGoing() -> None:
     clock = StoppableClock()
-    pool = WorkerPool(2, list, {}, RandnumServer(clock=clock), clock)
+    pool = WorkerPool(Config(workers=2), list, RandnumServer(clock=clock), clock)
     pool._start = pool._pending.pop  # type: ignore[assignment, method-assign]
     pool.workers[2] = FakeSide(2)  # type: ignore[assignment]
     for _ in range(START_ATTEMPTS * 2):
@@ -934,30 +939,34 @@ def test_eachWorkerIsGivenItsShareAndEverySocket(tmp_path: Path) -> None:
             ("tcp", "--port"),
             ("http", "--http"),
         ]
-        configs = [pool._workerConfig(number) for number in (1, 2, 3)]
-        assert [c["limits"]["maxConnections"] for c in configs] == [4, 3, 3]
-        assert {c["limits"]["maxConnectionsPerHost"] for c in configs} == {2}
-        assert [c["number"] for c in configs] == [1, 2, 3]
-        descriptors = [pool._descriptors(config) for config in configs]
+        configs = [pool.workerConfig(number) for number in (1, 2, 3)]
+        assert [c.limits.maxConnections for c in configs] == [4, 3, 3]
+        assert {c.limits.maxConnectionsPerHost for c in configs} == {2}
+        # Nothing else of the server's configuration differs.
+        assert {
+            dataclasses.replace(c, limits=options.config.limits) for c in configs
+        } == {options.config}
+        given = [pool.assignment(number) for number in (1, 2, 3)]
+        assert [assignment.number for assignment, _ in given] == [1, 2, 3]
         tcp, unix, http = pool._shared
-        for number, (config, fds) in enumerate(
-            zip(configs, descriptors, strict=True), 1
-        ):
+        for number, (assignment, fds) in enumerate(given, 1):
             assert fds[0] == "w" and fds[1] == fds[2] == "r"
-            mine, shared, web = config["listeners"]
+            mine, shared, web = assignment.sockets
             # Its own SO_REUSEPORT socket of each TCP port, and the others'.
-            assert fds[mine["fd"]] == tcp.sockets[number - 1].fileno()
-            assert {int(n): fds[fd] for n, fd in mine["others"].items()} == {
+            assert fds[mine.fd] == tcp.sockets[number - 1].fileno()
+            assert {n: fds[fd] for n, fd in mine.others} == {
                 n: tcp.sockets[n - 1].fileno() for n in (1, 2, 3) if n != number
             }
-            assert fds[web["fd"]] == http.sockets[number - 1].fileno()
-            assert not mine["shared"] and not web["shared"]
+            assert fds[web.fd] == http.sockets[number - 1].fileno()
+            assert not mine.shared and not web.shared
             # The UNIX socket is one, shared by all.
-            assert shared["shared"] and shared["others"] == {}
-            assert fds[shared["fd"]] == unix.port.fileno()  # type: ignore[attr-defined]
+            assert shared.shared and shared.others == ()
+            assert fds[shared.fd] == unix.port.fileno()  # type: ignore[attr-defined]
             assert sorted(fds) == list(range(len(fds)))
-            assert (mine["face"], web["face"]) == ("tcp", "http")
-            assert mine["tls"] is None
+            assert (mine.face, web.face) == ("tcp", "http")
+            assert mine.tls is None
+            # As the worker reads it.
+            assert Assignment.fromJSON(assignment.toJSON()) == assignment
     finally:
         unixSocket.close()
         for listener in pool._shared:

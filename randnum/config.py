@@ -1,0 +1,157 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+One server's configuration: a frozen, typed L{Config}, built once from
+C{twistd randnum}'s options (L{randnum.tap.Options}) and validated there.
+
+The composition root (L{randnum.service.buildService}), the server, every
+face and every worker process receive it whole: a worker gets it as
+L{Config.toJSON} wrote it, so a new field reaches the workers with no other
+edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from randnum.generation.source import NumberSource, seededSource, systemSource
+from randnum.limits import Limits
+from randnum.query import Query
+from randnum.tcp.framing import Framing
+
+#: Where the TCP protocol listens when no C{--port} is given.
+DEFAULT_PORT = "tcp:5000"
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    What one randnum server serves, where, and within which limits.
+
+    @ivar ports: endpoint descriptions the TCP protocol listens on.
+    @ivar http: endpoint descriptions the HTTP face listens on (none: no
+        HTTP).
+    @ivar low: the smallest number served by default.
+    @ivar high: the largest number served by default.
+    @ivar framing: how TCP requests are framed.
+    @ivar seed: the seed of a reproducible (insecure) source; L{None} for
+        the OS CSPRNG.
+    @ivar limits: connection, line and idle limits.
+    @ivar logInterval: seconds between summary log lines; 0 for none.
+    @ivar workers: serving processes sharing every port.
+    @ivar signingKey: the Ed25519 private key's path, when draws are signed.
+    @ivar auditDb: the audit store's absolute path, when draws are signed.
+    @ivar auditMaxSize: the most disk the audit store may take, in bytes
+        (0: no limit).
+    """
+
+    ports: tuple[str, ...] = (DEFAULT_PORT,)
+    http: tuple[str, ...] = ()
+    low: int = 1
+    high: int = 10000
+    framing: Framing = Framing.AUTO
+    seed: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    logInterval: float = 60.0
+    workers: int = 1
+    signingKey: str | None = None
+    auditDb: str | None = None
+    auditMaxSize: int = 0
+
+    @property
+    def defaults(self) -> Query:
+        """
+        The default query: one number in C{low..high}.
+
+        @raise randnum.query.QueryError: if the range is not valid.
+        """
+        return Query(min=self.low, max=self.high).checked()
+
+    @property
+    def logWindow(self) -> float:
+        """
+        Seconds between two log lines for the same kind of rejection: the
+        summary interval, or a minute when there are no summaries.
+        """
+        return self.logInterval or 60.0
+
+    @property
+    def signing(self) -> bool:
+        """
+        Whether draws asked for with C{signed=true} are signed and stored.
+        """
+        return self.auditDb is not None
+
+    def newSource(self) -> NumberSource:
+        """
+        A new number source of the kind configured: seeded, or the OS
+        CSPRNG.
+        """
+        if self.seed is None:
+            return systemSource()
+        return seededSource(self.seed)
+
+    def toJSON(self) -> str:
+        """
+        This configuration as JSON, for a worker process (L{fromJSON}).
+        """
+        return json.dumps(toPlain(self), sort_keys=True)
+
+    @classmethod
+    def fromJSON(cls, text: str) -> Config:
+        """
+        The configuration that L{toJSON} wrote.
+        """
+        built: Config = fromPlain(cls, json.loads(text))
+        return built
+
+
+def toPlain(value: object) -> object:
+    """
+    C{value} as JSON's types: dataclasses as objects, enums as their value,
+    tuples as lists.  L{fromPlain} makes it again.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return {f.name: toPlain(getattr(value, f.name)) for f in fields}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [toPlain(item) for item in value]
+    return value
+
+
+def fromPlain(kind: Any, value: Any) -> Any:
+    """
+    C{value}, as L{toPlain} wrote it, made of type C{kind} again.
+    """
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        (kind,) = [k for k in typing.get_args(kind) if k is not type(None)]
+        return fromPlain(kind, value)
+    if origin is tuple:
+        items = typing.get_args(kind)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(fromPlain(items[0], v) for v in value)
+        return tuple(fromPlain(k, v) for k, v in zip(items, value, strict=True))
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(
+            **{
+                f.name: fromPlain(hints[f.name], value[f.name])
+                for f in dataclasses.fields(kind)
+                if f.name in value
+            }
+        )
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
+    if kind is float:
+        return float(value)
+    return value

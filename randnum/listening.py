@@ -1,0 +1,144 @@
+# -*- test-case-name: tests.test_listening -*-
+"""
+Listening on an endpoint as a twistd service, with failures said in one
+line.
+"""
+
+from __future__ import annotations
+
+from twisted.application.service import Service
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IReactorCore,
+    IStreamServerEndpoint,
+)
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+log = Logger(namespace="randnum")
+
+
+def _listenError(failure: Failure) -> str:
+    """
+    Why listening failed, briefly: C{Address already in use} rather than
+    C{Couldn't listen on any:5000: [Errno 98] Address already in use.}.
+    """
+    error = failure.value
+    if isinstance(error, CannotListenError) and isinstance(error.socketError, OSError):
+        return error.socketError.strerror or str(error.socketError)
+    return failure.getErrorMessage()
+
+
+class StartupFailed(SystemExit, Exception):
+    """
+    The service cannot start: exit with this one line.
+
+    It is a L{SystemExit}, so that C{twistd -n} prints the line alone (no
+    traceback) and exits with status 1; and an L{Exception}, so that a
+    daemonizing C{twistd} (which only reports an C{Exception} from the
+    daemon to the waiting parent) removes its pid file, prints the line on
+    the terminal and exits with status 1 rather than waiting forever.
+    """
+
+
+class ListeningService(Service):
+    """
+    Listen on one endpoint while running, and log where.
+
+    Unlike L{twisted.application.internet.StreamServerEndpointService}, a
+    failure to listen is reported as one clear line: at startup by exiting
+    twistd with that line, later by logging it and stopping the reactor.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        endpoint: IStreamServerEndpoint,
+        factory: IProtocolFactory,
+        reactor: IReactorCore,
+        face: str = "",
+    ) -> None:
+        """
+        @param face: what is served, for the log (C{""} for the TCP
+            protocol, C{"HTTP"}).
+        """
+        self.face = face
+        self.description = description
+        self.endpoint = endpoint
+        self.factory = factory
+        self.reactor = reactor
+        self.port: IListeningPort | None = None
+        self._listening: Deferred[IListeningPort] | None = None
+
+    def privilegedStartService(self) -> None:
+        """
+        Start listening now, so that privileged ports can be bound before
+        twistd drops privileges.
+        """
+        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        self._listen()
+
+    def startService(self) -> None:
+        """
+        Start listening, unless L{privilegedStartService} already has.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        if self._listening is None:
+            self._listen()
+
+    def _listen(self) -> None:
+        atStartup: list[Failure] = []
+        starting = True
+
+        def failed(failure: Failure) -> None:
+            if starting:
+                atStartup.append(failure)
+            elif not failure.check(CancelledError):
+                self._failedLater(failure)
+
+        self._listening = self.endpoint.listen(self.factory)
+        self._listening.addCallbacks(self._listened, failed)
+        starting = False
+        if atStartup:
+            # The reason first: a daemonizing twistd shows the terminal only
+            # the first 100 bytes.
+            raise StartupFailed(
+                f"randnum: {_listenError(atStartup[0])} "
+                f"(cannot listen on {self.description})"
+            )
+
+    def _listened(self, port: IListeningPort) -> IListeningPort:
+        self.port = port
+        log.info(
+            f"randnum {self.face} listening on {{description}} ({{address}})"
+            if self.face
+            else "randnum listening on {description} ({address})",
+            face=self.face or "TCP",
+            description=self.description,
+            address=port.getHost(),
+        )
+        return port
+
+    def _failedLater(self, failure: Failure) -> None:
+        log.error(
+            "randnum: cannot listen on {description}: {reason}",
+            description=self.description,
+            reason=failure.getErrorMessage(),
+        )
+        self.reactor.stop()
+
+    def stopService(self) -> Deferred[None] | None:
+        """
+        Stop listening.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        listening, self._listening = self._listening, None
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+        if listening is not None:
+            listening.cancel()
+        return None

@@ -1,0 +1,110 @@
+# Twisted's test doubles are not annotated.
+# mypy: disallow-untyped-calls=False
+"""
+L{randnum.service}: the one composition root, and L{RandnumFactory}'s checks
+of what it is given.
+"""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
+
+from randnum import Framing, Limits, RandnumFactory, seededSource
+from randnum.config import Config
+from randnum.listening import ListeningService
+from randnum.server import RandnumServer
+from randnum.service import buildService
+from randnum.tcp.protocol import RandnumProtocol
+from randnum.web.site import RandnumSite
+
+PEER = IPv4Address("TCP", "127.0.0.1", 40000)
+
+
+def test_everyFaceServesTheOneServer() -> None:
+    reactor = MemoryReactorClock()
+    config = Config(
+        ports=("tcp:5001", "tcp:5002"),
+        http=("tcp:8080",),
+        framing=Framing.LINE,
+        limits=Limits(idleTimeout=7.0),
+        logInterval=0,
+    )
+    service = buildService(config, reactor)
+    listening = [s for s in service if isinstance(s, ListeningService)]  # type: ignore[attr-defined]
+    assert [s.description for s in listening] == ["tcp:5001", "tcp:5002", "tcp:8080"]
+    tcp, tcpAgain, http = (s.factory for s in listening)
+    assert isinstance(tcp, RandnumFactory) and tcpAgain is tcp
+    assert isinstance(http, RandnumSite)
+    assert http.server is tcp.server
+    server = tcp.server
+    assert server.config is config and server.clock is reactor
+    # The configuration reaches each face through the server.
+    assert tcp.framing is Framing.LINE
+    assert http.timeOut == 7.0
+    protocol = tcp.buildProtocol(PEER)
+    assert isinstance(protocol, RandnumProtocol)
+    assert protocol.limits.idleTimeout == 7.0
+
+
+def test_noSummariesWhenTheIntervalIsZero() -> None:
+    from twisted.application.internet import TimerService
+
+    reactor = MemoryReactorClock()
+    quiet = buildService(Config(logInterval=0), reactor)
+    assert not [s for s in quiet if isinstance(s, TimerService)]  # type: ignore[attr-defined]
+    summarised = buildService(Config(logInterval=5), reactor)
+    [timer] = [s for s in summarised if isinstance(s, TimerService)]  # type: ignore[attr-defined]
+    assert timer.step == 5
+
+
+def test_aSeededConfigServesItsSequence() -> None:
+    reactor = MemoryReactorClock()
+    service = buildService(Config(seed=42, logInterval=0), reactor)
+    [listening] = [s for s in service if isinstance(s, ListeningService)]  # type: ignore[attr-defined]
+    factory = listening.factory
+    assert isinstance(factory, RandnumFactory)
+    server = factory.server
+    assert not server.source.cryptographic
+    expected = seededSource(42)
+    expected.prepare(1, 10000)
+    assert server.source.renderAnswer(server.defaults) == expected.renderAnswer(
+        server.defaults
+    )
+
+
+@pytest.mark.parametrize("name", ["line", "LINE", "raw", "auto"])
+def test_aFramingMayBeNamed(name: str) -> None:
+    factory = RandnumFactory(framing=name, clock=Clock())
+    assert factory.framing is Framing(name.lower())
+
+
+@pytest.mark.parametrize("framing", ["lines", 1, b"line", None.__class__])
+def test_anythingElseIsNotAFraming(framing: object) -> None:
+    with pytest.raises(TypeError, match="framing must be a Framing or one of"):
+        RandnumFactory(framing=framing, clock=Clock())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"low": 1},
+        {"high": 6},
+        {"source": seededSource(1)},
+        {"limits": Limits()},
+        {"clock": Clock()},
+    ],
+)
+def test_theServersOwnArgumentsAreNotGivenWithIt(given: dict[str, object]) -> None:
+    server = RandnumServer(clock=Clock())
+    with pytest.raises(TypeError, match="given with server="):
+        RandnumFactory(server=server, **given)  # type: ignore[arg-type]
+
+
+def test_aFactoryOfAServerTakesItsFraming() -> None:
+    server = RandnumServer(config=Config(framing=Framing.RAW), clock=Clock())
+    assert RandnumFactory(server=server).framing is Framing.RAW
+    assert RandnumFactory(server=server, framing="line").framing is Framing.LINE
+    assert RandnumFactory(clock=Clock()).framing is Framing.AUTO
