@@ -49,7 +49,7 @@ class RandnumServer:
     @ivar rejections: which refusals get a log line.
     @ivar audit: the L{AuditStore} of signed draws (in a worker of
         C{--workers}, the main process's, seen through
-        L{randnum.workers.child.SharedAuditStore}), or L{None} when signing is not
+        L{randnum.workers.store.SharedAuditStore}), or L{None} when signing is not
         enabled.
     @ivar wholeServer: in a worker of C{--workers}, what asks the main
         process for the whole server's L{Totals}; L{None} in a server of

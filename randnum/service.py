@@ -29,12 +29,9 @@ from randnum.signing.store import AuditStore, SignedDraws, Signing, openStore
 from randnum.stats import Face
 from randnum.tcp.protocol import RandnumFactory
 from randnum.web.site import RandnumSite, webSite
-from randnum.workers.pool import (
-    ReusePortEndpoint,
-    WorkerPool,
-    listenersOf,
-    perAddressShare,
-)
+from randnum.workers.pool import WorkerPool
+from randnum.workers.sizing import perAddressShare
+from randnum.workers.sockets import ReusePortEndpoint, listenersOf
 
 log = Logger(namespace="randnum")
 

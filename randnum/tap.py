@@ -33,7 +33,7 @@ from randnum.service import MainProcess, buildService
 from randnum.signing.keys import KeyFileError, Signer
 from randnum.signing.store import AuditStoreError, Signing, lockDatabase, openTail
 from randnum.tcp.framing import Framing
-from randnum.workers.pool import usableCPUs
+from randnum.workers.sizing import usableCPUs
 
 #: The port number of a tcp:, tcp6: or ssl: description.
 _PORT_NUMBER = re.compile(r"(?:tcp6?|ssl):(?:port=)?([0-9]+)(?::|$)")

@@ -5,6 +5,8 @@ Shared fixtures.
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +24,36 @@ from zope.interface import provider
 # must not fail a property test for being slow.
 settings.register_profile("randnum", deadline=None)
 settings.load_profile("randnum")
+
+
+class StartsAProcess(Exception):
+    """
+    A test not marked C{live} tried to start a process.
+    """
+
+
+@pytest.fixture(autouse=True)
+def inMemoryUnlessLive(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A test that starts a process must say so (C{@pytest.mark.live}), so that
+    C{pytest -m "not live"} is the in-memory suite: elsewhere, starting one
+    fails the test.
+    """
+    if request.node.get_closest_marker("live") is not None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise StartsAProcess(
+            f"{request.node.nodeid} starts a process: mark it @pytest.mark.live"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    for name in ("posix_spawn", "posix_spawnp", "forkpty"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse)
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ class SignedDraws(Protocol):
     """
     What a server needs of the store of its signed draws: an L{AuditStore},
     or in a worker of C{--workers}, the main process's store
-    (L{randnum.workers.child.SharedAuditStore}).
+    (L{randnum.workers.store.SharedAuditStore}).
     """
 
     @property

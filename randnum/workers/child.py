@@ -17,17 +17,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
-import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.service import IService, Service
-from twisted.internet import stdio, tcp, unix
+from twisted.internet import stdio
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
+from twisted.internet.interfaces import IListeningPort
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -42,29 +39,17 @@ from zope.interface import implementer
 
 from randnum.client.protocol import endpointError
 from randnum.config import Config
-from randnum.generation.source import NumberSource
-from randnum.generation.values import UUID7Clock
-from randnum.query import Query
 from randnum.server import RandnumServer
 from randnum.service import Faces, buildService
-from randnum.signing.store import Pool, readPage, readRecord
 from randnum.stats import AuditFigures, Face, Totals, emptyFaces
 from randnum.workers import messages as cluster
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import ASK_TIMEOUT
+from randnum.workers.sockets import adoptPort, tlsFactory
+from randnum.workers.store import KeyInfo, SharedAuditStore
 
 log = Logger(namespace="randnum")
 
-#: Connections a worker accepts each time its listening socket is ready.
-#: Twisted takes up to 100 (and more under load), so the first worker to
-#: wake would take a whole burst of new connections; one at a time, the
-#: workers that are idle take them.
-ACCEPTS_PER_WAKEUP = 1
-
-#: Seconds a signed draw may wait for the main process to sign and store
-#: it (a stalled disk, a stopped process): then it is refused, as when the
-#: store is unavailable, rather than held for ever.
-SIGN_TIMEOUT = 10.0
 
 #: The longest log event sent to the main process (AMP's values are at most
 #: 64 KiB); a longer one goes to standard error, which the main process
@@ -83,65 +68,6 @@ class CannotStart(Exception):
     """
     A worker cannot serve what it was given (a TLS key it cannot read).
     """
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """
-    The public half of the main process's signing key.
-    """
-
-    keyId: str
-    publicPem: str
-
-
-class SharedAuditStore:
-    """
-    The main process's audit store, as a worker sees it: draws are signed
-    and stored by the main process (one chain, one writer), and records are
-    read back from the database directly, in a thread of this worker (the
-    write-ahead log lets readers read while the main process commits).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        signer: KeyInfo,
-        readPool: Pool,
-        link: cluster.Conversation,
-        clock: IReactorTime,
-    ) -> None:
-        self.path = path
-        self.signer = signer
-        self.readPool = readPool
-        self.link = link
-        self.clock = clock
-        self.full = False
-        self.committed = 0
-
-    def draw(
-        self, query: Query, source: NumberSource, uuid7: UUID7Clock
-    ) -> Deferred[bytes]:
-        """
-        Ask the main process to draw, sign and store C{query}'s record.
-        Its values come from the main process's source, like its serial.
-        """
-        asked = self.link.call(
-            cluster.SignDraw, query=cluster.queryText(query)
-        ).addTimeout(SIGN_TIMEOUT, self.clock)
-        return asked.addCallback(lambda answer: answer["record"])
-
-    def record(self, serial: int) -> Deferred[bytes | None]:
-        """
-        The stored record C{serial}, or L{None}.
-        """
-        return readRecord(self.readPool, serial)
-
-    def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
-        """
-        Stored records after C{after} (L{readPage}).
-        """
-        return readPage(self.readPool, after, limit)
 
 
 class WorkerSide(cluster.Conversation):
@@ -265,99 +191,6 @@ class LogToMain:
             self.fallback(event)
         finally:
             self._sending = False
-
-
-class _FairAccepts:
-    """
-    Accept L{ACCEPTS_PER_WAKEUP} connections each time the shared
-    listening socket is ready.
-    """
-
-    numberAccepts: int
-
-    def doRead(self) -> Any:
-        """
-        Accept, a few at a time.
-        """
-        self.numberAccepts = ACCEPTS_PER_WAKEUP
-        return super().doRead()  # type: ignore[misc]
-
-
-class SharedTCPPort(_FairAccepts, tcp.Port):
-    """
-    A TCP port that every worker accepts from.
-    """
-
-
-class SharedUNIXPort(_FairAccepts, unix.Port):
-    """
-    A UNIX-socket port that every worker accepts from: the main process
-    owns its path and its mode, so a worker that stops leaves the path in
-    place, and one that starts leaves its mode alone.
-    """
-
-    # Twisted's UNIX port shuts an adopted socket down when it stops (its
-    # TCP port does not): that would end the socket for every process.
-    _shouldShutdown = False
-
-    def startListening(self) -> None:
-        """
-        Listen, with the mode the main process gave the path
-        (C{unix:PATH:mode=600}), which Twisted would otherwise reset.
-        """
-        self.mode = stat.S_IMODE(os.stat(self._bindPath).st_mode)
-        super().startListening()  # type: ignore[no-untyped-call]
-
-    def connectionLost(self, reason: Failure) -> None:
-        """
-        Stop listening, without removing the socket's path.
-        """
-        tcp.Port.connectionLost(self, reason)
-
-
-def adoptPort(
-    reactor: Any, fd: int, family: int, factory: IProtocolFactory, shared: bool
-) -> IListeningPort:
-    """
-    Serve C{factory} on the listening socket C{fd} that the main process
-    passed down, then close C{fd} (the port has its own copy).
-
-    @param shared: whether every worker accepts from this socket (a UNIX
-        socket, one from systemd), rather than this worker alone (its own
-        C{SO_REUSEPORT} socket, served as Twisted would).
-    """
-    # IReactorSocket.adoptStreamPort does this, with Twisted's own port
-    # classes; a shared socket's take connections one at a time and leave
-    # a UNIX socket's path alone.
-    port: Any
-    if not shared:
-        port = reactor.adoptStreamPort(fd, family, factory)
-    elif family == socket.AF_UNIX:
-        port = SharedUNIXPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
-            reactor, fd, factory
-        )
-    else:
-        port = SharedTCPPort._fromListeningDescriptor(  # type: ignore[no-untyped-call]
-            reactor, fd, family, factory
-        )
-    if shared:
-        port.startListening()
-    os.close(fd)
-    listening: IListeningPort = port
-    return listening
-
-
-def tlsFactory(reactor: Any, description: str, factory: IProtocolFactory) -> Any:
-    """
-    C{factory}, wrapped in TLS as the C{ssl:} endpoint C{description} says.
-    """
-    from twisted.internet.endpoints import serverFromString
-    from twisted.protocols.tls import TLSMemoryBIOFactory
-
-    endpoint: Any = serverFromString(reactor, description)
-    # The endpoint parsed the certificate and key options; its context
-    # factory is what its own listen() would wrap the factory with.
-    return TLSMemoryBIOFactory(endpoint._sslContextFactory, False, factory)
 
 
 class WorkerProcess:

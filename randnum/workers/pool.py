@@ -9,7 +9,7 @@ supervises them.
    which adopts it: the kernel spreads new connections evenly over the
    sockets.  A UNIX socket, or one inherited from systemd, is one socket:
    every worker adopts the same one and accepts from it (one connection at
-   a time, L{randnum.workers.child.ACCEPTS_PER_WAKEUP}).  Measured, the shared
+   a time, L{randnum.workers.sockets.ACCEPTS_PER_WAKEUP}).  Measured, the shared
    socket let one worker take 49 of 50 connections opened at once;
    C{SO_REUSEPORT} splits them about evenly (see the README).
  - Limits: each worker enforces its share of C{--max-connections} and of
@@ -29,42 +29,30 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import math
 import os
-import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.service import Service
-from twisted.internet.abstract import isIPv6Address
-from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.endpoints import (
     ProcessEndpoint,
-    SSL4ServerEndpoint,
     StandardErrorBehavior,
-    TCP4ServerEndpoint,
-    TCP6ServerEndpoint,
 )
 from twisted.internet.error import (
-    CannotListenError,
     ConnectionDone,
     ProcessDone,
     ProcessTerminated,
 )
 from twisted.internet.interfaces import (
     IDelayedCall,
-    IListeningPort,
-    IProtocolFactory,
     IReactorTime,
-    IStreamServerEndpoint,
 )
 from twisted.internet.protocol import Factory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from randnum.config import Config
 from randnum.query import QueryError
@@ -73,6 +61,8 @@ from randnum.signing.store import AuditStore, AuditUnavailable
 from randnum.stats import FaceStats, Totals, emptyFaces
 from randnum.workers import messages as cluster
 from randnum.workers.messages import Assignment, SharedSocket
+from randnum.workers.sizing import perAddressShare, share
+from randnum.workers.sockets import Listener
 
 log = Logger(namespace="randnum")
 
@@ -95,193 +85,6 @@ STUCK_QUESTIONS = 3
 KEEP_COUNTS = 5.0
 #: Seconds between two checks of whether the audit store is full.
 AUDIT_CHECK = 1.0
-
-
-def usableCPUs(
-    affinity: Callable[[], set[int]] | None = None,
-    cgroups: str = "/proc/self/cgroup",
-    root: str = "/sys/fs/cgroup",
-) -> int:
-    """
-    The CPUs this process may use (C{--workers auto}): those it may run on,
-    and no more than its cgroups' CPU quota (a container's CPU limit, a
-    systemd unit's C{CPUQuota=}), rounded up.
-    """
-    cpus = len((affinity or (lambda: os.sched_getaffinity(0)))())
-    quota = cpuQuota(cgroups, root)
-    if quota is not None:
-        cpus = min(cpus, math.ceil(quota))
-    return max(1, cpus)
-
-
-def cpuQuota(cgroups: str, root: str) -> float | None:
-    """
-    How many CPUs' worth of time this process's cgroup, or one above it,
-    may use: the least of their quotas (cgroup v2's C{cpu.max}, v1's
-    C{cpu.cfs_quota_us} over C{cpu.cfs_period_us}); L{None} if none is set.
-
-    @param cgroups: the process's C{/proc/self/cgroup}.
-    @param root: where the cgroup file systems are mounted.
-    """
-    try:
-        with open(cgroups) as text:
-            lines = text.read().splitlines()
-    except OSError:
-        return None
-    quotas: list[float] = []
-    for line in lines:
-        hierarchy, _, rest = line.partition(":")
-        controllers, _, path = rest.partition(":")
-        if hierarchy == "0" and not controllers:
-            mounts = [root]
-        elif "cpu" in controllers.split(","):
-            mounts = [os.path.join(root, name) for name in ("cpu", controllers)]
-        else:
-            continue
-        for mount in dict.fromkeys(mounts):
-            for directory in _ancestors(mount, path):
-                quota = _quotaIn(directory)
-                if quota is not None:
-                    quotas.append(quota)
-    return min(quotas) if quotas else None
-
-
-def _ancestors(mount: str, path: str) -> list[str]:
-    # Inside a container the process's own cgroup is the mount itself (its
-    # path is the host's), so the mount is always looked at too.
-    parts = [part for part in path.split("/") if part]
-    return [os.path.join(mount, *parts[:end]) for end in range(len(parts), -1, -1)]
-
-
-def _quotaIn(directory: str) -> float | None:
-    try:
-        with open(os.path.join(directory, "cpu.max")) as text:
-            limit, _, period = text.read().partition(" ")
-        return None if limit == "max" else int(limit) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        with open(os.path.join(directory, "cpu.cfs_quota_us")) as text:
-            limit = text.read().strip()
-        with open(os.path.join(directory, "cpu.cfs_period_us")) as text:
-            period = text.read().strip()
-        return None if int(limit) < 0 else int(limit) / int(period)
-    except (OSError, ValueError):
-        return None
-
-
-def share(total: int, workers: int, number: int) -> int:
-    """
-    Worker C{number}'s (from 1) share of a server-wide limit of C{total}:
-    the shares add up to C{total}, and differ by at most one.
-    """
-    whole, rest = divmod(total, workers)
-    return whole + (1 if number <= rest else 0)
-
-
-def perAddressShare(total: int, workers: int) -> int:
-    """
-    Each worker's share of the per-address limit C{total} (0: none, and
-    otherwise at least C{workers}): rounded down, so that one address never
-    has more than C{total} connections.
-    """
-    return total // workers
-
-
-@dataclass(frozen=True)
-class Listener:
-    """
-    A listening port the workers share.
-
-    @ivar face: C{"tcp"} or C{"http"}.
-    @ivar port: the main process's port.
-    @ivar tls: the C{ssl:} endpoint description, for a TLS port.
-    @ivar sockets: one socket per worker (C{SO_REUSEPORT}), or none when
-        every worker shares the port's own.
-    @ivar description: the option that asked for it, for messages.
-    """
-
-    face: str
-    port: IListeningPort
-    tls: str | None
-    sockets: Sequence[socket.socket] = ()
-    description: str = ""
-
-    def descriptorFor(self, number: int) -> int:
-        """
-        The listening descriptor worker C{number} (from 1) serves.
-        """
-        if self.sockets:
-            return self.sockets[number - 1].fileno()
-        fileno: int = self.port.fileno()  # type: ignore[attr-defined]
-        return fileno
-
-
-@implementer(IStreamServerEndpoint)
-class ReusePortEndpoint:
-    """
-    A TCP or TLS server endpoint (C{tcp:}, C{tcp6:}, C{ssl:}) as the
-    main process of C{--workers} listens on it: C{count} sockets bound to
-    its address with C{SO_REUSEPORT}, one per worker.  The first is also
-    the main process's port (which never accepts), for its address.
-    """
-
-    def __init__(self, endpoint: Any, count: int, reactor: Any) -> None:
-        """
-        @param endpoint: a L{TCP4ServerEndpoint}, L{TCP6ServerEndpoint} or
-            L{SSL4ServerEndpoint}.
-        """
-        self.endpoint = endpoint
-        self.count = count
-        self.reactor = reactor
-        self.sockets: list[socket.socket] = []
-
-    @staticmethod
-    def handles(endpoint: object) -> bool:
-        """
-        Whether C{endpoint} is one this class can listen for.
-        """
-        return isinstance(
-            endpoint, (TCP4ServerEndpoint, TCP6ServerEndpoint, SSL4ServerEndpoint)
-        )
-
-    def listen(self, factory: IProtocolFactory) -> Deferred[IListeningPort]:
-        """
-        Open the sockets; fire with the main process's port.
-        """
-        # The endpoint's own listen() would bind one socket without
-        # SO_REUSEPORT; these are the values it was parsed into.
-        endpoint = self.endpoint
-        interface: str = endpoint._interface
-        number: int = endpoint._port
-        family = socket.AF_INET6 if isIPv6Address(interface) else socket.AF_INET
-        try:
-            for _ in range(self.count):
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                self.sockets.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                sock.bind((interface, number))
-                # tcp:0: every other socket takes the port the first got.
-                number = sock.getsockname()[1]
-                sock.listen(endpoint._backlog)
-                sock.setblocking(False)
-            port = self.reactor.adoptStreamPort(
-                self.sockets[0].fileno(), family, factory
-            )
-        except OSError as error:
-            self.close()
-            return fail(CannotListenError(interface, number, error))
-        listening: IListeningPort = port
-        return succeed(listening)
-
-    def close(self) -> None:
-        """
-        Close the sockets (the workers have their own copies).
-        """
-        for sock in self.sockets:
-            sock.close()
-        self.sockets = []
 
 
 class MainSide(cluster.Conversation):
@@ -835,35 +638,4 @@ def _signal(side: MainSide, name: str) -> None:
         pass
 
 
-def listenersOf(services: Sequence[Any]) -> list[Listener]:
-    """
-    The ports of listening services (L{randnum.tap.ListeningService}), as
-    L{Listener}s: C{"tcp"} for the TCP protocol's, C{"http"} for HTTP's.
-    """
-    listeners = []
-    for service in services:
-        endpoint = service.endpoint
-        sockets: Sequence[socket.socket] = ()
-        if isinstance(endpoint, ReusePortEndpoint):
-            sockets = endpoint.sockets
-            endpoint = endpoint.endpoint
-        tls = service.description if isinstance(endpoint, SSL4ServerEndpoint) else None
-        face = "http" if service.face == "HTTP" else "tcp"
-        option = "--http" if face == "http" else "--port"
-        listeners.append(
-            Listener(
-                face, service.port, tls, sockets, f"{option} {service.description}"
-            )
-        )
-    return listeners
-
-
-__all__ = [
-    "Listener",
-    "ReusePortEndpoint",
-    "WorkerPool",
-    "listenersOf",
-    "perAddressShare",
-    "share",
-    "usableCPUs",
-]
+__all__ = ["MainSide", "WorkerPool", "workerEnvironment"]

@@ -45,13 +45,7 @@ from randnum.stats import AuditFigures, HttpStats, TcpStats, Totals, emptyFaces
 from randnum.tap import MAX_WORKERS, Options, makeService
 from randnum.web.site import webSite
 from randnum.workers import messages as cluster
-from randnum.workers.child import (
-    SIGN_TIMEOUT,
-    KeyInfo,
-    LogToMain,
-    SharedAuditStore,
-    WorkerSide,
-)
+from randnum.workers.child import LogToMain, WorkerSide
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
@@ -59,16 +53,13 @@ from randnum.workers.pool import (
     START_ATTEMPTS,
     STEADY_SECONDS,
     STOP_GRACE,
-    Listener,
     MainSide,
-    ReusePortEndpoint,
     WorkerPool,
-    listenersOf,
-    perAddressShare,
-    share,
-    usableCPUs,
     workerEnvironment,
 )
+from randnum.workers.sizing import perAddressShare, share, usableCPUs
+from randnum.workers.sockets import Listener, ReusePortEndpoint, listenersOf
+from randnum.workers.store import SIGN_TIMEOUT, KeyInfo, SharedAuditStore
 
 # Shares of the limits.
 

@@ -1,0 +1,81 @@
+# -*- test-case-name: tests.workers.test_pool -*-
+"""
+The main process's audit store, as a worker sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+
+from randnum.generation.source import NumberSource
+from randnum.generation.values import UUID7Clock
+from randnum.query import Query
+from randnum.signing.store import Pool, readPage, readRecord
+from randnum.workers import messages as cluster
+
+#: Seconds a signed draw may wait for the main process to sign and store
+#: it (a stalled disk, a stopped process): then it is refused, as when the
+#: store is unavailable, rather than held for ever.
+SIGN_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """
+    The public half of the main process's signing key.
+    """
+
+    keyId: str
+    publicPem: str
+
+
+class SharedAuditStore:
+    """
+    The main process's audit store, as a worker sees it: draws are signed
+    and stored by the main process (one chain, one writer), and records are
+    read back from the database directly, in a thread of this worker (the
+    write-ahead log lets readers read while the main process commits).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        signer: KeyInfo,
+        readPool: Pool,
+        link: cluster.Conversation,
+        clock: IReactorTime,
+    ) -> None:
+        self.path = path
+        self.signer = signer
+        self.readPool = readPool
+        self.link = link
+        self.clock = clock
+        self.full = False
+        self.committed = 0
+
+    def draw(
+        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+    ) -> Deferred[bytes]:
+        """
+        Ask the main process to draw, sign and store C{query}'s record.
+        Its values come from the main process's source, like its serial.
+        """
+        asked = self.link.call(
+            cluster.SignDraw, query=cluster.queryText(query)
+        ).addTimeout(SIGN_TIMEOUT, self.clock)
+        return asked.addCallback(lambda answer: answer["record"])
+
+    def record(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The stored record C{serial}, or L{None}.
+        """
+        return readRecord(self.readPool, serial)
+
+    def page(self, after: int, limit: int) -> Deferred[list[bytes]]:
+        """
+        Stored records after C{after} (L{readPage}).
+        """
+        return readPage(self.readPool, after, limit)
