@@ -18,7 +18,7 @@ from servers import Server, fetch
 from randnum.generation.source import seededSource
 from randnum.query import Query, QueryError, parseLine
 from randnum.server import RandnumServer
-from randnum.web.site import RandomResource
+from randnum.web.random import RandomResource
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 
