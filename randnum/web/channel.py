@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_channel,tests.web.test_http_limits -*-
+# -*- test-case-name: tests.web.test_http_limits,tests.web.test_site -*-
 """
 One HTTP connection: twisted.web's HTTP/1.1 channel within the server's
 limits, and the answer to a connection over them.
