@@ -20,6 +20,7 @@ from randnum.web.channel import RandnumChannel
 from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
 from randnum.web.streaming import StreamedBody, bodyPieces
 
+#: What C{format} may ask of a response (C{hex} and C{base64} encode bytes).
 FORMATS = ("json", "text")
 #: Most query strings whose parsed queries a L{RandomResource} keeps, and
 #: the longest it keeps (so that they take at most 64 KiB).
