@@ -167,6 +167,71 @@ def socketOf(transport: object) -> socket.socket | None:
     return None
 
 
+class PeerReading:
+    """
+    Whether a peer is reading what a socket holds for it, as the kernel
+    shows it: L{peerProgress} counted from a mark.  The one such check,
+    for every face: the TCP face's L{ReplyWriter} and the HTTP face's
+    streamed bodies both ask it.
+
+    The kernel lets the sender see a reader's progress only a TCP window
+    update at a time, so the mark must rise by L{progressNeeded} to count;
+    a mark that has fallen (UNIX sockets) means the kernel has taken more
+    of what the transport held, which it does as the peer reads: progress
+    too.
+    """
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        """
+        @param sock: the socket (see L{socketOf}), or L{None} where there is
+            none to ask: then the peer never shows progress here.
+        """
+        self.socket = sock
+        #: The mark progress is counted from, or L{None} when none is taken.
+        self.mark: int | None = None
+        #: How far L{mark} must rise to count.
+        self.needed = PROGRESS
+
+    def current(self) -> int | None:
+        """
+        The socket's L{peerProgress} now, where the platform tells.
+        """
+        return peerProgress(self.socket)
+
+    def markNow(self) -> None:
+        """
+        Count the peer's progress from now on: take the kernel's mark, and
+        how far it must rise.
+        """
+        self.mark = self.current()
+        if self.mark is not None:
+            self.needed = progressNeeded(self.socket)
+
+    def forget(self) -> None:
+        """
+        Count nothing until the next L{markNow} (or L{hasRead}, which takes
+        a mark when there is none).
+        """
+        self.mark = None
+
+    def hasRead(self, seen: bool = False) -> bool:
+        """
+        Whether the peer has read since the mark; the mark moves on to now
+        when it has (and is taken when there is none).
+
+        @param seen: progress already seen some other way (a transport that
+            drained): then the answer is yes, and the mark moves on.
+        """
+        progressed = seen
+        now = self.current()
+        if now is not None and self.mark is not None:
+            base = self.mark
+            progressed = progressed or now >= base + self.needed or now < base
+        if progressed or self.mark is None:
+            self.mark = now
+        return progressed
+
+
 @implementer(IPullProducer, IPushProducer)
 class ReplyWriter:
     """
@@ -194,7 +259,7 @@ class ReplyWriter:
         # Plain TCP and UNIX connections: bytes written to the socket are
         # what the peer receives.  (A TLS transport is not a tcp.Connection,
         # so its plaintext can never reach the socket here.)
-        self.socket = socketOf(transport)
+        self._reading = PeerReading(socketOf(transport))
         #: Data waiting in the writer, oldest first, with how much of the
         #: oldest has been handed over.
         self._waiting: deque[bytes] = deque()
@@ -206,10 +271,16 @@ class ReplyWriter:
         self._readingPaused = False
         self.closed = False
         self._peerReadSinceCheck = False
-        self._mark: int | None = None
-        self._needed = PROGRESS
         self._registered = True
         self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """
+        The socket under a plain TCP or UNIX transport (see L{socketOf}),
+        until the connection is gone; L{None} otherwise.
+        """
+        return self._reading.socket
 
     @property
     def queued(self) -> bool:
@@ -232,7 +303,7 @@ class ReplyWriter:
         Whether the peer's progress is being counted from a mark the kernel
         gave (see L{peerHasRead}).
         """
-        return self._mark is not None
+        return self._reading.mark is not None
 
     @property
     def waitingForRoom(self) -> bool:
@@ -282,18 +353,9 @@ class ReplyWriter:
         lets the sender see a reader's progress only a TCP window update at
         a time.
         """
-        progressed = self._peerReadSinceCheck
+        seen = self._peerReadSinceCheck
         self._peerReadSinceCheck = False
-        now = self._kernelMark()
-        if now is not None and self._mark is not None:
-            # A mark that has fallen (UNIX sockets) means the kernel has
-            # taken more of what the transport held, which it does as the
-            # peer reads: progress too.
-            base = self._mark
-            progressed = progressed or now >= base + self._needed or now < base
-        if progressed or self._mark is None:
-            self._mark = now
-        return progressed
+        return self._reading.hasRead(seen)
 
     def watchFromNow(self) -> bool:
         """
@@ -308,7 +370,7 @@ class ReplyWriter:
         if sending:
             self._watch()
         else:
-            self._mark = None
+            self._reading.forget()
         return sending
 
     def giveUpAfter(self, seconds: float) -> None:
@@ -333,15 +395,13 @@ class ReplyWriter:
         Take the kernel's mark (and how far it must rise), to count the
         peer's progress from.
         """
-        self._mark = self._kernelMark()
-        if self._mark is not None:
-            self._needed = progressNeeded(self.socket)
+        self._reading.markNow()
 
     def _kernelMark(self) -> int | None:
         """
         The socket's L{peerProgress}, where the platform tells.
         """
-        return peerProgress(self.socket)
+        return self._reading.current()
 
     def holdInput(self) -> None:
         """
@@ -457,6 +517,6 @@ class ReplyWriter:
         The connection is gone.
         """
         self._registered = False
-        self.socket = None
+        self._reading.socket = None
         self.closed = True
         self._waiting.clear()

@@ -26,7 +26,7 @@ from twisted.internet.testing import MemoryReactorClock
 from uniformity import chiSquareOk
 
 from randnum.flow import peerProgress
-from randnum.web.site import StreamedBody
+from randnum.web.streaming import StreamedBody
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 
@@ -207,7 +207,7 @@ def test_aStreamReaderSeenOnlyByTheKernelIsNotCutOff() -> None:
     body = StreamedBody(request, iter([b"x"] * 10), clock, lambda: None, 5)  # type: ignore[arg-type]
     body.pauseProducing()  # the transport is full
     clock.advance(4)
-    while peerProgress(ours) < body.baseline + body.needed:  # type: ignore[operator]
+    while peerProgress(ours) < body.reading.mark + body.reading.needed:  # type: ignore[operator]
         theirs.recv(8192)
     clock.advance(1)
     assert not request.aborted  # it read: a new timeout from now

@@ -18,7 +18,8 @@ from randnum.limits import WORK_BUDGET, Limits
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
 from randnum.tcp.protocol import Framing, RandnumFactory
-from randnum.web.site import REQUESTS_PER_TURN, RandnumChannel, webSite
+from randnum.web.channel import REQUESTS_PER_TURN, RandnumChannel
+from randnum.web.site import webSite
 
 HEAVY = (
     b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"

@@ -1,0 +1,359 @@
+# -*- test-case-name: tests.web.test_http_limits,tests.web.test_site -*-
+"""
+One HTTP connection: twisted.web's HTTP/1.1 channel within the server's
+limits, and the answer to a connection over them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
+from twisted.web import http
+from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
+from twisted.web.server import Request
+
+from randnum.server import RandnumServer
+from randnum.web.responses import ALLOWED, jsonBody
+
+if TYPE_CHECKING:
+    from randnum.web.site import RandnumSite
+
+
+#: Most pipelined requests of one connection answered in one reactor turn.
+REQUESTS_PER_TURN = 16
+
+
+class RandnumChannel(HTTPChannel):
+    """
+    twisted.web's HTTP/1.1 channel, within the server's limits:
+
+     - a request head must be complete within the idle timeout of its
+       first byte (trickling a header never holds a connection);
+     - a request with a body is refused (413, or 405 for a method other
+       than GET or HEAD) as soon as its head is read, and the connection is
+       closed without reading the body;
+     - pipelined requests wait while the client is not reading the
+       responses to earlier ones, and a client that reads nothing for the
+       idle timeout is aborted;
+     - at most L{REQUESTS_PER_TURN} pipelined requests are answered per
+       reactor turn, so a flood of cheap requests cannot hold the reactor;
+     - timeouts are counted (and now and then logged), not logged one by
+       one.
+    """
+
+    server: RandnumServer
+    randnumSite: RandnumSite
+    host: str | None = None
+    admitted = False
+    #: Whether a request head has begun and is not complete yet.
+    _inHead = False
+    #: The head deadline: left pending once a head is complete (it does
+    #: nothing then), and moved on at the next head's first byte.
+    _headCall: IDelayedCall | None = None
+    _stallCall: IDelayedCall | None = None
+    _graceCall: IDelayedCall | None = None
+    _heldRequest: Request | None = None
+    #: Whether the site will call L{turnEnded} when this turn ends.
+    _inTurn = False
+    _requestsThisTurn = 0
+    _gone = False
+    #: The idle timer (see L{setTimeout}), and whether it is counting.
+    _idleCall: IDelayedCall | None = None
+    _idleCounting = False
+    #: Numbers in responses rendered since the transport last drained.
+    undelivered = 0
+
+    def setTimeout(self, period: float | None) -> float | None:
+        """
+        As L{TimeoutMixin.setTimeout}, with one timer for the connection's
+        life.  twisted.web puts the idle timeout aside while it handles
+        each request and takes it up again after: with L{TimeoutMixin},
+        a timer cancelled and another made for every request.  Here, put
+        aside, the timer is left pending and does nothing if it comes due;
+        taken up again, it is moved on, which is what a new timer would be.
+        """
+        previous = self.timeOut
+        # Seconds, a float where the limit is (TimeoutMixin says int).
+        self.timeOut = period  # type: ignore[assignment]
+        if period is None:
+            self._idleCounting = False
+        else:
+            self._idleCounting = True
+            if self._idleCall is None:
+                self._idleCall = self.callLater(  # type: ignore[no-untyped-call]
+                    period, self._idleTimedOut
+                )
+            else:
+                self._idleCall.reset(period)
+        return previous
+
+    def resetTimeout(self) -> None:
+        """
+        As L{TimeoutMixin.resetTimeout}: start the idle timeout afresh,
+        unless it is put aside or has already run out.
+        """
+        if self._idleCounting and self._idleCall is not None:
+            self._idleCall.reset(self.timeOut)  # type: ignore[arg-type]
+
+    def _idleTimedOut(self) -> None:
+        self._idleCall = None
+        if self._idleCounting:
+            self._idleCounting = False
+            self.timeoutConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Start the head deadline at the first byte of a request.
+        """
+        if (
+            not self._handlingRequest
+            and not self._inHead
+            and self.timeOut
+            and not self.transport.disconnecting  # type: ignore[union-attr]
+        ):
+            self._inHead = True
+            # One timer a connection, moved on (cheap: no new timer, no
+            # cancelled one left in the reactor's heap) rather than one
+            # made and cancelled for each request.
+            if self._headCall is None:
+                self._headCall = self.callLater(  # type: ignore[no-untyped-call]
+                    self.timeOut, self._headTimedOut
+                )
+            else:
+                self._headCall.reset(self.timeOut)
+        super().dataReceived(data)  # type: ignore[no-untyped-call]
+
+    def allHeadersReceived(self) -> None:
+        """
+        The head is complete: refuse a body, or go on as usual.
+        """
+        self._inHead = False
+        # A length, or None for a chunked body.  ("Transfer-Encoding:
+        # identity" alone means no body, as twisted.web reads it.)
+        if self.length != 0:
+            self._refuseBody(self._command)
+            # Whatever follows is not read: no request is made of it.
+            self.length = None
+            return
+        super().allHeadersReceived()  # type: ignore[no-untyped-call]
+
+    def _refuseBody(self, method: bytes) -> None:
+        if method in ALLOWED:
+            code, reason, extra = 413, "request bodies are not accepted", b""
+        else:
+            name = method.decode("latin-1")
+            code, reason, extra = (
+                405,
+                f"method {name} not allowed",
+                b"Allow: GET, HEAD\r\n",
+            )
+        body = jsonBody({"error": reason})
+        phrase = http.RESPONSES[code]
+        self.transport.write(  # type: ignore[union-attr]
+            b"HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\n"
+            b"Connection: close\r\n\r\n%s" % (code, phrase, extra, len(body), body)
+        )
+        self.server.reject(
+            self.server.http,
+            "bodiesRefused",
+            reason,
+            self.getPeer(),  # type: ignore[no-untyped-call]
+            "HTTP",
+        )
+        self._close()
+
+    def rawDataReceived(self, data: bytes) -> None:
+        """
+        Buffer what a client pipelines behind the request being handled, as
+        twisted.web does, but stop reading once that passes its small limit
+        even while the client is not reading its responses: twisted.web
+        stops reading only while the client is (its HTTPChannel reads on
+        into memory, without end, once the responses wait for the client).
+        """
+        super().rawDataReceived(data)
+        if (
+            self._handlingRequest
+            and sum(map(len, self._dataBuffer)) > self._optimisticEagerReadSize
+        ):
+            self._networkProducer.pauseProducing()
+
+    def requestDone(self, request: Request) -> None:
+        """
+        A response is complete.  If the client is not reading, answer its
+        next pipelined request only once it has read this one; and answer
+        at most L{REQUESTS_PER_TURN} of its requests in one reactor turn.
+        """
+        self._requestsThisTurn += 1
+        if not self._inTurn:
+            self._inTurn = True
+            self.randnumSite.answeredThisTurn(self)
+        if self.persistent and self._waitingForTransport:
+            self._heldRequest = request
+            # While a request is handled, the idle timeout is put aside.
+            timeout = self._savedTimeOut
+            if timeout:
+                self._stallCall = self.callLater(  # type: ignore[no-untyped-call]
+                    timeout, self._stalled
+                )
+            return
+        if self.persistent and self._requestsThisTurn >= REQUESTS_PER_TURN:
+            self._heldRequest = request  # until the next turn
+            return
+        super().requestDone(request)  # type: ignore[no-untyped-call]
+
+    def turnEnded(self) -> None:
+        """
+        The reactor turn in which this channel answered requests has ended:
+        count afresh, and answer a request held for the turn's limit.
+        """
+        self._inTurn = False
+        self._requestsThisTurn = 0
+        if not self._waitingForTransport and not self._gone:
+            self._release()
+
+    def resumeProducing(self) -> None:
+        """
+        The client has read what was waiting: go on with the next request.
+        """
+        super().resumeProducing()  # type: ignore[no-untyped-call]
+        # What was rendered before has left for the kernel.
+        self.undelivered = 0
+        self._release()
+
+    def _release(self) -> None:
+        held, self._heldRequest = self._heldRequest, None
+        if held is not None:
+            self._cancel("_stallCall")
+            super().requestDone(held)  # type: ignore[no-untyped-call]
+
+    def timeoutConnection(self) -> None:
+        """
+        Idle for the timeout: close, counting (not logging) it.
+        """
+        self._timedOut("idle timeout")
+
+    def _headTimedOut(self) -> None:
+        self._headCall = None
+        if self._inHead:
+            self._timedOut("request head not complete in time")
+
+    def _stalled(self) -> None:
+        self._stallCall = None
+        self._timedOut("responses not read")
+
+    def _timedOut(self, reason: str) -> None:
+        self.server.reject(
+            self.server.http,
+            "idleTimeouts",
+            reason,
+            self.getPeer(),  # type: ignore[no-untyped-call]
+            "HTTP",
+        )
+        if self._waitingForTransport or self._heldRequest is not None:
+            # The numbers in the responses that now never leave were not sent.
+            self.server.http.numbers -= self.undelivered
+            self.undelivered = 0
+            self.transport.abortConnection()  # type: ignore[union-attr]
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        """
+        Close once what was written is sent; abort after the close grace.
+        """
+        self.setTimeout(None)
+        self._cancel("_headCall")
+        self.loseConnection()  # type: ignore[no-untyped-call]
+        if self._graceCall is None:
+            self._graceCall = self.callLater(  # type: ignore[no-untyped-call]
+                self.server.limits.closeGrace,
+                self.transport.abortConnection,  # type: ignore[union-attr]
+            )
+
+    def writeHeaders(
+        self, version: bytes, code: bytes, reason: bytes, headers: object
+    ) -> None:
+        """
+        Write the status line and headers as twisted.web does, in one
+        piece: its C{writeSequence} of some thirty small strings, each
+        checked, cost more than the join.
+        """
+        if not isinstance(headers, Headers):
+            super().writeHeaders(version, code, reason, headers)  # type: ignore[no-untyped-call]
+            return
+        parts = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                parts += (name, b": ", value, b"\r\n")
+        parts.append(b"\r\n")
+        self.transport.write(b"".join(parts))  # type: ignore[union-attr]
+
+    def _cancel(self, name: str) -> None:
+        call = getattr(self, name)
+        if call is not None:
+            setattr(self, name, None)
+            if call.active():
+                call.cancel()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Stop every timer and give the connection's place back.
+        """
+        self._gone = True
+        for name in ("_headCall", "_stallCall", "_graceCall", "_idleCall"):
+            self._cancel(name)
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
+        if self.admitted:
+            self.admitted = False
+            self.server.http.open -= 1
+            self.server.connections.release(self.host)
+
+
+#: The reply to an HTTP connection over a connection limit.
+BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: application/json\r\n"
+    b"Content-Length: 17\r\n"
+    b"Retry-After: 1\r\n"
+    b"Cache-Control: no-store\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+    b'{"error":"busy"}\n'
+)
+
+
+class BusyHTTP(Protocol):
+    """
+    Answer 503 busy to a connection over the limits, and close it (at once
+    if the close takes longer than the close grace, as a TLS handshake that
+    never completes would).
+    """
+
+    def __init__(self, clock: IReactorTime, grace: float) -> None:
+        self.clock = clock
+        self.grace = grace
+        self._graceCall: IDelayedCall | None = None
+
+    def connectionMade(self) -> None:
+        """
+        Say so at once; the request is never read.
+        """
+        assert self.transport is not None
+        self.transport.write(BUSY_RESPONSE)
+        self.transport.loseConnection()
+        self._graceCall = self.clock.callLater(
+            self.grace,
+            self.transport.abortConnection,  # type: ignore[attr-defined]
+        )
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Closed: stop the timer.
+        """
+        if self._graceCall is not None and self._graceCall.active():
+            self._graceCall.cancel()

@@ -1,0 +1,153 @@
+# -*- test-case-name: tests.web.test_draws -*-
+"""
+Signed draws after the fact: C{/v1/draws}, the audit store's records, and
+C{/v1/key}, the key they are signed with.
+"""
+
+from __future__ import annotations
+
+from twisted.python.failure import Failure
+from twisted.web.server import Request
+
+from randnum.query import INT64_MAX, QueryError, parseInteger
+from randnum.server import RandnumServer
+from randnum.signing.store import PAGE_RECORDS
+from randnum.web.responses import (
+    JSONResource,
+    jsonBody,
+    jsonError,
+    respond,
+    respondWhenReady,
+)
+
+
+def _signingDisabled(request: Request) -> bytes:
+    return jsonError(request, 404, "signing is not enabled")
+
+
+class KeyResource(JSONResource):
+    """
+    C{/v1/key}: the key signed draws are signed with, C{{"key": id,
+    "publicKey": PEM}}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> bytes:
+        """
+        The key id and the public key, or 404 when signing is not enabled.
+        """
+        audit = self.randnum.audit
+        if audit is None:
+            return _signingDisabled(request)
+        signer = audit.signer
+        return respond(
+            request,
+            200,
+            jsonBody({"key": signer.keyId, "publicKey": signer.publicPem}),
+        )
+
+
+class DrawsResource(JSONResource):
+    """
+    The audit store's records, as they were sent:
+
+        GET /v1/draws/SERIAL            one record (JSON)
+        GET /v1/draws?after=S&limit=L   records after serial S, one per line
+                                        (at most L, and about 256 KiB)
+    """
+
+    isLeaf = True
+    takesPath = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> bytes | int:
+        """
+        One record, or a page of them.
+        """
+        audit = self.randnum.audit
+        if audit is None:
+            return _signingDisabled(request)
+        path = request.postpath or []
+
+        def unavailable(_: Failure) -> bytes:
+            return jsonError(request, 503, "audit store unavailable")
+
+        try:
+            if not path:
+                after, limit = self._page(request.args or {})
+                if request.method == b"HEAD":
+                    # The headers only: no page is read to be thrown away.
+                    return respond(request, 200, b"", b"application/x-ndjson")
+                return respondWhenReady(
+                    request,
+                    audit.page(after, limit),
+                    lambda records: respond(
+                        request,
+                        200,
+                        b"".join(record + b"\n" for record in records),
+                        b"application/x-ndjson",
+                    ),
+                    unavailable,
+                )
+            if len(path) == 1 and path[0]:
+                serial = _serial("serial", path[0].decode("latin-1"))
+                return respondWhenReady(
+                    request,
+                    audit.record(serial),
+                    lambda record: (
+                        jsonError(request, 404, f"no record with serial {serial}")
+                        if record is None
+                        else respond(request, 200, record + b"\n")
+                    ),
+                    unavailable,
+                )
+        except QueryError as error:
+            return jsonError(request, 400, error.reason)
+        return jsonError(request, 404, "not found")
+
+    render_HEAD = render_GET  # type: ignore[assignment]
+
+    def _page(self, args: dict[bytes, list[bytes]]) -> tuple[int, int]:
+        """
+        C{after} (default 0) and C{limit} (default and most L{PAGE_RECORDS}).
+
+        @raise QueryError: for anything else, or a value out of range.
+        """
+        values = {"after": 0, "limit": PAGE_RECORDS}
+        for name, given in args.items():
+            text = name.decode("latin-1")
+            if text not in values:
+                raise QueryError(
+                    f"unknown parameter {text!r} (after and limit are)",
+                    "unknown_parameter",
+                )
+            if len(given) > 1:
+                raise QueryError(f"repeated parameter {text}", "repeated_parameter")
+            values[text] = _serial(text, given[0].decode("latin-1"))
+        if values["after"] < 0:
+            raise QueryError("after must be 0 or more", "out_of_range")
+        if not 1 <= values["limit"] <= PAGE_RECORDS:
+            raise QueryError(
+                f"limit must be between 1 and {PAGE_RECORDS}", "out_of_range"
+            )
+        return values["after"], values["limit"]
+
+
+def _serial(name: str, text: str) -> int:
+    """
+    A serial (or C{after}): a decimal integer that SQLite can hold.
+
+    @raise QueryError: otherwise.
+    """
+    value = parseInteger(name, text)
+    if value > INT64_MAX:
+        raise QueryError(f"{name} must be at most {INT64_MAX}", "out_of_range")
+    return value

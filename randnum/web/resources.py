@@ -1,0 +1,139 @@
+# -*- test-case-name: tests.web.test_resources -*-
+"""
+The HTTP face's tree of pages:
+
+    GET /v1/random?n=&min=&max=&unique=[&format=json|text]
+    GET /v1/random?type=decimal|gaussian|string|uuid|bytes&...[&format=json|text]
+    GET /v1/bytes?length=N
+    GET /v1/draws[/SERIAL], /v1/key
+    GET /healthz
+    GET /metrics
+
+and the small pages: C{/healthz}, C{/metrics} and C{/}.  Every error is
+JSON: C{{"error": "<reason>"}} with status 400, 404, 405 or 503.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from twisted.python.failure import Failure
+from twisted.web.resource import IResource
+from twisted.web.server import Request
+
+from randnum import __version__
+from randnum.server import RandnumServer
+from randnum.web.bytes import BytesResource
+from randnum.web.draws import DrawsResource, KeyResource
+from randnum.web.random import RandomResource
+from randnum.web.responses import (
+    JSONResource,
+    NotFound,
+    jsonBody,
+    jsonError,
+    respond,
+    respondWhenReady,
+)
+
+
+class HealthResource(JSONResource):
+    """
+    C{/healthz}: 200 C{ok} while the process serves.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        """
+        Say so.
+        """
+        return respond(request, 200, b"ok\n", b"text/plain; charset=utf-8")
+
+
+class MetricsResource(JSONResource):
+    """
+    C{/metrics}: the Prometheus text exposition of a registry, once the
+    server's totals are gathered (L{RandnumServer.gather}: with
+    C{--workers}, from every worker), or a 503 if they cannot be.
+    """
+
+    isLeaf = True
+
+    def __init__(self, registry: CollectorRegistry, server: RandnumServer) -> None:
+        super().__init__()
+        self.registry = registry
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> int:
+        """
+        Gather the totals, then collect and render every metric.
+        """
+
+        def render(_: object) -> bytes:
+            body = generate_latest(self.registry)
+            # Sent as one piece with its length, not chunked; a HEAD
+            # request gets the length and no body.
+            request.setHeader(b"content-length", b"%d" % len(body))
+            return respond(request, 200, body, CONTENT_TYPE_LATEST.encode())
+
+        def unavailable(_: Failure) -> bytes:
+            body = jsonError(
+                request, 503, "metrics unavailable: the main process did not answer"
+            )
+            request.setHeader(b"content-length", b"%d" % len(body))
+            return body
+
+        return respondWhenReady(request, self.randnum.gather(), render, unavailable)
+
+    render_HEAD = render_GET  # type: ignore[assignment]
+
+
+class IndexResource(JSONResource):
+    """
+    C{/}: what is served here, for whoever looks.
+    """
+
+    def getChild(self, path: bytes, request: Request) -> IResource:
+        """
+        C{/} itself is this resource; other paths are not found.
+        """
+        return self if path == b"" else NotFound()
+
+    def render_GET(self, request: Request) -> bytes:
+        """
+        The service's name, version and paths.
+        """
+        return respond(
+            request,
+            200,
+            jsonBody(
+                {
+                    "service": "randnum",
+                    "version": __version__,
+                    "paths": [
+                        "/v1/random",
+                        "/v1/bytes",
+                        "/v1/draws",
+                        "/v1/key",
+                        "/healthz",
+                        "/metrics",
+                    ],
+                }
+            ),
+        )
+
+
+def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
+    """
+    The whole HTTP face: C{/v1/random}, C{/v1/bytes}, C{/healthz},
+    C{/metrics} and C{/}.
+    """
+    root = IndexResource()
+    version = JSONResource()
+    version.putChild(b"random", RandomResource(server))
+    version.putChild(b"bytes", BytesResource(server))
+    version.putChild(b"draws", DrawsResource(server))
+    version.putChild(b"key", KeyResource(server))
+    root.putChild(b"v1", version)
+    root.putChild(b"healthz", HealthResource())
+    root.putChild(b"metrics", MetricsResource(registry, server))
+    return root

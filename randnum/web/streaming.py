@@ -1,0 +1,149 @@
+# -*- test-case-name: tests.web.test_streaming,tests.tcp.test_byte_stream -*-
+"""
+Bodies too large to make at once: made and written a piece per reactor
+turn while the client reads, and given up when it stops reading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.web.server import Request
+from zope.interface import implementer
+
+from randnum.flow import PeerReading, socketOf
+from randnum.generation.source import NumberSource
+from randnum.generation.values import UUID7Clock, batches
+from randnum.limits import WORK_BUDGET
+from randnum.query import Query
+from randnum.web.channel import RandnumChannel
+
+
+def bodyPieces(
+    source: NumberSource, query: Query, uuid7: UUID7Clock, form: str
+) -> Iterator[bytes]:
+    """
+    The body for C{query}'s values, in pieces of about one work budget.
+    """
+    # A budget of work a piece: fewer values where each costs more.
+    values = batches(
+        source, query, uuid7, WORK_BUDGET * query.replySize() // query.workSize()
+    )
+    if form == "text":
+        for batch in values:
+            yield b"\n".join(batch) + b"\n"
+        return
+    # Strings from a literal alphabet may hold characters JSON escapes.
+    escape = query.type == "string" and any(c in query.alphabet for c in '"\\')
+    yield b'{"type":"' + query.type.encode("ascii") + b'","values":['
+    first = True
+    for batch in values:
+        if escape:
+            quoted = [json.dumps(v.decode("ascii")).encode("ascii") for v in batch]
+        else:
+            quoted = [b'"' + v + b'"' for v in batch]
+        yield (b"" if first else b",") + b",".join(quoted)
+        first = False
+    yield b"]}\n"
+
+
+@implementer(IPushProducer)
+class StreamedBody:
+    """
+    Write a response body a piece per reactor turn, pausing while the
+    client is behind, then finish the response and call C{done}.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        pieces: Iterator[bytes],
+        clock: IReactorTime,
+        done: Callable[[], object],
+        timeout: float | None = None,
+    ) -> None:
+        """
+        @param timeout: abort the connection when the client has read
+            nothing for this long (twisted.web puts its own idle timeout
+            aside while a response is being written).
+        """
+        self.request = request
+        self.pieces = pieces
+        self.clock = clock
+        self.done = done
+        self.timeout = timeout
+        self.paused = False
+        self.stallCall: IDelayedCall | None = None
+        #: Whether the client reads, while the stream waits for it.
+        self.reading = PeerReading(socketOf(request.channel.transport))
+        self.call: IDelayedCall | None = clock.callLater(0, self._step)
+        request.registerProducer(self, True)
+        request.notifyFinish().addErrback(lambda _: self.stopProducing())
+
+    def _step(self) -> None:
+        self.call = None
+        piece = next(self.pieces, None)
+        if piece is None:
+            self.request.unregisterProducer()
+            self.done()
+            self.request.finish()
+            return
+        self.request.write(piece)
+        if not self.paused and self.call is None:
+            self.call = self.clock.callLater(0, self._step)
+
+    def pauseProducing(self) -> None:
+        """
+        The client is behind: stop writing.
+        """
+        self.paused = True
+        if self.call is not None:
+            self.call.cancel()
+            self.call = None
+        if self.timeout and self.stallCall is None:
+            self.reading.markNow()
+            self.stallCall = self.clock.callLater(self.timeout, self._stalled)
+
+    def resumeProducing(self) -> None:
+        """
+        The client has caught up: go on.
+        """
+        self.paused = False
+        self._cancelStall()
+        if self.call is None:
+            self.call = self.clock.callLater(0, self._step)
+
+    def _cancelStall(self) -> None:
+        if self.stallCall is not None:
+            if self.stallCall.active():
+                self.stallCall.cancel()
+            self.stallCall = None
+
+    def _stalled(self) -> None:
+        """
+        The client has read nothing for the timeout: abort, as for any
+        connection whose responses are not read.
+        """
+        self.stallCall = None
+        if self.timeout and self.reading.hasRead():
+            # Reading, a TCP window at a time, though the transport has not
+            # drained yet: not stalled.
+            self.stallCall = self.clock.callLater(self.timeout, self._stalled)
+            return
+        channel = self.request.channel
+        if isinstance(channel, RandnumChannel):
+            channel._timedOut("responses not read")
+        else:
+            self.request.transport.abortConnection()  # type: ignore[union-attr]
+
+    def stopProducing(self) -> None:
+        """
+        The connection is gone: make nothing more.
+        """
+        self.pieces = iter(())
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+        self._cancelStall()
