@@ -28,7 +28,10 @@ from servers import freePort
 
 import randnum
 
-pytestmark = required(("podman", "runc", "mmdebstrap"), "RANDNUM_REQUIRE_CONTAINERS")
+pytestmark = [
+    pytest.mark.live,
+    required(("podman", "runc", "mmdebstrap"), "RANDNUM_REQUIRE_CONTAINERS"),
+]
 
 IMAGE = "localhost/randnum:test"
 

@@ -103,6 +103,7 @@ def test_serviceAndAutoscalerPointAtTheDeployment() -> None:
     assert (target["kind"], target["name"]) == ("Deployment", "randnum")
 
 
+@pytest.mark.live
 def test_signedReplicasEachKeepTheirKeyAndStoreOnTheirVolume(tmp_path: Path) -> None:
     statefulSet = manifest("StatefulSet", "randnum-signed")["spec"]
     pod = statefulSet["template"]["spec"]
@@ -200,6 +201,7 @@ def test_systemdUnitsShareOnePortAcrossProcesses() -> None:
     assert int(service["LimitNOFILE"]) > 10_000
 
 
+@pytest.mark.live
 @pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="needs systemd-analyze"
 )

@@ -16,6 +16,9 @@ from servers import Server, run
 
 import randnum
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 LOCAL = "tcp:0:interface=127.0.0.1"
 
 

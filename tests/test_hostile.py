@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 from servers import Server
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 LOCAL = "tcp:0:interface=127.0.0.1"
 # Summaries often enough for tests to watch connections come and go.
 WATCHED = ("--log-interval", "0.2")

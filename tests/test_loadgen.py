@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 from servers import Server
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 SOURCE = Path(__file__).resolve().parent.parent / "benchmarks" / "loadgen.c"
 LOCAL = "tcp:0:interface=127.0.0.1"
 

@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 from servers import BIN, LISTENING, cleanEnvironment, freePort, run, stopProcess
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 SYSTEMD_PORT = "systemd:domain=INET:index=0"
 
 

@@ -22,12 +22,16 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
 from containers import DEPLOY, NSPAWN, required, run, systemdRoot, wheelhouse
 from servers import freePort
 
-pytestmark = required(
-    ("systemd-nspawn", "mmdebstrap", "journalctl"), "RANDNUM_REQUIRE_CONTAINERS"
-)
+pytestmark = [
+    pytest.mark.live,
+    required(
+        ("systemd-nspawn", "mmdebstrap", "journalctl"), "RANDNUM_REQUIRE_CONTAINERS"
+    ),
+]
 
 UNITS = Path("etc/systemd/system")
 TWISTD = "/opt/randnum/bin/twistd --nodaemon --pidfile= --logfile=- randnum"

@@ -90,6 +90,7 @@ def test_renderTableMapsWordsLikeTheGenericSampler(
         assert table.table[word] == expected
 
 
+@pytest.mark.live
 def test_poolIsEmptiedInAForkedChild() -> None:
     """
     A child process must not hand out the numbers its parent has drawn.

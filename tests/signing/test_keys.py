@@ -55,6 +55,7 @@ def test_keygenNeverOverwrites(tmp_path: Path, existing: str) -> None:
     assert len(list(tmp_path.iterdir())) == 1
 
 
+@pytest.mark.live
 def test_keygenCommand(tmp_path: Path) -> None:
     made = run("randnum", "keygen", "k.pem", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
@@ -67,6 +68,7 @@ def test_keygenCommand(tmp_path: Path) -> None:
     assert "Traceback" not in usageError.stderr + again.stderr
 
 
+@pytest.mark.live
 def test_keygenIfMissingKeepsAnExistingKey(tmp_path: Path) -> None:
     first = run("randnum", "keygen", "--if-missing", "k.pem", cwd=tmp_path)
     assert first.returncode == 0 and "wrote k.pem" in first.stderr
@@ -238,6 +240,7 @@ def _record(tmp_path: Path) -> str:
     return drawn(store, 1)[0].decode()
 
 
+@pytest.mark.live
 def test_twistdSaysWhatIsWrongInOneLine(tmp_path: Path) -> None:
     (tmp_path / "k.pem").write_text("junk")
     result = run(

@@ -259,6 +259,7 @@ def test_theReadmesPlainVerifierIsTenLinesWithoutRandnum() -> None:
     assert "randnum" not in code
 
 
+@pytest.mark.live
 def test_theReadmesPlainVerifierChecksRecords(tmp_path: Path) -> None:
     store, _ = makeStore(tmp_path, Clock())
     lines = drawn(store, 3)

@@ -36,6 +36,9 @@ from servers import Server, freePort, run, stopServer
 
 from randnum.signing.records import GENESIS, RecordError, parseRecord, verifyDraw
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 LOOPBACK = "127.0.0.1"
 
 #: Kill, restart and check this many times.

@@ -26,6 +26,9 @@ from randnum.client.protocol import RandnumClientProtocol
 from randnum.signing.keys import loadPublicKey
 from randnum.signing.records import digest, verifyDraw
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 LOCAL = "tcp:0:interface=127.0.0.1"
 
 

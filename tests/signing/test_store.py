@@ -316,6 +316,7 @@ def sharedDirectory() -> Iterator[Path]:
     shutil.rmtree(path)
 
 
+@pytest.mark.live
 def test_aReadOnlyStoreIsRefusedAtStartUp(sharedDirectory: Path) -> None:
     signer = newSigner()
     path = sharedDirectory / "audit.db"

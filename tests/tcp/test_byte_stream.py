@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from servers import BIN, Server, cleanEnvironment, fetch, run
 from test_hostile import rssBytes
 from twisted.internet import tcp
@@ -27,6 +28,9 @@ from uniformity import chiSquareOk
 
 from randnum.flow import peerProgress
 from randnum.web.streaming import StreamedBody
+
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 

@@ -27,6 +27,9 @@ from test_systemd import LAUNCHER, SYSTEMD_PORT, reusePortSocket, twistd
 from randnum.signing.keys import loadPublicKey
 from randnum.signing.records import verifyChains
 
+# Every test here starts real processes.
+pytestmark = pytest.mark.live
+
 LOCAL = "tcp:0:interface=127.0.0.1"
 SERVING = re.compile(r"randnum worker (\d+) \(pid (\d+)\) serving")
 
