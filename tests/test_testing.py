@@ -1,8 +1,8 @@
 # Twisted's test doubles are not annotated.
 # mypy: disallow-untyped-calls=False
 """
-randnum.testing: the doubles users test their own code with, and the README's
-"Testing your code" example.
+randnum.testing: the doubles users test their own code with, and the docs'
+"Testing your code" example (docs/embedding-and-testing.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import randnum
 from randnum.client.protocol import RandnumClientProtocol
 from randnum.testing import FakeBlockingClient, InMemoryServer, fakeConnect
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "embedding-and-testing.md"
 
 
 def fired(deferred: Deferred[Any]) -> Any:
@@ -89,14 +89,14 @@ def test_fakeConnectReplacesConnect(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(set(lottery)) == 6
 
 
-def test_readmeTestingExampleRuns() -> None:
-    text = README.read_text()
+def test_docsTestingExampleRuns() -> None:
+    text = PAGE.read_text()
     section = text[text.index("## Testing your code") :]
     blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    assert blocks, "the README's 'Testing your code' section has no example"
+    assert blocks, "the docs' 'Testing your code' section has no example"
     for block in blocks[:2]:
         namespace: dict[str, Any] = {}
-        exec(compile(block, "README.md", "exec"), namespace)
+        exec(compile(block, PAGE.name, "exec"), namespace)
         for name, value in namespace.items():
             if name.startswith("test_") and callable(value):
                 value()

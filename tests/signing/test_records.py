@@ -241,29 +241,29 @@ def test_whatIsNotARecordIsSaidSo(text: str, reason: str) -> None:
         parseRecord(text)
 
 
-# The README's verification in plain Python.
+# The docs' verification in plain Python (docs/signed-draws.md).
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "signed-draws.md"
 
 
-def readmeVerifier() -> str:
-    text = README.read_text()
-    block = text[text.index("<!-- readme:verify -->") :]
+def docsVerifier() -> str:
+    text = PAGE.read_text()
+    block = text[text.index("<!-- docs:run-with=verifyScript -->") :]
     return block.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-def test_theReadmesPlainVerifierIsTenLinesWithoutRandnum() -> None:
-    code = readmeVerifier()
+def test_theDocsPlainVerifierIsTenLinesWithoutRandnum() -> None:
+    code = docsVerifier()
     statements = [line for line in code.splitlines() if line.strip()]
     assert len(statements) <= 12
     assert "randnum" not in code
 
 
-@pytest.mark.live
-def test_theReadmesPlainVerifierChecksRecords(tmp_path: Path) -> None:
+@pytest.mark.live  # runs the verifier as a script, in an isolated Python
+def test_theDocsPlainVerifierChecksRecords(tmp_path: Path) -> None:
     store, _ = makeStore(tmp_path, Clock())
     lines = drawn(store, 3)
-    (tmp_path / "verify.py").write_text(readmeVerifier())
+    (tmp_path / "verify.py").write_text(docsVerifier())
     (tmp_path / "key.pub").write_text(store.signer.publicPem)
     (tmp_path / "draws.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
 
