@@ -43,6 +43,10 @@ class StartupFailed(SystemExit, Exception):
     the terminal and exits with status 1 rather than waiting forever.
     """
 
+    # Its documented name, which a daemonizing twistd prints before the
+    # line: it was born in randnum.tap, and users may match on it.
+    __module__ = "randnum.tap"
+
 
 class ListeningService(Service):
     """

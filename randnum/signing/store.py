@@ -424,7 +424,7 @@ class AuditStore:
                 log.error(
                     "randnum's audit store {path} is full ({size} bytes, the "
                     "limit is {limit}): signed draws are refused; export and "
-                    "delete old records (see the README on retention)",
+                    "delete old records (see the docs on retention: signed-draws.md)",
                     path=self.path,
                     size=size,
                     limit=self.maxSize,

@@ -11,7 +11,7 @@ supervises them.
    every worker adopts the same one and accepts from it (one connection at
    a time, L{randnum.workers.sockets.ACCEPTS_PER_WAKEUP}).  Measured, the shared
    socket let one worker take 49 of 50 connections opened at once;
-   C{SO_REUSEPORT} splits them about evenly (see the README).
+   C{SO_REUSEPORT} splits them about evenly (see docs/performance.md).
  - Limits: each worker enforces its share of C{--max-connections} and of
    C{--max-connections-per-ip} (L{share}), so the server never admits more
    than the totals.

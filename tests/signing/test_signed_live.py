@@ -220,7 +220,7 @@ def test_getDataNeedsSigned(tmp_path: Path) -> None:
 def test_exportArchivesAndVerifyJoinsArchiveAndStore(
     signing: Signing, tmp_path: Path
 ) -> None:
-    # The README's retention recipe: archive records 1..3, delete them from
+    # The docs' retention recipe: archive records 1..3, delete them from
     # the store, and the archive and a later export still verify as one.
     with randnum.connect("127.0.0.1", signing.tcp) as client:
         for _ in range(5):

@@ -458,7 +458,7 @@ def test_theStoreIsFullAtItsLimitExactly(
     assert said[-1] == (
         f"randnum's audit store {store.path} is full ({size} bytes, the limit "
         f"is {size}): signed draws are refused; export and delete old records "
-        "(see the README on retention)"
+        "(see the docs on retention: signed-draws.md)"
     )
     store.maxSize = 0
     store.checkSize()  # no limit: nothing is measured or changed
