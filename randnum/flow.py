@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_flow,tests.test_each_client_costs_itself -*-
 """
 Sending replies: soon, in order, never faster than the peer reads, and with
 an honest close.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_limits,tests.test_each_client_costs_itself -*-
 """
 Limits that keep one client from costing others, and the counts that show
 them at work.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_listening -*-
+# -*- test-case-name: tests.test_tap -*-
 """
 Listening on an endpoint as a twistd service, with failures said in one
 line.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.web.test_resources,tests.workers.test_pool -*-
 """
 Prometheus metrics, read from the servers' counts when scraped.
 

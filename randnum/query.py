@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_query -*-
 """
 The request model shared by every face of randnum.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.signing.test_records -*-
 """
 The documented import path of the record verifier: see
 L{randnum.signing.records}.

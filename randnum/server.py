@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_service,tests.test_limits -*-
 """
 One randnum server: what every face shares.
 

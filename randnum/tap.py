@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_tap -*-
 """
 The C{twistd randnum} plugin: command-line options and the service they
 describe.

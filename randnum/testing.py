@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_testing -*-
 """
 Test doubles for code that uses randnum: no sockets, no reactor, and
 reproducible numbers.

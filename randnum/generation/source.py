@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.generation.test_source -*-
 """
 Where the numbers come from.
 

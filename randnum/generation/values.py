@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.generation.test_values -*-
 """
 Random values of every type a request can ask for, besides integers:
 decimals, Gaussians, strings, UUIDs and bytes.

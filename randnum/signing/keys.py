@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.signing.test_keys -*-
 """
 Signing keys: making them (C{randnum keygen}) and reading them back.
 

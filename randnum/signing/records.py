@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.signing.test_records -*-
 """
 Signed draw records: their canonical form, and how anyone verifies them.
 

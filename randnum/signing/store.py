@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.signing.test_store,tests.signing.test_signed_answers -*-
 """
 The audit store: signed draws, chained, committed before anyone sees them.
 

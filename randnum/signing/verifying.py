@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.signing.test_signed_live -*-
 """
 C{randnum verify}: check signed draws' records, offline or against a server.
 

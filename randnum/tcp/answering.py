@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.tcp.test_protocol,tests.signing.test_signed_answers -*-
 """
 Answering: from complete request lines to reply bytes, a budget at a time.
 

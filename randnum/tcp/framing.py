@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.tcp.test_protocol,tests.test_limits -*-
 """
 Framing: how a connection's byte stream is cut into requests.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.tcp.test_protocol -*-
 """
 The randnum wire protocol: requests in, random numbers out.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.workers.test_pool,tests.workers.test_workers_live -*-
 """
 One worker process of C{twistd randnum --workers N}.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.workers.test_pool -*-
 """
 What the main process and its workers say to each other (C{--workers}).
 

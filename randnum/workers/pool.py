@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.workers.test_pool,tests.workers.test_workers_live -*-
 """
 The main process of C{twistd randnum --workers N}: it opens every listening
 port, starts N worker processes (L{randnum.workers.child}) that share them, and
