@@ -17,7 +17,7 @@ import ssl
 from types import TracebackType
 from typing import Any
 
-from randnum.client.protocol import (
+from randnum.client.lines import (
     RandnumError,
     UnexpectedReply,
     parseReply,
