@@ -21,24 +21,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.selectreactor import SelectReactor
 from twisted.internet.threads import blockingCallFromThread
 
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
-from randnum.signing.keys import Signer
+from randnum.signing.keys import Signer, generateKey
 from randnum.signing.store import openStore, openTail
 from randnum.tcp.protocol import RandnumFactory
 from randnum.web.site import webSite
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,13 +64,12 @@ class ReactorThread:
         )
         self.thread.start()
 
-    def call(self, f: Callable[..., T], *args: Any) -> T:
+    def call(self, f: Callable[..., Any], *args: Any) -> Any:
         """
         Run C{f(*args)} in the reactor thread; its result (waiting for a
         L{Deferred}'s), or its exception raised here.
         """
-        result: T = blockingCallFromThread(self.reactor, f, *args)
-        return result
+        return blockingCallFromThread(self.reactor, f, *args)
 
     def react(self, main: Callable[..., Any], argv: tuple[Any, ...] = ()) -> NoReturn:
         """
@@ -103,8 +99,9 @@ class Servers:
         self.running = running
         self.reactor = running.reactor
         self.ports: list[IListeningPort] = []
+        self.pools: list[Any] = []
 
-    def listen(self, factory: Factory, description: str) -> int:
+    def listen(self, factory: IProtocolFactory, description: str) -> int:
         """
         Listen with C{factory} at the server endpoint C{description}; the
         TCP port number (0 for a Unix socket).
@@ -115,7 +112,7 @@ class Servers:
             listening: Deferred[IListeningPort] = endpoint.listen(factory)
             return listening
 
-        port = self.running.call(listen)
+        port: IListeningPort = self.running.call(listen)
         self.ports.append(port)
         return int(getattr(port.getHost(), "port", 0))
 
@@ -123,9 +120,10 @@ class Servers:
         """
         A L{RandnumServer} on this reactor, built with C{kwargs}.
         """
-        return self.running.call(
-            lambda: RandnumServer(clock=self.reactor, **kwargs)  # type: ignore[misc]
+        server: RandnumServer = self.running.call(
+            lambda: RandnumServer(clock=self.reactor, **kwargs)
         )
+        return server
 
     def signingServer(self, directory: Path, keyfile: Path) -> RandnumServer:
         """
@@ -138,9 +136,11 @@ class Servers:
 
         def build() -> RandnumServer:
             audit = openStore(path, signer, self.reactor, openTail(path, signer))
+            self.pools += [audit.pool, audit.readPool]
             return RandnumServer(clock=self.reactor, audit=audit)
 
-        return self.running.call(build)
+        server: RandnumServer = self.running.call(build)
+        return server
 
     def tcp(
         self,
@@ -169,11 +169,27 @@ class Servers:
 
     def close(self) -> None:
         """
-        Stop listening.
+        Stop listening, and close the audit stores' database threads.
         """
         for port in self.ports:
             self.running.call(port.stopListening)
-        self.ports = []
+        for pool in self.pools:
+            self.running.call(pool.close)
+        self.ports, self.pools = [], []
+
+
+class Signing:
+    """
+    A signing server in C{inProcess}: its key (C{signing.pem} and
+    C{signing.pem.pub} in C{directory}), and its two faces.
+    """
+
+    def __init__(self, inProcess: Servers, directory: Path) -> None:
+        self.keyId = generateKey(directory / "signing.pem")
+        server = inProcess.signingServer(directory, directory / "signing.pem")
+        self.tcp = inProcess.tcp(server)
+        self.http = inProcess.http(server)
+        self.url = f"http://127.0.0.1:{self.http}"
 
 
 @contextmanager

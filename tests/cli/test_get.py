@@ -163,6 +163,7 @@ class NotRandnum(Protocol):
     """
 
     def dataReceived(self, data: bytes) -> None:
+        assert self.transport is not None
         self.transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 
 
