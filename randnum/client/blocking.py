@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.client.test_blocking -*-
 """
 A blocking randnum client for code that does not use Twisted.
 
