@@ -689,6 +689,7 @@ def checkRestarted(
     return len(stored) + 1, line
 
 
+@pytest.mark.live
 def test_killedUnderSignedLoadLosesNoReceivedRecord(
     serve: Callable[..., Server], service: Service
 ) -> None:
