@@ -30,12 +30,12 @@ from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.selectreactor import SelectReactor
 from twisted.internet.threads import blockingCallFromThread
 
+from randnum import RandnumFactory
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
 from randnum.signing.keys import Signer, generateKey
 from randnum.signing.store import openStore, openTail
-from randnum.tcp.protocol import RandnumFactory
-from randnum.web.site import webSite
+from randnum.web import webSite
 
 
 @dataclass(frozen=True)
