@@ -689,7 +689,6 @@ def checkRestarted(
     return len(stored) + 1, line
 
 
-@pytest.mark.live
 def test_killedUnderSignedLoadLosesNoReceivedRecord(
     serve: Callable[..., Server], service: Service
 ) -> None:

@@ -65,7 +65,6 @@ def signing(serve: Callable[..., Server], tmp_path: Path) -> Signing:
     return Signing(server, tmp_path / "signing.pem", made.stdout.strip())
 
 
-@pytest.mark.live
 def test_httpSignedDrawIsStoredAsSent(signing: Signing) -> None:
     status, body = signing.get(
         "/v1/random?signed=true&type=decimal&places=3&n=2&data=raffle%2012"
@@ -85,7 +84,6 @@ def test_httpSignedDrawIsStoredAsSent(signing: Signing) -> None:
     assert signing.get(f"/v1/draws/{record['serial']}") == (200, body)
 
 
-@pytest.mark.live
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
@@ -104,7 +102,6 @@ def test_httpRefusesBadSignedRequests(
     assert reason in json.loads(body)["error"]
 
 
-@pytest.mark.live
 def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
     with randnum.connect("127.0.0.1", signing.tcp) as client:
         records = [client.values("int", 1, signed=True) for _ in range(5)]
@@ -135,7 +132,6 @@ def test_theAuditStoreIsReadBackByPages(signing: Signing) -> None:
         assert "error" in json.loads(body)
 
 
-@pytest.mark.live
 def test_theBlockingClientGetsAVerifiableRecord(signing: Signing) -> None:
     with randnum.connect("127.0.0.1", signing.tcp) as client:
         first = client.values("int", 3, min=1, max=6, signed=True, data="dice \u2680")
@@ -164,7 +160,6 @@ def test_theTwistedClientGetsTheRecord() -> None:
     assert got[0]["values"] == [1, 2]
 
 
-@pytest.mark.live
 def test_getSignedAndVerify(signing: Signing, tmp_path: Path) -> None:
     got = run(
         "randnum",
@@ -197,7 +192,6 @@ def test_getSignedAndVerify(signing: Signing, tmp_path: Path) -> None:
     assert bad.stderr.strip() == f"randnum: serial {record['serial']}: bad signature"
 
 
-@pytest.mark.live
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -216,7 +210,6 @@ def test_verifyUsageErrors(tmp_path: Path, args: tuple[str, ...], message: str) 
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.live
 def test_getDataNeedsSigned(tmp_path: Path) -> None:
     result = run("randnum", "get", "--data", "x", cwd=tmp_path)
     assert result.returncode == 2 and "--data needs --signed" in result.stderr
@@ -224,7 +217,6 @@ def test_getDataNeedsSigned(tmp_path: Path) -> None:
     assert empty.returncode == 2 and "--data: give 1 to 256" in empty.stderr
 
 
-@pytest.mark.live
 def test_exportArchivesAndVerifyJoinsArchiveAndStore(
     signing: Signing, tmp_path: Path
 ) -> None:
@@ -258,7 +250,6 @@ def test_exportArchivesAndVerifyJoinsArchiveAndStore(
     assert "does not speak HTTP (is it randnum's TCP port?" in wrongPort.stderr
 
 
-@pytest.mark.live
 def test_aSignedRequestThatIsNotOneIsRefused(signing: Signing) -> None:
     # An unencoded space makes the line free text, which would get an
     # unsigned number: the server says so instead.
@@ -267,7 +258,6 @@ def test_aSignedRequestThatIsNotOneIsRefused(signing: Signing) -> None:
         assert client._readLine().startswith(b"ERR a signed request must be only")
 
 
-@pytest.mark.live
 def test_withoutSigningSignedRequestsAreRefused(
     serve: Callable[..., Server], tmp_path: Path
 ) -> None:
@@ -293,7 +283,6 @@ def test_withoutSigningSignedRequestsAreRefused(
     assert got.stderr.strip() == "randnum: signing is not enabled"
 
 
-@pytest.mark.live
 def test_metricsReportTheAuditStore(signing: Signing) -> None:
     with randnum.connect("127.0.0.1", signing.tcp) as client:
         for _ in range(3):

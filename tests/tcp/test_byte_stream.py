@@ -113,7 +113,6 @@ def test_aReaderThatStopsCostsLittleAndIsLetGo(serve: Callable[..., Server]) -> 
         sock.close()
 
 
-@pytest.mark.live
 def test_randnumBytesWritesExactlyWhatItIsAsked(serve: Callable[..., Server]) -> None:
     _, port = webServer(serve)
     url = f"http://127.0.0.1:{port}"
@@ -142,7 +141,6 @@ def test_randnumBytesWritesExactlyWhatItIsAsked(serve: Callable[..., Server]) ->
     )
 
 
-@pytest.mark.live
 def test_randnumBytesSaysWhatIsWrong(serve: Callable[..., Server]) -> None:
     server, port = webServer(serve)
     both = run("randnum", "bytes", "--length", "10", "-", cwd=BIN)
