@@ -95,6 +95,8 @@ def test_getOverIpv6WithAnyHostSpelling(randnum: Randnum, inProcess: Servers) ->
         assert len(ran.out.split()) == 2
 
 
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
 def test_getOverTlsTrustingACaFile(
     randnum: Randnum, inProcess: Servers, tlsPort: str, certificate: tuple[Path, Path]
 ) -> None:

@@ -86,6 +86,8 @@ def test_ipv6InBrackets(inProcess: Servers) -> None:
         assert len(client.get(n=2)) == 2
 
 
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
 def test_tlsTrustingACaFile(
     inProcess: Servers, tlsPort: str, certificate: tuple[Path, Path]
 ) -> None:
