@@ -12,7 +12,7 @@ The pieces, one module each:
 """
 
 from randnum.client.blocking import connect, connectUnix
-from randnum.client.protocol import RandnumError
+from randnum.client.lines import RandnumError
 from randnum.generation.source import NumberSource, seededSource, systemSource
 from randnum.limits import Limits
 from randnum.query import Query, QueryError

@@ -1,7 +1,8 @@
 """
-Checks of command-line values, shared by C{twistd randnum} (L{randnum.tap})
-and the C{randnum} command (L{randnum.cli}): each returns the value or
-raises L{usage.UsageError} with a message naming the option.
+Checks of command-line values (and of the environment variables that stand
+in for some), shared by C{twistd randnum} (L{randnum.tap}) and the
+C{randnum} command (L{randnum.cli}): each returns the value or raises
+L{usage.UsageError} with a message naming the option.
 """
 
 from __future__ import annotations
@@ -73,3 +74,71 @@ def secondsOption(name: str, value: str) -> float:
             f"--{name} must be a number of seconds (0 or more), not {value!r}"
         )
     return seconds
+
+
+def optionalIntegerOption(name: str, value: str | None) -> int | None:
+    """
+    As L{integerOption}, for an option that may be left out: L{None} stays
+    L{None}.
+    """
+    return None if value is None else integerOption(name, value)
+
+
+def positiveOption(name: str, value: str) -> int:
+    """
+    The integer C{--name value}, 1 or more.
+    """
+    try:
+        number = parseInteger(name, value)
+    except QueryError:
+        number = 0
+    if number <= 0:
+        raise usage.UsageError(f"--{name} must be a positive number, not {value!r}")
+    return number
+
+
+def positiveNumberOption(name: str, value: str) -> float:
+    """
+    The decimal number C{--name value} (such as C{0.5}), more than 0.
+    """
+    try:
+        number = parseDecimal(name, value)
+    except QueryError:
+        number = 0
+    if number <= 0:
+        raise usage.UsageError(f"--{name} must be a positive number, not {value!r}")
+    return number
+
+
+def hostOption(origin: str, value: str) -> str:
+    """
+    A host to connect to: a name, an IPv4 address, or an IPv6 address, bare
+    or in brackets (which are taken off).
+
+    @param origin: where the value came from, as the message names it: an
+        option (C{--host}) or an environment variable (C{RANDNUM_HOST}).
+    """
+    host = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    if not host or any(c in host for c in "[]/ \t"):
+        raise usage.UsageError(
+            f"{origin} must be a host name or address, not {value!r}"
+        )
+    return host
+
+
+def portOption(origin: str, value: str) -> int:
+    """
+    A TCP port number to connect to, 1 to 65535.
+
+    @param origin: where the value came from, as the message names it: an
+        option (C{--port}) or an environment variable (C{RANDNUM_PORT}).
+    """
+    try:
+        port = parseInteger("port", value)
+    except QueryError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise usage.UsageError(
+            f"{origin} must be a port number (1-65535), not {value!r}"
+        )
+    return port

@@ -18,7 +18,7 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
 
 from randnum import __version__
-from randnum.client.protocol import endpointError
+from randnum.client.endpoints import endpointError
 from randnum.config import DEFAULT_PORT, Config
 from randnum.limits import Limits
 from randnum.listening import StartupFailed

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.cli.test_load -*-
 """
 C{randnum bench}: a load generator for randnum (and any server that answers
 newline-terminated lines), in the manner of redis-benchmark.

@@ -1,7 +1,8 @@
 """
 Clients of randnum's TCP protocol: the Twisted client
 (L{randnum.client.protocol}) and a plain-socket one
-(L{randnum.client.blocking}).
+(L{randnum.client.blocking}), which share the request and reply lines
+(L{randnum.client.lines}) and where to connect (L{randnum.client.endpoints}).
 """
 
 from randnum.client.protocol import (

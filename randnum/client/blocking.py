@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.client.test_blocking -*-
 """
 A blocking randnum client for code that does not use Twisted.
 
@@ -17,7 +18,7 @@ import ssl
 from types import TracebackType
 from typing import Any
 
-from randnum.client.protocol import (
+from randnum.client.lines import (
     RandnumError,
     UnexpectedReply,
     parseReply,

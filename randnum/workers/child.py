@@ -38,7 +38,7 @@ from twisted.logger import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from randnum.client.protocol import endpointError
+from randnum.client.endpoints import endpointError
 from randnum.config import Config
 from randnum.server import RandnumServer
 from randnum.service import Faces, buildService

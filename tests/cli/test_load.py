@@ -1,6 +1,9 @@
 """
-C{randnum bench}: its counting, histogram and endpoint parsing, its usage
-errors, and a short smoke run against a real server (no timed assertion).
+C{randnum bench}'s load engine (L{randnum.cli.load}): its counting,
+histogram and endpoint parsing, runs against a server in this process, and
+a short smoke run of the console script, its load spread over child
+processes, against a real server (live; no timed assertion).  The
+command's options and output are tested in C{test_bench}.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from inprocess import Servers
 from servers import Server, run
 
 from randnum.cli.load import (
@@ -94,40 +98,7 @@ def test_parseEndpointRefusesWhatItCannotDrive(description: str) -> None:
         parseEndpoint(description)
 
 
-@pytest.mark.parametrize(
-    ("args", "named"),
-    [
-        (["--mode", "udp"], "--mode"),
-        (["-c", "0"], "--connections"),
-        (["-P", "many"], "--pipeline"),
-        (["-t", "-1"], "--duration"),
-        (["--seconds", "0"], "--duration"),
-        (["-d", "1_0"], "--duration must be a positive number"),
-        (["--endpoint", "tls:x:1"], "--endpoint 'tls:x:1'"),
-        (["--processes", "0"], "--processes"),
-        (["--endpoint", "tls:127.0.0.1:5001"], "--endpoint"),
-        (["--mode", "connect", "--request", ""], "--request"),
-    ],
-)
-def test_benchUsageErrorsNameTheOption(
-    tmp_path: Path, args: list[str], named: str
-) -> None:
-    result = run("randnum", "bench", *args, cwd=tmp_path)
-    assert result.returncode == 2
-    assert named in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_benchReportsAnUnreachableServer(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    result = run("randnum", "bench", "-p", str(port), "-t", "0.3", cwd=tmp_path)
-    assert result.returncode == 3
-    assert "no replies" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
+@pytest.mark.live
 @pytest.mark.parametrize(
     "args",
     [
@@ -163,11 +134,11 @@ def test_benchSmokeRun(
     assert figures["latency_p50_ms"] <= figures["latency_p99_ms"]
 
 
-def test_benchCountsErrorReplies(serve: Callable[..., Server]) -> None:
-    server = serve("--port", LOCAL)
+def test_benchCountsErrorReplies(inProcess: Servers) -> None:
+    port = inProcess.tcp()
     tally = runInProcess(
         Load(
-            endpoint=f"tcp:127.0.0.1:{server.port}",
+            endpoint=f"tcp:127.0.0.1:{port}",
             connections=1,
             pipeline=10,
             seconds=0.2,
@@ -179,9 +150,9 @@ def test_benchCountsErrorReplies(serve: Callable[..., Server]) -> None:
     assert tally.numbers == 0
 
 
-def test_benchOverUnixSocket(serve: Callable[..., Server], tmp_path: Path) -> None:
+def test_benchOverUnixSocket(inProcess: Servers, tmp_path: Path) -> None:
     path = tmp_path / "randnum.sock"
-    serve("--port", f"unix:{path}")
+    inProcess.tcp(description=f"unix:{path}")
     tally = runInProcess(
         Load(endpoint=f"unix:path={path}", connections=2, pipeline=10, seconds=0.2)
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred
@@ -18,13 +17,8 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
 from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
 
-from randnum.client.protocol import (
-    RandnumClientProtocol,
-    RandnumError,
-    UnexpectedReply,
-    parseReply,
-    requestLine,
-)
+from randnum.client.lines import RandnumError
+from randnum.client.protocol import RandnumClientProtocol
 from randnum.client.protocol import connect as connectClient
 from randnum.query import INT64_MAX, INT64_MIN, MAX_COUNT
 from randnum.tcp.protocol import Framing, RandnumFactory
@@ -67,25 +61,6 @@ def connected(
     client = RandnumClientProtocol()
     pump = connect(server, makeFakeServer(server), client, makeFakeClient(client))
     return client, pump
-
-
-def test_requestLineSendsOnlyWhatIsGiven() -> None:
-    assert requestLine() == b"n=1\n"
-    assert requestLine(3, 1, 6, True) == b"n=3 min=1 max=6 unique=true\n"
-    assert requestLine(2, max=9) == b"n=2 max=9\n"
-
-
-def test_parseReply() -> None:
-    assert parseReply(b"4 -1 6") == [4, -1, 6]
-    assert parseReply(b"7\r") == [7]
-    with pytest.raises(RandnumError) as refused:
-        parseReply(b"ERR min must not exceed max")
-    assert refused.value.reason == "min must not exceed max"
-    assert not isinstance(refused.value, UnexpectedReply)
-    with pytest.raises(UnexpectedReply):
-        parseReply(b"HTTP/1.1 400 Bad Request")
-    with pytest.raises(UnexpectedReply):
-        parseReply(b"")
 
 
 def test_requestFiresWithInts() -> None:

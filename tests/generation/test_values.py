@@ -26,7 +26,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from uniformity import chiSquareOk
 
-from randnum.client.protocol import RandnumError, valuesLine
+from randnum.client.lines import RandnumError, valuesLine
 from randnum.generation.source import seededSource
 from randnum.generation.values import (
     Alphabet,

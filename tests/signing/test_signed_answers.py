@@ -21,7 +21,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from randnum.client.protocol import valuesLine
+from randnum.client.lines import valuesLine
 from randnum.limits import WORK_BUDGET
 from randnum.query import MAX_DATA, Query, QueryError, parseLine
 from randnum.server import RandnumServer

@@ -1,0 +1,68 @@
+# -*- test-case-name: tests.cli.test_export -*-
+"""
+C{randnum export}: write a signing server's stored records to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import ClassVar
+
+from twisted.python import usage
+
+from randnum.cli.command import EXIT_OK, EXIT_UNREACHABLE, CommandOptions, fail
+from randnum.options import optionalIntegerOption, positiveNumberOption
+from randnum.signing.verifying import FetchError, Server
+
+
+class ExportOptions(CommandOptions):
+    """
+    Options for C{randnum export}.
+    """
+
+    synopsis = "--url BASE [--after S] [--through N]"
+    longdesc = (
+        "Write a signing server's stored records (GET /v1/draws, a page at a "
+        "time) to stdout as JSON lines, in serial order: those after serial S "
+        "(default 0) up to and including serial N (default: the last). For "
+        "archives: 'randnum verify' checks them. Exit status: 0 written, 2 "
+        "usage error, 3 the server cannot be asked."
+    )
+    optParameters: ClassVar[list[list[str | None]]] = [
+        ["url", None, None, "The signing server's HTTP face."],
+        ["after", None, "0", "Start after this serial."],
+        ["through", None, None, "Stop after this serial."],
+        ["cafile", None, None, "With an https:// --url, trust this CA file."],
+        ["timeout", "t", "10", "Seconds to wait for the server."],
+    ]
+
+    def postOptions(self) -> None:
+        """
+        A server to ask, and serials that are serials.
+        """
+        if not self["url"]:
+            raise usage.UsageError("--url BASE is needed")
+        self["after"] = optionalIntegerOption("after", self["after"])
+        self["through"] = optionalIntegerOption("through", self["through"])
+        if self["after"] is not None and self["after"] < 0:
+            raise usage.UsageError("--after must be 0 or more")
+        self["timeout"] = positiveNumberOption("timeout", self["timeout"])
+        try:
+            self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+
+
+def export(options: ExportOptions) -> int:
+    """
+    Copy the records to stdout.
+    """
+    server: Server = options["server"]
+    out = sys.stdout.buffer
+    try:
+        for line in server.records(options["after"], options["through"]):
+            out.write(line + b"\n")
+    except FetchError as error:
+        fail(EXIT_UNREACHABLE, str(error))
+    out.flush()
+    return EXIT_OK

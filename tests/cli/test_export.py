@@ -1,0 +1,87 @@
+"""
+C{randnum export}, run in this process against a signing server in this
+process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from inprocess import Ran, Servers, Signing
+from servers import freePort
+
+import randnum as randnumModule
+
+Randnum = Callable[..., Ran]
+
+
+@pytest.fixture
+def signing(
+    inProcess: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Signing:
+    monkeypatch.chdir(tmp_path)
+    signing = Signing(inProcess, tmp_path)
+    with randnumModule.connect("127.0.0.1", signing.tcp) as client:
+        for _ in range(5):
+            client.values("int", signed=True)
+    return signing
+
+
+def serials(out: str) -> list[int]:
+    return [json.loads(line)["serial"] for line in out.splitlines()]
+
+
+def test_exportArchivesAndVerifyJoinsArchiveAndStore(
+    randnum: Randnum, signing: Signing
+) -> None:
+    # The retention recipe: archive records 1..3, and the archive and a
+    # later export verify as one.
+    archive = randnum("export", "--url", signing.url, "--through", "3")
+    assert (archive.status, archive.err) == (0, "")
+    assert serials(archive.out) == [1, 2, 3]
+    Path("archive.jsonl").write_text(archive.out)
+    rest = randnum("export", "--url", signing.url, "--after", "2")
+    assert serials(rest.out) == [3, 4, 5]
+    Path("rest.jsonl").write_text(rest.out)
+    both = randnum(
+        "verify",
+        "--complete",
+        "--key",
+        "signing.pem.pub",
+        "archive.jsonl",
+        "rest.jsonl",
+    )
+    assert both == Ran(
+        0, f"5 records verified (key {signing.keyId[:16]}: serials 1..5)\n", ""
+    )
+
+
+def test_exportEverything(randnum: Randnum, signing: Signing) -> None:
+    assert serials(randnum("export", "--url", signing.url + "/").out) == [1, 2, 3, 4, 5]
+
+
+def test_aServerThatCannotBeAsked(randnum: Randnum) -> None:
+    ran = randnum("export", "--url", f"http://127.0.0.1:{freePort()}")
+    assert (ran.status, ran.out) == (3, "")
+    assert ran.err.startswith("randnum: ") and ran.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--url BASE is needed"),
+        (("--url", "http://x", "--after", "x"), "--after must be an integer, not 'x'"),
+        (("--url", "http://x", "--after", "-1"), "--after must be 0 or more"),
+        (("--url", "http://x", "--through", "1.5"), "--through must be an integer"),
+        (("--url", "http://x", "-t", "soon"), "--timeout must be a positive number"),
+        (("--url", "ftp://x"), "--url must be an http:// or https:// URL"),
+    ],
+)
+def test_usageErrors(randnum: Randnum, args: tuple[str, ...], message: str) -> None:
+    ran = randnum("export", *args)
+    assert (ran.status, ran.out) == (2, "")
+    assert ran.err.startswith(f"randnum: {message}")
+    assert ran.err.endswith("\nRun 'randnum export --help' for usage.\n")
