@@ -23,6 +23,7 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from randnum.flow import (
     PROGRESS,
     SLICE,
+    PeerReading,
     ReplyWriter,
     peerProgress,
     progressNeeded,
@@ -439,3 +440,27 @@ def test_whatWaitsForRoomOnAUNIXSocketIsWhatIsNotRead(
     assert writer.waitingForRoom
     readExactly(theirs, 1000)
     assert unsent(ours) == 0 and not writer.waitingForRoom
+
+
+class ScriptedReading(PeerReading):
+    """
+    A L{PeerReading} whose kernel reading is set by the test.
+    """
+
+    now: int | None = 0
+
+    def current(self) -> int | None:
+        return self.now
+
+
+def test_progressOfExactlyTheThresholdIsReading() -> None:
+    reading = ScriptedReading(None)
+    reading.now = 1000
+    reading.markNow()
+    reading.needed = 500
+    reading.now = 1499
+    assert not reading.hasRead()
+    assert reading.mark == 1000
+    reading.now = 1500
+    assert reading.hasRead()
+    assert reading.mark == 1500

@@ -166,3 +166,48 @@ def test_onlyAsciiDecimalIntegers(value: str) -> None:
     with pytest.raises(QueryError) as raised:
         parseParameters([("n", value)], Query())
     assert raised.value.kind == "not_an_integer"
+
+
+# What mutation testing found unpinned (issue 27).
+
+
+def test_theBase64SizeEstimateHoldsTheReplyCap() -> None:
+    from randnum.query import MAX_REPLY
+
+    # 4 * ceil(1677 / 3) + 1 = 2237 bytes a value: 7,500 values are 16.8 MB.
+    with pytest.raises(QueryError, match="reply too large"):
+        parseLine(b"type=bytes format=base64 length=1677 n=7500", DEFAULTS)
+    fits = parseLine(b"type=bytes format=base64 length=1677 n=7499", DEFAULTS)
+    assert fits.replySize() == 7499 * 2237 <= MAX_REPLY
+    # A byte more a value rounds up to three more characters: over the cap.
+    with pytest.raises(QueryError, match="reply too large"):
+        parseLine(b"type=bytes format=base64 length=1678 n=7499", DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("line", "each"),
+    [
+        (b"type=bytes length=5", 10),
+        (b"type=bytes length=5 format=base64", 8),
+        (b"type=bytes length=6 format=base64", 8),
+        (b"type=bytes length=7 format=base64", 12),
+        (b"type=uuid", 36),
+        (b"type=string length=9", 9),
+        (b"type=decimal places=4", 6),
+        (b"type=gaussian digits=5", 29),
+        (b"min=-100 max=7", 4),
+        (b"min=-7 max=1000", 4),
+    ],
+)
+def test_eachTypesReplySizeIsExact(line: bytes, each: int) -> None:
+    for n in (1, 3):
+        query = parseLine(line + b" n=%d" % n, DEFAULTS)
+        assert query.replySize() == n * (each + 1)
+
+
+@pytest.mark.parametrize("data", ["\x01", "tab\there", "line\nbreak", "\x7f"])
+def test_nonPrintableDataIsBadData(data: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        Query(signed=True, data=data).checked()
+    assert raised.value.reason == "data must be printable characters"
+    assert raised.value.kind == "bad_data"

@@ -7,6 +7,7 @@ record once it is stored, in order with everything else on the connection.
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -16,17 +17,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from loopback import Loopback, TurnClock
-from signers import makeStore, signingServer
+from signers import ManualPool, makeStore, newSigner, signingServer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from randnum.client.lines import valuesLine
+from randnum.generation.source import seededSource
 from randnum.limits import WORK_BUDGET
 from randnum.query import MAX_DATA, Query, QueryError, parseLine
 from randnum.server import RandnumServer
 from randnum.signing.records import verifyDraw
-from randnum.signing.store import AuditStore
+from randnum.signing.store import AuditStore, openTail
 from randnum.tcp.answering import PARSE_COST, SIGN_COST, SIGNED_WEIGHT
 from randnum.tcp.protocol import HELD_TURNS, Framing, RandnumFactory, RandnumProtocol
 
@@ -364,3 +366,50 @@ def test_aFullStoreRefusesSignedDrawsOnly(tmp_path: Path) -> None:
     clock.advance(0)
     pool.runAll()
     assert json.loads(replies(transport)[-1])["serial"] == 1
+
+
+@pytest.mark.parametrize(
+    "line", [b"signed=true data=raffle 12", b"hello signed=true", b"signed =true"]
+)
+def test_aMalformedSignedRequestIsRefusedInFull(line: bytes) -> None:
+    with pytest.raises(QueryError) as raised:
+        parseLine(line, Query())
+    assert raised.value.reason == (
+        "a signed request must be only key=value tokens "
+        "(percent-encode spaces in data as %20)"
+    )
+    assert raised.value.kind == "bad_format"
+
+
+class AtOncePool(ManualPool):
+    """
+    A pool whose interactions run, and commit, as soon as they are queued:
+    a store that always keeps up.
+    """
+
+    def runInteraction(self, interaction: Any, *args: Any) -> Any:
+        done = super().runInteraction(interaction, *args)
+        self.runAll()
+        return done
+
+
+def test_recordsStoredAtOnceLeaveABudgetAtATime(tmp_path: Path) -> None:
+    clock = TurnClock()
+    signer = newSigner()
+    path = str(tmp_path / "audit.db")
+    tail = openTail(path, signer)
+    store = AuditStore(path, signer, AtOncePool(path), clock, tail)
+    server = RandnumServer(source=seededSource(1), clock=clock, audit=store)
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"signed=true\n" * 100)
+    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST)
+    sent = [len(replies(transport))]
+    for _ in range(100):
+        clock.turn()
+        sent.append(len(replies(transport)))
+        if sent[-1] == 100:
+            break
+    steps = [b - a for a, b in itertools.pairwise(sent)]
+    # A turn's worth of records at a time, however fast the store.
+    assert sent[0] <= perTurn and max(steps) == perTurn
+    assert sent[-1] == 100

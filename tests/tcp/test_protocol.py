@@ -292,3 +292,68 @@ def test_repliesAnswerWhatTheParserUnderstood(lines: list[bytes]) -> None:
         assert all(query.min <= value <= query.max for value in values)
         if query.unique:
             assert len(set(values)) == query.n
+
+
+# What mutation testing found unpinned (issue 27).
+
+
+def _answerAtOnce(line: bytes) -> tuple[RandnumProtocol, RecordingTransport, Clock]:
+    clock = Clock()
+    protocol, transport = connect(
+        RandnumFactory(clock=clock, framing=Framing.LINE, source=seededSource(1))
+    )
+    protocol.dataReceived(line)
+    return protocol, transport, clock
+
+
+def test_aReplyOfExactlyTheStreamingThresholdIsMadeAtOnce() -> None:
+    from randnum.tcp.answering import STREAM_ABOVE
+
+    # 8192 strings of 31 characters and their separators: 256 KiB exactly.
+    _, transport, _ = _answerAtOnce(b"type=string n=8192 length=31\n")
+    assert len(transport.value()) == STREAM_ABOVE
+    assert transport.value().endswith(b"\n")
+
+
+def test_aReplyJustOverTheThresholdIsStreamedAPieceATurn() -> None:
+    _, transport, clock = _answerAtOnce(b"type=string n=8193 length=31\n")
+    first = len(transport.value())
+    assert 0 < first < 8193 * 32
+    for _ in range(20):
+        clock.advance(0)
+    assert len(transport.value()) == 8193 * 32
+    assert transport.value().endswith(b"\n")
+
+
+def test_aStreamedUUIDv7ReplyIsOrderedAndCountedOnce() -> None:
+    import uuid
+
+    protocol, transport, clock = _answerAtOnce(b"type=uuid version=7 n=8000\n")
+    for _ in range(40):
+        clock.advance(0)
+    values = [uuid.UUID(text.decode()) for text in transport.value().split()]
+    assert len(values) == 8000
+    assert {value.version for value in values} == {7}
+    assert values == sorted(values) and len(set(values)) == 8000
+    stats = protocol.factory.stats
+    assert (stats.requests, stats.numbers) == (1, 8000)
+
+
+def test_theTcpFacesUUIDv7sFollowTheServersClock() -> None:
+    import uuid
+
+    clock = Clock()
+    clock.advance(1_700_000_000.25)
+    protocol, transport = connect(
+        RandnumFactory(clock=clock, framing=Framing.LINE, source=seededSource(1))
+    )
+    protocol.dataReceived(b"type=uuid version=7\n")
+    value = uuid.UUID(transport.value().strip().decode())
+    # A version 7 UUID starts with the Unix time in milliseconds.
+    assert value.int >> 80 == 1_700_000_000_250
+
+
+def test_onlyDataIsPercentDecodedOnTcp() -> None:
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
+    protocol.dataReceived(b"n=%33\n")
+    assert transport.value() == b"ERR n must be an integer\n"
