@@ -129,6 +129,8 @@ def toPlain(value: object) -> object:
 def fromPlain(kind: Any, value: Any) -> Any:
     """
     C{value}, as L{toPlain} wrote it, made of type C{kind} again.
+
+    @raise ValueError: if a dataclass's fields are not exactly those written.
     """
     if value is None:
         return None
@@ -143,13 +145,14 @@ def fromPlain(kind: Any, value: Any) -> Any:
         return tuple(fromPlain(k, v) for k, v in zip(items, value, strict=True))
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(
-            **{
-                f.name: fromPlain(hints[f.name], value[f.name])
-                for f in dataclasses.fields(kind)
-                if f.name in value
-            }
-        )
+        names = {f.name for f in dataclasses.fields(kind)}
+        if set(value) != names:
+            # Both ends are the same randnum: a field missing or unknown is
+            # a bug to hear of, not a default to fill in.
+            raise ValueError(
+                f"{kind.__name__}: expected fields {sorted(names)}, got {sorted(value)}"
+            )
+        return kind(**{name: fromPlain(hints[name], value[name]) for name in names})
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind(value)
     if kind is float:

@@ -3,7 +3,7 @@
 Prometheus metrics, read from the servers' counts when scraped.
 
 The TCP hot path only adds to plain integers once per received chunk
-(L{randnum.limits.FaceStats}); these collectors turn them into metric
+(L{randnum.stats.FaceStats}); these collectors turn them into metric
 families at scrape time, so serving metrics costs nothing per request.
 They report the server's L{Totals} as last gathered
 (L{RandnumServer.gather}, which C{/metrics} calls before each scrape): with

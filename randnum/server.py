@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from randnum.config import Config
-from randnum.generation.source import NumberSource, systemSource
+from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
 from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
@@ -72,7 +72,8 @@ class RandnumServer:
         """
         @param low: smallest number served by default.
         @param high: largest number served by default.
-        @param source: the OS CSPRNG (L{systemSource}) unless given.
+        @param source: the configured source (L{Config.newSource}: the OS
+            CSPRNG unless seeded) unless given.
         @param limits: L{Limits}' defaults unless given.
         @param clock: what times timeouts, turns of work and the rejection
             log; the global reactor, when first needed, if not given.
@@ -90,7 +91,6 @@ class RandnumServer:
                 low=1 if low is None else low,
                 high=10000 if high is None else high,
                 limits=Limits() if limits is None else limits,
-                logInterval=60.0 if logWindow is None else logWindow,
             )
         elif (low, high, limits, logWindow) != (None, None, None, None):
             raise TypeError(
@@ -99,14 +99,15 @@ class RandnumServer:
             )
         self.config = config
         self.defaults = config.defaults
-        self.source = systemSource() if source is None else source
+        self.source = config.newSource() if source is None else source
         self.source.prepare(config.low, config.high)
         self.limits = config.limits
         self._clock = clock
         self.connections = ConnectionCounter(self.limits)
         self.tcp = TcpStats()
         self.http = HttpStats()
-        self.rejections = RejectionLog(lambda: self.clock.seconds(), config.logWindow)
+        window = config.logWindow if logWindow is None else logWindow
+        self.rejections = RejectionLog(lambda: self.clock.seconds(), window)
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self.audit = audit

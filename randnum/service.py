@@ -25,7 +25,13 @@ from randnum.listening import ListeningService
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
 from randnum.signing.keys import othersMayRead
-from randnum.signing.store import AuditStore, SignedDraws, Signing, openStore
+from randnum.signing.store import (
+    AuditStore,
+    SignedDraws,
+    Signing,
+    openSigning,
+    openStore,
+)
 from randnum.stats import Face
 from randnum.tcp.protocol import RandnumFactory
 from randnum.web.site import RandnumSite, webSite
@@ -102,10 +108,7 @@ def buildService(config: Config, reactor: Any, role: Role | None = None) -> ISer
     """
     role = MainProcess() if role is None else role
     server = RandnumServer(
-        config=config,
-        source=config.newSource(),
-        clock=reactor,
-        audit=role.audit(config, reactor),
+        config=config, clock=reactor, audit=role.audit(config, reactor)
     )
     service = MultiService()
     for child in role.services(config, server, Faces(server), reactor):
@@ -137,8 +140,6 @@ class MainProcess:
         """
         if config.signingKey is None or config.auditDb is None:
             return None
-        from randnum.signing.store import openSigning
-
         signing = self.signing or openSigning(config.signingKey, config.auditDb)
         audit = openStore(config.auditDb, signing.signer, reactor, signing.tail)
         audit.maxSize = config.auditMaxSize

@@ -53,10 +53,9 @@ class Options(usage.Options):
     """
     Options for C{twistd randnum}.
 
-    After parsing, C{self["endpoints"]} holds one parsed server endpoint per
-    C{--port}, C{self["defaults"]} the default L{Query}, C{self["framing"]}
-    a L{Framing}, C{self["source"]} the L{NumberSource}, C{self["limits"]}
-    the L{Limits} and C{self["log-interval"]} the summary period in seconds.
+    After parsing, C{self.config} is the L{Config} the options describe, and
+    C{self.signing} the signing key and audit database, opened and checked
+    (L{Signing}), or L{None} when draws are not signed.
     """
 
     synopsis = "[options]"

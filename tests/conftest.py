@@ -4,7 +4,9 @@ Shared fixtures.
 
 from __future__ import annotations
 
+import _posixsubprocess
 import datetime
+import multiprocessing.process
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -49,9 +51,13 @@ def inMemoryUnlessLive(
             f"{request.node.nodeid} starts a process: mark it @pytest.mark.live"
         )
 
+    # Every way Python starts a process: subprocess (and multiprocessing's
+    # spawn and forkserver) through _posixsubprocess, Twisted's spawnProcess
+    # through posix_spawnp or fork, os.system, and multiprocessing itself.
     monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
-    monkeypatch.setattr(os, "fork", refuse)
-    for name in ("posix_spawn", "posix_spawnp", "forkpty"):
+    monkeypatch.setattr(_posixsubprocess, "fork_exec", refuse)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, refuse)
 

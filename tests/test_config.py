@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import types
 import typing
 from typing import Any
@@ -25,6 +26,7 @@ from randnum.service import buildService
 from randnum.tap import Options
 from randnum.tcp.framing import Framing
 from randnum.workers.child import AdoptedSockets, WorkerProcess, readArguments
+from randnum.workers.messages import Assignment, SharedSocket
 from randnum.workers.pool import WorkerPool
 
 
@@ -193,3 +195,58 @@ def test_theServerHasTheConfigWhole() -> None:
 def test_aServerTakesAConfigOrItsParts() -> None:
     with pytest.raises(TypeError, match="not both"):
         RandnumServer(config=Config(), low=3)
+
+
+sockets = st.builds(
+    SharedSocket,
+    face=st.sampled_from(["tcp", "http"]),
+    family=st.integers(1, 40),
+    tls=st.none() | st.text(),
+    shared=st.booleans(),
+    description=st.text(),
+    fd=st.integers(3, 1000),
+    others=st.lists(st.tuples(st.integers(1, 256), st.integers(3, 1000))).map(tuple),
+)
+assignments = st.builds(
+    Assignment,
+    number=st.integers(1, 256),
+    sockets=st.lists(sockets, max_size=4).map(tuple),
+    keyId=st.none() | st.text(),
+    publicPem=st.none() | st.text(),
+    full=st.booleans(),
+    committed=st.integers(0, 2**40),
+)
+
+
+@given(assignments)
+def test_anyAssignmentRoundTripsThroughJSON(assignment: Assignment) -> None:
+    assert Assignment.fromJSON(assignment.toJSON()) == assignment
+
+
+def test_aFieldMissingOrUnknownIsAnError() -> None:
+    plain = json.loads(Config().toJSON())
+    del plain["seed"]
+    with pytest.raises(ValueError, match="Config: expected fields"):
+        Config.fromJSON(json.dumps(plain))
+    plain = json.loads(Config().toJSON())
+    plain["limits"]["surprise"] = 1
+    with pytest.raises(ValueError, match="Limits: expected fields"):
+        Config.fromJSON(json.dumps(plain))
+
+
+def test_aServersRejectionWindowIsAsGiven() -> None:
+    clock = MemoryReactorClock()
+    assert RandnumServer(clock=clock, logWindow=0).rejections.window == 0
+    assert RandnumServer(clock=clock).rejections.window == 60.0
+
+
+def test_aServerOfASeededConfigIsSeeded() -> None:
+    first = RandnumServer(config=Config(seed=42), clock=MemoryReactorClock())
+    second = RandnumServer(config=Config(seed=42), clock=MemoryReactorClock())
+    assert not first.source.cryptographic
+    assert first.source.renderAnswer(first.defaults) == second.source.renderAnswer(
+        second.defaults
+    )
+    assert RandnumServer(
+        config=Config(), clock=MemoryReactorClock()
+    ).source.cryptographic

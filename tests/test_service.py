@@ -108,3 +108,18 @@ def test_aFactoryOfAServerTakesItsFraming() -> None:
     assert RandnumFactory(server=server).framing is Framing.RAW
     assert RandnumFactory(server=server, framing="line").framing is Framing.LINE
     assert RandnumFactory(clock=Clock()).framing is Framing.AUTO
+
+
+def test_servicesStartInOrderAndThePoolStopsFirst() -> None:
+    from twisted.application.internet import TimerService
+
+    from randnum.workers.pool import WorkerPool
+
+    reactor = MemoryReactorClock()
+    service = buildService(
+        Config(ports=("tcp:5001",), http=("tcp:8080",), workers=2), reactor
+    )
+    kinds = [type(s) for s in service]  # type: ignore[attr-defined]
+    # Summaries; the ports; then the pool, which starts once they listen and
+    # (stopped in reverse) stops its workers before they close.
+    assert kinds == [TimerService, ListeningService, ListeningService, WorkerPool]

@@ -426,7 +426,7 @@ class RandnumFactory(Factory):
         or if C{server} is given with any of the server's own arguments.
 
     @ivar server: the L{RandnumServer} served.
-    @ivar stats: the TCP face's counts (L{randnum.limits.TcpStats}).
+    @ivar stats: the TCP face's counts (L{randnum.stats.TcpStats}).
     @ivar connections: the open-connection counts of every face.
     """
 

@@ -344,7 +344,9 @@ def main(argv: list[str] | None = None) -> None:
 
     failed = []
     try:
-        buildService(config, reactor, WorkerProcess(assignment, connect)).startService()
+        service = buildService(config, reactor, WorkerProcess(assignment, connect))
+        service.startService()
+        reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     except Exception as error:
         # One line, through the main process if it can be reached, rather
         # than a traceback on standard error at each restart.

@@ -132,7 +132,7 @@ class ReusePortEndpoint:
 
 def listenersOf(services: Sequence[Any]) -> list[Listener]:
     """
-    The ports of listening services (L{randnum.tap.ListeningService}), as
+    The ports of listening services (L{randnum.listening.ListeningService}), as
     L{Listener}s: C{"tcp"} for the TCP protocol's, C{"http"} for HTTP's.
     """
     listeners = []
