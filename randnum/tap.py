@@ -62,8 +62,8 @@ class Options(usage.Options):
     longdesc = (
         "Serve random integers over the network. A client sends a line such as "
         "'n=3 min=1 max=6' and receives '4 1 6'; any other data gets one number "
-        "in the default range. The docs (docs/tcp-protocol.md) give the whole "
-        "protocol."
+        "in the default range. The docs' page on the TCP protocol (docs/ in "
+        "randnum's source) gives all of it."
     )
 
     optParameters: ClassVar[list[list[str | None]]] = [
