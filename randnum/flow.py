@@ -234,7 +234,7 @@ class PeerReading:
 
 
 @implementer(IPullProducer, IPushProducer)
-class ReplyWriter:
+class ReplyWriter(PeerReading):
     """
     Write to one connection (see the module's invariant) and close it.
 
@@ -260,7 +260,11 @@ class ReplyWriter:
         # Plain TCP and UNIX connections: bytes written to the socket are
         # what the peer receives.  (A TLS transport is not a tcp.Connection,
         # so its plaintext can never reach the socket here.)
-        self._reading = PeerReading(socketOf(transport))
+        # The socket under a plain TCP or UNIX transport (see L{socketOf}),
+        # until the connection is gone (L{None} otherwise), and whether its
+        # peer reads: the writer is its own L{PeerReading}, one object a
+        # connection rather than two.
+        PeerReading.__init__(self, socketOf(transport))
         #: Data waiting in the writer, oldest first, with how much of the
         #: oldest has been handed over.
         self._waiting: deque[bytes] = deque()
@@ -274,14 +278,6 @@ class ReplyWriter:
         self._peerReadSinceCheck = False
         self._registered = True
         self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
-
-    @property
-    def socket(self) -> socket.socket | None:
-        """
-        The socket under a plain TCP or UNIX transport (see L{socketOf}),
-        until the connection is gone; L{None} otherwise.
-        """
-        return self._reading.socket
 
     @property
     def queued(self) -> bool:
@@ -304,7 +300,7 @@ class ReplyWriter:
         Whether the peer's progress is being counted from a mark the kernel
         gave (see L{peerHasRead}).
         """
-        return self._reading.mark is not None
+        return self.mark is not None
 
     @property
     def waitingForRoom(self) -> bool:
@@ -356,7 +352,7 @@ class ReplyWriter:
         """
         seen = self._peerReadSinceCheck
         self._peerReadSinceCheck = False
-        return self._reading.hasRead(seen)
+        return self.hasRead(seen)
 
     def watchFromNow(self) -> bool:
         """
@@ -371,7 +367,7 @@ class ReplyWriter:
         if sending:
             self._watch()
         else:
-            self._reading.forget()
+            self.forget()
         return sending
 
     def giveUpAfter(self, seconds: float) -> None:
@@ -396,13 +392,13 @@ class ReplyWriter:
         Take the kernel's mark (and how far it must rise), to count the
         peer's progress from.
         """
-        self._reading.markNow()
+        self.markNow()
 
     def _kernelMark(self) -> int | None:
         """
         The socket's L{peerProgress}, where the platform tells.
         """
-        return self._reading.current()
+        return self.current()
 
     def holdInput(self) -> None:
         """
@@ -518,6 +514,6 @@ class ReplyWriter:
         The connection is gone.
         """
         self._registered = False
-        self._reading.socket = None
+        self.socket = None
         self.closed = True
         self._waiting.clear()

@@ -317,7 +317,7 @@ def test_aTCPReaderIsSeenAWindowAtATime(
     # (on loopback, whose MTU is 64 KiB, a segment is nearly that).
     if Path("/sys/class/net/lo/mtu").read_text().strip() == "65536":
         assert 2 * 65000 < needed < 3 * 65000
-    assert writer._reading.needed == needed  # what the writer counts with
+    assert writer.needed == needed  # what the writer counts with
     theirs.setblocking(False)
     read = 0
     deadline = time.monotonic() + 5
