@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_limits,tests.workers.test_pool -*-
+# -*- test-case-name: tests.test_stats,tests.test_limits,tests.workers.test_pool -*-
 """
 What the server counts: each face's statistics (L{FaceStats}), which
 refusals get a log line (L{RejectionLog}), and the whole server's
