@@ -17,7 +17,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from randnum.generation.source import NumberSource, seededSource, systemSource
 from randnum.limits import Limits
@@ -28,8 +28,35 @@ from randnum.tcp.framing import Framing
 DEFAULT_PORT = "tcp:5000"
 
 
+#: A subclass of L{AsJSON}.
+Written = TypeVar("Written", bound="AsJSON")
+
+
+class AsJSON:
+    """
+    A dataclass that writes itself as JSON (L{toJSON}) and is made again
+    from it (L{fromJSON}): how the main process tells a worker process.
+    """
+
+    def toJSON(self) -> str:
+        """
+        This object as JSON (L{toPlain}).
+        """
+        return json.dumps(toPlain(self), sort_keys=True)
+
+    @classmethod
+    def fromJSON(cls: type[Written], text: str) -> Written:
+        """
+        The object that L{toJSON} wrote.
+
+        @raise ValueError: if its fields are not exactly this class's.
+        """
+        built: Written = fromPlain(cls, json.loads(text))
+        return built
+
+
 @dataclass(frozen=True)
-class Config:
+class Config(AsJSON):
     """
     What one randnum server serves, where, and within which limits.
 
@@ -95,20 +122,6 @@ class Config:
         if self.seed is None:
             return systemSource()
         return seededSource(self.seed)
-
-    def toJSON(self) -> str:
-        """
-        This configuration as JSON, for a worker process (L{fromJSON}).
-        """
-        return json.dumps(toPlain(self), sort_keys=True)
-
-    @classmethod
-    def fromJSON(cls, text: str) -> Config:
-        """
-        The configuration that L{toJSON} wrote.
-        """
-        built: Config = fromPlain(cls, json.loads(text))
-        return built
 
 
 def toPlain(value: object) -> object:

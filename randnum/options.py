@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from twisted.python import usage
 
 from randnum.query import QueryError, parseDecimal, parseInteger
+
+#: An integer or a decimal number.
+Number = TypeVar("Number", int, float)
 
 
 def endpointDescription(value: str) -> str:
@@ -84,15 +89,18 @@ def optionalIntegerOption(name: str, value: str | None) -> int | None:
     return None if value is None else integerOption(name, value)
 
 
-def positiveOption(name: str, value: str) -> int:
+def positiveOption(
+    name: str, value: str, parse: Callable[[str, str], Number] = parseInteger
+) -> Number:
     """
-    The integer C{--name value}, 1 or more.
+    C{--name value}, more than 0: an integer, or with C{parse=parseDecimal}
+    a decimal number (such as C{0.5}).
     """
     try:
-        number = parseInteger(name, value)
+        number = parse(name, value)
     except QueryError:
-        number = 0
-    if number <= 0:
+        number = None
+    if number is None or number <= 0:
         raise usage.UsageError(f"--{name} must be a positive number, not {value!r}")
     return number
 
@@ -101,13 +109,7 @@ def positiveNumberOption(name: str, value: str) -> float:
     """
     The decimal number C{--name value} (such as C{0.5}), more than 0.
     """
-    try:
-        number = parseDecimal(name, value)
-    except QueryError:
-        number = 0
-    if number <= 0:
-        raise usage.UsageError(f"--{name} must be a positive number, not {value!r}")
-    return number
+    return positiveOption(name, value, parseDecimal)
 
 
 def hostOption(origin: str, value: str) -> str:

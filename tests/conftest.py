@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import settings
+from inprocess import ReactorThread, Servers, reactorThread, servers
 from servers import Server, startServer, stopServer
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from zope.interface import provider
@@ -60,6 +61,27 @@ def inMemoryUnlessLive(
     for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, refuse)
+
+
+@pytest.fixture(scope="session")
+def running() -> Iterator[ReactorThread]:
+    """
+    The reactor thread that in-process servers (L{inprocess}), and the
+    C{randnum} command run in-process, run on.
+    """
+    with reactorThread() as thread:
+        yield thread
+
+
+@pytest.fixture
+def inProcess(
+    running: ReactorThread, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Servers]:
+    """
+    Servers in this process, closed after the test.
+    """
+    with servers(running, monkeypatch) as serving:
+        yield serving
 
 
 @pytest.fixture

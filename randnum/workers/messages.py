@@ -25,7 +25,7 @@ from twisted.internet.protocol import connectionDone
 from twisted.protocols import amp
 from twisted.python.failure import Failure
 
-from randnum.config import fromPlain, toPlain
+from randnum.config import AsJSON
 from randnum.query import Query
 from randnum.stats import FACES, FaceStats
 
@@ -365,7 +365,7 @@ class SharedSocket:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class Assignment(AsJSON):
     """
     What one worker is told besides the server's L{randnum.config.Config}:
     its number, its sockets, and the audit store's public state.
@@ -379,17 +379,3 @@ class Assignment:
     #: The audit store's state when the worker starts.
     full: bool = False
     committed: int = 0
-
-    def toJSON(self) -> str:
-        """
-        This assignment as JSON, for the worker's command line.
-        """
-        return json.dumps(toPlain(self), sort_keys=True)
-
-    @classmethod
-    def fromJSON(cls, text: str) -> Assignment:
-        """
-        The assignment that L{toJSON} wrote.
-        """
-        assignment: Assignment = fromPlain(cls, json.loads(text))
-        return assignment

@@ -7,34 +7,13 @@ to talk to (see L{inprocess}).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from inprocess import Ran, ReactorThread, Servers, reactorThread, servers
+from inprocess import Ran, ReactorThread
 
 from randnum.cli import main
 from randnum.cli.location import ENVIRONMENT
-
-
-@pytest.fixture(scope="session")
-def running() -> Iterator[ReactorThread]:
-    """
-    The reactor thread that the in-process servers, and C{randnum get},
-    run on.
-    """
-    with reactorThread() as thread:
-        yield thread
-
-
-@pytest.fixture
-def inProcess(
-    running: ReactorThread, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Servers]:
-    """
-    Servers in this process, closed after the test.
-    """
-    with servers(running, monkeypatch) as serving:
-        yield serving
 
 
 @pytest.fixture(autouse=True)
