@@ -107,13 +107,6 @@ class Config(AsJSON):
         """
         return self.logInterval or 60.0
 
-    @property
-    def signing(self) -> bool:
-        """
-        Whether draws asked for with C{signed=true} are signed and stored.
-        """
-        return self.auditDb is not None
-
     def newSource(self) -> NumberSource:
         """
         A new number source of the kind configured: seeded, or the OS
