@@ -9,7 +9,11 @@ and a push-producer transport (an in-memory one).
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import socket
+import struct
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +25,10 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 
 from randnum.flow import (
+    ADVMSS,
+    BYTES_SENT,
     PROGRESS,
+    SIOCOUTQNSD,
     SLICE,
     PeerReading,
     ReplyWriter,
@@ -464,3 +471,55 @@ def test_progressOfExactlyTheThresholdIsReading() -> None:
     reading.now = 1500
     assert reading.hasRead()
     assert reading.mark == 1500
+
+
+# The kernel's answers, played by a stub: what loopback never shows (a
+# retransmission, bytes sent and not yet acknowledged) or a kernel older than
+# the test machines' (a shorter struct tcp_info).
+
+
+class TcpInfoSocket:
+    """
+    A socket whose C{TCP_INFO} is C{size} bytes of a C{struct tcp_info}
+    holding C{advmss}, C{bytes_sent} and C{bytes_retrans}.
+    """
+
+    def __init__(self, size: int, advmss: int = 0, sent: int = 0, retrans: int = 0):
+        info = bytearray(max(size, 216))
+        struct.pack_into("I", info, ADVMSS, advmss)
+        struct.pack_into("QQ", info, BYTES_SENT, sent, retrans)
+        self.info = bytes(info[:size])
+
+    def getsockopt(self, level: int, option: int, length: int) -> bytes:
+        assert (level, option) == (socket.IPPROTO_TCP, socket.TCP_INFO)
+        return self.info[:length]
+
+
+def test_retransmittedBytesAreNotProgress() -> None:
+    stub = TcpInfoSocket(232, sent=10_000, retrans=3_000)
+    assert peerProgress(stub) == 7_000  # type: ignore[arg-type]
+
+
+def test_aKernelWithoutTheByteCountsShowsNoProgress() -> None:
+    # Linux before 4.19: struct tcp_info ends before tcpi_bytes_sent.
+    assert peerProgress(TcpInfoSocket(200, sent=10_000)) is None  # type: ignore[arg-type]
+
+
+def test_aKernelWithoutTheSegmentSizeNeedsTheUsualProgress() -> None:
+    assert progressNeeded(TcpInfoSocket(232, advmss=65_483)) == 2 * 65_483  # type: ignore[arg-type]
+    assert progressNeeded(TcpInfoSocket(84, advmss=65_483)) == PROGRESS  # type: ignore[arg-type]
+
+
+def test_unsentCountsOnlyWhatIsNotSentYet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel holds 300 bytes: 100 not sent yet, 200 sent and waiting for
+    # their acknowledgement.  The ioctls write the count into the buffer
+    # they are given; without one, the kernel would write to address 0.
+    def ioctl(fd: int, request: int, buffer: bytes | None = None) -> bytes:
+        if not isinstance(buffer, bytes) or len(buffer) != 4:
+            raise OSError(errno.EFAULT, "Bad address")
+        return struct.pack("i", {SIOCOUTQNSD: 100, termios.TIOCOUTQ: 300}[request])
+
+    monkeypatch.setattr(fcntl, "ioctl", ioctl)
+    with socket.socket() as sock:
+        assert unsent(sock) == 100
+        assert unacknowledged(sock) == 300

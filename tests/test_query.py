@@ -211,3 +211,83 @@ def test_nonPrintableDataIsBadData(data: str) -> None:
         Query(signed=True, data=data).checked()
     assert raised.value.reason == "data must be printable characters"
     assert raised.value.kind == "bad_data"
+
+
+def refusal(query: Query) -> tuple[str, str | None]:
+    """
+    What C{query.checked()} says: its reason and its kind.
+    """
+    with pytest.raises(QueryError) as raised:
+        query.checked()
+    return raised.value.reason, raised.value.kind
+
+
+@pytest.mark.parametrize(
+    ("query", "times"),
+    [
+        # 10 choices, fewer than 16 a value, but not a string: no premium.
+        (Query(min=1, max=10), 1),
+        (Query(type="gaussian"), 4),
+        # Unique strings from a crowded space: fewer than 16 choices a value.
+        (Query(type="string", chars=":ab", length=3, unique=True), 8),
+        # Exactly 16 choices a value is not crowded.
+        (Query(type="string", chars=":ab", length=4, unique=True), 1),
+        (Query(type="string", chars=":ab", length=3), 1),
+    ],
+)
+def test_workSizeChargesWhatEachByteCosts(query: Query, times: int) -> None:
+    assert query.checked().workSize() == times * query.replySize()
+
+
+def test_aQueryBuiltByHandIsCheckedToo() -> None:
+    # Query is public API: a hand-made one reaches checks the parsers make first.
+    assert refusal(Query(type="float")) == (
+        "type must be one of int, decimal, gaussian, string, uuid, bytes",
+        "bad_type",
+    )
+    assert refusal(Query(data="hello")) == ("data needs signed=true", "bad_data")
+
+
+def test_aSignedReplyMayBeExactlyItsLimit() -> None:
+    from randnum.query import MAX_SIGNED_REPLY
+
+    # 4,096 values of 15 characters and a separator: exactly 64 KiB.
+    exact = Query(type="string", length=15, n=4096, signed=True)
+    assert exact.replySize() == MAX_SIGNED_REPLY
+    assert exact.checked() is exact
+    assert refusal(Query(type="string", length=16, n=4096, signed=True)) == (
+        f"reply too large for a signed draw (at most {MAX_SIGNED_REPLY} bytes of "
+        "values)",
+        "reply_too_large",
+    )
+
+
+def test_anAlphabetIsTwoTo94PrintableCharacters() -> None:
+    everything = ":" + "".join(map(chr, range(ord("!"), ord("~") + 1)))
+    assert len(everything) == 1 + 94
+    for chars in (everything, ":!~"):
+        query = Query(type="string", chars=chars)
+        assert query.checked() is query
+    for chars in (everything + "!", ": a", ":a"):
+        assert refusal(Query(type="string", chars=chars)) == (
+            "chars must list 2 to 94 printable ASCII characters after ':'",
+            "bad_alphabet",
+        )
+
+
+def test_dataMayBeExactlyItsLimit() -> None:
+    from randnum.query import MAX_DATA
+
+    query = Query(signed=True, data="x" * MAX_DATA)
+    assert query.checked() is query
+    assert refusal(Query(signed=True, data="x" * (MAX_DATA + 1))) == (
+        f"data must be at most {MAX_DATA} characters",
+        "bad_data",
+    )
+
+
+def test_otherTypesTakeTheDefaultCountButNotItsRange() -> None:
+    defaults = Query(n=5, min=3, max=4)
+    assert parseLine(b"type=decimal", defaults) == Query(n=5, type="decimal")
+    assert parseLine(b"type=string", defaults) == Query(n=5, type="string")
+    assert parseLine(b"type=bytes", defaults) == Query(n=5, type="bytes", length=32)

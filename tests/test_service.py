@@ -102,8 +102,27 @@ def test_anythingElseIsNotAFraming(framing: object) -> None:
 )
 def test_theServersOwnArgumentsAreNotGivenWithIt(given: dict[str, object]) -> None:
     server = RandnumServer(clock=Clock())
-    with pytest.raises(TypeError, match="given with server="):
+    with pytest.raises(TypeError) as raised:
         RandnumFactory(server=server, **given)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        f"RandnumFactory: {', '.join(given)} given with server=: they are the "
+        "server's (give them to RandnumServer)"
+    )
+
+
+def test_everyArgumentGivenWithTheServerIsNamed() -> None:
+    with pytest.raises(TypeError) as raised:
+        RandnumFactory(
+            server=RandnumServer(clock=Clock()),
+            low=1,
+            high=6,
+            source=seededSource(1),
+            limits=Limits(),
+            clock=Clock(),
+        )
+    assert str(raised.value).startswith(
+        "RandnumFactory: low, high, source, limits, clock given with server=: "
+    )
 
 
 def test_aFactoryOfAServerTakesItsFraming() -> None:

@@ -303,23 +303,29 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         finally:
             self._serving = False
 
+    @property
+    def _mayAnswer(self) -> bool:
+        """
+        Whether a turn may answer more: no reply waits for the peer to read,
+        and fewer than L{HELD_TURNS} turns wait for their records.
+        """
+        return not self.writer.queued and len(self._held) < HELD_TURNS
+
     def _serveTurn(self) -> None:
         """
         One turn of L{_serve}.
         """
         reader = self.reader
-        ready = not self.writer.queued and len(self._held) < HELD_TURNS
-        if reader.pending and ready:
+        if reader.pending and self._mayAnswer:
             answered = self.answerer.lines(reader, WORK_BUDGET)
             if isinstance(answered, Deferred):
                 self._hold(answered)
             else:
                 self._send(*answered)
             self.resetTimeout()  # type: ignore[no-untyped-call]
-            ready = not self.writer.queued and len(self._held) < HELD_TURNS
         if reader.pending:
             self.writer.holdInput()
-            if ready:
+            if self._mayAnswer:
                 # Others' turn first; then this connection's next budget.
                 self._nextTurn = self.clock.callLater(0, self._serve)
             return

@@ -413,3 +413,66 @@ def test_recordsStoredAtOnceLeaveABudgetAtATime(tmp_path: Path) -> None:
     # A turn's worth of records at a time, however fast the store.
     assert sent[0] <= perTurn and max(steps) == perTurn
     assert sent[-1] == 100
+
+
+def test_refusalsOfAnUnavailableStoreLeaveABudgetAtATime(tmp_path: Path) -> None:
+    clock = TurnClock()
+    store, pool = makeStore(tmp_path, clock)
+    server = RandnumServer(source=seededSource(1), clock=clock, audit=store)
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"signed=true\n")
+    clock.turn()
+    # The commit fails, and so does reading the chain again: the store stays
+    # unavailable, and each record now fails at once, within its turn.
+    pool.breakNext = 2
+    pool.runAll()
+    assert replies(transport) == [b"ERR audit store unavailable"]
+    protocol.dataReceived(b"signed=true\n" * 100)
+    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST)
+    sent = [len(replies(transport)) - 1]
+    while sent[-1] < 100 and len(sent) < 100:
+        clock.turn()
+        sent.append(len(replies(transport)) - 1)
+    assert sent[0] == perTurn
+    assert {b - a for a, b in itertools.pairwise(sent[:-1])} == {perTurn}
+    assert set(replies(transport)) == {b"ERR audit store unavailable"}
+
+
+def test_readingResumesBehindRecordsOnlyWhileTheInputGoesOn(tmp_path: Path) -> None:
+    perTurn = WORK_BUDGET // (SIGNED_WEIGHT * PARSE_COST + SIGN_COST)
+    # More than a turn's lines: reading pauses while they are answered, and
+    # resumes once every line is, while their records are being stored.
+    server, pool, clock = signingServer(tmp_path)
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"signed=true\n" * (perTurn + 1))
+    clock.advance(0)
+    assert transport.value() == b""
+    assert transport.producerState == "producing"
+    # After a line too long nothing more is read: the refusal ends the
+    # connection once the records before it are sent.
+    (tmp_path / "again").mkdir()
+    server, pool, clock = signingServer(tmp_path / "again")
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"signed=true\n" * (perTurn + 1) + b"x" * 2000 + b"\n")
+    clock.advance(0)
+    assert transport.value() == b""
+    assert transport.producerState == "paused"
+    pool.runAll()
+    clock.advance(0)
+    assert replies(transport)[-1] == b"ERR line too long"
+
+
+def test_recordsLeftWaitingForTheClientAreCountedOnceSent(tmp_path: Path) -> None:
+    server, pool, clock = signingServer(tmp_path)
+    protocol, transport = connect(server)
+    protocol.dataReceived(b"n=3 signed=true\n")
+    clock.advance(0)
+    protocol.dataReceived(b"n=5 signed=true\n")
+    clock.advance(0)
+    # The client stops reading; then both records are stored, and written.
+    protocol.writer.pauseProducing()
+    pool.runAll()
+    assert (transport.value(), server.tcp.numbers) == (b"", 0)
+    protocol.writer.resumeProducing()
+    assert len(replies(transport)) == 2
+    assert server.tcp.numbers == 3 + 5
