@@ -15,6 +15,7 @@ from randnum.generation.source import (
     TABLE_SPAN,
     NumberSource,
     RenderTable,
+    _forgetPoolsAfterFork,
     seededSource,
     systemSource,
 )
@@ -232,3 +233,23 @@ def test_oneRendererDrawsWhatRenderWould(low: int, high: int) -> None:
     singles = [draw() for _ in range(5000)]
     assert singles == [many.render(low, high, 1)[0] for _ in range(5000)]
     assert all(low <= int(value) <= high for value in singles)
+
+
+def test_whatRunsInAForkedChildEmptiesEveryPool() -> None:
+    # The fork hook itself, called here; the test above forks for real.
+    source = seededSource(1)
+    source.prepare(1, 6)
+    source.render(1, 6, 1)
+    table = source._tables[1, 6]
+    assert table.pool
+    _forgetPoolsAfterFork()
+    assert table.pool == []
+
+
+def test_distinctNumbersComeInBatchesOfTheSizeAsked() -> None:
+    batches = list(seededSource(1).distinctBatches(1, 100, 10, 4))
+    assert [len(batch) for batch in batches] == [4, 4, 2]
+    # The same numbers, in the same order, as from one batch.
+    assert [v for batch in batches for v in batch] == seededSource(1).distinct(
+        1, 100, 10
+    )
