@@ -24,6 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from randnum.server import RandnumServer
+from randnum.sharing import Shares
 from randnum.stats import AuditFigures, FaceStats, HttpStats, Totals
 
 
@@ -101,6 +102,36 @@ class StatsCollector(Collector):
             yield from _workerFamilies(totals)
         if totals.audit is not None:
             yield from _auditFamilies(totals.audit)
+
+
+class SharesCollector(Collector):
+    """
+    How busy client addresses are now, in this process: those waiting for
+    their share of a turn, and the busiest one's waiting connections.  (The
+    address itself is in the log: as a label, every client would make a
+    series of its own.)
+    """
+
+    def __init__(self, shares: Shares) -> None:
+        self.shares = shares
+
+    def collect(self) -> Iterator[Metric]:
+        """
+        The current values, as metric families.
+        """
+        busiest = self.shares.busiest()
+        yield GaugeMetricFamily(
+            "randnum_client_addresses_waiting",
+            "Client addresses waiting for their share of a turn, now (in the "
+            "process scraped).",
+            value=len(self.shares.waiting),
+        )
+        yield GaugeMetricFamily(
+            "randnum_busiest_address_connections_waiting",
+            "Connections of the busiest client address waiting for its share "
+            "of a turn, now (in the process scraped).",
+            value=0 if busiest is None else busiest[1],
+        )
 
 
 def _workerFamilies(totals: Totals) -> Iterator[Metric]:
@@ -200,11 +231,13 @@ def framingCounts(stats: FaceStats) -> dict[str, int]:
 
 def metricsRegistry(server: RandnumServer) -> CollectorRegistry:
     """
-    A registry of C{server}'s metrics (its L{RandnumServer.latest} totals)
-    and the process's own (CPU, memory, open file descriptors: with
-    C{--workers}, those of the worker that answers).
+    A registry of C{server}'s metrics (its L{RandnumServer.latest} totals,
+    and how busy client addresses are) and the process's own (CPU, memory,
+    open file descriptors: with C{--workers}, those of the worker that
+    answers).
     """
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StatsCollector(lambda: server.latest))
+    registry.register(SharesCollector(server.shares))
     registry.register(Remembered(ProcessCollector(registry=None), server.clock.seconds))
     return registry

@@ -23,6 +23,7 @@ from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
 from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
+from randnum.sharing import Shares
 from randnum.signing.store import AuditStore, SignedDraws
 from randnum.stats import (
     AuditFigures,
@@ -107,6 +108,8 @@ class RandnumServer:
         self.tcp = TcpStats()
         self.http = HttpStats()
         window = config.logWindow if logWindow is None else logWindow
+        #: Each client address's share of every turn's work.
+        self.shares = Shares(lambda: self.clock, logWindow=window)
         self.rejections = RejectionLog(lambda: self.clock.seconds(), window)
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())

@@ -62,7 +62,7 @@ def test_amplifiedRequestsAreAnsweredOneBudgetPerTurn(loopback: Loopback) -> Non
     heavy.send(b"n=10000\n" * 64 + HEAVY * 64)
     protocol = loopback.protocols[0]
     assert isinstance(protocol, RandnumProtocol)
-    light = loopback.connect()
+    light = loopback.connect(source="127.0.0.2")  # another client
     for turn in range(200):
         before = protocol.stats.numbers + protocol._unsentNumbers
         light.send(b"\n")
@@ -416,7 +416,7 @@ def test_hugeTypedRepliesAreMadeAsTheClientReads(loopback: Loopback) -> None:
         loopback.turn()
         assert held(protocol) <= WORK_BUDGET + 1025 + SLICE
     assert protocol.writer.queued and protocol.reader.pending
-    light = loopback.connect()
+    light = loopback.connect(source="127.0.0.2")  # another client
     light.send(b"\n")
     loopback.turn(2)
     assert light.read().count(b"\n") == 1
@@ -428,3 +428,41 @@ def test_hugeTypedRepliesAreMadeAsTheClientReads(loopback: Loopback) -> None:
         assert len(strings) == 10000 and {len(s) for s in strings} == {1024}
     assert len(replies[2].split()) == 2
     assert protocol.stats.numbers == 20000 + 2 + 1
+
+
+# A client is an address (issue 22).
+
+
+def test_manyConnectionsOfOneAddressShareOneShareATurn(loopback: Loopback) -> None:
+    flood = [loopback.connect() for _ in range(30)]
+    for client in flood:
+        client.send(HEAVY * 20)
+    protocols = [p for p in loopback.protocols if isinstance(p, RandnumProtocol)]
+    light = loopback.connect(source="127.0.0.2")
+    server = protocols[0].server
+
+    def floodNumbers() -> int:
+        unsent = sum(p._unsentNumbers for p in protocols)
+        return server.tcp.numbers + unsent
+
+    for turn in range(60):
+        before = floodNumbers()
+        light.send(b"n=1\n")
+        loopback.turn()
+        # The light client's number comes at once, whatever the flood ...
+        assert light.read().count(b"\n") == 1, turn
+        # ... and the flood's 30 connections together do one budget, or
+        # one request, a turn: about one connection's share, not 30.
+        assert floodNumbers() - before - 1 <= 10_000, turn
+    busiest = server.shares.busiest()
+    assert busiest is not None and busiest[0] == "127.0.0.1" and busiest[1] >= 29
+
+
+def test_aConnectionOfABusyAddressWaitsItsTurnButIsServed(loopback: Loopback) -> None:
+    flood = [loopback.connect() for _ in range(5)]
+    for client in flood:
+        client.send(b"n=10000\n" * 10)
+    loopback.turn(200)
+    for client in flood:
+        # Each connection of the address got every reply, in its turn.
+        assert client.read(10**7).count(b"\n") == 10

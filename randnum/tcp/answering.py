@@ -29,6 +29,12 @@ from randnum.tcp.framing import LineReader
 #: flood of tiny requests (C{n=1}) would hold the reactor for a whole chunk.
 PARSE_COST = 256
 
+#: What parsing costs a byte of the line, at least, in the same measure:
+#: percent-encoded C{data}, the dearest to parse, takes about 150 ns a byte,
+#: as long as four bytes of reply (a line of unique 1 KB values must not
+#: cost as little as C{n=1}).
+PARSE_COST_PER_BYTE = 4
+
 #: A request whose reply may be larger than this is made and sent a piece
 #: (about one work budget) at a time, a piece a turn, while the peer reads:
 #: the largest (16 MiB) neither holds the reactor nor sits in memory.
@@ -91,6 +97,9 @@ class Answerer:
         self.renderOne = source.oneRenderer(defaults.min, defaults.max)
         self.defaultCost = replyCost(defaults)
         self._parsed: dict[bytes, Query] = {}
+        #: What the last call of L{lines} cost, in bytes of an ordinary
+        #: reply (a streamed reply's piece costs a budget).
+        self.lastCost = 0
 
     def raw(self) -> bytes:
         """
@@ -121,6 +130,7 @@ class Answerer:
             stored becomes C{ERR audit store unavailable}).
         """
         if reader.answering is not None:
+            self.lastCost = budget
             return self._nextPiece(reader)
         buffer, pos, end = reader.buffer, reader.pos, reader.end
         if buffer.find(b"=", pos, end) < 0:
@@ -135,6 +145,7 @@ class Answerer:
                     cut = buffer.find(b"\n", pos) + 1
             count = buffer.count(b"\n", pos, cut)
             reader.consumed(cut)
+            self.lastCost = count * self.defaultCost
             return self.defaultLines(count), count
         answers: list[Query | QueryError] = []
         cost = 0
@@ -143,13 +154,14 @@ class Answerer:
             line = buffer[pos:newline]
             answer: Query | QueryError
             if b"=" in line:
+                parseCost = max(PARSE_COST, PARSE_COST_PER_BYTE * len(line))
                 try:
                     answer = self._parse(line)
-                    lineCost = max(replyCost(answer), PARSE_COST)
+                    lineCost = max(replyCost(answer), parseCost)
                     if answer.signed:
                         lineCost = SIGNED_WEIGHT * lineCost + SIGN_COST
                 except QueryError as error:
-                    answer, lineCost = error, PARSE_COST
+                    answer, lineCost = error, parseCost
             else:
                 answer, lineCost = self.defaults, self.defaultCost
             if answers and cost + lineCost > budget:
@@ -164,11 +176,13 @@ class Answerer:
                 reader.consumed(newline + 1)
                 self.stats.requests += 1
                 reader.answering = self._pieces(answer, budget)
+                self.lastCost = budget
                 return self._nextPiece(reader)
             answers.append(answer)
             cost += lineCost
             pos = newline + 1
         reader.consumed(pos)
+        self.lastCost = cost
         return self._render(answers)
 
     def _parse(self, line: bytes) -> Query:

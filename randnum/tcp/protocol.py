@@ -33,13 +33,13 @@ from randnum.generation.source import NumberSource
 from randnum.limits import (
     BUSY,
     LINE_TOO_LONG,
-    WORK_BUDGET,
     ConnectionCounter,
     Limits,
     peerHost,
 )
 from randnum.query import Query
 from randnum.server import RandnumServer
+from randnum.sharing import Waiting, clientKey
 from randnum.stats import TcpStats
 from randnum.tcp.answering import Answerer, Reply
 from randnum.tcp.framing import Framing, LineReader, asFraming, hasLongLine
@@ -79,12 +79,15 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.stats = server.tcp
         self.limits = server.limits
         self.clock: IReactorTime = server.clock
+        self.shares = server.shares
         self.reader = LineReader(self.limits.maxLine)
         self.lineMode = framing is Framing.LINE
         self.closing = False
         self.finished = False
         self.admitted = False
-        self._nextTurn: IDelayedCall | None = None
+        #: This connection's place among those of its address waiting for
+        #: their share of a turn (L{randnum.sharing.Shares}).
+        self._nextTurn: Waiting | None = None
         self._graceCall: IDelayedCall | None = None
         self._unsentNumbers = 0
         #: Replies in order, each L{None} while its signed records are
@@ -111,7 +114,9 @@ class RandnumProtocol(Protocol, TimeoutMixin):
                 self.transport.setTcpNoDelay(True)
             except OSError:  # a UNIX socket
                 pass
-        self.host = peerHost(self.transport.getPeer())
+        peer = self.transport.getPeer()
+        self.host = peerHost(peer)
+        self.client = clientKey(peer)
         if not self.server.connections.admit(self.host):
             self._refuse("refused", BUSY)
             return
@@ -183,11 +188,11 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             return
         if (
             (unread and writer.peerHasRead())
-            or (not writer.queued and self.reader.pending)
+            or (not unread and self.reader.pending)
             or self._held
         ):
             # Slow, but reading; or requests are still being answered, a
-            # budget a turn: not idle.  (TimeoutMixin has already let go of
+            # share of a turn at a time: not idle.  (TimeoutMixin has already let go of
             # the expired timer: a new one is needed, not a reset.)
             self.setTimeout(self.limits.idleTimeout)  # type: ignore[no-untyped-call]
             return
@@ -278,11 +283,13 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             and not self._held
             and len(data) <= self.limits.maxLine
             and b"=" not in data
+            and self.shares.mayWork(self.client)
         ):
             # The most common chunk of all: complete, short lines that ask
             # for the defaults.
             count = data.count(b"\n")
             self._send(self.answerer.defaultLines(count), count)
+            self.shares.spend(self.client, count * self.answerer.defaultCost)
             self.resetTimeout()  # type: ignore[no-untyped-call]
             return
         self.reader.feed(data)
@@ -290,16 +297,31 @@ class RandnumProtocol(Protocol, TimeoutMixin):
 
     def _serve(self) -> None:
         """
-        Answer one work budget of the waiting requests, and arrange for the
-        rest to be answered on a later turn; close once nothing is left of
-        an input that has ended or that held a line too long.
+        Answer one work budget of the waiting requests now if this client
+        has its share of the turn left (else at its next share), and
+        arrange for the rest to be answered at its later shares; close once
+        nothing is left of an input that has ended or that held a line too
+        long.
+        """
+        if self._nextTurn is None:
+            self._serveTurn(self.shares.mayWork(self.client))
+
+    def _shareCame(self) -> None:
+        """
+        This client's share of a turn has come, for this connection.
         """
         self._nextTurn = None
+        self._serveTurn(True)
+
+    def _serveTurn(self, mayWork: bool) -> None:
+        """
+        One turn of L{_serve}: answer if C{mayWork}.
+        """
         if self.finished:
             return
         self._serving = True
         try:
-            self._serveTurn()
+            self._answer(mayWork)
         finally:
             self._serving = False
 
@@ -311,13 +333,15 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         """
         return not self.writer.queued and len(self._held) < HELD_TURNS
 
-    def _serveTurn(self) -> None:
+    def _answer(self, mayWork: bool) -> None:
         """
-        One turn of L{_serve}.
+        Answer a budget of the waiting requests if C{mayWork}, and see what
+        comes next.
         """
         reader = self.reader
-        if reader.pending and self._mayAnswer:
-            answered = self.answerer.lines(reader, WORK_BUDGET)
+        if reader.pending and self._mayAnswer and mayWork:
+            answered = self.answerer.lines(reader, self.shares.share)
+            self.shares.spend(self.client, self.answerer.lastCost)
             if isinstance(answered, Deferred):
                 self._hold(answered)
             else:
@@ -327,7 +351,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             self.writer.holdInput()
             if self._mayAnswer:
                 # Others' turn first; then this connection's next budget.
-                self._nextTurn = self.clock.callLater(0, self._serve)
+                self._nextTurn = self.shares.wait(self.client, self._shareCame)
             return
         if self._held:
             # Replies wait for their records to be stored: read on (their

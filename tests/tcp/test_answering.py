@@ -7,7 +7,7 @@ from __future__ import annotations
 from randnum.generation.source import seededSource
 from randnum.query import Query
 from randnum.stats import TcpStats
-from randnum.tcp.answering import STREAM_ABOVE, Answerer, Reply
+from randnum.tcp.answering import PARSE_COST, STREAM_ABOVE, Answerer, Reply
 from randnum.tcp.framing import LineReader
 
 #: 8,193 strings of 31 characters and their separators: just over
@@ -71,3 +71,17 @@ def test_linesBeforeAStreamedReplyAreAnsweredFirst() -> None:
     assert answered(answerer, reader, 1 << 20) == (b"5 5\n", 2)
     piece, _ = answered(answerer, reader, 1 << 20)
     assert len(piece) == 8193 * 32 and piece.endswith(b"\n")
+
+
+def test_aParameterLineCostsFourBytesOfReplyPerByteAtLeast() -> None:
+    # A kilobyte of parameters takes as long to parse as 4 KB of numbers to
+    # make, valid or not: a turn holds no more of them than that.
+    junk = b"x=" + b"y" * 1020 + b"\n"
+    answerer, reader = answering(junk * 100)
+    replies, _ = answered(answerer, reader, 65536)
+    assert replies.count(b"\n") == 65536 // (4 * 1022)
+    assert answerer.lastCost == 16 * 4 * 1022
+    # Short lines cost PARSE_COST.
+    answerer, reader = answering(b"n=1 max=7\n" * 1000)
+    replies, _ = answered(answerer, reader, 65536)
+    assert replies.count(b"\n") == 65536 // PARSE_COST
