@@ -62,9 +62,11 @@ def start(twistd: str, workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
     The server, its TCP port and its HTTP port.
     """
     process = subprocess.Popen(
-        [twistd, "-n", "--pidfile=", "randnum"]
-        + ["--port", "tcp:0:interface=127.0.0.1"]
-        + ["--http", "tcp:0:interface=127.0.0.1"],
+        [
+            *(twistd, "-n", "--pidfile=", "randnum"),
+            *("--port", "tcp:0:interface=127.0.0.1"),
+            *("--http", "tcp:0:interface=127.0.0.1"),
+        ],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
