@@ -109,19 +109,20 @@ def flood(
         selector.register(sock, events, [b""])
     while not stop.is_set():
         for key, events in selector.select(0.05):
-            sock, pending = key.fileobj, key.data
+            conn, pending = key.fileobj, key.data
+            assert isinstance(conn, socket.socket)
             try:
                 if events & selectors.EVENT_READ:
-                    sock.recv(1 << 20)  # type: ignore[union-attr]
+                    conn.recv(1 << 20)
                 if events & selectors.EVENT_WRITE:
                     if not pending[0]:
                         pending[0] = lines()
-                    sent = sock.send(pending[0])  # type: ignore[union-attr]
+                    sent = conn.send(pending[0])
                     pending[0] = pending[0][sent:]
             except (BlockingIOError, InterruptedError):
                 pass
             except OSError:
-                selector.unregister(sock)
+                selector.unregister(conn)
     for sock in socks:
         sock.close()
 

@@ -17,14 +17,20 @@ from twisted.web.http_headers import Headers
 from twisted.web.server import Request
 
 from randnum.server import RandnumServer
+from randnum.sharing import Waiting
 from randnum.web.responses import ALLOWED, jsonBody
 
 if TYPE_CHECKING:
-    from randnum.web.site import RandnumSite
+    from randnum.web.site import NoStoreRequest, RandnumSite
 
 
 #: Most pipelined requests of one connection answered in one reactor turn.
 REQUESTS_PER_TURN = 16
+
+#: What reading, routing and answering one request costs besides its
+#: values, in bytes of an ordinary reply: twisted.web takes about 100 µs
+#: for a request, as long as a TCP reply of a few kilobytes.
+REQUEST_COST = 2048
 
 
 class RandnumChannel(HTTPChannel):
@@ -48,6 +54,10 @@ class RandnumChannel(HTTPChannel):
     server: RandnumServer
     randnumSite: RandnumSite
     host: str | None = None
+    #: The client it belongs to (L{randnum.sharing.clientKey}).
+    client = "local"
+    #: Its place among its client's connections waiting for their share.
+    _share: Waiting | None = None
     admitted = False
     #: Whether a request head has begun and is not complete yet.
     _inHead = False
@@ -182,6 +192,28 @@ class RandnumChannel(HTTPChannel):
         ):
             self._networkProducer.pauseProducing()
 
+    def whenShared(self, request: NoStoreRequest) -> None:
+        """
+        Process C{request} now if its client has its share of this turn
+        left, else at the client's next share; and charge the client for
+        it.
+        """
+        if self.server.shares.mayWork(self.client):
+            self._process(request)
+        else:
+            self._share = self.server.shares.wait(
+                self.client, lambda: self._shareCame(request)
+            )
+
+    def _shareCame(self, request: NoStoreRequest) -> None:
+        self._share = None
+        if not self._gone:
+            self._process(request)
+
+    def _process(self, request: NoStoreRequest) -> None:
+        request.processNow()
+        self.server.shares.spend(self.client, REQUEST_COST + request.workSize)
+
     def requestDone(self, request: Request) -> None:
         """
         A response is complete.  If the client is not reading, answer its
@@ -305,7 +337,7 @@ class RandnumChannel(HTTPChannel):
         Stop every timer and give the connection's place back.
         """
         self._gone = True
-        for name in ("_headCall", "_stallCall", "_graceCall", "_idleCall"):
+        for name in ("_headCall", "_stallCall", "_graceCall", "_idleCall", "_share"):
             self._cancel(name)
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
         if self.admitted:

@@ -63,6 +63,8 @@ class RandomResource(JSONResource):
             stats.countError(parsed.kind)
             return jsonError(request, 400, parsed.reason)
         form, query = parsed
+        # What it costs its client's share of the turn (see RandnumChannel).
+        request.workSize = query.workSize()  # type: ignore[attr-defined]
         if form == "text":
             stats.textRequests += 1
         if query.signed:

@@ -16,6 +16,7 @@ from twisted.web.server import Request, Site
 
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
+from randnum.sharing import clientKey
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.resources import resourceTree
 
@@ -26,11 +27,26 @@ class NoStoreRequest(Request):
     numbers least of all, and no other response here either.
     """
 
+    #: What answering it costs, in bytes of an ordinary reply, besides its
+    #: head (L{randnum.web.random.RandomResource} sets it).
+    workSize = 0
+
     def process(self) -> None:
         """
-        Mark the response, then process as usual.
+        Mark the response, then process it at its client's share of the
+        turn (L{RandnumChannel.whenShared}).
         """
         self.setHeader(b"cache-control", b"no-store")  # type: ignore[no-untyped-call]
+        channel = self.channel
+        if isinstance(channel, RandnumChannel):
+            channel.whenShared(self)
+        else:
+            self.processNow()
+
+    def processNow(self) -> None:
+        """
+        Process it now, as twisted.web does.
+        """
         super().process()  # type: ignore[no-untyped-call]
 
 
@@ -81,6 +97,7 @@ class RandnumSite(Site):
         channel.server = server
         channel.randnumSite = self
         channel.host = host
+        channel.client = clientKey(addr)
         channel.admitted = True
         server.http.open += 1
         server.http.connections += 1

@@ -116,7 +116,7 @@ def test_pipelinedHeavyRequestsNeverReadCostOnlyTheirConnection() -> None:
     loopback, server = httpServer(clock)
     heavy = loopback.connect()
     heavy.send(HEAVY * 200)
-    light = loopback.connect()
+    light = loopback.connect(source="127.0.0.2")  # another client
     channel = loopback.protocols[0]
     assert isinstance(channel, RandnumChannel)
     for turn in range(150):
@@ -292,4 +292,42 @@ def test_numbersInResponsesDiscardedByAnAbortAreNotCounted() -> None:
     stalled.read()
     assert stalled.ended == "RST"
     assert server.http.numbers < rendered
+    loopback.close()
+
+
+# A client is an address (issue 22).
+
+
+def test_manyConnectionsOfOneAddressShareOneShareATurn() -> None:
+    clock = TurnClock()
+    loopback, server = httpServer(clock)
+    flood = [loopback.connect() for _ in range(30)]
+    for client in flood:
+        client.send(HEAVY * 20)
+    light = loopback.connect(source="127.0.0.2")
+    for turn in range(60):
+        before = server.http.requests
+        light.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        loopback.turn(2)
+        light.read()
+        # The light client's answer comes at once, whatever the flood ...
+        assert len(responses(light)) == turn + 1
+        # ... and the flood's 30 connections together answer a heavy request
+        # a turn at most, not 30 (the light one's share is a half).
+        assert server.http.requests - before - 1 <= 2, turn
+    assert server.shares.busiest() is not None
+    loopback.close()
+
+
+def test_eachConnectionOfABusyAddressIsAnsweredInItsTurn() -> None:
+    clock = TurnClock()
+    loopback, _ = httpServer(clock)
+    flood = [loopback.connect() for _ in range(5)]
+    for client in flood:
+        client.send(b"GET /v1/random?n=10000 HTTP/1.1\r\nHost: x\r\n\r\n" * 4)
+    for _ in range(200):
+        loopback.turn()
+        for client in flood:
+            client.read()
+    assert [len(responses(client)) for client in flood] == [4] * 5
     loopback.close()
