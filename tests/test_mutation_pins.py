@@ -771,6 +771,7 @@ def test_aCloseWithoutAnIdleTimeoutWaitsForItsReplies() -> None:
     protocol.writer.pauseProducing()  # the transport's buffer is full
     protocol.readConnectionLost()
     assert transport.disconnecting and not transport.disconnected
+    made.server.clock.advance(0)  # type: ignore[attr-defined]  # the turn ends
     assert made.server.clock.getDelayedCalls() == []
     protocol.connectionLost()
     assert made.stats.open == 0

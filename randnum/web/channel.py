@@ -6,6 +6,7 @@ limits, and the answer to a connection over them.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 
 #: Most pipelined requests of one connection answered in one reactor turn.
 REQUESTS_PER_TURN = 16
+
+#: What can never be in a request head: a line feed without its carriage
+#: return before it, or another control character (tab aside).  RFC 9112
+#: allows a server to take a bare LF as a line end; randnum refuses it, as
+#: twisted.web would never see the line end at all.
+_BAD_HEAD = re.compile(rb"(?<!\r)\n|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: The reasons of the refusals of a head (twisted.web knows not all).
+_PHRASES = {
+    400: b"Bad Request",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
 
 #: What reading, routing and answering one request costs besides its
 #: values, in bytes of an ordinary reply: twisted.web takes about 100 µs
@@ -61,6 +75,12 @@ class RandnumChannel(HTTPChannel):
     admitted = False
     #: Whether a request head has begun and is not complete yet.
     _inHead = False
+    #: Lines of the current request head received so far.
+    _headLines = 0
+    #: Whether its head was refused: nothing more is read.
+    _refused = False
+    #: Whether the last bytes read ended with a carriage return.
+    _endedWithCR = False
     #: The head deadline: left pending once a head is complete (it does
     #: nothing then), and moved on at the next head's first byte.
     _headCall: IDelayedCall | None = None
@@ -119,6 +139,8 @@ class RandnumChannel(HTTPChannel):
         """
         Start the head deadline at the first byte of a request.
         """
+        if self._refused:
+            return
         if (
             not self._handlingRequest
             and not self._inHead
@@ -135,12 +157,64 @@ class RandnumChannel(HTTPChannel):
                 )
             else:
                 self._headCall.reset(self.timeOut)
+        if self.line_mode and self._badHead(data):
+            # A bare LF, or a control character: not HTTP/1.1, and never
+            # going to be; say so now rather than wait for the deadline.
+            self._refuseHead(400, "malformed request head")
+            return
         super().dataReceived(data)  # type: ignore[no-untyped-call]
+
+    def _badHead(self, data: bytes) -> bool:
+        """
+        Whether C{data}, the next bytes of a request head, cannot be one.
+        """
+        bad = _BAD_HEAD.search(data)
+        if bad is not None and bad.start() == 0 and self._endedWithCR:
+            bad = _BAD_HEAD.search(data, 1)  # a CR LF cut between two reads
+        self._endedWithCR = data[-1:] == b"\r"
+        return bad is not None
+
+    def lineReceived(self, line: bytes) -> None:
+        """
+        Count the lines of the head, so that an overlong one can be named.
+        """
+        self._headLines += 1
+        super().lineReceived(line)  # type: ignore[no-untyped-call]
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        """
+        A line of the head over twisted.web's limit (16 KiB): the request
+        line (414) or a header (431), said at once.
+        """
+        if self._headLines == 0:
+            self._refuseHead(414, "request line too long")
+        else:
+            self._refuseHead(431, "header line too long")
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        # twisted.web's answer to a head over its total size: a bare 400.
+        self._refuseHead(431, "request head too large")
+
+    def _refuseHead(self, code: int, reason: str) -> None:
+        """
+        Answer a head that cannot be read with C{code} and C{reason}, and
+        close without reading more.
+        """
+        body = jsonBody({"error": reason})
+        self.transport.write(  # type: ignore[union-attr]
+            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\n"
+            b"Connection: close\r\n\r\n%s" % (code, _PHRASES[code], len(body), body)
+        )
+        self.server.http.countError("bad_head")
+        self._refused = True
+        self._close()
 
     def allHeadersReceived(self) -> None:
         """
         The head is complete: refuse a body, or go on as usual.
         """
+        self._headLines = 0
         self._inHead = False
         # A length, or None for a chunked body.  ("Transfer-Encoding:
         # identity" alone means no body, as twisted.web reads it.)
