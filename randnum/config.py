@@ -75,6 +75,8 @@ class Config(AsJSON):
     @ivar auditDb: the audit store's absolute path, when draws are signed.
     @ivar auditMaxSize: the most disk the audit store may take, in bytes
         (0: no limit).
+    @ivar signedRate: signed draws a second each client address may ask
+        for, in bursts of up to ten seconds' worth (0: no limit).
     """
 
     ports: tuple[str, ...] = (DEFAULT_PORT,)
@@ -89,6 +91,7 @@ class Config(AsJSON):
     signingKey: str | None = None
     auditDb: str | None = None
     auditMaxSize: int = 0
+    signedRate: float = 100.0
 
     @property
     def defaults(self) -> Query:

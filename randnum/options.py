@@ -81,6 +81,21 @@ def secondsOption(name: str, value: str) -> float:
     return seconds
 
 
+def rateOption(name: str, value: str) -> float:
+    """
+    A rate a second, 0 (no limit) or more, finite.
+    """
+    try:
+        rate = parseDecimal(name, value)
+    except QueryError:
+        rate = math.nan
+    if not (0 <= rate < math.inf):
+        raise usage.UsageError(
+            f"--{name} must be a number a second (0 for no limit), not {value!r}"
+        )
+    return rate
+
+
 def optionalIntegerOption(name: str, value: str | None) -> int | None:
     """
     As L{integerOption}, for an option that may be left out: L{None} stays

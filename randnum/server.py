@@ -23,6 +23,7 @@ from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
 from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
+from randnum.rates import AddressRates
 from randnum.sharing import Shares
 from randnum.signing.store import AuditStore, SignedDraws
 from randnum.stats import (
@@ -111,6 +112,8 @@ class RandnumServer:
         #: Each client address's share of every turn's work.
         self.shares = Shares(lambda: self.clock, logWindow=window)
         self.rejections = RejectionLog(lambda: self.clock.seconds(), window)
+        #: Each client address's rate of signed draws.
+        self.signedRates = AddressRates(config.signedRate, lambda: self.clock.seconds())
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self.audit = audit
@@ -133,20 +136,28 @@ class RandnumServer:
         assert self._clock is not None
         return self._clock
 
-    def signedDraw(self, query: Query) -> Deferred[bytes]:
+    def signedDraw(self, query: Query, client: str | None = None) -> Deferred[bytes]:
         """
         Draw C{query}'s values and sign them into the next record.
+
+        @param client: the client address asking
+            (L{randnum.sharing.clientKey}), whose rate of signed draws it
+            counts against; none (no limit) when the request comes from a
+            worker, which has counted it.
 
         @return: a L{Deferred} that fires with the record's canonical JSON
             once it is stored, or fails with
             L{randnum.signing.store.AuditUnavailable} (then it must not be sent).
         @raise QueryError: if signing is not enabled, or the audit store is
             full.
+        @raise randnum.rates.RateLimited: if the client is over its rate.
         """
         if self.audit is None:
             raise QueryError("signing is not enabled", "signing_disabled")
         if self.audit.full:
             raise QueryError("audit store full", "audit_full")
+        if client is not None:
+            self.signedRates.take(client)
         return self.audit.draw(query, self.source, self.uuid7)
 
     def localTotals(self) -> Totals:

@@ -26,6 +26,7 @@ from randnum.options import (
     countOption,
     endpointDescription,
     integerOption,
+    rateOption,
     secondsOption,
     sizeOption,
 )
@@ -150,6 +151,14 @@ class Options(usage.Options):
             "Refuse signed draws ('ERR audit store full') once the audit "
             "database takes this much disk, e.g. 900M or 20G (0: no limit).",
         ],
+        [
+            "signed-rate",
+            None,
+            "100",
+            "Signed draws a second each client address may ask for, in bursts "
+            "of up to ten seconds' worth ('ERR rate limited, retry in N s'; "
+            "HTTP 429). 0: no limit.",
+        ],
     ]
 
     compData = usage.Completions(
@@ -253,6 +262,7 @@ class Options(usage.Options):
         workers = self._workers(limits)
         auditMaxSize = self._signing()
         seed = None if self["seed"] is None else integerOption("seed", self["seed"])
+        signedRate = rateOption("signed-rate", self["signed-rate"])
 
         if self.reactor is None:
             # The twistd entry point: the one place that uses the global reactor.
@@ -277,6 +287,7 @@ class Options(usage.Options):
             signingKey=self["signing-key"],
             auditDb=None if self.signing is None else os.path.abspath(self["audit-db"]),
             auditMaxSize=auditMaxSize,
+            signedRate=signedRate,
         )
 
     def _workers(self, limits: Limits) -> int:

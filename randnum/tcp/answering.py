@@ -80,7 +80,7 @@ class Answerer:
         defaults: Query,
         stats: TcpStats,
         uuid7: UUID7Clock | None = None,
-        signedDraw: Callable[[Query], Deferred[bytes]] | None = None,
+        signedDraw: Callable[[Query, str], Deferred[bytes]] | None = None,
     ) -> None:
         """
         @param signedDraw: makes a signed draw's record (see
@@ -119,7 +119,9 @@ class Answerer:
             return self.renderOne() + b"\n"
         return b"\n".join(self.renderDefaults(count)) + b"\n"
 
-    def lines(self, reader: LineReader, budget: int) -> Reply | Deferred[Reply]:
+    def lines(
+        self, reader: LineReader, budget: int, client: str = "local"
+    ) -> Reply | Deferred[Reply]:
         """
         Answer complete lines of C{reader}, in order, until about C{budget}
         bytes of replies are made (always at least one line).
@@ -183,7 +185,7 @@ class Answerer:
             pos = newline + 1
         reader.consumed(pos)
         self.lastCost = cost
-        return self._render(answers)
+        return self._render(answers, client)
 
     def _parse(self, line: bytes) -> Query:
         """
@@ -200,7 +202,9 @@ class Answerer:
             self._parsed[line] = parsed
         return parsed
 
-    def _render(self, answers: list[Query | QueryError]) -> Reply | Deferred[Reply]:
+    def _render(
+        self, answers: list[Query | QueryError], client: str
+    ) -> Reply | Deferred[Reply]:
         """
         One reply line per answer.  Default requests share one bulk draw;
         the others are drawn one by one.
@@ -213,7 +217,7 @@ class Answerer:
         for answer in answers:
             if isinstance(answer, Query) and answer.signed:
                 try:
-                    record = self.signedDraw(answer)
+                    record = self.signedDraw(answer, client)
                 except QueryError as error:
                     answer = error
                 else:
@@ -298,5 +302,5 @@ class Answerer:
         return piece
 
 
-def _notSigning(query: Query) -> Deferred[bytes]:
+def _notSigning(query: Query, client: str) -> Deferred[bytes]:
     raise QueryError("signing is not enabled", "signing_disabled")

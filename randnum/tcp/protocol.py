@@ -340,7 +340,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         """
         reader = self.reader
         if reader.pending and self._mayAnswer and mayWork:
-            answered = self.answerer.lines(reader, self.shares.share)
+            answered = self.answerer.lines(reader, self.shares.share, self.client)
             self.shares.spend(self.client, self.answerer.lastCost)
             if isinstance(answered, Deferred):
                 self._hold(answered)

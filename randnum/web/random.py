@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 
 from randnum.query import Query, QueryError, dataText, parseParameters
+from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.tcp.answering import STREAM_ABOVE, UNAVAILABLE
 from randnum.web.channel import RandnumChannel
@@ -132,7 +133,12 @@ class RandomResource(JSONResource):
                     "a signed draw is a JSON record: format=text does not apply",
                     "not_for_type",
                 )
-            record = self.randnum.signedDraw(query)
+            client = getattr(request.channel, "client", "local")
+            record = self.randnum.signedDraw(query, client)
+        except RateLimited as error:
+            stats.countError(error.kind)
+            request.setHeader(b"retry-after", b"%d" % error.retryAfter)
+            return jsonError(request, 429, error.reason)
         except QueryError as error:
             stats.countError(error.kind)
             # A full store is the server's state, not the request's fault.
