@@ -25,9 +25,10 @@ import fcntl
 import functools
 import hashlib
 import os
+import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO, Protocol
@@ -627,16 +628,31 @@ def openTail(path: str, signer: Signer) -> tuple[int, str]:
         connection.execute("ROLLBACK")
         row = connection.execute(_TAIL).fetchone()
         chain = connection.execute(_CHAIN).fetchone()
+        found = [line for (line,) in connection.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            raise AuditStoreError(
+                f"the audit database {path} is damaged "
+                f"({'; '.join(found[:3])}): {_RECOVER}"
+            )
+        tail = (0, GENESIS) if row is None else _checkLast(path, signer, row)
+        _checkLinks(path, connection.execute(_ALL))
     except sqlite3.Error as error:
         raise AuditStoreError(f"the audit database {path}: {error}") from None
     finally:
         connection.close()
-    tail = (0, GENESIS) if row is None else _checkLast(path, signer, row)
     if chain is not None:
         serial, digest, key = chain
         _checkKey(path, signer, key)
+        if serial > tail[0] and row is not None:
+            # Old records are archived and deleted from the oldest on: the
+            # newest are never missing.
+            raise AuditStoreError(
+                f"the audit database {path} has lost records: its chain ends "
+                f"at serial {serial}, but its last record is serial {tail[0]} "
+                f"(serials {tail[0] + 1} to {serial} are missing): {_RECOVER}"
+            )
         if serial > tail[0]:
-            # The newest records were archived and deleted: go on after them.
+            # Every record was archived and deleted: go on after them.
             tail = (serial, digest)
         elif serial == tail[0] and digest != tail[1]:
             raise AuditStoreError(
@@ -644,6 +660,49 @@ def openTail(path: str, signer: Signer) -> tuple[int, str]:
                 f"the one its chain ends with (serial {serial})"
             )
     return tail
+
+
+_ALL = "SELECT serial, record FROM draws ORDER BY serial"
+
+#: A stored record's link to the one before it.  In canonical JSON every
+#: quote inside a string is escaped, so this is the record's own "prev".
+_PREV = re.compile(r'"prev":"([0-9a-f]{64})"')
+
+
+def _checkLinks(path: str, rows: Iterable[tuple[int, str]]) -> None:
+    """
+    Check that the stored records follow one another: consecutive serials,
+    each record's C{prev} the digest of the one before.  (Old records may
+    have been archived and deleted: the first need not be serial 1.)
+    Digests only, no signatures: about a second for a million records.
+
+    @raise AuditStoreError: naming the first record that does not follow.
+    """
+    previous: tuple[int, str] | None = None
+    try:
+        for serial, text in rows:
+            if previous is not None:
+                link = _PREV.search(text)
+                if serial != previous[0] + 1 or not link or link[1] != previous[1]:
+                    raise AuditStoreError(
+                        f"the audit database {path} is damaged: its record "
+                        f"{serial} does not follow its record {previous[0]}: "
+                        f"{_RECOVER}"
+                    )
+            previous = serial, _sha256(text.encode("utf-8"))
+    except sqlite3.Error:
+        after = "the first" if previous is None else f"serial {previous[0]}"
+        raise AuditStoreError(
+            f"the audit database {path} is damaged: the record after {after} "
+            f"cannot be read: {_RECOVER}"
+        ) from None
+
+
+#: What to do about a damaged audit database.
+_RECOVER = (
+    "restore it from a backup or the archive (randnum export), or start a new "
+    "audit database (--audit-db)"
+)
 
 
 def _checkKey(path: str, signer: Signer, key: str) -> None:

@@ -545,3 +545,79 @@ def test_aReReadFindsTheChainWhereverItIsKept(tmp_path: Path, lose: str) -> None
     record = json.loads(drawn(store, 1)[0])
     assert record["serial"] == 3
     assert record["prev"] == digest(json.loads(lines[-1]))
+
+
+# The audit store notices damage and loss (issue 22).
+
+
+def test_missingNewestRecordsAreARefusalToStart(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 30)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DELETE FROM draws WHERE serial > 25")
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(store.path, store.signer)
+    assert str(raised.value) == (
+        f"the audit database {store.path} has lost records: its chain ends at "
+        "serial 30, but its last record is serial 25 (serials 26 to 30 are "
+        "missing): restore it from a backup or the archive (randnum export), or "
+        "start a new audit database (--audit-db)"
+    )
+
+
+def test_oldRecordsArchivedAndDeletedAreNotALoss(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 30)
+    tail = (store.serial, store.tail)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DELETE FROM draws WHERE serial <= 20")
+    assert openTail(store.path, store.signer) == tail
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DELETE FROM draws")
+    assert openTail(store.path, store.signer) == tail
+
+
+@pytest.mark.parametrize(
+    ("damage", "found"),
+    [
+        # A record changed: the next one no longer follows it.
+        (
+            "UPDATE draws SET record = replace(record, '\"values\":[', "
+            "'\"values\":[1,') WHERE serial = 12",
+            "its record 13 does not follow its record 12",
+        ),
+        # A record missing from the middle.
+        (
+            "DELETE FROM draws WHERE serial = 12",
+            "its record 13 does not follow its record 11",
+        ),
+    ],
+)
+def test_damageAnywhereIsARefusalToStart(
+    tmp_path: Path, damage: str, found: str
+) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 30)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(damage)
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(store.path, store.signer)
+    assert str(raised.value) == (
+        f"the audit database {store.path} is damaged: {found}: restore it from "
+        "a backup or the archive (randnum export), or start a new audit database "
+        "(--audit-db)"
+    )
+
+
+def test_bytesOverwrittenOnDiskAreARefusalToStart(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 300)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = os.path.getsize(store.path)
+    with open(store.path, "r+b") as file:
+        file.seek(size // 2)
+        file.write(bytes(range(192, 256)))
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(store.path, store.signer)
+    assert str(raised.value).startswith(f"the audit database {store.path} is damaged")
