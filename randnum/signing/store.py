@@ -40,7 +40,7 @@ from twisted.python.failure import Failure
 
 from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock, batches
-from randnum.query import TYPES, Query
+from randnum.query import TYPES, Query, QueryError
 from randnum.signing.keys import Signer
 from randnum.signing.records import (
     GENESIS,
@@ -73,6 +73,18 @@ _SET_CHAIN = (
     "ON CONFLICT (id) DO UPDATE SET serial = excluded.serial, "
     "digest = excluded.digest, key = excluded.key"
 )
+
+#: SQLite's page: what a commit writes to the log, and then the database,
+#: is whole pages.
+PAGE = 4096
+
+#: Pages a commit may write besides its records' (the b-tree's, the
+#: chain's row, the log's header).
+COMMIT_PAGES = 4
+
+#: A signed record's bytes besides its values (names, time, key, digests,
+#: signature, and the request's data at most).
+RECORD_OVERHEAD = 1024
 
 #: Most bytes of records one page of L{AuditStore.page} holds (at least
 #: one record): what one response may hold in memory, as for any reply
@@ -326,6 +338,10 @@ class AuditStore:
         #: it does (then signed draws are refused).
         self.maxSize = 0
         self.full = False
+        #: What the database takes on disk as last seen, and the bytes of
+        #: records not yet committed.
+        self._disk = 0
+        self._pending = 0
         self.clock = clock
         self.serial, self.tail = tail
         self.committed, self._committedTail = tail
@@ -346,8 +362,28 @@ class AuditStore:
     ) -> Deferred[bytes]:
         """
         Draw C{query}'s values from C{source} and L{issue} their record.
+
+        @raise QueryError: (C{audit store full}) if storing it could take
+            the database past L{maxSize}.
         """
+        if not self.roomFor(query.replySize() + RECORD_OVERHEAD):
+            self.full = True
+            self._logFull(self.size())
+            raise QueryError("audit store full", "audit_full")
         return self.issue(query, drawValues(source, query, uuid7), query.data)
+
+    def roomFor(self, size: int) -> bool:
+        """
+        Whether a record of about C{size} bytes may be stored without the
+        database, with its write-ahead log, ever taking more than
+        L{maxSize} on disk: what it takes now, and twice the records waiting
+        to be committed with this one (a record is written to the log, then
+        into the database), a few pages more.
+        """
+        if not self.maxSize:
+            return True
+        waiting = self._pending + size
+        return self._disk + 2 * waiting + COMMIT_PAGES * PAGE <= self.maxSize
 
     def issue(
         self, query: Query, values: list[Any], data: str | None
@@ -385,6 +421,7 @@ class AuditStore:
         self.serial = serial
         self.tail = _sha256(line)
         batch = self._batch
+        self._pending += len(line)
         batch.rows.append((serial, line.decode("utf-8")))
         batch.lastSerial, batch.lastDigest = serial, self.tail
         waiter: Deferred[bytes] = Deferred()
@@ -418,24 +455,33 @@ class AuditStore:
         """
         if not self.maxSize:
             return
-        size = self.size()
-        full = size >= self.maxSize
+        size = self._disk = self.size()
+        self._pending = sum(len(row) for _, row in self._batch.rows)
+        full = not self.roomFor(RECORD_OVERHEAD)
         if full != self.full:
             self.full = full
             if full:
-                log.error(
-                    "randnum's audit store {path} is full ({size} bytes, the "
-                    "limit is {limit}): signed draws are refused; export and "
-                    "delete old records (see the docs on retention: signed-draws.md)",
-                    path=self.path,
-                    size=size,
-                    limit=self.maxSize,
-                )
+                self._logFull(size)
+
+    def _logFull(self, size: int) -> None:
+        log.error(
+            "randnum's audit store {path} is full ({size} bytes, the limit is "
+            "{limit}): signed draws are refused; export and delete old records "
+            "(see the docs on retention: signed-draws.md)",
+            path=self.path,
+            size=size,
+            limit=self.maxSize,
+        )
 
     def _committed(self, _: object, batch: _Batch) -> None:
         self._inFlight = None
         self.commits += 1
         self.checkSize()
+        if self.maxSize and self._wal() > self.maxSize // 8:
+            # The log is emptied into the database and cut back, so that it
+            # does not take the disk the records need (the next commit
+            # waits behind this in the one writer thread).
+            self.pool.runInteraction(_checkpoint).addErrback(lambda _: None)
         if self._failing:
             self._failing = False
             log.info(
@@ -519,6 +565,12 @@ class AuditStore:
         """
         return readPage(self.readPool, after, limit)
 
+    def _wal(self) -> int:
+        try:
+            return os.stat(self.path + "-wal").st_size
+        except OSError:
+            return 0
+
     def size(self) -> int:
         """
         The bytes the database takes on disk (with its write-ahead log).
@@ -545,6 +597,10 @@ def _insert(
 ) -> None:
     cursor.executemany(_INSERT, rows)
     cursor.execute(_SET_CHAIN, tail)
+
+
+def _checkpoint(cursor: Any) -> None:
+    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _readTail(cursor: Any) -> tuple[int, str]:

@@ -23,10 +23,13 @@ from twisted.python.failure import Failure
 
 from randnum.generation.source import seededSource
 from randnum.generation.values import UUID7Clock
-from randnum.query import Query
+from randnum.query import Query, QueryError
 from randnum.signing.records import GENESIS, canonical, digest, verifyChains, verifyDraw
 from randnum.signing.store import (
+    COMMIT_PAGES,
+    PAGE,
     PAGE_BYTES,
+    RECORD_OVERHEAD,
     WAL_LIMIT,
     AuditStoreError,
     AuditUnavailable,
@@ -438,7 +441,7 @@ def test_recoveryIsLoggedOnce(tmp_path: Path, logged: list[LogEvent]) -> None:
     ]
 
 
-def test_theStoreIsFullAtItsLimitExactly(
+def test_theStoreIsFullWhenAnotherRecordCouldPassItsLimit(
     tmp_path: Path, logged: list[LogEvent]
 ) -> None:
     store, _ = makeStore(tmp_path, Clock())
@@ -448,17 +451,20 @@ def test_theStoreIsFullAtItsLimitExactly(
     if os.path.exists(store.path + "-wal"):
         expected += os.stat(store.path + "-wal").st_size
     assert size == expected > 0
-    store.maxSize = size + 1
+    # Room for one more record: twice it (the log, then the database), and
+    # a commit's pages.
+    room = size + 2 * RECORD_OVERHEAD + COMMIT_PAGES * PAGE
+    store.maxSize = room
     store.checkSize()
     assert not store.full
-    store.maxSize = size
+    store.maxSize = room - 1
     store.checkSize()
     assert store.full
     said = [formatEvent(event) for event in logged]
     assert said[-1] == (
         f"randnum's audit store {store.path} is full ({size} bytes, the limit "
-        f"is {size}): signed draws are refused; export and delete old records "
-        "(see the docs on retention: signed-draws.md)"
+        f"is {room - 1}): signed draws are refused; export and delete old "
+        "records (see the docs on retention: signed-draws.md)"
     )
     store.maxSize = 0
     store.checkSize()  # no limit: nothing is measured or changed
@@ -621,3 +627,28 @@ def test_bytesOverwrittenOnDiskAreARefusalToStart(tmp_path: Path) -> None:
     with pytest.raises(AuditStoreError) as raised:
         openTail(store.path, store.signer)
     assert str(raised.value).startswith(f"the audit database {store.path} is damaged")
+
+
+def test_theStoreNeverTakesMoreDiskThanItsLimit(tmp_path: Path) -> None:
+    # Signed draws of every size, as fast as they come, into a small store:
+    # refused (as the server refuses them once it is full) before the
+    # database and its log together pass the limit.
+    store, pool = makeStore(tmp_path, Clock())
+    store.maxSize = 400_000
+    store.checkSize()
+    source, uuid7 = seededSource(1), UUID7Clock()
+    largest = refused = 0
+    for n in [1, 10, 1000] * 200:
+        try:
+            if store.full:
+                raise QueryError("audit store full", "audit_full")
+            drawing = store.draw(Query(signed=True, n=n), source, uuid7)
+        except QueryError:
+            refused += 1
+            continue
+        drawing.addErrback(lambda _: None)
+        store.clock.advance(0)  # type: ignore[attr-defined]
+        pool.runAll()
+        largest = max(largest, store.size())
+    assert store.full and refused and store.commits > 10
+    assert largest <= store.maxSize
