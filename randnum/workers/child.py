@@ -101,6 +101,13 @@ class WorkerSide(cluster.Conversation):
                 port.stopReading()  # type: ignore[attr-defined]
         return {}
 
+    @cluster.Heartbeat.responder
+    def heartbeat(self) -> dict[str, Any]:
+        """
+        This worker's reactor turns: it answers at once.
+        """
+        return {}
+
     @cluster.WorkerCounts.responder
     def counts(self) -> dict[str, Any]:
         """

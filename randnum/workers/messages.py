@@ -251,6 +251,17 @@ class Serving(amp.Command):
     requiresAnswer = False
 
 
+class Heartbeat(amp.Command):
+    """
+    Main to worker, every L{randnum.workers.pool.HEARTBEAT} seconds: are you
+    there?  A worker whose reactor is stuck (or that is stopped) cannot
+    answer.
+    """
+
+    arguments: ClassVar[_Schema] = []
+    response: ClassVar[_Schema] = []
+
+
 class Cover(amp.Command):
     """
     Main to worker: accept (or stop accepting) from the sockets of worker

@@ -84,6 +84,12 @@ STUCK_QUESTIONS = 3
 #: Seconds between two gatherings of every worker's counts: a worker that
 #: exits loses at most the counts of its last few seconds.
 KEEP_COUNTS = 5.0
+#: Seconds between two heartbeats asked of each worker.
+HEARTBEAT = 1.0
+#: Seconds a worker has to answer a heartbeat before it is taken for stuck
+#: (stopped, or its reactor held): it is killed at once, and its sockets are
+#: covered by the others while a new one starts.
+HEARTBEAT_TIMEOUT = 2.0
 #: Seconds between two checks of whether the audit store is full.
 AUDIT_CHECK = 1.0
 
@@ -226,6 +232,9 @@ class WorkerPool(Service):
         #: who ask meanwhile.
         self.gather = cluster.Shared(self._gatherNow)
         self._keeping = LoopingCall(self.gather)
+        self._beating = LoopingCall(self._heartbeat)
+        #: The workers whose heartbeat is awaited.
+        self._awaited: set[MainSide] = set()
         self._auditFull = False
 
     @property
@@ -249,6 +258,8 @@ class WorkerPool(Service):
             self._start(number)
         self._keeping.clock = self.clock
         self._keeping.start(KEEP_COUNTS, now=False)
+        self._beating.clock = self.clock
+        self._beating.start(HEARTBEAT, now=False)
         audit = self.server.audit
         if isinstance(audit, AuditStore):
             self._auditWatch = LoopingCall(self._checkAudit)
@@ -500,6 +511,36 @@ class WorkerPool(Service):
         gathered: Deferred[Any] = DeferredList(asked, consumeErrors=True)
         return gathered.addCallback(add)
 
+    def _heartbeat(self) -> None:
+        """
+        Ask each serving worker for a heartbeat (unless one is awaited).
+        """
+        for side in list(self.workers.values()):
+            if side.serving and side not in self._awaited:
+                self._awaited.add(side)
+                beat = side.call(cluster.Heartbeat)
+                beat.addTimeout(HEARTBEAT_TIMEOUT, self.clock)
+                beat.addCallbacks(
+                    lambda _, side=side: self._awaited.discard(side),
+                    lambda _, side=side: self._missedBeat(side),
+                )
+
+    def _missedBeat(self, side: MainSide) -> None:
+        """
+        Worker C{side} did not answer its heartbeat in time: kill it, so
+        that the others cover its sockets at once and a new one starts.
+        """
+        self._awaited.discard(side)
+        if self._stopping or self.workers.get(side.number) is not side:
+            return
+        log.warn(
+            "randnum worker {number} missed its heartbeat for {timeout:g} s: "
+            "killing it",
+            number=side.number,
+            timeout=HEARTBEAT_TIMEOUT,
+        )
+        _signal(side, "KILL")
+
     def _answered(self, side: MainSide, ok: bool) -> None:
         """
         Kill a worker that has not answered L{STUCK_QUESTIONS} questions in
@@ -550,6 +591,8 @@ class WorkerPool(Service):
         self._stopping = True
         if self._keeping.running:
             self._keeping.stop()
+        if self._beating.running:
+            self._beating.stop()
         if self._auditWatch is not None and self._auditWatch.running:
             self._auditWatch.stop()
         for pending in self._pending.values():

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
 from signers import ManualPool, drawn, signingServer
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.error import CannotListenError, ProcessTerminated
 from twisted.internet.protocol import Factory
@@ -49,6 +49,8 @@ from randnum.workers.child import LogToMain, WorkerSide
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
+    HEARTBEAT,
+    HEARTBEAT_TIMEOUT,
     RESTART_DELAYS,
     START_ATTEMPTS,
     STEADY_SECONDS,
@@ -973,3 +975,48 @@ class SocketPort:
     def __init__(self, sock: socket.socket) -> None:
         self.addressFamily = sock.family
         self.fileno = sock.fileno
+
+
+class BeatingSide(FakeSide):
+    """
+    A running worker that answers its heartbeats, or (stuck) does not.
+    """
+
+    def __init__(self, number: int, answers: bool) -> None:
+        super().__init__(number)
+        self.answers = answers
+        self.beats = 0
+
+    def call(self, command: type[Any], **arguments: Any) -> Deferred[Any]:
+        if command is not cluster.Heartbeat:
+            return super().call(command, **arguments)
+        self.beats += 1
+        return succeed({}) if self.answers else Deferred()
+
+
+def test_aWorkerThatMissesItsHeartbeatIsKilledWithinThreeSeconds(
+    logged: list[LogEvent],
+) -> None:
+    pool, clock, _ = supervised(count=2)
+    stuck, alive = BeatingSide(1, answers=False), BeatingSide(2, answers=True)
+    pool.workers = {1: stuck, 2: alive}  # type: ignore[dict-item]
+    pool._beating.clock = clock
+    pool._beating.start(HEARTBEAT, now=False)
+    clock.advance(HEARTBEAT)  # asked once; one heartbeat is awaited at a time
+    clock.advance(HEARTBEAT)
+    assert (stuck.beats, alive.beats) == (1, 2)
+    assert stuck.signals == []
+    clock.advance(HEARTBEAT_TIMEOUT - HEARTBEAT)  # 3 s from the start
+    assert stuck.signals == ["KILL"] and alive.signals == []
+    said = [formatEvent(e) for e in logged if "heartbeat" in e["log_format"]]
+    assert said == [
+        f"randnum worker 1 missed its heartbeat for {HEARTBEAT_TIMEOUT:g} s: killing it"
+    ]
+    pool._beating.stop()
+
+
+def test_aWorkerAnswersItsHeartbeatAtOnce() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    answered = outcome(talk.mainSide.callRemote(cluster.Heartbeat))
+    talk.pump.flush()
+    assert answered == [{}]
