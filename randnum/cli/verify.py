@@ -20,8 +20,9 @@ from randnum.cli.command import (
 )
 from randnum.options import positiveNumberOption
 from randnum.signing.keys import KeyFileError, loadPublicKey
-from randnum.signing.records import RecordError, verifyChains
+from randnum.signing.records import ChainReport, RecordError, verifyChains
 from randnum.signing.verifying import (
+    DamagedStore,
     FetchError,
     Server,
     describe,
@@ -123,11 +124,33 @@ def verify(options: VerifyOptions) -> int:
         )
     except RecordError as error:
         fail(EXIT_REFUSED, f"serial {error.serial}: {error.reason}")
+    except DamagedStore as error:
+        fail(EXIT_REFUSED, str(error))
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
     except OSError as error:
         fail(EXIT_USAGE, f"cannot read {error.filename}: {error.strerror}")
     if not report.records:
         fail(EXIT_REFUSED, "no records to verify")
+    if server is not None and options["all"]:
+        _checkHead(server, report)
     print(describe(report))
     return EXIT_OK
+
+
+def _checkHead(server: Server, report: ChainReport) -> None:
+    """
+    Refuse a server whose records end before the chain it has committed.
+    """
+    try:
+        head = server.head()
+    except FetchError as error:
+        fail(EXIT_UNREACHABLE, str(error))
+    last = max((last for _, last in report.chains.values()), default=0)
+    if head is not None and last < head:
+        fail(
+            EXIT_REFUSED,
+            f"{server.url} has committed records up to serial {head}, but its "
+            f"records end at serial {last}: serials {last + 1} to {head} are "
+            "missing",
+        )

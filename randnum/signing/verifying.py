@@ -64,6 +64,12 @@ def readFiles(names: Iterable[str], stdin: IO[bytes]) -> Iterator[dict[str, Any]
             yield from readRecords(file, name)
 
 
+class DamagedStore(FetchError):
+    """
+    The server says its audit store is damaged: a record cannot be read.
+    """
+
+
 class Server:
     """
     A randnum server's HTTP face, asked with the standard library.
@@ -107,8 +113,21 @@ class Server:
                 reason = json.loads(body)["error"]
             except (ValueError, KeyError, TypeError):
                 reason = f"HTTP {response.status}"
+            if response.status == 500:
+                raise DamagedStore(f"{self.url}{path}: {reason}")
             raise FetchError(f"{self.url}{path}: {reason}")
         return body
+
+    def head(self) -> int | None:
+        """
+        The serial of the last record the server has committed, as
+        C{GET /v1/key} says (L{None} from a server that does not say).
+        """
+        try:
+            serial = json.loads(self.get("/v1/key"))["head"]["serial"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return serial if isinstance(serial, int) else None
 
     def key(self) -> Ed25519PublicKey:
         """

@@ -6,6 +6,9 @@ C{/v1/key}, the key they are signed with.
 
 from __future__ import annotations
 
+import sqlite3
+
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
@@ -19,6 +22,8 @@ from randnum.web.responses import (
     respond,
     respondWhenReady,
 )
+
+log = Logger(namespace="randnum")
 
 
 def _signingDisabled(request: Request) -> bytes:
@@ -45,11 +50,11 @@ class KeyResource(JSONResource):
         if audit is None:
             return _signingDisabled(request)
         signer = audit.signer
-        return respond(
-            request,
-            200,
-            jsonBody({"key": signer.keyId, "publicKey": signer.publicPem}),
-        )
+        answer: dict[str, object] = {"key": signer.keyId, "publicKey": signer.publicPem}
+        # The chain's head: its last committed record, so that a reader of
+        # every record can tell whether the newest are missing.
+        answer["head"] = {"serial": audit.committed}
+        return respond(request, 200, jsonBody(answer))
 
 
 class DrawsResource(JSONResource):
@@ -77,7 +82,17 @@ class DrawsResource(JSONResource):
             return _signingDisabled(request)
         path = request.postpath or []
 
-        def unavailable(_: Failure) -> bytes:
+        def unavailable(failure: Failure) -> bytes:
+            error = failure.value
+            busy = "locked" in str(error) or "busy" in str(error)
+            if isinstance(error, sqlite3.DatabaseError) and not busy:
+                # Not busy or locked: what is on disk cannot be read.
+                log.failure(
+                    "randnum's audit store {path} is damaged: a record cannot be read",
+                    failure,
+                    path=getattr(audit, "path", "?"),
+                )
+                return jsonError(request, 500, "audit store damaged")
             return jsonError(request, 503, "audit store unavailable")
 
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +124,32 @@ def test_aMissingKeyIsAUsageError(randnum: Randnum, tmp_path: Path) -> None:
     ran = randnum("verify", "--key", str(tmp_path / "missing.pub"), "-")
     assert (ran.status, ran.out) == (2, "")
     assert ran.err.startswith(f"randnum: --key: cannot read {tmp_path}/missing.pub")
+
+
+# A verifier of the whole store notices loss and damage (issue 22).
+
+
+def test_missingNewestRecordsAreNamed(randnum: Randnum, signing: Signing) -> None:
+    for _ in range(5):
+        draw(randnum, signing)
+    with sqlite3.connect("audit.db") as connection:
+        connection.execute("DELETE FROM draws WHERE serial > 3")
+    lost = randnum("verify", "--url", signing.url, "--all")
+    assert lost == Ran(
+        1,
+        "",
+        f"randnum: {signing.url} has committed records up to serial 5, but its "
+        "records end at serial 3: serials 4 to 5 are missing\n",
+    )
+
+
+def test_aRecordThatCannotBeReadIsDamage(randnum: Randnum, signing: Signing) -> None:
+    for _ in range(3):
+        draw(randnum, signing)
+    with sqlite3.connect("audit.db") as connection:
+        connection.execute(
+            "UPDATE draws SET record = CAST(x'ff00' AS TEXT) WHERE serial = 2"
+        )
+    damaged = randnum("verify", "--url", signing.url, "--all")
+    assert damaged.status == 1
+    assert damaged.err.endswith(": audit store damaged\n")
