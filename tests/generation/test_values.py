@@ -576,7 +576,7 @@ def test_uniqueStringsFromACrowdedSpaceAreSampledByIndex() -> None:
         used += count
         return draw(count)
 
-    source.randomBytes = counted  # type: ignore[method-assign]
+    source.randomBytes = counted
     drawn = list(strings(source, Alphabet(b"ab"), 6, 64, True, 16))
     assert [len(batch) for batch in drawn] == [16, 16, 16, 16]
     assert sorted(value for batch in drawn for value in batch) == sorted(
