@@ -23,6 +23,7 @@ from randnum.config import Config
 from randnum.limits import Limits
 from randnum.server import RandnumServer
 from randnum.service import buildService
+from randnum.stats import Totals
 from randnum.tap import Options
 from randnum.tcp.framing import Framing
 from randnum.workers.child import AdoptedSockets, WorkerProcess, readArguments
@@ -193,8 +194,20 @@ def test_theServerHasTheConfigWhole() -> None:
 
 
 def test_aServerTakesAConfigOrItsParts() -> None:
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError) as raised:
         RandnumServer(config=Config(), low=3)
+    assert str(raised.value) == (
+        "give RandnumServer a config, or low, high, limits and logWindow, not both"
+    )
+
+
+def test_aServerOfOneProcessGathersItsOwnTotals() -> None:
+    server = RandnumServer(clock=MemoryReactorClock())
+    server.tcp.requests = 3
+    gathered: list[Totals] = []
+    server.gather().addCallback(gathered.append)
+    assert gathered == [server.latest]
+    assert server.latest.faces["tcp"].requests == 3
 
 
 sockets = st.builds(

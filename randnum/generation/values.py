@@ -71,12 +71,12 @@ def plain(value: float, digits: int) -> bytes:
     whole, _, fraction = mantissa.lstrip("-").partition(".")
     figures = whole + fraction
     point = int(exponent) + len(whole)
+    # "g" writes an exponent only below 1e-4, where the point comes before
+    # every figure, or from 10 ** digits on, where it comes after them all.
     if point <= 0:
         text = "0." + "0" * -point + figures
-    elif point >= len(figures):
-        text = figures + "0" * (point - len(figures))
     else:
-        text = figures[:point] + "." + figures[point:]
+        text = figures + "0" * (point - len(figures))
     return (sign + text).encode("ascii")
 
 

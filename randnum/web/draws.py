@@ -25,6 +25,9 @@ from randnum.web.responses import (
 
 log = Logger(namespace="randnum")
 
+#: What SQLite says of a database, or a record, that cannot be read.
+_DAMAGE = ("malformed", "not a database", "decode", "corrupt")
+
 
 def _signingDisabled(request: Request) -> bytes:
     return jsonError(request, 404, "signing is not enabled")
@@ -84,9 +87,10 @@ class DrawsResource(JSONResource):
 
         def unavailable(failure: Failure) -> bytes:
             error = failure.value
-            busy = "locked" in str(error) or "busy" in str(error)
-            if isinstance(error, sqlite3.DatabaseError) and not busy:
-                # Not busy or locked: what is on disk cannot be read.
+            if isinstance(error, sqlite3.DatabaseError) and any(
+                sign in str(error) for sign in _DAMAGE
+            ):
+                # Not busy, locked or full: what is on disk cannot be read.
                 log.failure(
                     "randnum's audit store {path} is damaged: a record cannot be read",
                     failure,

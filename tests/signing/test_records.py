@@ -197,9 +197,12 @@ def test_theSameRecordTwiceIsPassedOverButAForkIsNamed(tmp_path: Path) -> None:
     assert report.records == 3
     forked = dict(records[1], values=[records[1]["values"][0] + 1])
     forked["signature"] = base64.b64encode(signer.sign(signedBytes(forked))).decode()
-    with pytest.raises(RecordError, match="two different records") as caught:
+    with pytest.raises(RecordError) as caught:
         verifyChains([records[0], records[1], forked], keys)
-    assert caught.value.serial == 2
+    assert (caught.value.serial, caught.value.reason) == (
+        2,
+        "two different records with this serial, both signed: the chain forks",
+    )
 
 
 def test_verifyDrawTakesWhatAClientHasAtHand(tmp_path: Path) -> None:
@@ -332,7 +335,10 @@ def test_aSerialIsAPositiveInteger(serial: object) -> None:
     text = json.dumps({**fields, "serial": serial, "signature": "s"})
     with pytest.raises(RecordError) as caught:
         parseRecord(text)
-    assert caught.value.reason == "serial is not a positive integer"
+    assert (caught.value.serial, caught.value.reason) == (
+        serial,
+        "serial is not a positive integer",
+    )
 
 
 def test_verificationNamesTheSerial(tmp_path: Path) -> None:
@@ -409,3 +415,30 @@ def test_aKeyMayBeGivenManyWays(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"^not an Ed25519 key$"):
         verifyDraw(line, ecKey)
+
+
+def test_refusalsNameTheSerialOrAQuestionMark(tmp_path: Path) -> None:
+    (first,), signer = record(tmp_path)
+    keys = {signer.keyId: signer.publicKey}
+    tampered = dict(first, values=[first["values"][0] + 1])
+    with pytest.raises(RecordError) as caught:
+        verifyRecord(tampered, keys)
+    assert (caught.value.serial, caught.value.reason) == (1, "bad signature")
+    # Without a serial, a refusal names "?".
+    anonymous = {k: v for k, v in tampered.items() if k != "serial"}
+    with pytest.raises(RecordError) as caught:
+        verifyRecord(anonymous, keys)
+    assert caught.value.serial == "?"
+    with pytest.raises(RecordError) as caught:
+        verifyDraw({}, signer.publicKey)
+    assert (caught.value.serial, caught.value.reason) == (
+        "?",
+        "not a record: no serial",
+    )
+
+
+def test_whatIsNotAKeyIsSaidExactly(tmp_path: Path) -> None:
+    (first,), _ = record(tmp_path)
+    with pytest.raises(ValueError) as caught:
+        verifyDraw(first, "-----BEGIN PUBLIC KEY-----\nnot a key\n")
+    assert str(caught.value) == "not a PEM Ed25519 public key"

@@ -12,18 +12,23 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from signers import ManualPool, drawn, makeStore, newSigner
+from twisted.enterprise.adbapi import ConnectionPool
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogEvent, formatEvent
 from twisted.python.failure import Failure
 
 from randnum.generation.source import seededSource
 from randnum.generation.values import UUID7Clock
 from randnum.query import Query, QueryError
+from randnum.signing.keys import Signer, generateKey
 from randnum.signing.records import GENESIS, canonical, digest, verifyChains, verifyDraw
 from randnum.signing.store import (
     COMMIT_PAGES,
@@ -37,7 +42,10 @@ from randnum.signing.store import (
     drawValues,
     exactRange,
     lockDatabase,
+    openSigning,
+    openStore,
     openTail,
+    readPage,
     requestFields,
     rfc3339,
 )
@@ -652,3 +660,156 @@ def test_theStoreNeverTakesMoreDiskThanItsLimit(tmp_path: Path) -> None:
         largest = max(largest, store.size())
     assert store.full and refused and store.commits > 10
     assert largest <= store.maxSize
+
+
+# What the second mutation run found unpinned (issue 27).
+
+
+def test_openStoreGivesAWriterAndAReaderOfOneThreadEach(tmp_path: Path) -> None:
+    reactor = MemoryReactorClock()
+    path = str(tmp_path / "audit.db")
+    signer = newSigner()
+    store = openStore(path, signer, reactor)
+    assert (store.serial, store.tail) == (0, GENESIS)
+    pools = [store.pool, store.readPool]
+    assert all(isinstance(pool, ConnectionPool) for pool in pools)
+    assert pools[0] is not pools[1]
+    for pool in pools:
+        assert isinstance(pool, ConnectionPool)
+        assert (pool.dbapiName, pool.connargs) == ("sqlite3", (path,))
+        # One thread each: the writer commits in order; SQLite connections
+        # move between the pool's thread and none other.
+        assert pool.connkw == {"check_same_thread": False}
+        assert (pool.min, pool.max, pool.noisy) == (1, 1, False)
+        assert pool.openfun is _configure
+        assert pool._reactor is reactor
+    # Not started until the reactor runs.
+    assert not any(pool.running for pool in pools)  # type: ignore[attr-defined]
+    assert len(reactor.whenRunningHooks) == 2
+    # A tail just read is taken as it is.
+    assert openStore(path, signer, reactor, (7, "f" * 64)).tail == "f" * 64
+
+
+def test_openSigningLoadsTheKeyClaimsTheDatabaseAndReadsTheTail(
+    tmp_path: Path,
+) -> None:
+    keyPath = tmp_path / "k.pem"
+    generateKey(keyPath)
+    path = str(tmp_path / "audit.db")
+    signing = openSigning(str(keyPath), path)
+    assert signing.signer.keyId == Signer.fromFile(keyPath).keyId
+    assert signing.tail == (0, GENESIS)
+    assert signing.lock.name == f"{path}.lock" and not signing.lock.closed
+    with pytest.raises(AuditStoreError):
+        lockDatabase(path)  # claimed
+    signing.lock.close()
+    # A database it cannot use lets its claim go.
+    os.mkdir(tmp_path / "dir.db")
+    with pytest.raises(AuditStoreError) as raised:
+        openSigning(str(keyPath), str(tmp_path / "dir.db"))
+    assert str(raised.value).startswith(f"cannot open the audit database {tmp_path}")
+    lockDatabase(str(tmp_path / "dir.db")).close()
+
+
+def test_aDatabaseWithoutAWriteAheadLogIsRefused() -> None:
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(":memory:", newSigner())
+    assert str(raised.value) == (
+        "the audit database :memory: cannot use a write-ahead log (journal mode memory)"
+    )
+
+
+def test_anotherKeysChainIsRefusedNamingTheDatabase(tmp_path: Path) -> None:
+    store, _ = makeStore(tmp_path, Clock())
+    drawn(store, 1)
+    other = newSigner()
+    refusal = (
+        f"the audit database {store.path} holds a chain signed with key "
+        f"{store.signer.keyId}, not with this key ({other.keyId}); a new key "
+        "needs a new audit database"
+    )
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(store.path, other)
+    assert str(raised.value) == refusal
+    # Its records archived and deleted, the chain's tail still names the key.
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DELETE FROM draws")
+    with pytest.raises(AuditStoreError) as raised:
+        openTail(store.path, other)
+    assert str(raised.value) == refusal
+
+
+def test_anUnavailableStoreReadsItsChainOnceAtATime(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)
+    pool.breakNext = 2  # the commit, then the first reading of the chain
+    pool.runAll()
+    assert not store.available and not pool.pending
+    for _ in range(3):
+        store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    assert len(pool.pending) == 1
+    pool.runAll()
+    assert store.available
+
+
+def test_aFailedCommitLogsHowManyDrawsWereLost(
+    tmp_path: Path, logged: list[LogEvent]
+) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    for _ in range(3):
+        store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    clock.advance(0)  # those three are being committed ...
+    for _ in range(2):  # ... while two more wait for the next commit
+        store.issue(Query(signed=True), [1], None).addErrback(lambda _: None)
+    pool.breakNext = 1
+    pool.runAll()
+    said = [formatEvent(event) for event in logged]
+    assert any(
+        line.startswith("randnum could not commit 5 signed draws") for line in said
+    )
+
+
+class RecordsCursor:
+    """
+    A cursor over stored records' texts, as C{readPage} reads them.
+    """
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def execute(self, sql: str, parameters: tuple[int, int]) -> None:
+        after, limit = parameters
+        self.rows = [(text,) for text in self.texts[after : after + limit]]
+
+    def fetchone(self) -> tuple[str] | None:
+        return self.rows.pop(0) if self.rows else None
+
+
+class CursorPool:
+    """
+    A pool whose interactions run at once on a L{RecordsCursor}.
+    """
+
+    def __init__(self, texts: list[str]) -> None:
+        self.cursor = RecordsCursor(texts)
+
+    def runInteraction(self, interaction: Any) -> Deferred[list[bytes]]:
+        return succeed(interaction(self.cursor))
+
+
+@pytest.mark.parametrize(
+    ("size", "count"),
+    [
+        (PAGE_BYTES // 4, 4),  # exactly PAGE_BYTES: it is full
+        ((PAGE_BYTES - 1) // 3, 4),  # a byte short after 3: one more
+        (PAGE_BYTES * 2, 1),  # always at least one
+    ],
+)
+def test_aPageEndsWithTheRecordThatFillsIt(size: int, count: int) -> None:
+    pool = CursorPool(["x" * size] * 10)
+    pages: list[list[bytes]] = []
+    readPage(pool, 0, 10).addCallback(pages.append)
+    assert [len(page) for page in pages] == [count]

@@ -31,7 +31,13 @@ def signedWeb(tmp_path: Path) -> tuple[MemoryWeb, AuditStore, list[bytes]]:
 def test_theKey(tmp_path: Path) -> None:
     web, store, _ = signedWeb(tmp_path)
     body = web.fetch("/v1/key").json()
-    assert body == {"key": store.signer.keyId, "publicKey": store.signer.publicPem}
+    assert body == {
+        "key": store.signer.keyId,
+        "publicKey": store.signer.publicPem,
+        # The chain's head: the serial of its last committed record.
+        "head": {"serial": 3},
+    }
+    assert store.committed == 3
 
 
 def test_recordsAsTheyWereSent(tmp_path: Path) -> None:

@@ -39,13 +39,14 @@ from randnum.listening import ListeningService
 from randnum.metrics import metricsRegistry
 from randnum.query import Query, QueryError
 from randnum.server import RandnumServer
+from randnum.signing.keys import Signer, generateKey
 from randnum.signing.records import verifyDraw
 from randnum.signing.store import AuditStore
 from randnum.stats import AuditFigures, HttpStats, TcpStats, Totals, emptyFaces
 from randnum.tap import MAX_WORKERS, Options, makeService
 from randnum.web.site import webSite
 from randnum.workers import messages as cluster
-from randnum.workers.child import LogToMain, WorkerSide
+from randnum.workers.child import LogToMain, WorkerSide, readArguments
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
@@ -493,7 +494,9 @@ def test_aWorkerThatKeepsFailingIsRestartedLessAndLessOften() -> None:
     assert pool.restarts == len(RESTART_DELAYS) + 2
 
 
-def test_stoppingCancelsRestartsAndKillsWhatDoesNotStop() -> None:
+def test_stoppingCancelsRestartsAndKillsWhatDoesNotStop(
+    logged: list[LogEvent],
+) -> None:
     pool, clock, starts = supervised(count=2)
     pool.running = True
     quick, stubborn = FakeSide(1), FakeSide(2)
@@ -504,6 +507,9 @@ def test_stoppingCancelsRestartsAndKillsWhatDoesNotStop() -> None:
     quick.ended.callback(None)
     clock.advance(STOP_GRACE)
     assert stubborn.signals == ["TERM", "KILL"]
+    assert [formatEvent(e) for e in logged if "did not stop" in e["log_format"]] == [
+        f"randnum worker 2 did not stop within {STOP_GRACE:g} s: killing it"
+    ]
     assert not stopping.called
     stubborn.ended.callback(None)
     assert stopping.called
@@ -603,11 +609,18 @@ def test_theMainProcessLogsTheWholeServersSummary(logged: list[LogEvent]) -> Non
     assert "9 requests" in summary
 
 
-def test_workersImportWhatTheMainProcessImports() -> None:
+def test_workersImportWhatTheMainProcessImports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        monkeypatch.setenv(name, "3")
+    monkeypatch.setenv("RANDNUM_KEPT", "yes")
     environment = workerEnvironment()
     assert environment["PYTHONPATH"].split(os.pathsep) == [p for p in sys.path if p]
     assert environment["PYTHONSAFEPATH"] == "1"
-    assert "LISTEN_FDS" not in environment
+    # systemd's sockets are the main process's alone; the rest is kept.
+    assert not {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"} & set(environment)
+    assert environment["RANDNUM_KEPT"] == "yes"
 
 
 def test_aWorkerThatExitsIsLoggedWithHowItEnded(logged: list[LogEvent]) -> None:
@@ -649,12 +662,16 @@ def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
     assert [arguments["full"] for arguments in told] == [True, False]
 
 
-def test_aServingWorkerAcceptsFromTheSocketsOfEachWorkerThatIsDown() -> None:
+def test_aServingWorkerAcceptsFromTheSocketsOfEachWorkerThatIsDown(
+    logged: list[LogEvent],
+) -> None:
     pool, _, _ = supervised(count=3)
     port = MemoryReactorClock().listenTCP(0, Factory())
     pool._shared = [Listener("tcp", port, None, [socket.socket()] * 3)]
     one, two, three = FakeSide(1), FakeSide(2), FakeSide(3)
     pool.workers = {1: one, 2: two, 3: three}  # type: ignore[dict-item]
+    for side in (one, two, three):
+        pool.serving(side)  # type: ignore[arg-type]
     pool.ended(one, Failure(ProcessTerminated(signal=9)))  # type: ignore[arg-type]
     # The least busy serving worker (the first of them) covers.
     assert two.told == [(1, True)] and three.told == []
@@ -670,6 +687,16 @@ def test_aServingWorkerAcceptsFromTheSocketsOfEachWorkerThatIsDown() -> None:
     pool.serving(pool.workers[2])
     assert three.told[3:] == [(2, False)]
     assert pool._covering == {}
+    said = [
+        formatEvent(event) for event in logged if "sockets of" in event["log_format"]
+    ]
+    assert said == [
+        "randnum worker 2 accepts from the sockets of worker 1",
+        "randnum worker 3 accepts from the sockets of worker 1",
+        "randnum worker 3 accepts from the sockets of worker 2",
+        "randnum worker 3 no longer accepts from the sockets of worker 1",
+        "randnum worker 3 no longer accepts from the sockets of worker 2",
+    ]
     for sock in pool._shared[0].sockets:
         sock.close()
 
@@ -1020,3 +1047,126 @@ def test_aWorkerAnswersItsHeartbeatAtOnce() -> None:
     answered = outcome(talk.mainSide.callRemote(cluster.Heartbeat))
     talk.pump.flush()
     assert answered == [{}]
+
+
+class SpawningReactor(MemoryReactorClock):
+    """
+    A memory reactor that records the processes it is asked to start (or
+    refuses to start them).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spawned: list[tuple[str, list[str], dict[str, str], dict[int, Any]]] = []
+        self.refuse = False
+
+    def spawnProcess(
+        self,
+        processProtocol: Any,
+        executable: str,
+        args: Any = (),
+        env: Any = None,
+        path: Any = None,
+        uid: Any = None,
+        gid: Any = None,
+        usePTY: bool = False,
+        childFDs: Any = None,
+    ) -> object:
+        if self.refuse:
+            raise OSError(2, "No such file or directory")
+        self.spawned.append((executable, list(args), env, childFDs))
+        return object()
+
+    def adoptStreamPort(self, fileno: int, addressFamily: int, factory: Any) -> Any:
+        return self._port(
+            super().adoptStreamPort(fileno, addressFamily, factory), addressFamily
+        )
+
+    def listenUNIX(self, address: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
+        port = super().listenUNIX(address, factory, *args, **kwargs)
+        port.fileno = lambda: 99  # no socket behind it: a descriptor's stand-in
+        return self._port(port, socket.AF_UNIX)
+
+    @staticmethod
+    def _port(port: Any, family: int) -> Any:
+        # What the main process asks of a real port: its family, and to stop
+        # reading (its workers accept).
+        port.addressFamily = family
+        port.stopReading = lambda: None
+        return port
+
+
+def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
+    reactor = SpawningReactor()
+    key = tmp_path / "k.pem"
+    generateKey(key)
+    options = Options(reactor=reactor)
+    options.parseOptions(
+        [
+            *("--port", "tcp:0:interface=127.0.0.1", "--workers", "2"),
+            *("--http", f"unix:{tmp_path / 'http.sock'}"),
+            *("--signing-key", str(key), "--audit-db", str(tmp_path / "a.db")),
+        ]
+    )
+    service = makeService(options)
+    service.startService()
+    try:
+        [pool] = [child for child in service if isinstance(child, WorkerPool)]  # type: ignore[attr-defined]
+        assert sorted(pool.workers) == [1, 2]
+        assert len(reactor.spawned) == 2
+        signer = Signer.fromFile(key)
+        for number, (executable, args, env, childFDs) in enumerate(reactor.spawned, 1):
+            assert executable == sys.executable
+            assert args[:3] == [sys.executable, "-m", "randnum.workers.child"]
+            assert env == workerEnvironment()
+            config, assignment = readArguments(args[3:])
+            assert config == pool.workerConfig(number)
+            assert assignment == pool.assignment(number)[0]
+            assert childFDs == pool.assignment(number)[1]
+            assert (assignment.number, assignment.keyId) == (number, signer.keyId)
+            assert assignment.publicPem == signer.publicPem
+            assert (assignment.full, assignment.committed) == (False, 0)
+            tcp, unix = assignment.sockets
+            assert (tcp.face, tcp.family, tcp.tls, tcp.shared) == (
+                "tcp",
+                socket.AF_INET,
+                None,
+                False,
+            )
+            assert tcp.description == "--port tcp:0:interface=127.0.0.1"
+            # Its own socket, then the other worker's, to cover for it.
+            assert (tcp.fd, tcp.others) == (3, ((3 - number, 4),))
+            assert (unix.face, unix.family, unix.shared) == (
+                "http",
+                socket.AF_UNIX,
+                True,
+            )
+            assert unix.description == f"--http unix:{tmp_path / 'http.sock'}"
+        # Counts are gathered, and the store watched, from now on.
+        assert pool._keeping.running and pool._auditWatch is not None
+    finally:
+        service.stopService()
+
+
+def test_aWorkerThatCannotBeStartedIsTriedAgainThenGivenUp(
+    logged: list[LogEvent],
+) -> None:
+    reactor = SpawningReactor()
+    reactor.refuse = True
+    pool = WorkerPool(Config(workers=1), list, RandnumServer(clock=reactor), reactor)
+    pool.exitFailing = False
+    pool.startService()
+    for _ in range(START_ATTEMPTS + 1):
+        reactor.advance(max(RESTART_DELAYS))
+    said = [formatEvent(event) for event in logged]
+    assert (
+        said.count(
+            "randnum could not start worker 1: [Errno 2] No such file or directory"
+        )
+        == START_ATTEMPTS
+    )
+    assert pool.gaveUp
+    assert said[-1] == (
+        f"randnum: no worker can start ({START_ATTEMPTS} attempts each; the last "
+        "could not start): stopping, rather than holding ports that nothing serves"
+    )
