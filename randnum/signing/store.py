@@ -730,7 +730,8 @@ def _checkLinks(path: str, rows: Iterable[tuple[int, str]]) -> None:
     Check that the stored records follow one another: consecutive serials,
     each record's C{prev} the digest of the one before.  (Old records may
     have been archived and deleted: the first need not be serial 1.)
-    Digests only, no signatures: about a second for a million records.
+    Digests only, no signatures: about 2.5 s for a million records (measured
+    on a loaded 2-core machine).
 
     @raise AuditStoreError: naming the first record that does not follow.
     """
