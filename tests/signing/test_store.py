@@ -686,8 +686,12 @@ def test_openStoreGivesAWriterAndAReaderOfOneThreadEach(tmp_path: Path) -> None:
     # Not started until the reactor runs.
     assert not any(pool.running for pool in pools)  # type: ignore[attr-defined]
     assert len(reactor.whenRunningHooks) == 2
-    # A tail just read is taken as it is.
+    assert store.clock is reactor
+    # A tail just read is taken as it is; else the database's is read.
     assert openStore(path, signer, reactor, (7, "f" * 64)).tail == "f" * 64
+    written, _ = makeStore(tmp_path, Clock(), signer)
+    drawn(written, 2)
+    assert openStore(path, signer, reactor).tail == written.tail
 
 
 def test_openSigningLoadsTheKeyClaimsTheDatabaseAndReadsTheTail(
@@ -703,6 +707,12 @@ def test_openSigningLoadsTheKeyClaimsTheDatabaseAndReadsTheTail(
     with pytest.raises(AuditStoreError):
         lockDatabase(path)  # claimed
     signing.lock.close()
+    # A database with records: its tail, checked against the key.
+    written, _ = makeStore(tmp_path, Clock(), signing.signer)
+    drawn(written, 2)
+    again = openSigning(str(keyPath), path)
+    assert again.tail == (2, written.tail)
+    again.lock.close()
     # A database it cannot use lets its claim go.
     os.mkdir(tmp_path / "dir.db")
     with pytest.raises(AuditStoreError) as raised:

@@ -21,10 +21,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from loopback import Loopback, TurnClock
 from prometheus_client import generate_latest
-from signers import ManualPool, drawn, signingServer
+from signers import ManualPool, drawn, makeStore, signingServer
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
-from twisted.internet.error import CannotListenError, ProcessTerminated
+from twisted.internet.endpoints import (
+    StandardErrorBehavior,
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+)
+from twisted.internet.error import CannotListenError, ProcessDone, ProcessTerminated
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -52,6 +56,7 @@ from randnum.workers.pool import (
     ASK_TIMEOUT,
     HEARTBEAT,
     HEARTBEAT_TIMEOUT,
+    KEEP_COUNTS,
     RESTART_DELAYS,
     START_ATTEMPTS,
     STEADY_SECONDS,
@@ -597,6 +602,16 @@ def test_aWorkerThatDoesNotAnswerCountsAsOfItsLastAnswer() -> None:
     stuck = outcome(talk.pool.gather())
     talk.clock.advance(ASK_TIMEOUT)
     assert result(stuck).faces["tcp"].requests == 3
+    assert talk.pool._unanswered == {1: 1}
+
+
+def test_aWorkerThatAnswersIsNeverTakenForStuck() -> None:
+    talk = Conversation(RandnumServer(clock=Clock()))
+    for _ in range(5):
+        outcome(talk.pool.gather())
+        talk.pump.flush()
+        talk.clock.advance(KEEP_COUNTS)
+    assert talk.pool._unanswered == {1: 0}
 
 
 def test_theMainProcessLogsTheWholeServersSummary(logged: list[LogEvent]) -> None:
@@ -636,6 +651,13 @@ def test_aWorkerThatExitsIsLoggedWithHowItEnded(logged: list[LogEvent]) -> None:
     clock.advance(0)
     assert starts == [(41.0, 1)]
     assert pool.workers == {}
+    again = FakeSide(1)
+    pool.workers = {1: again}  # type: ignore[dict-item]
+    clock.advance(41)
+    pool.ended(again, Failure(ProcessDone(0)))  # type: ignore[arg-type]
+    assert [formatEvent(e) for e in logged if e.get("number") == 1][-1] == (
+        "randnum worker 1 exited after 41.0 s; restarting it in 0 s"
+    )
 
 
 def test_workersAreToldOnlyWhenTheStoreFillsOrEmpties(tmp_path: Path) -> None:
@@ -1059,6 +1081,7 @@ class SpawningReactor(MemoryReactorClock):
         super().__init__()
         self.spawned: list[tuple[str, list[str], dict[str, str], dict[int, Any]]] = []
         self.refuse = False
+        self.protocols: list[Any] = []
 
     def spawnProcess(
         self,
@@ -1075,6 +1098,7 @@ class SpawningReactor(MemoryReactorClock):
         if self.refuse:
             raise OSError(2, "No such file or directory")
         self.spawned.append((executable, list(args), env, childFDs))
+        self.protocols.append(processProtocol)
         return object()
 
     def adoptStreamPort(self, fileno: int, addressFamily: int, factory: Any) -> Any:
@@ -1100,12 +1124,16 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
     reactor = SpawningReactor()
     key = tmp_path / "k.pem"
     generateKey(key)
+    # A store that holds two records, and is full.
+    written, _ = makeStore(tmp_path, Clock(), Signer.fromFile(key))
+    drawn(written, 2)
     options = Options(reactor=reactor)
     options.parseOptions(
         [
             *("--port", "tcp:0:interface=127.0.0.1", "--workers", "2"),
             *("--http", f"unix:{tmp_path / 'http.sock'}"),
-            *("--signing-key", str(key), "--audit-db", str(tmp_path / "a.db")),
+            *("--signing-key", str(key), "--audit-db", written.path),
+            *("--audit-max-size", "1"),
         ]
     )
     service = makeService(options)
@@ -1113,19 +1141,35 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
     try:
         [pool] = [child for child in service if isinstance(child, WorkerPool)]  # type: ignore[attr-defined]
         assert sorted(pool.workers) == [1, 2]
+        # A pool made by hand: not signing, and never ending its process.
+        bare = WorkerPool(Config(), list, RandnumServer(clock=reactor), reactor)
+        assert not bare.exitFailing
+        told = bare.assignment(1)[0]
+        assert (told.keyId, told.publicPem, told.full, told.committed) == (
+            None,
+            None,
+            False,
+            0,
+        )
         assert len(reactor.spawned) == 2
         signer = Signer.fromFile(key)
         for number, (executable, args, env, childFDs) in enumerate(reactor.spawned, 1):
             assert executable == sys.executable
             assert args[:3] == [sys.executable, "-m", "randnum.workers.child"]
             assert env == workerEnvironment()
+            # Its standard error is logged; its AMP side knows its number.
+            wrapped = reactor.protocols[number - 1]
+            assert wrapped.errFlag is StandardErrorBehavior.LOG
+            side = pool.workers[number]
+            assert wrapped.protocol is side and isinstance(side, MainSide)
+            assert (side.pool, side.number) == (pool, number)
             config, assignment = readArguments(args[3:])
             assert config == pool.workerConfig(number)
             assert assignment == pool.assignment(number)[0]
             assert childFDs == pool.assignment(number)[1]
             assert (assignment.number, assignment.keyId) == (number, signer.keyId)
             assert assignment.publicPem == signer.publicPem
-            assert (assignment.full, assignment.committed) == (False, 0)
+            assert (assignment.full, assignment.committed) == (True, 2)
             tcp, unix = assignment.sockets
             assert (tcp.face, tcp.family, tcp.tls, tcp.shared) == (
                 "tcp",
@@ -1145,7 +1189,14 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
         # Counts are gathered, and the store watched, from now on.
         assert pool._keeping.running and pool._auditWatch is not None
     finally:
-        service.stopService()
+        stopped = outcome(service.stopService())
+    # The workers never end here: they are killed, and then not waited for.
+    reactor.advance(STOP_GRACE)
+    reactor.advance(60)
+    [results] = stopped
+    assert all(ok for ok, _ in results)  # every service stopped cleanly
+    sockets = pool._shared[0].sockets
+    assert sockets and all(sock.fileno() == -1 for sock in sockets)
 
 
 def test_aWorkerThatCannotBeStartedIsTriedAgainThenGivenUp(
@@ -1166,6 +1217,10 @@ def test_aWorkerThatCannotBeStartedIsTriedAgainThenGivenUp(
         == START_ATTEMPTS
     )
     assert pool.gaveUp
+    assert any(
+        line.startswith("randnum worker 1 could not start after 0.0 s; restarting")
+        for line in said
+    )
     assert said[-1] == (
         f"randnum: no worker can start ({START_ATTEMPTS} attempts each; the last "
         "could not start): stopping, rather than holding ports that nothing serves"
