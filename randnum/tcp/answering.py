@@ -96,7 +96,7 @@ class Answerer:
         self.renderDefaults = source.renderer(defaults.min, defaults.max)
         self.renderOne = source.oneRenderer(defaults.min, defaults.max)
         self.defaultCost = replyCost(defaults)
-        self._parsed: dict[bytes, Query] = {}
+        self._parsed: dict[bytes, tuple[Query, int]] = {}
         #: What the last call of L{lines} cost, in bytes of an ordinary
         #: reply (a streamed reply's piece costs a budget).
         self.lastCost = 0
@@ -156,14 +156,11 @@ class Answerer:
             line = buffer[pos:newline]
             answer: Query | QueryError
             if b"=" in line:
-                parseCost = max(PARSE_COST, PARSE_COST_PER_BYTE * len(line))
                 try:
-                    answer = self._parse(line)
-                    lineCost = max(replyCost(answer), parseCost)
-                    if answer.signed:
-                        lineCost = SIGNED_WEIGHT * lineCost + SIGN_COST
+                    answer, lineCost = self._parse(line)
                 except QueryError as error:
-                    answer, lineCost = error, parseCost
+                    answer = error
+                    lineCost = max(PARSE_COST, PARSE_COST_PER_BYTE * len(line))
             else:
                 answer, lineCost = self.defaults, self.defaultCost
             if answers and cost + lineCost > budget:
@@ -187,20 +184,25 @@ class Answerer:
         self.lastCost = cost
         return self._render(answers, client)
 
-    def _parse(self, line: bytes) -> Query:
+    def _parse(self, line: bytes) -> tuple[Query, int]:
         """
-        L{parseLine}, remembering the last few lines' queries: clients
-        repeat their requests (a L{Query} is immutable, so it can be shared).
+        L{parseLine}, and what answering the line costs; remembering the
+        last few lines': clients repeat their requests (a L{Query} is
+        immutable, so it can be shared).
 
         @raise QueryError: as L{parseLine} does.
         """
-        parsed = self._parsed.get(line)
-        if parsed is None:
-            parsed = parseLine(line, self.defaults)
+        known = self._parsed.get(line)
+        if known is None:
+            query = parseLine(line, self.defaults)
+            cost = max(replyCost(query), PARSE_COST, PARSE_COST_PER_BYTE * len(line))
+            if query.signed:
+                cost = SIGNED_WEIGHT * cost + SIGN_COST
+            known = query, cost
             if len(self._parsed) >= PARSED_LINES:
                 self._parsed.clear()
-            self._parsed[line] = parsed
-        return parsed
+            self._parsed[line] = known
+        return known
 
     def _render(
         self, answers: list[Query | QueryError], client: str

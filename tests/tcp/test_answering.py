@@ -49,7 +49,7 @@ def test_aStreamedReplyComesABudgetAtATime() -> None:
 def test_aStreamedGaussianPieceIsABudgetOfWork() -> None:
     # Each of its bytes costs four: a piece holds a quarter of the bytes.
     answerer, reader = answering(b"type=gaussian n=10000 digits=17\n")
-    query = answerer._parse(b"type=gaussian n=10000 digits=17")
+    query, _ = answerer._parse(b"type=gaussian n=10000 digits=17")
     assert query.workSize() == 4 * query.replySize() > STREAM_ABOVE
     _, count = answered(answerer, reader, 65536)
     assert count == 65536 // 4 // 42
