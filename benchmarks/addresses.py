@@ -18,7 +18,9 @@ growth (VmRSS), and the goal:
  - data-16: 16 addresses, a connection each, flooding unique 1 KB C{data=}
    lines;
  - cheap-16: the same 16 addresses flooding unique cheap lines
-   (C{n=1 max=K}).
+   (C{n=1 max=K});
+ - mixed: tcp-300-unread, http-100 (from another address) and data-16 at
+   once, probed on TCP.
 
 Every flood stops by itself when its row ends.
 """
@@ -195,6 +197,7 @@ def floods() -> dict[str, tuple[str, list[str], Callable[[], bytes], bool]]:
         "http-100": ("http", ["127.0.0.2"] * 100, lambda: GET * 512, False),
         "data-16": ("tcp", sixteen, cycling(data), True),
         "cheap-16": ("tcp", sixteen, cycling(cheap), True),
+        "mixed": ("mixed", sixteen, cycling(data), True),
     }
 
 
@@ -204,6 +207,7 @@ GOALS = {
     "http-100": (50, 250, None),
     "data-16": (50, None, None),
     "cheap-16": (50, None, None),
+    "mixed": (50, 250, 64),
 }
 
 
@@ -224,13 +228,20 @@ def main() -> None:
             stop = threading.Event()
             try:
                 before = rss(process.pid)
-                port = tcpPort if face == "tcp" else httpPort
-                attack = threading.Thread(
-                    target=flood, args=(port, sources, lines, read, stop)
-                )
-                attack.start()
+                if face == "mixed":
+                    # Every flood at once: TCP, HTTP, one address and many.
+                    attacks = [
+                        (tcpPort, ["127.0.0.2"] * 300, lambda: HEAVY * 1024, False),
+                        (httpPort, ["127.0.0.3"] * 100, lambda: GET * 512, False),
+                        (tcpPort, sources, lines, True),
+                    ]
+                else:
+                    port = tcpPort if face == "tcp" else httpPort
+                    attacks = [(port, sources, lines, read)]
+                for attack in attacks:
+                    threading.Thread(target=flood, args=(*attack, stop)).start()
                 time.sleep(1)  # the flood builds up
-                if face == "tcp":
+                if face != "http":
                     latencies = probe(tcpPort, b"n=1\n", b"\n", args.seconds)
                 else:
                     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
