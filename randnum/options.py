@@ -136,6 +136,15 @@ def hostOption(origin: str, value: str) -> str:
         option (C{--host}) or an environment variable (C{RANDNUM_HOST}).
     """
     host = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and name and ":" not in name:
+        # A name or IPv4 address with a port after it (an IPv6 address
+        # has colons of its own).
+        where = "--port" if origin.startswith("--") else "RANDNUM_PORT"
+        raise usage.UsageError(
+            f"{origin} is the host alone: put the port in {where} "
+            f"({origin} {name} {where} {port})"
+        )
     if not host or any(c in host for c in "[]/ \t"):
         raise usage.UsageError(
             f"{origin} must be a host name or address, not {value!r}"

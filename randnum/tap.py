@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import Any, ClassVar, NoReturn
 
 from twisted.application.service import IService
@@ -270,10 +271,15 @@ class Options(usage.Options):
 
             self.reactor = reactor
         self["ports"] = self["ports"] or [DEFAULT_PORT]
-        for description in self["ports"]:
-            self._parseEndpoint("port", description)
-        for description in self["http"]:
-            self._parseEndpoint("http", description)
+        listening = [
+            (f"--{option} {description}", self._parseEndpoint(option, description))
+            for option, descriptions in (
+                ("port", self["ports"]),
+                ("http", self["http"]),
+            )
+            for description in descriptions
+        ]
+        _refuseTheSameAddressTwice(listening)
         self.config = Config(
             ports=tuple(self["ports"]),
             http=tuple(self["http"]),
@@ -325,6 +331,15 @@ class Options(usage.Options):
             )
         return workers
 
+    def defaultOf(self, name: str) -> str | None:
+        """
+        The default value of the parameter C{name}.
+        """
+        for long, _, default, *_ in self.optParameters:
+            if long == name:
+                return default
+        raise KeyError(name)
+
     def _signing(self) -> int:
         """
         Check the signing key and the audit database together, and open
@@ -333,6 +348,12 @@ class Options(usage.Options):
         self.signing: Signing | None = None
         key, database = self["signing-key"], self["audit-db"]
         if key is None and database is None:
+            for name in ("audit-max-size", "signed-rate"):
+                if self[name] != self.defaultOf(name):
+                    raise usage.UsageError(
+                        f"--{name} applies to signed draws: it needs "
+                        "--signing-key KEYFILE and --audit-db PATH"
+                    )
             return 0
         if database is None:
             raise usage.UsageError(
@@ -380,6 +401,49 @@ class Options(usage.Options):
                     "was given)"
                 )
             raise usage.UsageError(f"--{option} {description!r}: {reason}") from None
+
+
+#: An interface that means every one.
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")
+
+
+def _address(endpoint: object) -> tuple[str, object, str] | None:
+    """
+    Where a TCP, TLS or UNIX server endpoint listens: its kind, port (or
+    path) and interface; L{None} for one that says no fixed address (port
+    0, systemd, anything else).
+    """
+    path = getattr(endpoint, "_address", None)
+    if isinstance(path, str):
+        return "unix", path, ""
+    port = getattr(endpoint, "_port", None)
+    if isinstance(port, int) and port:
+        return "ip", port, getattr(endpoint, "_interface", "") or ""
+    return None
+
+
+def _refuseTheSameAddressTwice(listening: Sequence[tuple[str, object]]) -> None:
+    """
+    Refuse two options that would listen on one address, before either
+    does: the second would fail with "Address already in use" after the
+    first had started.
+    """
+    seen: list[tuple[str, tuple[str, object, str]]] = []
+    for option, endpoint in listening:
+        address = _address(endpoint)
+        if address is None:
+            continue
+        for earlier, (kind, where, interface) in seen:
+            if (kind, where) == address[:2] and (
+                interface == address[2]
+                or interface in _EVERY_INTERFACE
+                or address[2] in _EVERY_INTERFACE
+            ):
+                raise usage.UsageError(
+                    f"{earlier} and {option} would listen on the same address: "
+                    "give each its own port"
+                )
+        seen.append((option, address))
 
 
 def makeService(options: Options) -> IService:

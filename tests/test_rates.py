@@ -16,6 +16,7 @@ from randnum.config import Config
 from randnum.generation.source import seededSource
 from randnum.rates import AddressRates, RateLimited
 from randnum.server import RandnumServer
+from randnum.signing.keys import generateKey
 from randnum.tap import Options
 
 
@@ -110,13 +111,17 @@ def test_aClientOverItsRateGets429WithRetryAfter(tmp_path: Path) -> None:
     assert web.server.http.errorKinds == {"rate_limited": 1}
 
 
-def test_theRateIsAnOption() -> None:
+def test_theRateIsAnOption(tmp_path: Path) -> None:
+    key = tmp_path / "k.pem"
+    generateKey(key)
+    signing = ["--signing-key", str(key), "--audit-db", str(tmp_path / "a.db")]
     options = Options(reactor=object())
-    options.parseOptions(["--signed-rate", "2.5"])
+    options.parseOptions([*signing, "--signed-rate", "2.5"])
     assert options.config.signedRate == 2.5
+    options.signing.lock.close()  # type: ignore[union-attr]
     assert Config().signedRate == 100
     with pytest.raises(usage.UsageError) as raised:
-        Options(reactor=object()).parseOptions(["--signed-rate", "-1"])
+        Options(reactor=object()).parseOptions([*signing, "--signed-rate", "-1"])
     assert str(raised.value) == (
         "--signed-rate must be a number a second (0 for no limit), not '-1'"
     )

@@ -253,3 +253,58 @@ def test_httpServesTheWebFaceBesideTheProtocol() -> None:
     assert factories[8081] is web
     # One server, so one connection count, for both faces.
     assert web.server is factories[5001].server
+
+
+# First contact, round 2 (issue 23).
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "5000", "--http", "5000"],
+            "--port tcp:5000 and --http tcp:5000 would listen on the same address: "
+            "give each its own port",
+        ),
+        (
+            ["--port", "tcp:5000:interface=127.0.0.1", "--http", "tcp:5000"],
+            "--port tcp:5000:interface=127.0.0.1 and --http tcp:5000 would listen on "
+            "the same address: give each its own port",
+        ),
+        (
+            ["--port", "unix:/tmp/r.sock", "--port", "unix:/tmp/r.sock"],
+            "--port unix:/tmp/r.sock and --port unix:/tmp/r.sock would listen on the "
+            "same address: give each its own port",
+        ),
+        (
+            ["--audit-max-size", "5X"],
+            "--audit-max-size applies to signed draws: it needs --signing-key "
+            "KEYFILE and --audit-db PATH",
+        ),
+        (
+            ["--signed-rate", "3"],
+            "--signed-rate applies to signed draws: it needs --signing-key KEYFILE "
+            "and --audit-db PATH",
+        ),
+    ],
+)
+def test_mistakesAreUsageErrorsBeforeAnythingListens(
+    args: list[str], message: str
+) -> None:
+    reactor = MemoryReactorClock()
+    with pytest.raises(usage.UsageError) as raised:
+        Options(reactor=reactor).parseOptions(args)
+    assert str(raised.value) == message
+    assert reactor.tcpServers == [] and reactor.unixServers == []
+
+
+def test_differentAddressesOnOnePortAreFine() -> None:
+    options = Options(reactor=MemoryReactorClock())
+    options.parseOptions(
+        [
+            *("--port", "tcp:5000:interface=127.0.0.1"),
+            *("--http", "tcp:5000:interface=127.0.0.2"),
+            *("--port", "0", "--http", "0"),
+        ]
+    )
+    assert options.config.ports == ("tcp:5000:interface=127.0.0.1", "tcp:0")

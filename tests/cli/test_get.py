@@ -192,6 +192,11 @@ def test_aServerThatIsNotRandnumIsSaidSo(randnum: Randnum, inProcess: Servers) -
         (["--port", "5_000"], "--port must be a port number (1-65535), not '5_000'"),
         (["--host", "a b"], "--host must be a host name or address, not 'a b'"),
         (
+            ["--host", "127.0.0.1:5000"],
+            "--host is the host alone: put the port in --port (--host 127.0.0.1 "
+            "--port 5000)",
+        ),
+        (
             ["--host", "::1", "--endpoint", "tcp:x:1"],
             "--endpoint names the server on its own: give it or --host, not both",
         ),
