@@ -40,6 +40,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# The probe and the measures are fairness.py's (run as scripts, siblings).
+from fairness import percentile, probe, rss
+
 BIN = Path(sys.executable).parent
 LISTENING = re.compile(r"randnum (HTTP )?listening on .*port=(\d+)")
 HEAVY = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"
@@ -47,16 +50,6 @@ GET = (
     b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"
     b" HTTP/1.1\r\nHost: x\r\n\r\n"
 )
-
-
-def rss(pid: int) -> int:
-    """
-    The process's resident memory, in bytes.
-    """
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def start(twistd: str, workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
@@ -127,34 +120,6 @@ def flood(
                 selector.unregister(conn)
     for sock in socks:
         sock.close()
-
-
-def probe(port: int, request: bytes, end: bytes, seconds: float) -> list[float]:
-    """
-    One request every 20 ms from 127.0.0.1 for C{seconds}; each answer's
-    latency, in seconds.
-    """
-    latencies = []
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.settimeout(30)
-        stop = time.monotonic() + seconds
-        while time.monotonic() < stop:
-            started = time.monotonic()
-            sock.sendall(request)
-            reply = b""
-            while not reply.endswith(end):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise RuntimeError("the probe's connection was closed")
-                reply += chunk
-            latencies.append(time.monotonic() - started)
-            time.sleep(max(0.0, 0.02 - (time.monotonic() - started)))
-    return latencies
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def cycling(pool: list[bytes], size: int = 65536) -> Callable[[], bytes]:

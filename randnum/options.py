@@ -66,34 +66,32 @@ def sizeOption(name: str, value: str) -> int:
     return int(match.group(1)) << (10 * power)
 
 
+def _nonNegative(name: str, value: str, what: str) -> float:
+    """
+    A finite decimal number, 0 or more; else a usage error saying it must
+    be C{what}.
+    """
+    try:
+        number = parseDecimal(name, value)
+    except QueryError:
+        number = math.nan
+    if not (0 <= number < math.inf):
+        raise usage.UsageError(f"--{name} must be {what}, not {value!r}")
+    return number
+
+
 def secondsOption(name: str, value: str) -> float:
     """
     A number of seconds, 0 or more, finite.
     """
-    try:
-        seconds = parseDecimal(name, value)
-    except QueryError:
-        seconds = math.nan
-    if not (0 <= seconds < math.inf):
-        raise usage.UsageError(
-            f"--{name} must be a number of seconds (0 or more), not {value!r}"
-        )
-    return seconds
+    return _nonNegative(name, value, "a number of seconds (0 or more)")
 
 
 def rateOption(name: str, value: str) -> float:
     """
     A rate a second, 0 (no limit) or more, finite.
     """
-    try:
-        rate = parseDecimal(name, value)
-    except QueryError:
-        rate = math.nan
-    if not (0 <= rate < math.inf):
-        raise usage.UsageError(
-            f"--{name} must be a number a second (0 for no limit), not {value!r}"
-        )
-    return rate
+    return _nonNegative(name, value, "a number a second (0 for no limit)")
 
 
 def optionalIntegerOption(name: str, value: str | None) -> int | None:
