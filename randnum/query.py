@@ -73,6 +73,12 @@ _BOOLEANS = {"true": True, "false": False}
 # key=value tokens: a name, "=", anything without whitespace.
 _KEY_VALUE = re.compile(rb"([A-Za-z_][A-Za-z0-9_-]*)=(\S*)")
 
+# An "=" with spaces on either side ("n = 3", "n =3", "n= 3").
+_SPACED_EQUALS = re.compile(rb"[ \t]*=[ \t]*")
+
+#: The longest repaired request an error reason shows whole.
+_SHOWN_REPAIR = 64
+
 
 class QueryError(ValueError):
     """
@@ -469,6 +475,7 @@ def parseLine(line: bytes, defaults: Query) -> Query:
     tokens = line.split()
     matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
     if not tokens or None in matches:
+        _refuseSpacedEquals(line)
         if any(token[:6].lower() == b"signed" for token in tokens):
             # Not a parameter request, so it would get an unsigned number:
             # say so rather than let a signed draw go unsigned unnoticed
@@ -492,3 +499,32 @@ def parseLine(line: bytes, defaults: Query) -> Query:
         ),
         defaults,
     )
+
+
+def _refuseSpacedEquals(line: bytes) -> None:
+    """
+    Refuse a line that would be a parameter request but for spaces around
+    its C{=} signs, rather than answer it as free text with one number
+    in the default range: a newcomer's C{n = 3} means C{n=3}.  Only names
+    randnum knows count, so free text such as C{a = b} is still free text.
+
+    @raise QueryError: naming the request without the spaces.
+    """
+    repaired = _SPACED_EQUALS.sub(b"=", line).strip()
+    tokens = repaired.split()
+    matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
+    if not matches or not all(
+        match is not None and match.group(1).decode("ascii") in KEYS
+        for match in matches
+    ):
+        return
+    shown = b" ".join(tokens)
+    if (
+        len(shown) <= _SHOWN_REPAIR
+        and shown.isascii()
+        and shown.decode("ascii").isprintable()
+    ):
+        fix = shown.decode("ascii")
+    else:
+        fix = "key=value"
+    raise QueryError(f"no spaces around =: {fix}", "bad_format")

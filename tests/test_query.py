@@ -5,7 +5,7 @@ The request parser and validator shared by every face.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from randnum.query import (
@@ -89,12 +89,69 @@ def test_parameterOrderDoesNotMatter(query: Query, order: list[str]) -> None:
         b"a = b",
         b"1+1=2",
         b"=",
-        b"n =3",
+        b"x = 1",
+        b"n = 3 please",
         b"   ",
     ],
 )
 def test_otherLinesAskForTheDefaults(line: bytes) -> None:
     assert parseLine(line, DEFAULTS) is DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("line", "fix"),
+    [
+        (b"n = 3", "n=3"),
+        (b"n =3", "n=3"),
+        (b"n= 3", "n=3"),
+        (b"n\t=\t3", "n=3"),
+        (b"n=3 min = 1  max= 6", "n=3 min=1 max=6"),
+        (b"signed =true", "signed=true"),
+        (b"n = " + b"9" * 80, "key=value"),
+    ],
+)
+def test_spacesAroundEqualsAreRefusedWithTheFix(line: bytes, fix: str) -> None:
+    """
+    A line that would be a parameter request but for spaces around its
+    C{=} signs is refused with the request it meant, not answered as free
+    text with one number.
+    """
+    with pytest.raises(QueryError) as caught:
+        parseLine(line, DEFAULTS)
+    assert caught.value.reason == f"no spaces around =: {fix}"
+    assert caught.value.kind == "bad_format"
+
+
+_NAMES = st.sampled_from(["n", "min", "max", "unique", "type", "length"])
+
+
+@given(
+    st.lists(
+        st.tuples(_NAMES, st.from_regex(r"[a-z0-9]{1,5}", fullmatch=True)),
+        min_size=1,
+        max_size=4,
+    ),
+    st.data(),
+)
+def test_anyParameterRequestWithSpacedEqualsNamesItsFix(
+    pairs: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    """
+    Spaces on either side of any C{=} of a parameter request are refused,
+    naming the request without them.
+    """
+    spaced = []
+    for name, value in pairs:
+        before, after = data.draw(
+            st.sampled_from([(" ", ""), ("", " "), (" ", " "), ("", "")])
+        )
+        spaced.append(f"{name}{before}={after}{value}")
+    fix = " ".join(f"{name}={value}" for name, value in pairs)
+    line = " ".join(spaced)
+    assume(line != fix)
+    with pytest.raises(QueryError) as caught:
+        parseLine(line.encode(), DEFAULTS)
+    assert caught.value.reason == f"no spaces around =: {fix}"
 
 
 def test_missingParametersComeFromTheDefaults() -> None:

@@ -168,6 +168,7 @@ def test_invalidRequestGetsErrAndTheConnectionStaysUsable() -> None:
         (b"n=1 n=1", b"ERR repeated parameter n"),
         (b"bogus=1", b"ERR unknown parameter 'bogus'"),
         (b"n=", b"ERR empty value for n"),
+        (b"n = 3", b"ERR no spaces around =: n=3"),
         (b"min=1e400", b"ERR min must be an integer"),
         (
             b"n=3 max=2 unique=true",
