@@ -3,7 +3,7 @@
 One server's configuration: a frozen, typed L{Config}, built once from
 C{twistd randnum}'s options (L{randnum.tap.Options}) and validated there.
 
-The composition root (L{randnum.service.buildService}), the server, every
+The composition root (L{randnum.composition.buildService}), the server, every
 face and every worker process receive it whole: a worker gets it as
 L{Config.toJSON} wrote it, so a new field reaches the workers with no other
 edit.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 from randnum.generation.source import NumberSource, seededSource, systemSource
 from randnum.limits import Limits
+from randnum.options import endpointDescription
 from randnum.query import Query
 from randnum.tcp.framing import Framing
 
@@ -93,6 +95,17 @@ class Config(AsJSON):
     auditMaxSize: int = 0
     signedRate: float = 100.0
 
+    def __post_init__(self) -> None:
+        # What code that builds a Config by hand (randnum.service) writes
+        # naturally: one port number or description rather than a tuple,
+        # and paths relative to the working directory.
+        object.__setattr__(self, "ports", _descriptions(self.ports))
+        object.__setattr__(self, "http", _descriptions(self.http))
+        if self.signingKey is not None:
+            object.__setattr__(self, "signingKey", os.fspath(self.signingKey))
+        if self.auditDb is not None:
+            object.__setattr__(self, "auditDb", os.path.abspath(self.auditDb))
+
     @property
     def defaults(self) -> Query:
         """
@@ -118,6 +131,25 @@ class Config(AsJSON):
         if self.seed is None:
             return systemSource()
         return seededSource(self.seed)
+
+
+class ConfigError(ValueError):
+    """
+    A L{Config} that C{twistd randnum} would refuse: the message names the
+    option that sets the field at fault (as C{--max-line} sets
+    C{limits.maxLine}) and says why.
+    """
+
+
+def _descriptions(value: object) -> tuple[str, ...]:
+    """
+    Endpoint descriptions from one description or port number, or from
+    several.
+    """
+    many = (value,) if isinstance(value, (str, int)) else value
+    if not isinstance(many, (tuple, list)):
+        raise ConfigError(f"ports and http are endpoint descriptions, not {value!r}")
+    return tuple(endpointDescription(str(one)) for one in many)
 
 
 def toPlain(value: object) -> object:

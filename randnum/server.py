@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service,tests.test_limits -*-
+# -*- test-case-name: tests.test_composition,tests.test_limits -*-
 """
 One randnum server: what every face shares.
 

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, NoReturn
 
 from twisted.application.service import IService
@@ -20,6 +21,7 @@ from twisted.python import usage
 
 from randnum import __version__
 from randnum.client.endpoints import endpointError
+from randnum.composition import MainProcess, buildService
 from randnum.config import DEFAULT_PORT, Config
 from randnum.limits import Limits
 from randnum.listening import StartupFailed
@@ -32,7 +34,6 @@ from randnum.options import (
     sizeOption,
 )
 from randnum.query import Query, QueryError, parseInteger
-from randnum.service import MainProcess, buildService
 from randnum.signing.keys import KeyFileError, Signer
 from randnum.signing.store import AuditStoreError, Signing, lockDatabase, openTail
 from randnum.tcp.framing import Framing
@@ -48,7 +49,7 @@ MAX_WORKERS = 256
 #: "n=10000 min=-9223372036854775808 max=9223372036854775807 unique=false".
 MIN_LINE = 80
 
-__all__ = ["Options", "StartupFailed", "makeService"]
+__all__ = ["Options", "StartupFailed", "commandLine", "makeService"]
 
 
 class Options(usage.Options):
@@ -453,3 +454,44 @@ def makeService(options: Options) -> IService:
     """
     role = MainProcess(options.signing, underTwistd=options.exitOnUsageError)
     return buildService(options.config, options.reactor, role)
+
+
+def commandLine(config: Config) -> list[str]:
+    """
+    The options, after C{twistd randnum}, that describe C{config}:
+    L{Options} parses them into C{config} again, with every check the
+    command line gets.
+    """
+    limits = config.limits
+    arguments = [f"--port={port}" for port in config.ports]
+    arguments += [f"--http={http}" for http in config.http]
+    arguments += [
+        f"--min={config.low}",
+        f"--max={config.high}",
+        f"--framing={config.framing.value}",
+        f"--idle-timeout={_decimal(limits.idleTimeout or 0)}",
+        f"--max-connections={limits.maxConnections}",
+        f"--max-connections-per-ip={limits.maxConnectionsPerHost}",
+        f"--max-line={limits.maxLine}",
+        f"--log-interval={_decimal(config.logInterval)}",
+        f"--workers={config.workers}",
+    ]
+    if config.seed is not None:
+        arguments.append(f"--seed={config.seed}")
+    if config.signingKey is not None:
+        arguments.append(f"--signing-key={config.signingKey}")
+    if config.auditDb is not None:
+        arguments.append(f"--audit-db={config.auditDb}")
+    signing = config.signingKey is not None or config.auditDb is not None
+    if signing or config.auditMaxSize != 0:
+        arguments.append(f"--audit-max-size={config.auditMaxSize}")
+    if signing or config.signedRate != Config.signedRate:
+        arguments.append(f"--signed-rate={_decimal(config.signedRate)}")
+    return arguments
+
+
+def _decimal(number: float) -> str:
+    """
+    C{number} in the options' decimal grammar: no exponent.
+    """
+    return format(Decimal(repr(number)), "f")

@@ -79,15 +79,22 @@ class Server:
 
 
 def startServer(
-    tmp: Path, *args: str, listeners: int = 1, timeout: float = 20
+    tmp: Path,
+    *args: str,
+    listeners: int = 1,
+    timeout: float = 20,
+    app: tuple[str, ...] = ("randnum",),
 ) -> Server:
     """
     Start C{twistd -n randnum ARGS} from the installed package in C{tmp},
     and wait until it logs C{listeners} listening ports.
+
+    @param app: what twistd runs, in place of C{randnum}: C{("-y", TAC)}
+        for a C{.tac} file.
     """
     log = tmp / "twistd.log"
     process = subprocess.Popen(
-        [str(BIN / "twistd"), "-n", "--pidfile=", "-l", str(log), "randnum", *args],
+        [str(BIN / "twistd"), "-n", "--pidfile=", "-l", str(log), *app, *args],
         cwd=tmp,
         env=cleanEnvironment(),
         stdout=subprocess.DEVNULL,

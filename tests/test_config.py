@@ -19,10 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.testing import MemoryReactorClock
 
+from randnum.composition import buildService
 from randnum.config import Config
 from randnum.limits import Limits
 from randnum.server import RandnumServer
-from randnum.service import buildService
 from randnum.stats import Totals
 from randnum.tap import Options
 from randnum.tcp.framing import Framing

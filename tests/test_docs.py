@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import pytest
 import twisted.internet
 from signers import drawn, makeStore, signingServer
+from twisted.application.service import IService
 from twisted.internet.endpoints import _SystemdParser
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import Clock
@@ -197,6 +198,34 @@ def runWithMemoryReactor(
     reactor = installReactor(monkeypatch)
     execute(block)
     assert reactor.hasRun, "the example never runs the reactor"
+    probeEveryPort(reactor)
+
+
+def runAsTacFile(block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A C{.tac} file, as C{twistd -y} runs it: its C{application}'s services
+    start on a memory reactor, in a directory that has C{signing.pem};
+    then every port it listens on is probed, and the HTTP face must serve
+    that key.
+    """
+    reactor = installReactor(monkeypatch)
+    monkeypatch.chdir(tmp)
+    keyId = generateKey(tmp / "signing.pem")
+    application = execute(block)["application"]
+    IService(application).startService()
+    probeEveryPort(reactor)
+    (port,) = [port for port, f, _, _ in reactor.tcpServers if isinstance(f, Site)]
+    request = b"GET /v1/key HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    body = exchange(reactor, port, request).partition(b"\r\n\r\n")[2]
+    assert json.loads(body)["key"] == keyId
+
+
+def probeEveryPort(reactor: MemoryReactorClock) -> None:
+    """
+    Send the original sample client's request to every TCP port C{reactor}
+    listens on (a bare number must come back, as the seed server answered),
+    and C{GET /v1/random?n=3} to every HTTP one.
+    """
     assert reactor.tcpServers, "the example listens nowhere"
     for port, factory, _, _ in list(reactor.tcpServers):
         if isinstance(factory, Site):
@@ -319,6 +348,7 @@ Harness = Callable[[Block, Path, pytest.MonkeyPatch], None]
 #: The ways of running a block, by the name its marker gives.
 HARNESSES: dict[str, Harness] = {
     "memoryReactor": runWithMemoryReactor,
+    "tacFile": runAsTacFile,
     "memoryServer": runWithMemoryServer,
     "fakeConnect": runWithFakeConnect,
     "signingServer": runWithSigningServer,

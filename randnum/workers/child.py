@@ -39,9 +39,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from randnum.client.endpoints import endpointError
+from randnum.composition import Faces, buildService
 from randnum.config import Config
 from randnum.server import RandnumServer
-from randnum.service import Faces, buildService
 from randnum.stats import AuditFigures, Face, Totals, emptyFaces
 from randnum.workers import messages as cluster
 from randnum.workers.messages import Assignment
@@ -203,7 +203,7 @@ class LogToMain:
 
 class WorkerProcess:
     """
-    The L{randnum.service.Role} of a worker process: it serves the sockets
+    The L{randnum.composition.Role} of a worker process: it serves the sockets
     the main process gave it, and has the main process sign its signed
     draws.
     """

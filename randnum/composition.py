@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_composition -*-
 """
 The composition root: L{buildService} makes a server, its faces and the
 services around them from one L{Config}.  C{twistd randnum}

@@ -1,7 +1,7 @@
 # Twisted's test doubles are not annotated.
 # mypy: disallow-untyped-calls=False
 """
-L{randnum.service}: the one composition root, and L{RandnumFactory}'s checks
+L{randnum.composition}: the one composition root, and L{RandnumFactory}'s checks
 of what it is given.
 """
 
@@ -13,10 +13,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 
 from randnum import Framing, Limits, RandnumFactory, seededSource
+from randnum.composition import buildService
 from randnum.config import Config
 from randnum.listening import ListeningService
 from randnum.server import RandnumServer
-from randnum.service import buildService
 from randnum.tcp.protocol import RandnumProtocol
 from randnum.web.site import RandnumSite
 
