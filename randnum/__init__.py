@@ -13,6 +13,7 @@ The pieces, one module each:
 
 from randnum.client.blocking import connect, connectUnix
 from randnum.client.lines import RandnumError
+from randnum.client.protocol import RandnumClientProtocol
 from randnum.generation.source import NumberSource, seededSource, systemSource
 from randnum.limits import Limits
 from randnum.query import Query, QueryError
@@ -26,6 +27,7 @@ __all__ = [
     "NumberSource",
     "Query",
     "QueryError",
+    "RandnumClientProtocol",
     "RandnumError",
     "RandnumFactory",
     "RandnumProtocol",
