@@ -18,12 +18,12 @@ from randnum.cli.command import (
     CommandOptions,
     fail,
 )
+from randnum.client.webface import FetchError
 from randnum.options import positiveNumberOption
 from randnum.signing.keys import KeyFileError, loadPublicKey
 from randnum.signing.records import ChainReport, RecordError, verifyChains
 from randnum.signing.verifying import (
     DamagedStore,
-    FetchError,
     Server,
     describe,
     keysById,
@@ -94,7 +94,9 @@ class VerifyOptions(CommandOptions):
         self["timeout"] = positiveNumberOption("timeout", self["timeout"])
         if self["url"]:
             try:
-                self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+                self["server"] = Server(
+                    self["url"], self["timeout"], self["cafile"], asks="/v1/key"
+                )
             except ValueError as error:
                 raise usage.UsageError(str(error)) from None
 
