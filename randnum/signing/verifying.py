@@ -18,7 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from randnum.client.webface import FetchError, WebFace
 from randnum.signing.keys import KeyFileError, parsePublicPem
-from randnum.signing.records import ChainReport, RecordError, keyId, parseRecord
+from randnum.signing.records import (
+    ChainReport,
+    NotARecord,
+    RecordError,
+    keyId,
+    parseRecord,
+)
 
 #: Records asked for per page of C{GET /v1/draws}.
 PAGE = 10000
@@ -30,13 +36,21 @@ def readRecords(
     """
     The records in JSON lines (blank lines skipped) read from C{name}.
 
-    @raise RecordError: for a line that is not a record, naming it.
+    @raise NotARecord: for a line that is not a record, naming C{name} and
+        the line.
     """
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             yield parseRecord(line)
+        except NotARecord as error:
+            lacking = f": no {', '.join(error.missing)}" if error.missing else ""
+            raise NotARecord(
+                error.serial,
+                f"{name} line {number} is not a JSON record{lacking}",
+                error.missing,
+            ) from None
         except RecordError as error:
             raise RecordError(
                 error.serial, f"{name}, line {number}: {error.reason}"
