@@ -15,6 +15,7 @@ The pieces, one module each:
 
 from randnum.client.blocking import connect, connectUnix
 from randnum.client.lines import RandnumError
+from randnum.client.protocol import RandnumClientProtocol
 from randnum.config import Config, ConfigError
 from randnum.embedding import service
 from randnum.generation.source import NumberSource, seededSource, systemSource
@@ -32,6 +33,7 @@ __all__ = [
     "NumberSource",
     "Query",
     "QueryError",
+    "RandnumClientProtocol",
     "RandnumError",
     "RandnumFactory",
     "RandnumProtocol",

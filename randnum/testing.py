@@ -34,10 +34,15 @@ from typing import Any
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IProtocol, IProtocolFactory
+from twisted.internet.interfaces import (
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+)
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.test import iosim
+from zope.interface import implementer
 
 from randnum.client.blocking import BlockingClient
 from randnum.client.protocol import (
@@ -131,6 +136,7 @@ class InMemoryServer:
             pump.flush()
 
 
+@implementer(IStreamClientEndpoint)
 class MemoryEndpoint:
     """
     A client endpoint that connects to an L{InMemoryServer}.

@@ -11,7 +11,14 @@ from typing import ClassVar
 
 from twisted.python import usage
 
-from randnum.cli.command import EXIT_OK, EXIT_UNREACHABLE, CommandOptions, fail
+from randnum.cli.command import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    CommandOptions,
+    counted,
+    fail,
+    moved,
+)
 from randnum.cli.load import (
     Load,
     formatSummary,
@@ -81,10 +88,16 @@ class BenchOptions(CommandOptions):
         """
         The same as --duration (its name before randnum 0.2).
         """
+        moved("bench --seconds", "-d/--duration")
         self["duration"] = value
 
-    # -t: --duration's short name before randnum 0.2; --timeout elsewhere.
-    opt_t = opt_seconds
+    def opt_t(self, value: str) -> None:
+        """
+        The same as -d (its name before randnum 0.2; -t is --timeout in the
+        other commands).
+        """
+        moved("bench -t", "-d/--duration (-t is --timeout in the other commands)")
+        self["duration"] = value
 
     def postOptions(self) -> None:
         """
@@ -140,7 +153,8 @@ def bench(options: BenchOptions) -> int:
     if not tally.replies:
         fail(
             EXIT_UNREACHABLE,
-            f"no replies from {load.endpoint} ({tally.errors} connection errors): "
+            f"no replies from {load.endpoint} "
+            f"({counted(tally.errors, 'connection error')}): "
             "is randnum (without TLS) running there?",
         )
     print(jsonSummary(figures) if options["json"] else formatSummary(figures))

@@ -7,11 +7,9 @@ C{randnum bytes}: copy raw random bytes from a server's HTTP face
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import sys
-import urllib.parse
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from twisted.python import usage
 
@@ -22,6 +20,7 @@ from randnum.cli.command import (
     CommandOptions,
     fail,
 )
+from randnum.client.webface import FetchError, WebFace
 from randnum.options import integerOption, positiveNumberOption
 from randnum.query import MAX_STREAM
 
@@ -31,7 +30,7 @@ class BytesOptions(CommandOptions):
     Options for C{randnum bytes}.
     """
 
-    synopsis = "[--url URL] [--length N | -]"
+    synopsis = "[--url URL] [--cafile FILE] [--length N | -]"
     longdesc = (
         "Write raw random bytes from a randnum server's HTTP face (/v1/bytes) "
         "to stdout: N bytes, or without --length (or with -) an endless "
@@ -44,6 +43,7 @@ class BytesOptions(CommandOptions):
     optParameters: ClassVar[list[list[str | None]]] = [
         ["url", None, None, "The server's HTTP face. [default: $RANDNUM_URL]"],
         ["length", "l", None, "How many bytes (1..2**48); endless if not given."],
+        ["cafile", None, None, "With an https:// --url, trust this CA file."],
         ["timeout", "t", "10", "Seconds to wait for the server."],
     ]
 
@@ -71,60 +71,66 @@ class BytesOptions(CommandOptions):
             )
         self["timeout"] = positiveNumberOption("timeout", self["timeout"])
         url = self["url"] or os.environ.get("RANDNUM_URL") or "http://127.0.0.1:8080"
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise usage.UsageError(
-                f"--url must be an http:// or https:// URL, not {url!r}"
+        ask = MAX_STREAM if self["length"] is None else self["length"]
+        try:
+            self["server"] = WebFace(
+                url, self["timeout"], self["cafile"], asks=bytesPath(ask)
             )
-        self["url"] = parsed
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+
+
+def bytesPath(length: int) -> str:
+    """
+    The path that asks for C{length} bytes.
+    """
+    return f"/v1/bytes?length={length}"
 
 
 def streamBytes(options: BytesOptions) -> int:
     """
     Copy random bytes from the server to stdout.
     """
-    url: urllib.parse.SplitResult = options["url"]
+    server: WebFace = options["server"]
     length: int | None = options["length"]
-    connection: http.client.HTTPConnection = (
-        http.client.HTTPSConnection
-        if url.scheme == "https"
-        else http.client.HTTPConnection
-    )(url.hostname or "", url.port, timeout=options["timeout"])
     out = sys.stdout.buffer
-    base = url.path.rstrip("/")
-    try:
-        while True:
-            # An endless stream is one longest stream after another.
-            ask = MAX_STREAM if length is None else length
-            connection.request("GET", f"{base}/v1/bytes?length={ask}")
-            response = connection.getresponse()
-            if response.status != 200:
-                body = response.read()
-                try:
-                    reason = json.loads(body)["error"]
-                except (ValueError, KeyError, TypeError):
-                    reason = f"HTTP {response.status}"
-                fail(EXIT_REFUSED, reason)
-            got = 0
-            while chunk := response.read1(1 << 16):
-                try:
-                    out.write(chunk)
-                except BrokenPipeError:
-                    raise
-                except OSError as error:
-                    fail(EXIT_UNREACHABLE, f"cannot write the bytes: {error.strerror}")
-                got += len(chunk)
-            if got != ask:
-                fail(EXIT_UNREACHABLE, f"the stream broke off after {got} bytes")
-            if length is not None:
-                out.flush()
-                return EXIT_OK
-    except http.client.BadStatusLine:
-        fail(
-            EXIT_UNREACHABLE,
-            f"{url.geturl()} does not speak HTTP (is it randnum's TCP port?)",
-        )
-    except (OSError, http.client.HTTPException) as error:
-        if isinstance(error, BrokenPipeError):
+    while True:
+        # An endless stream is one longest stream after another.
+        ask = MAX_STREAM if length is None else length
+        try:
+            got = _copy(server, bytesPath(ask), out)
+        except FetchError as error:
+            fail(EXIT_UNREACHABLE, str(error))
+        if got != ask:
+            fail(EXIT_UNREACHABLE, f"the stream broke off after {got} bytes")
+        if length is not None:
+            out.flush()
+            return EXIT_OK
+
+
+def _copy(server: WebFace, path: str, out: BinaryIO) -> int:
+    """
+    Copy the body of C{GET path} to C{out}; how many bytes came.
+
+    @raise FetchError: if the server cannot be asked, or breaks off.
+    """
+    response = server.response(path)
+    if response.status == 404:
+        raise FetchError(f"{server.urlOf(path)}: {server.refusal(response)}")
+    if response.status != 200:
+        fail(EXIT_REFUSED, server.refusal(response))
+    got = 0
+    while True:
+        try:
+            chunk = response.read1(1 << 16)
+        except (OSError, http.client.HTTPException) as error:
+            raise FetchError(server.problem(error, path)) from None
+        if not chunk:
+            return got
+        try:
+            out.write(chunk)
+        except BrokenPipeError:
             raise
-        fail(EXIT_UNREACHABLE, f"cannot stream from {url.geturl()}: {error}")
+        except OSError as error:
+            fail(EXIT_UNREACHABLE, f"cannot write the bytes: {error.strerror}")
+        got += len(chunk)

@@ -36,6 +36,30 @@ class CommandOptions(usage.Options):
     # -h, which help has here).
     opt_h = usage.Options.opt_help
 
+    def getSynopsis(self) -> str:
+        """
+        C{Usage: randnum get ...} for a subcommand, not Twisted's
+        C{Usage: randnum COMMAND [options] get ...}.
+        """
+        if self.parent is None:
+            return str(super().getSynopsis())
+        synopsis = getattr(self, "synopsis", "[options]")
+        return f"Usage: randnum {self.parent.subCommand} {synopsis}".rstrip()
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """
+    C{count} and C{noun}, plural unless one: C{1 error}, C{2 errors}.
+    """
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def moved(old: str, new: str) -> None:
+    """
+    Say on stderr, in one line, that option C{old} is now C{new}.
+    """
+    print(f"randnum: {old} is now {new}", file=sys.stderr)
+
 
 def fail(code: int, message: str) -> NoReturn:
     """

@@ -11,8 +11,9 @@ from typing import ClassVar
 from twisted.python import usage
 
 from randnum.cli.command import EXIT_OK, EXIT_UNREACHABLE, CommandOptions, fail
+from randnum.client.webface import FetchError
 from randnum.options import optionalIntegerOption, positiveNumberOption
-from randnum.signing.verifying import FetchError, Server
+from randnum.signing.verifying import Server
 
 
 class ExportOptions(CommandOptions):
@@ -48,7 +49,9 @@ class ExportOptions(CommandOptions):
             raise usage.UsageError("--after must be 0 or more")
         self["timeout"] = positiveNumberOption("timeout", self["timeout"])
         try:
-            self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+            self["server"] = Server(
+                self["url"], self["timeout"], self["cafile"], asks="/v1/draws"
+            )
         except ValueError as error:
             raise usage.UsageError(str(error)) from None
 

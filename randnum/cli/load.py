@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
+from randnum.cli.command import counted
+
 # Histogram buckets are spaced 1% apart, from 1 microsecond up.
 _BUCKETS_PER_E = 100
 _SMALLEST = 1e-6
@@ -531,14 +533,16 @@ def formatSummary(figures: dict[str, Any]) -> str:
     A human-readable report of L{summary}'s figures.
     """
     shape = (
-        f"{figures['connections']} connection(s) x {figures['pipeline']} in flight"
+        f"{counted(figures['connections'], 'connection')} x "
+        f"{figures['pipeline']} in flight"
         if figures["mode"] == "line"
-        else f"{figures['connections']} workers, one connection per request"
+        else f"{counted(figures['connections'], 'worker')}, one connection per request"
     )
+    processes = counted(figures["processes"], "process", "processes")
     return "\n".join(
         [
             f"randnum bench: {figures['mode']} mode against {figures['endpoint']}, "
-            f"{shape}, {figures['seconds']:.1f} s, {figures['processes']} process(es)",
+            f"{shape}, {figures['seconds']:.1f} s, {processes}",
             f"  requests/s   {figures['requests_per_second']:>14,.0f}",
             f"  numbers/s    {figures['numbers_per_second']:>14,.0f}",
             f"  latency      p50 {figures['latency_p50_ms']:.3f} ms"

@@ -17,6 +17,7 @@ from twisted.internet import error as error_
 from twisted.python import usage
 
 from randnum.client.endpoints import trustRoot
+from randnum.client.wrongport import ClosedWithoutReply, SpeaksTLS, WrongPort
 from randnum.options import hostOption, portOption
 
 #: Where the server is: shared by every subcommand that talks to one.  The
@@ -130,6 +131,8 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
     """
     where = location.shown
     text = str(error)
+    if isinstance(error, WrongPort):
+        return wrongPort(error, location)
     if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
         hint = "" if location.tls else " (a TLS port? add --tls or --cafile FILE)"
         return f"no answer from {where} within {timeout:g} s{hint}"
@@ -150,3 +153,18 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
         reason = getattr(error, "strerror", None) or error.__class__.__name__
         return f"cannot connect to {where}: {reason}"
     return f"cannot get an answer from {where}: {text or error.__class__.__name__}"
+
+
+def wrongPort(error: WrongPort, location: ServerLocation) -> str:
+    """
+    What the server at C{location} speaks instead of randnum's protocol, in
+    the terms of the command's options.
+    """
+    where = location.shown
+    addTls = "add --tls, or --cafile FILE for a private CA's certificate"
+    if isinstance(error, SpeaksTLS):
+        return f"{where} speaks TLS: {addTls}"
+    if isinstance(error, ClosedWithoutReply):
+        guess = "" if location.tls else f": a TLS port? {addTls}"
+        return f"{where} closed the connection without answering{guess}"
+    return error.explain(where)

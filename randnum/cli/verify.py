@@ -18,12 +18,17 @@ from randnum.cli.command import (
     CommandOptions,
     fail,
 )
+from randnum.client.webface import FetchError
 from randnum.options import positiveNumberOption
 from randnum.signing.keys import KeyFileError, loadPublicKey
-from randnum.signing.records import ChainReport, RecordError, verifyChains
+from randnum.signing.records import (
+    ChainReport,
+    NotARecord,
+    RecordError,
+    verifyChains,
+)
 from randnum.signing.verifying import (
     DamagedStore,
-    FetchError,
     Server,
     describe,
     keysById,
@@ -47,7 +52,8 @@ class VerifyOptions(CommandOptions):
         "and --all, the server's whole audit store. Keys are --key PEM files "
         "(repeat for several chains) or the server's (--url, GET /v1/key). "
         "Exit status: 0 everything verifies, 1 a record does not (the first bad serial "
-        "and why), 2 usage error, 3 the server cannot be asked."
+        "and why), 2 usage error or a FILE that is not records, 3 the server "
+        "cannot be asked."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         ["url", None, None, "A randnum server's HTTP face: use its key."],
@@ -94,7 +100,9 @@ class VerifyOptions(CommandOptions):
         self["timeout"] = positiveNumberOption("timeout", self["timeout"])
         if self["url"]:
             try:
-                self["server"] = Server(self["url"], self["timeout"], self["cafile"])
+                self["server"] = Server(
+                    self["url"], self["timeout"], self["cafile"], asks="/v1/key"
+                )
             except ValueError as error:
                 raise usage.UsageError(str(error)) from None
 
@@ -122,6 +130,9 @@ def verify(options: VerifyOptions) -> int:
         report = verifyChains(
             records, keys, complete=options["complete"] or options["all"]
         )
+    except NotARecord as error:
+        # A file that is not records is bad input; a server's is a failure.
+        fail(EXIT_REFUSED if options["all"] else EXIT_USAGE, error.reason)
     except RecordError as error:
         fail(EXIT_REFUSED, f"serial {error.serial}: {error.reason}")
     except DamagedStore as error:

@@ -11,5 +11,12 @@ from randnum.client.protocol import (
     UnexpectedReply,
     connect,
 )
+from randnum.client.wrongport import WrongPort
 
-__all__ = ["RandnumClientProtocol", "RandnumError", "UnexpectedReply", "connect"]
+__all__ = [
+    "RandnumClientProtocol",
+    "RandnumError",
+    "UnexpectedReply",
+    "WrongPort",
+    "connect",
+]

@@ -27,6 +27,7 @@ from randnum.client.lines import (
     requestLine,
     valuesLine,
 )
+from randnum.client.wrongport import ClosedWithoutReply, recognize, shownAddress
 from randnum.query import MAX_REPLY
 
 __all__ = ["BlockingClient", "RandnumError", "connect", "connectUnix"]
@@ -41,6 +42,8 @@ class BlockingClient:
     def __init__(self, sock: socket.socket) -> None:
         self._socket = sock
         self._buffer = b""
+        # Until the first bytes received tell what the server speaks.
+        self._told = False
 
     def get(
         self,
@@ -55,7 +58,9 @@ class BlockingClient:
 
         @raise RandnumError: if the server refuses the request.
         @raise TimeoutError: if the server does not answer within the timeout.
-        @raise ConnectionError: if the server closes the connection.
+        @raise ConnectionError: if the server closes the connection, or
+            (L{randnum.client.wrongport.WrongPort}) if it speaks another
+            protocol: HTTP, or TLS.
         """
         self._socket.sendall(requestLine(n, min, max, unique))
         return parseReply(self._readLine())
@@ -90,11 +95,24 @@ class BlockingClient:
                 raise UnexpectedReply("reply longer than any valid reply")
             chunk = self._socket.recv(65536)
             if not chunk:
+                if not self._told and size == 0:
+                    raise ClosedWithoutReply(self._where())
                 raise ConnectionError("the server closed the connection")
             chunks.append(chunk)
             size += len(chunk)
+            if not self._told:
+                self._told = recognize(b"".join(chunks), self._where())
         line, self._buffer = b"".join(chunks).split(b"\n", 1)
         return line
+
+    def _where(self) -> str:
+        try:
+            peer = self._socket.getpeername()
+        except OSError:
+            return "the server"
+        if isinstance(peer, tuple):
+            return shownAddress(str(peer[0]), int(peer[1]))
+        return str(peer) or "the server"
 
     def close(self) -> None:
         """
@@ -132,7 +150,10 @@ def connect(
     @param cafile: connect with TLS, trusting the CA certificates in this
         PEM file.
     @raise OSError: if the server cannot be reached (L{ssl.SSLError} if its
-        certificate is not trusted).
+        certificate is not trusted).  A port that is not randnum's (an HTTP
+        or a TLS port) is found by the first request, which raises a
+        L{randnum.client.wrongport.WrongPort}: a L{ConnectionError} naming
+        the likely cause.
     """
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

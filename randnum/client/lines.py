@@ -66,7 +66,12 @@ def requestLine(
         fields.append(f"max={max}")
     if unique:
         fields.append("unique=true")
-    return " ".join(fields).encode("ascii") + b"\n"
+    line = " ".join(fields).encode("ascii")
+    # A TLS server reads a 5-byte record header before it answers anything:
+    # n=1 and a newline would leave it silent until the timeout.  With a
+    # \r, which the server reads as part of the line ending, it refuses
+    # (closes) at once, and the client can say why.
+    return line + (b"\r\n" if len(line) < 4 else b"\n")
 
 
 def _answered(line: bytes) -> bytes:

@@ -21,7 +21,8 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import clientFromString, connectProtocol
-from twisted.internet.interfaces import IReactorCore, ITransport
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint, ITransport
 from twisted.internet.protocol import connectionDone
 from twisted.protocols.basic import LineOnlyReceiver
 from twisted.python.failure import Failure
@@ -39,6 +40,12 @@ from randnum.client.lines import (
     requestLine,
     valuesLine,
 )
+from randnum.client.wrongport import (
+    ClosedWithoutReply,
+    WrongPort,
+    recognize,
+    shownAddress,
+)
 from randnum.query import MAX_REPLY as MAX_TYPED_REPLY
 
 # The names this module had before lines and endpoints were split out of
@@ -48,6 +55,7 @@ __all__ = [
     "RandnumClientProtocol",
     "RandnumError",
     "UnexpectedReply",
+    "WrongPort",
     "clientEndpoint",
     "connect",
     "dataToken",
@@ -76,6 +84,39 @@ class RandnumClientProtocol(LineOnlyReceiver):
     def __init__(self) -> None:
         self._waiting: deque[tuple[Deferred[Any], Callable[[bytes], Any]]] = deque()
         self._lost: Failure | None = None
+        # The first bytes received, until they tell what the server speaks
+        # (then None).
+        self._start: bytes | None = b""
+        self._where = "the server"
+
+    def connectionMade(self) -> None:
+        """
+        Note the server's address, for errors that name it.
+        """
+        peer = self.transport.getPeer()
+        host, port = getattr(peer, "host", None), getattr(peer, "port", None)
+        if isinstance(host, str) and isinstance(port, int):
+            self._where = shownAddress(host, port)
+        elif isinstance(getattr(peer, "name", None), (str, bytes)):
+            name = peer.name  # type: ignore[attr-defined]
+            self._where = name.decode() if isinstance(name, bytes) else name
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Read replies, once their first bytes say they are randnum's: an
+        HTTP or TLS server's answer fails every request with L{WrongPort}.
+        """
+        if self._start is not None:
+            self._start += data
+            try:
+                if not recognize(self._start, self._where):
+                    return
+            except WrongPort as wrong:
+                self._failAll(Failure(wrong))
+                self.transport.loseConnection()
+                return
+            data, self._start = self._start, None
+        super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def request(
         self,
@@ -151,9 +192,16 @@ class RandnumClientProtocol(LineOnlyReceiver):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
-        Fail every outstanding request with C{reason}.
+        Fail every outstanding request with C{reason}, or with
+        L{ClosedWithoutReply} if the server closed without a word.
         """
-        self._lost = reason
+        if self._start == b"" and self._waiting and reason.check(ConnectionDone):
+            reason = Failure(ClosedWithoutReply(self._where))
+        self._failAll(reason)
+
+    def _failAll(self, reason: Failure) -> None:
+        if self._lost is None:
+            self._lost = reason
         waiting, self._waiting = self._waiting, deque()
         for pending, _ in waiting:
             pending.errback(reason)
@@ -161,7 +209,7 @@ class RandnumClientProtocol(LineOnlyReceiver):
 
 def connect(
     reactor: IReactorCore,
-    description: str | None = None,
+    description: str | IStreamClientEndpoint | None = None,
     *,
     host: str = "127.0.0.1",
     port: int = 5000,
@@ -171,17 +219,23 @@ def connect(
     """
     Connect to a randnum server.
 
-    @param description: a Twisted client endpoint description, such as
-        C{tcp:host=127.0.0.1:port=5000} or C{unix:path=/run/randnum.sock};
-        if not given, C{host} and C{port} (with TLS if C{tls} or C{cafile},
-        trusting the CA certificates in the PEM file C{cafile} or else the
-        system's).
+    @param description: a client endpoint (an L{IStreamClientEndpoint},
+        such as L{randnum.testing.InMemoryServer.endpoint}'s), or a Twisted
+        client endpoint description, such as C{tcp:host=127.0.0.1:port=5000}
+        or C{unix:path=/run/randnum.sock}; if not given, C{host} and C{port}
+        (with TLS if C{tls} or C{cafile}, trusting the CA certificates in
+        the PEM file C{cafile} or else the system's).
+    @return: a L{Deferred} firing with the connected client.  A port that
+        is not randnum's (an HTTP or TLS port) fails the first request with
+        a L{WrongPort}, a L{ConnectionError} that names the likely cause.
     """
-    endpoint = (
-        clientFromString(reactor, description)
-        if description is not None
-        else clientEndpoint(reactor, host, port, tls=tls, cafile=cafile)
-    )
+    endpoint: IStreamClientEndpoint
+    if isinstance(description, str):
+        endpoint = clientFromString(reactor, description)
+    elif description is None:
+        endpoint = clientEndpoint(reactor, host, port, tls=tls, cafile=cafile)
+    else:
+        endpoint = description
     connecting: Deferred[RandnumClientProtocol] = connectProtocol(
         endpoint, RandnumClientProtocol()
     )

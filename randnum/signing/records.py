@@ -72,6 +72,19 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+class NotARecord(RecordError):
+    """
+    Text that is not a record at all: not JSON, not an object, or without
+    a record's members.
+
+    @ivar missing: the members it lacks, if it is a JSON object.
+    """
+
+    def __init__(self, serial: object, reason: str, missing: tuple[str, ...] = ()):
+        super().__init__(serial, reason)
+        self.missing = missing
+
+
 def _check(value: Any) -> None:
     """
     Refuse what a canonical record may not hold.
@@ -146,13 +159,13 @@ def parseRecord(text: str | bytes) -> dict[str, Any]:
     try:
         record = json.loads(text, parse_float=noFloats, parse_constant=noFloats)
     except ValueError as error:
-        raise RecordError("?", f"not a record: {error}") from None
+        raise NotARecord("?", f"not a record: {error}") from None
     if not isinstance(record, dict):
-        raise RecordError("?", "not a record: not a JSON object")
+        raise NotARecord("?", "not a record: not a JSON object")
     serial = record.get("serial", "?")
-    missing = [name for name in FIELDS if name not in record]
+    missing = tuple(name for name in FIELDS if name not in record)
     if missing:
-        raise RecordError(serial, f"not a record: no {', '.join(missing)}")
+        raise NotARecord(serial, f"not a record: no {', '.join(missing)}", missing)
     if not isinstance(serial, int) or isinstance(serial, bool) or serial < 1:
         raise RecordError(serial, "serial is not a positive integer")
     return record

@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import http.client
 import json
-import ssl
-import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from randnum.client.webface import FetchError, WebFace
 from randnum.signing.keys import KeyFileError, parsePublicPem
-from randnum.signing.records import ChainReport, RecordError, keyId, parseRecord
+from randnum.signing.records import (
+    ChainReport,
+    NotARecord,
+    RecordError,
+    keyId,
+    parseRecord,
+)
 
 #: Records asked for per page of C{GET /v1/draws}.
 PAGE = 10000
-
-
-class FetchError(Exception):
-    """
-    The server could not be asked, or did not answer as randnum does.
-    """
 
 
 def readRecords(
@@ -37,13 +36,21 @@ def readRecords(
     """
     The records in JSON lines (blank lines skipped) read from C{name}.
 
-    @raise RecordError: for a line that is not a record, naming it.
+    @raise NotARecord: for a line that is not a record, naming C{name} and
+        the line.
     """
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             yield parseRecord(line)
+        except NotARecord as error:
+            lacking = f": no {', '.join(error.missing)}" if error.missing else ""
+            raise NotARecord(
+                error.serial,
+                f"{name} line {number} is not a JSON record{lacking}",
+                error.missing,
+            ) from None
         except RecordError as error:
             raise RecordError(
                 error.serial, f"{name}, line {number}: {error.reason}"
@@ -70,26 +77,10 @@ class DamagedStore(FetchError):
     """
 
 
-class Server:
+class Server(WebFace):
     """
-    A randnum server's HTTP face, asked with the standard library.
+    A randnum server's HTTP face, asked for its key and its records.
     """
-
-    def __init__(self, url: str, timeout: float, cafile: str | None = None) -> None:
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"--url must be an http:// or https:// URL, not {url!r}")
-        self.url = url
-        self.base = parsed.path.rstrip("/")
-        if parsed.scheme == "https":
-            context = ssl.create_default_context(cafile=cafile)
-            self.connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parsed.hostname, parsed.port, timeout=timeout, context=context
-            )
-        else:
-            self.connection = http.client.HTTPConnection(
-                parsed.hostname, parsed.port, timeout=timeout
-            )
 
     def get(self, path: str) -> bytes:
         """
@@ -97,26 +88,16 @@ class Server:
 
         @raise FetchError: otherwise.
         """
+        response = self.response(path)
         try:
-            self.connection.request("GET", self.base + path)
-            response = self.connection.getresponse()
-            body = response.read()
-        except http.client.BadStatusLine:
-            raise FetchError(
-                f"{self.url} does not speak HTTP (is it randnum's TCP port? "
-                "--url is the --http port)"
-            ) from None
+            if response.status != 200:
+                reason = self.refusal(response)
+                if response.status == 500:
+                    raise DamagedStore(f"{self.urlOf(path)}: {reason}")
+                raise FetchError(f"{self.urlOf(path)}: {reason}")
+            return response.read()
         except (OSError, http.client.HTTPException) as error:
-            raise FetchError(f"cannot fetch {self.url}{path}: {error}") from None
-        if response.status != 200:
-            try:
-                reason = json.loads(body)["error"]
-            except (ValueError, KeyError, TypeError):
-                reason = f"HTTP {response.status}"
-            if response.status == 500:
-                raise DamagedStore(f"{self.url}{path}: {reason}")
-            raise FetchError(f"{self.url}{path}: {reason}")
-        return body
+            raise FetchError(self.problem(error, path)) from None
 
     def head(self) -> int | None:
         """

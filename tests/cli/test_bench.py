@@ -18,7 +18,7 @@ import pytest
 from inprocess import Ran, Servers
 from servers import freePort
 
-from randnum.cli.load import Load, Tally, runInProcess
+from randnum.cli.load import Load, Tally, formatSummary, runInProcess
 
 Randnum = Callable[..., Ran]
 
@@ -112,7 +112,7 @@ def test_progressOnStderrAndFiguresForPeople(
     randnum: Randnum, inProcess: Servers, processes: list[int]
 ) -> None:
     port = inProcess.tcp()
-    ran = randnum("bench", "-p", str(port), "-c", "1", "-t", "0.2")
+    ran = randnum("bench", "-p", str(port), "-c", "1", "-d", "0.2")
     assert ran.status == 0
     where = f"tcp:host=127.0.0.1:port={port}"
     first, progress = ran.err.splitlines()
@@ -120,8 +120,8 @@ def test_progressOnStderrAndFiguresForPeople(
     assert re.fullmatch(r" +0\.2 s +[0-9,]+ replies +[0-9,]+/s", progress)
     lines = ran.out.splitlines()
     assert lines[0] == (
-        f"randnum bench: line mode against {where}, 1 connection(s) x 1 in flight, "
-        "0.2 s, 1 process(es)"
+        f"randnum bench: line mode against {where}, 1 connection x 1 in flight, "
+        "0.2 s, 1 process"
     )
     assert [line.split()[0] for line in lines[1:]] == [
         "requests/s",
@@ -134,13 +134,52 @@ def test_progressOnStderrAndFiguresForPeople(
 
 def test_anUnreachableServer(randnum: Randnum, processes: list[int]) -> None:
     port = freePort()
-    ran = randnum("bench", "-p", str(port), "-t", "0.2", "--json")
+    ran = randnum("bench", "-p", str(port), "-d", "0.2", "--json")
     assert (ran.status, ran.out) == (3, "")
     assert re.fullmatch(
         f"randnum: no replies from tcp:host=127.0.0.1:port={port} "
-        r"\([0-9]+ connection errors\): is randnum \(without TLS\) running there\?\n",
+        r"\([0-9,]+ connection errors?\): is randnum \(without TLS\) running there\?\n",
         ran.err,
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "note"),
+    [
+        ("-t", "bench -t is now -d/--duration (-t is --timeout in the other commands)"),
+        ("--seconds", "bench --seconds is now -d/--duration"),
+    ],
+)
+def test_theDurationsOldSpellingsStillWorkWithANote(
+    randnum: Randnum, old: str, note: str
+) -> None:
+    ran = randnum("bench", old, "-1")
+    assert (ran.status, ran.out) == (2, "")
+    assert ran.err == (
+        f"randnum: {note}\n"
+        "randnum: --duration must be a positive number, not '-1'\n"
+        "Run 'randnum bench --help' for usage.\n"
+    )
+
+
+def test_countsInTheSummaryAgreeWithTheirNouns() -> None:
+    figures = {
+        "mode": "connect",
+        "endpoint": "tcp:host=h:port=1",
+        "connections": 1,
+        "pipeline": 1,
+        "seconds": 1.0,
+        "processes": 2,
+        "requests_per_second": 1.0,
+        "numbers_per_second": 1.0,
+        "latency_p50_ms": 1.0,
+        "latency_p99_ms": 1.0,
+        "latency_max_ms": 1.0,
+        "errors": 1,
+        "client_cpu_percent": 1.0,
+    }
+    first = formatSummary(figures).splitlines()[0]
+    assert first.endswith("1 worker, one connection per request, 1.0 s, 2 processes")
 
 
 def test_aLoadThatFails(randnum: Randnum, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,8 +203,6 @@ def test_aLoadThatFails(randnum: Randnum, monkeypatch: pytest.MonkeyPatch) -> No
         (["--mode", "udp"], "--mode must be line or connect, not 'udp'"),
         (["-c", "0"], "--connections must be a positive number, not '0'"),
         (["-P", "many"], "--pipeline must be a positive number, not 'many'"),
-        (["-t", "-1"], "--duration must be a positive number, not '-1'"),
-        (["--seconds", "0"], "--duration must be a positive number, not '0'"),
         (["-d", "1_0"], "--duration must be a positive number, not '1_0'"),
         (["--processes", "0"], "--processes must be a positive number, not '0'"),
         (["--endpoint", "tls:x:1"], "--endpoint 'tls:x:1': "),

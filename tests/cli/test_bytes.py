@@ -136,16 +136,72 @@ def test_theTcpPortIsNotTheHttpFace(
     assert randnum("bytes", "--url", tcp, "--length", "5") == (
         3,
         b"",
-        f"randnum: {tcp} does not speak HTTP (is it randnum's TCP port?)\n".encode(),
+        f"randnum: {tcp} does not speak HTTP (is it randnum's TCP port? --url is "
+        "the --http port)\n".encode(),
     )
 
 
-def test_aServerThatCannotBeReached(randnum: Callable[..., Bytes]) -> None:
-    url = f"http://127.0.0.1:{freePort()}"
-    assert randnum("bytes", "--url", url, "--length", "5") == (
+def test_aServerThatCannotBeReachedIsSaidInWords(
+    randnum: Callable[..., Bytes],
+) -> None:
+    port = freePort()
+    assert randnum("bytes", "--url", f"http://127.0.0.1:{port}", "--length", "5") == (
         3,
         b"",
-        f"randnum: cannot stream from {url}: [Errno 111] Connection refused\n".encode(),
+        f"randnum: connection refused by 127.0.0.1:{port}: is randnum running "
+        "there?\n".encode(),
+    )
+
+
+def test_aUrlWithAPageShowsTheUrlItWouldAsk(
+    randnum: Callable[..., Bytes], url: str
+) -> None:
+    assert randnum("bytes", "--url", f"{url}/v1/bytes", "--length", "5") == (
+        2,
+        b"",
+        f"randnum: --url is the server, not a page: with {url}/v1/bytes randnum "
+        f"would ask {url}/v1/bytes/v1/bytes?length=5; give --url {url}\n"
+        "Run 'randnum bytes --help' for usage.\n".encode(),
+    )
+
+
+def test_aUrlWithAnUnknownPrefixShowsTheUrlAsked(
+    randnum: Callable[..., Bytes], url: str
+) -> None:
+    status, out, err = randnum("bytes", "--url", f"{url}/randnum", "--length", "5")
+    assert (status, out) == (3, b"")
+    assert err.startswith(f"randnum: {url}/randnum/v1/bytes?length=5: ".encode())
+    assert err.count(b"\n") == 1
+
+
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
+def test_httpsTrustingACaFile(
+    randnum: Callable[..., Bytes],
+    inProcess: Servers,
+    tlsPort: str,
+    certificate: tuple[Path, Path],
+) -> None:
+    _, cert = certificate
+    url = f"https://localhost:{inProcess.http(description=tlsPort)}"
+    status, out, err = randnum(
+        "bytes", "--url", url, "--cafile", str(cert), "--length", "7"
+    )
+    assert (status, len(out), err) == (0, 7, b"")
+    untrusted = randnum("bytes", "--url", url, "--length", "7")
+    port = url.rsplit(":", 1)[1]
+    assert untrusted == (
+        3,
+        b"",
+        f"randnum: the TLS certificate of localhost:{port} is not trusted: give "
+        "the CA certificate that signed it with --cafile FILE\n".encode(),
+    )
+    plain = randnum("bytes", "--url", url.replace("https", "http"), "--length", "7")
+    assert plain == (
+        3,
+        b"",
+        f"randnum: localhost:{port} closed the connection without answering: an "
+        "https:// port?\n".encode(),
     )
 
 
@@ -176,6 +232,10 @@ def test_notToATerminal(
             "--url must be an http:// or https:// URL, not 'http://'",
         ),
         (["-t", "0"], "--timeout must be a positive number, not '0'"),
+        (
+            ["--url", "https://h", "--cafile", "/nonexistent.pem"],
+            "--cafile: cannot read '/nonexistent.pem': No such file or directory",
+        ),
         (["--count", "x"], "option --count not recognized"),
     ],
 )

@@ -78,6 +78,15 @@ def test_aServerThatCannotBeAsked(randnum: Randnum) -> None:
         (("--url", "http://x", "--through", "1.5"), "--through must be an integer"),
         (("--url", "http://x", "-t", "soon"), "--timeout must be a positive number"),
         (("--url", "ftp://x"), "--url must be an http:// or https:// URL"),
+        (
+            ("--url", "http://x/v1/draws"),
+            "--url is the server, not a page: with http://x/v1/draws randnum "
+            "would ask http://x/v1/draws/v1/draws; give --url http://x",
+        ),
+        (
+            ("--url", "https://x", "--cafile", "/nonexistent.pem"),
+            "--cafile: cannot read '/nonexistent.pem'",
+        ),
     ],
 )
 def test_usageErrors(randnum: Randnum, args: tuple[str, ...], message: str) -> None:

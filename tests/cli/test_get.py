@@ -160,13 +160,12 @@ def test_aSilentServerExitsThreeAfterTheTimeout(
 
 class NotRandnum(Protocol):
     """
-    A server that answers anything with an HTTP error, as an HTTP port
-    would.
+    A server that answers anything with another protocol's greeting.
     """
 
     def dataReceived(self, data: bytes) -> None:
         assert self.transport is not None
-        self.transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        self.transport.write(b"SSH-2.0-OpenSSH_9.6\r\n")
 
 
 def test_aServerThatIsNotRandnumIsSaidSo(randnum: Randnum, inProcess: Servers) -> None:
@@ -177,7 +176,33 @@ def test_aServerThatIsNotRandnumIsSaidSo(randnum: Randnum, inProcess: Servers) -
     assert ran.status == 3
     assert ran.err == (
         f"randnum: 127.0.0.1:{port} does not speak randnum's protocol: it answered "
-        "'HTTP/1.1 400 Bad Request'\n"
+        "'SSH-2.0-OpenSSH_9.6'\n"
+    )
+
+
+def test_randnumsHttpPortIsNamedAtOnce(randnum: Randnum, inProcess: Servers) -> None:
+    port = inProcess.http()
+    ran = randnum("get", "-p", str(port), "--timeout", "5")
+    assert ran == Ran(
+        3,
+        "",
+        f"randnum: 127.0.0.1:{port} speaks HTTP: is that randnum's --http port? "
+        "(the TCP port is --port)\n",
+    )
+
+
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
+def test_aTlsPortWithoutTlsIsNamedAtOnce(
+    randnum: Randnum, inProcess: Servers, tlsPort: str
+) -> None:
+    port = inProcess.tcp(description=tlsPort)
+    ran = randnum("get", "-p", str(port), "--timeout", "5")
+    assert ran == Ran(
+        3,
+        "",
+        f"randnum: 127.0.0.1:{port} closed the connection without answering: a "
+        "TLS port? add --tls, or --cafile FILE for a private CA's certificate\n",
     )
 
 

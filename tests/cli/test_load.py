@@ -117,7 +117,7 @@ def test_benchSmokeRun(
         "bench",
         "-p",
         str(server.port),
-        "-t",
+        "-d",
         "0.3",
         "--json",
         *args,

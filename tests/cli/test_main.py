@@ -5,13 +5,21 @@ and how a usage error is told.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
 from inprocess import Ran
 
 from randnum import __version__
-from randnum.cli.command import EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from randnum.cli.command import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    counted,
+)
 
 Randnum = Callable[..., Ran]
 
@@ -55,7 +63,7 @@ def test_helpListsEveryCommand(randnum: Randnum, flag: str) -> None:
 def test_eachCommandHasHelp(randnum: Randnum, command: str) -> None:
     ran = randnum(command, "--help")
     assert (ran.status, ran.err) == (0, "")
-    assert ran.out.startswith(f"Usage: randnum COMMAND [options] {command} ")
+    assert ran.out.startswith(f"Usage: randnum {command} ")
     assert "  -h, --help " in ran.out
     assert "--version " in ran.out
 
@@ -68,3 +76,28 @@ def test_anUnknownOptionNamesTheCommand(randnum: Randnum, command: str) -> None:
         f"randnum: option --bogus not recognized\n"
         f"Run 'randnum {command} --help' for usage.\n",
     )
+
+
+def test_countsAgreeWithTheirNouns() -> None:
+    assert counted(1, "error") == "1 error"
+    assert counted(0, "error") == "0 errors"
+    assert counted(1200, "process", "processes") == "1,200 processes"
+
+
+@pytest.mark.live
+def test_pythonDashMRandnumIsTheCommand() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "randnum", "get", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.startswith("Usage: randnum get ")
+    version = subprocess.run(
+        [sys.executable, "-m", "randnum", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert version.stdout == f"randnum {__version__}\n"

@@ -85,6 +85,20 @@ def test_aFileThatCannotBeRead(randnum: Randnum, signing: Signing) -> None:
     )
 
 
+def test_aFileThatIsNotRecordsIsBadInput(randnum: Randnum, signing: Signing) -> None:
+    Path("server.log").write_text("2026-01-01 12:00:00 randnum started\n")
+    assert randnum("verify", "--key", "signing.pem.pub", "server.log") == Ran(
+        2, "", "randnum: server.log line 1 is not a JSON record\n"
+    )
+    Path("draws.json").write_text(draw(randnum, signing) + '{"serial": 2}\n')
+    assert randnum("verify", "--key", "signing.pem.pub", "draws.json") == Ran(
+        2,
+        "",
+        "randnum: draws.json line 2 is not a JSON record: no time, request, "
+        "values, key, prev, signature\n",
+    )
+
+
 def test_theTcpPortIsNotTheHttpFace(randnum: Randnum, signing: Signing) -> None:
     Path("draw.json").write_text(draw(randnum, signing))
     ran = randnum("verify", "--url", f"http://127.0.0.1:{signing.tcp}", "draw.json")

@@ -18,6 +18,7 @@ from servers import freePort
 import randnum
 from randnum.client.blocking import BlockingClient
 from randnum.client.lines import UnexpectedReply
+from randnum.client.wrongport import ClosedWithoutReply, SpeaksHTTP
 from randnum.generation.source import seededSource
 from randnum.signing.records import verifyDraw
 
@@ -124,6 +125,27 @@ def test_aServerThatClosesIsAConnectionError() -> None:
 def test_aReplyThatIsNotNumbers() -> None:
     ours, theirs = socket.socketpair()
     with BlockingClient(ours) as client, theirs:
-        theirs.sendall(b"HTTP/1.1 400 Bad Request\r\n")
+        theirs.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
         with pytest.raises(UnexpectedReply):
+            client.get()
+
+
+def test_randnumsHttpPortIsNamedAtOnce(inProcess: Servers) -> None:
+    port = inProcess.http()
+    with randnum.connect("127.0.0.1", port, timeout=2) as client:
+        with pytest.raises(SpeaksHTTP) as raised:
+            client.get()
+    assert isinstance(raised.value, ConnectionError)
+    assert str(raised.value) == (
+        f"127.0.0.1:{port} speaks HTTP: is that randnum's --http port? "
+        "(the TCP port is --port)"
+    )
+
+
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
+def test_aTlsPortWithoutTlsIsNamedAtOnce(inProcess: Servers, tlsPort: str) -> None:
+    port = inProcess.tcp(description=tlsPort)
+    with randnum.connect("127.0.0.1", port, timeout=2) as client:
+        with pytest.raises(ClosedWithoutReply, match=r"a TLS port\?"):
             client.get()

@@ -28,9 +28,19 @@ from randnum.query import dataText
 
 
 def test_requestLineSendsOnlyWhatIsGiven() -> None:
-    assert requestLine() == b"n=1\n"
+    assert requestLine() == b"n=1\r\n"
     assert requestLine(3, 1, 6, True) == b"n=3 min=1 max=6 unique=true\n"
     assert requestLine(2, max=9) == b"n=2 max=9\n"
+
+
+def test_everyRequestLineFillsATlsRecordHeader() -> None:
+    """
+    A TLS server waits for 5 bytes before it refuses a plain connection: a
+    short line ends in CRLF, so that the client learns at once.
+    """
+    assert requestLine(9) == b"n=9\r\n"
+    assert requestLine(10) == b"n=10\n"
+    assert all(len(requestLine(n)) >= 5 for n in range(1, 100))
 
 
 def test_parseReply() -> None:

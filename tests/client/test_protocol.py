@@ -10,18 +10,30 @@ from typing import Any, TypeVar
 
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionLost
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
-from twisted.test.iosim import IOPump, connect, makeFakeClient, makeFakeServer
+from twisted.test.iosim import (
+    FakeTransport,
+    IOPump,
+    connect,
+    makeFakeClient,
+    makeFakeServer,
+)
 
 from randnum.client.lines import RandnumError
 from randnum.client.protocol import RandnumClientProtocol
 from randnum.client.protocol import connect as connectClient
+from randnum.client.wrongport import ClosedWithoutReply, SpeaksHTTP, SpeaksTLS
+from randnum.metrics import metricsRegistry
 from randnum.query import INT64_MAX, INT64_MIN, MAX_COUNT
+from randnum.server import RandnumServer
 from randnum.tcp.protocol import Framing, RandnumFactory
+from randnum.testing import InMemoryServer
+from randnum.web import webSite
 
 T = TypeVar("T")
 
@@ -149,6 +161,85 @@ def test_connectUsesTheEndpointDescription() -> None:
     assert (host, port) == ("127.0.0.1", 5000)
     connectClient(reactor, "unix:path=/run/randnum.sock")
     assert reactor.unixClients[0][0] == "/run/randnum.sock"
+
+
+def test_connectTakesAnEndpoint() -> None:
+    server = InMemoryServer(seed=1)
+    connecting = connectClient(MemoryReactor(), server.endpoint())
+    client = result(connecting)
+    answer = client.request(n=2, min=5, max=5)
+    server.flush()
+    assert result(answer) == [5, 5]
+
+
+#: Where the clients below think they are connected.
+HTTP_PORT = IPv4Address("TCP", "127.0.0.1", 8080)
+
+
+def test_randnumsHttpFaceIsNamedAtOnce() -> None:
+    """
+    Connected to randnum's own HTTP face by mistake, the first request
+    fails with a L{ConnectionError} naming both ports: no wait.
+    """
+    server = RandnumServer(clock=Clock())
+    web = webSite(server, metricsRegistry(server)).buildProtocol(HTTP_PORT)
+    client = RandnumClientProtocol()
+    clientTransport = FakeTransport(client, isServer=False, peerAddress=HTTP_PORT)
+    pump = connect(web, makeFakeServer(web), client, clientTransport)
+    answer = client.request()
+    pump.flush()
+    error = failure(answer)
+    assert isinstance(error, SpeaksHTTP)
+    assert isinstance(error, ConnectionError)
+    assert str(error) == (
+        "127.0.0.1:8080 speaks HTTP: is that randnum's --http port? "
+        "(the TCP port is --port)"
+    )
+    assert isinstance(failure(client.request()), SpeaksHTTP)
+
+
+def test_anHttpAnswerInPiecesIsStillHttp() -> None:
+    client = RandnumClientProtocol()
+    transport = StringTransport(peerAddress=HTTP_PORT)
+    client.makeConnection(transport)
+    answer = client.request()
+    for byte in b"HTTP/1.0 400 Bad Request\r\n":
+        client.dataReceived(bytes([byte]))
+    assert isinstance(failure(answer), SpeaksHTTP)
+    assert transport.disconnecting
+
+
+def test_aTlsAlertSaysToConnectWithTls() -> None:
+    client = RandnumClientProtocol()
+    client.makeConnection(StringTransport(peerAddress=HTTP_PORT))
+    answer = client.request()
+    client.dataReceived(b"\x15\x03\x01\x00\x02\x02\x46")
+    error = failure(answer)
+    assert isinstance(error, SpeaksTLS)
+    assert (
+        str(error)
+        == "127.0.0.1:8080 speaks TLS: connect with tls=True (or cafile=FILE)"
+    )
+
+
+def test_aCloseWithoutAWordSuggestsTls() -> None:
+    client = RandnumClientProtocol()
+    client.makeConnection(StringTransport(peerAddress=HTTP_PORT))
+    answer = client.request()
+    client.connectionLost(Failure(ConnectionDone()))
+    error = failure(answer)
+    assert isinstance(error, ClosedWithoutReply)
+    assert "a TLS port?" in str(error)
+
+
+def test_aCloseAfterRepliesIsJustAClose() -> None:
+    client, pump = connected()
+    first = client.request()
+    pump.flush()
+    result(first)
+    pending = client.request()
+    client.connectionLost(Failure(ConnectionDone()))
+    assert type(failure(pending)) is ConnectionDone
 
 
 @st.composite
