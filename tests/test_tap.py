@@ -6,6 +6,7 @@ The C{twistd randnum} options and the service they build.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -308,3 +309,117 @@ def test_differentAddressesOnOnePortAreFine() -> None:
         ]
     )
     assert options.config.ports == ("tcp:5000:interface=127.0.0.1", "tcp:0")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n"], "twistd's option -n goes before randnum: twistd -n randnum ..."),
+        (
+            ["--port", "5000", "--nodaemon"],
+            "twistd's option --nodaemon goes before randnum: twistd --nodaemon "
+            "randnum ...",
+        ),
+        (
+            ["-l", "server.log"],
+            "twistd's option -l goes before randnum: twistd -l LOGFILE randnum ...",
+        ),
+        (
+            ["--pidfile", "r.pid"],
+            "twistd's option --pidfile goes before randnum: twistd --pidfile "
+            "PIDFILE randnum ...",
+        ),
+        (["-u", "1"], "twistd's option -u goes before randnum: twistd -u UID randnum"),
+        (
+            ["--profile", "p.out"],
+            "twistd's option --profile goes before randnum: twistd --profile "
+            "PROFILE randnum ...",
+        ),
+        (["--bogus"], "option --bogus not recognized"),
+    ],
+)
+def test_twistdsOwnOptionsAfterRandnumSayWhereTheyGo(
+    args: list[str], message: str
+) -> None:
+    with pytest.raises(usage.UsageError) as raised:
+        Options(reactor=MemoryReactorClock()).parseOptions(args)
+    assert message in str(raised.value)
+
+
+def test_randnumsOwnShortOptionsKeepPriorityOverTwistds() -> None:
+    # -p is twistd's --profile too, but after randnum it is randnum's --port.
+    assert parse("-p", "5001").config.ports == ("tcp:5001",)
+
+
+def test_twistdsOptionAfterRandnumExitsWithStatus2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        Options().parseOptions(["-n"])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "twistd randnum: twistd's option -n goes before randnum: twistd -n randnum"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "ssl:5001"],
+            "--port 'ssl:5001': a TLS port needs privateKey=KEYFILE and "
+            "certKey=CERTFILE, as in ssl:5001:privateKey=key.pem:certKey=cert.pem",
+        ),
+        (
+            ["--port", "127.0.0.1:5000"],
+            "--port '127.0.0.1:5000' is an address and port, not an endpoint: say "
+            "--port tcp:5000:interface=127.0.0.1",
+        ),
+        (
+            ["--http", "[::1]:8080"],
+            "--http '[::1]:8080' is an address and port, not an endpoint: say "
+            "--http tcp6:8080:interface=\\:\\:1",
+        ),
+        (["--port", "tcp"], "--port 'tcp': incomplete: no port given"),
+        (["5000"], "unexpected argument '5000': to listen there, say --port 5000"),
+        (["serve"], "unexpected argument 'serve': twistd randnum takes options only"),
+        (
+            ["--port", "unix:/nonexistent-dir/r.sock"],
+            "--port 'unix:/nonexistent-dir/r.sock': the directory /nonexistent-dir "
+            "does not exist",
+        ),
+    ],
+)
+def test_endpointMistakesSayWhatToWrite(args: list[str], message: str) -> None:
+    reactor = MemoryReactorClock()
+    with pytest.raises(usage.UsageError) as raised:
+        Options(reactor=reactor).parseOptions(args)
+    assert str(raised.value) == message
+    assert reactor.tcpServers == [] and reactor.unixServers == []
+
+
+def test_aTlsFileThatIsNotAKeyOrCertificateIsNamed(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\n")
+    for description, problem in [
+        (
+            f"ssl:5001:privateKey={junk}:certKey={cert}",
+            f"privateKey={junk} is not a PEM private key",
+        ),
+        (
+            f"ssl:5001:privateKey={key}:certKey={junk}",
+            f"certKey={junk} is not a PEM certificate",
+        ),
+        (
+            f"ssl:5001:privateKey={key}",
+            f"privateKey={key} holds no certificate: give the certificate's "
+            "file in certKey=CERTFILE",
+        ),
+    ]:
+        with pytest.raises(usage.UsageError) as raised:
+            parse("--port", description)
+        assert str(raised.value) == f"--port {description!r}: {problem}"
+    assert parse("--port", f"ssl:5001:privateKey={key}:certKey={cert}").config.ports
