@@ -7,15 +7,18 @@ line.
 from __future__ import annotations
 
 from twisted.application.service import Service
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
+    IAddress,
     IListeningPort,
     IProtocolFactory,
     IReactorCore,
     IStreamServerEndpoint,
 )
 from twisted.logger import Logger
+from twisted.python import log as legacyLog
 from twisted.python.failure import Failure
 
 log = Logger(namespace="randnum")
@@ -30,6 +33,24 @@ def _listenError(failure: Failure) -> str:
     if isinstance(error, CannotListenError) and isinstance(error.socketError, OSError):
         return error.socketError.strerror or str(error.socketError)
     return failure.getErrorMessage()
+
+
+#: Interfaces that mean every one.
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")
+
+
+def where(address: IAddress) -> str:
+    """
+    Where a port listens, in words: C{every interface, port 5000},
+    C{127.0.0.1 port 5000}, or a UNIX socket's path.
+    """
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        host = "every interface" if address.host in _EVERY_INTERFACE else address.host
+        return f"{host}, port {address.port}"
+    if isinstance(address, UNIXAddress) and address.name is not None:
+        name = address.name
+        return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    return str(address)
 
 
 class StartupFailed(SystemExit, Exception):
@@ -103,7 +124,12 @@ class ListeningService(Service):
             elif not failure.check(CancelledError):
                 self._failedLater(failure)
 
-        self._listening = self.endpoint.listen(self.factory)
+        # Twisted's port logs "RandnumFactory starting on 5000" as it
+        # listens; an empty format silences that line (its file observers
+        # skip an event with no text), as _listened says it better.
+        self._listening = legacyLog.callWithContext(
+            {"log_format": ""}, self.endpoint.listen, self.factory
+        )
         self._listening.addCallbacks(self._listened, failed)
         starting = False
         if atStartup:
@@ -117,12 +143,13 @@ class ListeningService(Service):
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port
         log.info(
-            f"randnum {self.face} listening on {{description}} ({{address}})"
+            f"randnum {self.face} listening on {{description}} ({{where}})"
             if self.face
-            else "randnum listening on {description} ({address})",
+            else "randnum listening on {description} ({where})",
             face=self.face or "TCP",
             description=self.description,
             address=port.getHost(),
+            where=where(port.getHost()),
         )
         return port
 

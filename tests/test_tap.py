@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from twisted.application.service import IServiceCollection
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import LogEvent
+from twisted.logger import LogEvent, formatEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from zope.interface import implementer
@@ -423,3 +424,44 @@ def test_aTlsFileThatIsNotAKeyOrCertificateIsNamed(
             parse("--port", description)
         assert str(raised.value) == f"--port {description!r}: {problem}"
     assert parse("--port", f"ssl:5001:privateKey={key}:certKey={cert}").config.ports
+
+
+@implementer(IStreamServerEndpoint)
+class TwistedLikeEndpoint:
+    """
+    An endpoint that, as Twisted's ports do, logs that it starts before
+    it listens.
+    """
+
+    def __init__(self, address: object) -> None:
+        self.address = address
+
+    def listen(self, factory: object) -> Deferred[Any]:
+        from twisted.python import log as legacyLog
+
+        legacyLog.msg("RandnumFactory starting on 5000")
+        port = MemoryReactorClock().listenTCP(5000, factory)
+        port.getHost = lambda: self.address
+        return succeed(port)
+
+
+@pytest.mark.parametrize(
+    ("address", "where"),
+    [
+        (IPv4Address("TCP", "0.0.0.0", 5000), "every interface, port 5000"),
+        (IPv6Address("TCP", "::", 5000), "every interface, port 5000"),
+        (IPv4Address("TCP", "127.0.0.1", 5000), "127.0.0.1, port 5000"),
+        (UNIXAddress(b"/run/r.sock"), "/run/r.sock"),
+    ],
+)
+def test_eachListenerIsLoggedOnceInWords(
+    logged: list[LogEvent], address: object, where: str
+) -> None:
+    service = ListeningService(
+        "tcp:5000", TwistedLikeEndpoint(address), RandnumFactory(), MemoryReactorClock()
+    )
+    service.startService()
+    lines = [formatEvent(event) for event in logged]
+    assert [line for line in lines if line] == [
+        f"randnum listening on tcp:5000 ({where})"
+    ]
