@@ -6,6 +6,11 @@ line.
 
 from __future__ import annotations
 
+import ast
+import re
+import sys
+from typing import Any, TextIO
+
 from twisted.application.service import Service
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import CancelledError, Deferred
@@ -67,6 +72,53 @@ class StartupFailed(SystemExit, Exception):
     # Its documented name, which a daemonizing twistd prints before the
     # line: it was born in randnum.tap, and users may match on it.
     __module__ = "randnum.tap"
+
+
+#: What a daemonizing twistd's waiting parent prints when the daemon failed
+#: to start: the repr of the first 100 bytes of "module.Class: message".
+_DAEMON_FAILED = re.compile(
+    r"An error has occurred: (b'.*'|b\".*\")\nPlease look at log file for "
+    r"more information\.\n",
+    re.DOTALL,
+)
+
+
+class PlainStartupFailure:
+    """
+    Standard error for a daemonizing twistd's waiting parent: it prints
+    L{StartupFailed}'s line as the foreground does, rather than as the
+    repr of bytes after a class path.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """
+        Write C{text}, or the plain line of a L{StartupFailed} it reports.
+        """
+        match = _DAEMON_FAILED.fullmatch(text)
+        if match is not None:
+            told = ast.literal_eval(match.group(1)).decode("utf-8", "replace")
+            prefix = f"{StartupFailed.__module__}.{StartupFailed.__name__}: "
+            if told.startswith(prefix):
+                text = f"{told[len(prefix) :]}\n"
+        written = self.stream.write(text)
+        # The waiting parent exits with os._exit, which flushes nothing.
+        self.stream.flush()
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def sayStartupFailuresPlainly() -> None:
+    """
+    Have a daemonizing twistd print a L{StartupFailed} line plainly; called
+    before it daemonizes, in the process that will wait.
+    """
+    if not isinstance(sys.__stderr__, PlainStartupFailure | None):
+        sys.__stderr__ = PlainStartupFailure(sys.__stderr__)  # type: ignore[assignment,misc]
 
 
 class ListeningService(Service):

@@ -22,7 +22,7 @@ from randnum import __version__
 from randnum.client.endpoints import endpointError
 from randnum.config import DEFAULT_PORT, Config
 from randnum.limits import Limits
-from randnum.listening import StartupFailed
+from randnum.listening import StartupFailed, sayStartupFailuresPlainly
 from randnum.mistakes import (
     directoryProblem,
     hostAndPort,
@@ -502,5 +502,7 @@ def makeService(options: Options) -> IService:
     The C{twistd randnum} service that parsed L{Options} describe
     (L{buildService}, with the main process's role).
     """
+    if options.exitOnUsageError:
+        sayStartupFailuresPlainly()
     role = MainProcess(options.signing, underTwistd=options.exitOnUsageError)
     return buildService(options.config, options.reactor, role)

@@ -6,6 +6,9 @@ The C{twistd randnum} options and the service they build.
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,11 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from randnum.limits import Limits
-from randnum.listening import ListeningService
+from randnum.listening import (
+    ListeningService,
+    StartupFailed,
+    sayStartupFailuresPlainly,
+)
 from randnum.query import Query
 from randnum.tap import Options, makeService
 from randnum.tcp.protocol import Framing, RandnumFactory
@@ -465,3 +472,27 @@ def test_eachListenerIsLoggedOnceInWords(
     assert [line for line in lines if line] == [
         f"randnum listening on tcp:5000 ({where})"
     ]
+
+
+def test_aDaemonsStartupFailureReadsAsInTheForeground(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from twisted.scripts._twistd_unix import ServerOptions, UnixApplicationRunner
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "__stderr__", terminal)
+    sayStartupFailuresPlainly()
+    sayStartupFailuresPlainly()  # once is enough
+    runner = UnixApplicationRunner(ServerOptions())
+    line = "randnum: Address already in use (cannot listen on tcp:5000)"
+    failure = StartupFailed(line)
+    # What the daemon tells the waiting twistd, and twistd's own reading.
+    readPipe, writePipe = os.pipe()
+    os.write(writePipe, runner._formatChildException(failure))
+    os.close(writePipe)
+    assert runner._waitForStart(readPipe) == 1
+    os.close(readPipe)
+    assert terminal.getvalue() == f"{line}\n"
+    # Anything else twistd says is left as it is.
+    sys.__stderr__.write("An error has occurred: b'ValueError: x'\n")  # type: ignore[union-attr]
+    assert terminal.getvalue().endswith("An error has occurred: b'ValueError: x'\n")
