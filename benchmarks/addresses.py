@@ -44,7 +44,7 @@ from pathlib import Path
 from fairness import percentile, probe, rss
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum (HTTP )?listening on .*port=(\d+)")
+LISTENING = re.compile(r"randnum (HTTP )?listening on .*port[= ](\d+)")
 HEAVY = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"
 GET = (
     b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"

@@ -79,7 +79,7 @@ def main() -> None:
             deadline = time.monotonic() + 30
             while not (
                 found := re.search(
-                    r"HTTP listening on .*port=(\d+)",
+                    r"HTTP listening on .*port[= ](\d+)",
                     log.read_text() if log.exists() else "",
                 )
             ):

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum (HTTP )?listening on .*port=(\d+)")
+LISTENING = re.compile(r"randnum (HTTP )?listening on .*port[= ](\d+)")
 FULL = b"min=-9223372036854775808 max=9223372036854775807"
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-PORTS = re.compile(r"randnum (?:HTTP )?listening on \S+ \(.*port=(\d+)\)")
+PORTS = re.compile(r"randnum (?:HTTP )?listening on \S+ \(.*port[= ](\d+)\)")
 
 
 def start(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int, int]:

@@ -61,7 +61,7 @@ from randnum.signing.records import GENESIS, parseRecord, signedBytes, verifyDra
 from randnum.signing.store import AuditStore, drawValues, requestFields, rfc3339
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum listening on .*port=(\d+)")
+LISTENING = re.compile(r"randnum listening on .*port[= ](\d+)")
 REQUEST = b"signed=true\n"
 QUERY = Query(signed=True).checked()
 

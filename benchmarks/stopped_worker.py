@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum listening on .*port=(\d+)")
+LISTENING = re.compile(r"randnum listening on .*port[= ](\d+)")
 WORKER = re.compile(r"randnum worker (\d+) \(pid (\d+)\) serving")
 
 

@@ -207,33 +207,50 @@ class MainProcess:
 
 class HangUpService(Service):
     """
-    Stop the reactor cleanly on C{SIGHUP}, as on C{SIGTERM}, rather than
-    die at once (Python's default): the terminal of a foreground server went
-    away, or someone asked it to stop.
+    Stop the reactor cleanly on C{SIGHUP}, C{SIGTERM} or C{SIGINT}, and
+    so exit with status 0: each is a requested stop (the terminal of a
+    foreground server went away, or someone asked it to stop), not a
+    failure.  Without it, C{SIGHUP} would kill at once (Python's default),
+    and Twisted's own C{SIGTERM} and C{SIGINT} handlers end twistd by the
+    signal (status 143 or 130 in a shell).
     """
+
+    #: The signals that stop the server.
+    SIGNALS = ("SIGHUP", "SIGTERM", "SIGINT")
 
     def __init__(self, reactor: IReactorCore) -> None:
         self.reactor = reactor
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def startService(self) -> None:
         """
-        Handle C{SIGHUP} while running.
+        Handle the stopping signals while running: once the reactor runs,
+        after Twisted has installed its own handlers.
         """
         super().startService()  # type: ignore[no-untyped-call]
-        self._previous = signal.signal(signal.SIGHUP, self._hungUp)
+        self.reactor.callWhenRunning(self._handle)
+
+    def _handle(self) -> None:
+        if not self.running:
+            return
+        for name in self.SIGNALS:
+            if hasattr(signal, name):
+                number = getattr(signal, name)
+                self._previous[number] = signal.signal(number, self._stopping)
 
     def stopService(self) -> None:
         """
-        Give C{SIGHUP} back.
+        Give the signals back.
         """
         super().stopService()  # type: ignore[no-untyped-call]
-        if self._previous is not None:
-            signal.signal(signal.SIGHUP, self._previous)
-            self._previous = None
+        previous, self._previous = self._previous, {}
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
-    def _hungUp(self, number: int, frame: object) -> None:
-        log.info("randnum received SIGHUP: stopping")
+    def _stopping(self, number: int, frame: object) -> None:
+        log.info(
+            "randnum received {signal}: stopping", signal=signal.Signals(number).name
+        )
         self.reactor.callFromThread(self.reactor.stop)  # type: ignore[attr-defined]
 
 

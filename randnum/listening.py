@@ -6,16 +6,24 @@ line.
 
 from __future__ import annotations
 
+import ast
+import re
+import sys
+from typing import Any, TextIO
+
 from twisted.application.service import Service
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
+    IAddress,
     IListeningPort,
     IProtocolFactory,
     IReactorCore,
     IStreamServerEndpoint,
 )
 from twisted.logger import Logger
+from twisted.python import log as legacyLog
 from twisted.python.failure import Failure
 
 log = Logger(namespace="randnum")
@@ -32,6 +40,24 @@ def _listenError(failure: Failure) -> str:
     return failure.getErrorMessage()
 
 
+#: Interfaces that mean every one.
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")
+
+
+def where(address: IAddress) -> str:
+    """
+    Where a port listens, in words: C{every interface, port 5000},
+    C{127.0.0.1 port 5000}, or a UNIX socket's path.
+    """
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        host = "every interface" if address.host in _EVERY_INTERFACE else address.host
+        return f"{host}, port {address.port}"
+    if isinstance(address, UNIXAddress) and address.name is not None:
+        name = address.name
+        return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    return str(address)
+
+
 class StartupFailed(SystemExit, Exception):
     """
     The service cannot start: exit with this one line.
@@ -46,6 +72,53 @@ class StartupFailed(SystemExit, Exception):
     # Its documented name, which a daemonizing twistd prints before the
     # line: it was born in randnum.tap, and users may match on it.
     __module__ = "randnum.tap"
+
+
+#: What a daemonizing twistd's waiting parent prints when the daemon failed
+#: to start: the repr of the first 100 bytes of "module.Class: message".
+_DAEMON_FAILED = re.compile(
+    r"An error has occurred: (b'.*'|b\".*\")\nPlease look at log file for "
+    r"more information\.\n",
+    re.DOTALL,
+)
+
+
+class PlainStartupFailure:
+    """
+    Standard error for a daemonizing twistd's waiting parent: it prints
+    L{StartupFailed}'s line as the foreground does, rather than as the
+    repr of bytes after a class path.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """
+        Write C{text}, or the plain line of a L{StartupFailed} it reports.
+        """
+        match = _DAEMON_FAILED.fullmatch(text)
+        if match is not None:
+            told = ast.literal_eval(match.group(1)).decode("utf-8", "replace")
+            prefix = f"{StartupFailed.__module__}.{StartupFailed.__name__}: "
+            if told.startswith(prefix):
+                text = f"{told[len(prefix) :]}\n"
+        written = self.stream.write(text)
+        # The waiting parent exits with os._exit, which flushes nothing.
+        self.stream.flush()
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def sayStartupFailuresPlainly() -> None:
+    """
+    Have a daemonizing twistd print a L{StartupFailed} line plainly; called
+    before it daemonizes, in the process that will wait.
+    """
+    if not isinstance(sys.__stderr__, PlainStartupFailure | None):
+        sys.__stderr__ = PlainStartupFailure(sys.__stderr__)  # type: ignore[assignment,misc]
 
 
 class ListeningService(Service):
@@ -103,7 +176,12 @@ class ListeningService(Service):
             elif not failure.check(CancelledError):
                 self._failedLater(failure)
 
-        self._listening = self.endpoint.listen(self.factory)
+        # Twisted's port logs "RandnumFactory starting on 5000" as it
+        # listens; an empty format silences that line (its file observers
+        # skip an event with no text), as _listened says it better.
+        self._listening = legacyLog.callWithContext(
+            {"log_format": ""}, self.endpoint.listen, self.factory
+        )
         self._listening.addCallbacks(self._listened, failed)
         starting = False
         if atStartup:
@@ -117,12 +195,13 @@ class ListeningService(Service):
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port
         log.info(
-            f"randnum {self.face} listening on {{description}} ({{address}})"
+            f"randnum {self.face} listening on {{description}} ({{where}})"
             if self.face
-            else "randnum listening on {description} ({address})",
+            else "randnum listening on {description} ({where})",
             face=self.face or "TCP",
             description=self.description,
             address=port.getHost(),
+            where=where(port.getHost()),
         )
         return port
 

@@ -24,7 +24,14 @@ from randnum.client.endpoints import endpointError
 from randnum.composition import MainProcess, buildService
 from randnum.config import DEFAULT_PORT, Config
 from randnum.limits import Limits
-from randnum.listening import StartupFailed
+from randnum.listening import StartupFailed, sayStartupFailuresPlainly
+from randnum.mistakes import (
+    directoryProblem,
+    hostAndPort,
+    tlsFileProblem,
+    tlsKeyMissing,
+    twistdOptionAfterPlugin,
+)
 from randnum.options import (
     countOption,
     endpointDescription,
@@ -189,8 +196,11 @@ class Options(usage.Options):
         try:
             super().parseOptions(options)  # type: ignore[no-untyped-call]
         except usage.UsageError as error:
+            hint = twistdOptionAfterPlugin(str(error))
+            if hint is not None:
+                error = usage.UsageError(hint)
             if not self.exitOnUsageError:
-                raise
+                raise error from None
             print(
                 f"twistd randnum: {error}\n"
                 "Run 'twistd randnum --help' for every option.",
@@ -199,6 +209,22 @@ class Options(usage.Options):
             raise SystemExit(2) from None
 
     opt_h = usage.Options.opt_help
+
+    def parseArgs(self, *args: str) -> None:
+        """
+        Refuse arguments: every setting is an option.  A port number or an
+        endpoint given alone likely meant C{--port}.
+        """
+        if not args:
+            return
+        given = args[0]
+        if re.fullmatch(r"[0-9]+", given) or ":" in given:
+            raise usage.UsageError(
+                f"unexpected argument {given!r}: to listen there, say --port {given}"
+            )
+        raise usage.UsageError(
+            f"unexpected argument {given!r}: twistd randnum takes options only"
+        )
 
     def opt_version(self) -> NoReturn:
         """
@@ -372,6 +398,9 @@ class Options(usage.Options):
             raise usage.UsageError(f"--signing-key: {error}") from None
         maxSize = sizeOption("audit-max-size", self["audit-max-size"])
         path = os.path.abspath(database)
+        problem = directoryProblem(path)
+        if problem is not None:
+            raise usage.UsageError(f"--audit-db {database!r}: {problem}")
         try:
             lock = lockDatabase(path)
             tail = openTail(path, signer)
@@ -390,18 +419,40 @@ class Options(usage.Options):
             endpoint: IStreamServerEndpoint = serverFromString(
                 self.reactor, description
             )
-            return endpoint
         except Exception as error:  # any failure here is a bad description
-            reason = endpointError(error)
-            if description.startswith("systemd:") and isinstance(
-                error, (IndexError, KeyError)
-            ):
-                reason = (
-                    "no such socket inherited from systemd (LISTEN_FDS, "
-                    "LISTEN_PID and LISTEN_FDNAMES describe what this process "
-                    "was given)"
-                )
-            raise usage.UsageError(f"--{option} {description!r}: {reason}") from None
+            meant = hostAndPort(description)
+            if meant is not None:
+                raise usage.UsageError(
+                    f"--{option} {description!r} is an address and port, not an "
+                    f"endpoint: say --{option} {meant}"
+                ) from None
+            # Without privateKey=, Twisted looked for server.pem, which the
+            # user never named.
+            problem = tlsKeyMissing(description) or _endpointProblem(description, error)
+            raise usage.UsageError(f"--{option} {description!r}: {problem}") from None
+        path = getattr(endpoint, "_address", None)
+        if isinstance(path, str) and not path.startswith(("\0", "@")):
+            # Else Twisted says "'4948' -> b'/x/r.sock.lock'" when it listens.
+            missing = directoryProblem(path)
+            if missing is not None:
+                raise usage.UsageError(f"--{option} {description!r}: {missing}")
+        return endpoint
+
+
+def _endpointProblem(description: str, error: Exception) -> str:
+    """
+    Why the server endpoint C{description} was refused with C{error}, in
+    words.
+    """
+    if description.startswith("systemd:") and isinstance(error, (IndexError, KeyError)):
+        return (
+            "no such socket inherited from systemd (LISTEN_FDS, "
+            "LISTEN_PID and LISTEN_FDNAMES describe what this process "
+            "was given)"
+        )
+    if description.startswith("ssl:") and not isinstance(error, OSError):
+        return tlsFileProblem(description) or endpointError(error)
+    return endpointError(error)
 
 
 #: An interface that means every one.
@@ -452,6 +503,8 @@ def makeService(options: Options) -> IService:
     The C{twistd randnum} service that parsed L{Options} describe
     (L{buildService}, with the main process's role).
     """
+    if options.exitOnUsageError:
+        sayStartupFailuresPlainly()
     role = MainProcess(options.signing, underTwistd=options.exitOnUsageError)
     return buildService(options.config, options.reactor, role)
 

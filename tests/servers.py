@@ -19,7 +19,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 LISTENING = re.compile(r"randnum (?:HTTP )?listening on (\S+) \((.*)\)$", re.MULTILINE)
-TCP_PORT = re.compile(r"port=(\d+)")
+TCP_PORT = re.compile(r"port[= ](\d+)")
 
 
 def freePort() -> int:

@@ -172,11 +172,15 @@ def test_daemonThatCannotListenExitsAtOnceWithTheReason(
     assert not (tmp_path / "twistd.pid").exists()
 
 
-def test_sighupStopsTheServerCleanly(serve: Callable[..., Server]) -> None:
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM", "SIGINT"])
+def test_aStopSignalStopsTheServerCleanlyWithStatus0(
+    serve: Callable[..., Server], name: str
+) -> None:
     server = serve("--port", LOCAL)
-    server.process.send_signal(signal.SIGHUP)
-    server.process.wait(timeout=10)
+    server.process.send_signal(getattr(signal, name))
+    # A requested stop is a success, whichever signal asked for it.
+    assert server.process.wait(timeout=10) == 0
     log = server.logText()
-    assert "randnum received SIGHUP: stopping" in log
+    assert f"randnum received {name}: stopping" in log
     assert "Main loop terminated." in log
     assert "Traceback" not in log

@@ -94,7 +94,7 @@ def test_servesASocketFromSystemdSocketActivate(tmp_path: Path) -> None:
                 time.sleep(0.05)
         waitForListening(log, activator)
         assert [ask(port) for _ in range(5)] == [7] * 5
-        assert f"port={port}" in log.read_text()
+        assert f"port {port}" in log.read_text()
 
 
 # Put the socket at fd 3, set LISTEN_PID to this pid, exec the command.

@@ -6,21 +6,30 @@ The C{twistd randnum} options and the service they build.
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from twisted.application.service import IServiceCollection
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import LogEvent
+from twisted.logger import LogEvent, formatEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from zope.interface import implementer
 
 from randnum.limits import Limits
-from randnum.listening import ListeningService
+from randnum.listening import (
+    ListeningService,
+    StartupFailed,
+    sayStartupFailuresPlainly,
+)
 from randnum.query import Query
 from randnum.tap import Options, makeService
 from randnum.tcp.protocol import Framing, RandnumFactory
@@ -308,3 +317,182 @@ def test_differentAddressesOnOnePortAreFine() -> None:
         ]
     )
     assert options.config.ports == ("tcp:5000:interface=127.0.0.1", "tcp:0")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n"], "twistd's option -n goes before randnum: twistd -n randnum ..."),
+        (
+            ["--port", "5000", "--nodaemon"],
+            "twistd's option --nodaemon goes before randnum: twistd --nodaemon "
+            "randnum ...",
+        ),
+        (
+            ["-l", "server.log"],
+            "twistd's option -l goes before randnum: twistd -l LOGFILE randnum ...",
+        ),
+        (
+            ["--pidfile", "r.pid"],
+            "twistd's option --pidfile goes before randnum: twistd --pidfile "
+            "PIDFILE randnum ...",
+        ),
+        (["-u", "1"], "twistd's option -u goes before randnum: twistd -u UID randnum"),
+        (
+            ["--profile", "p.out"],
+            "twistd's option --profile goes before randnum: twistd --profile "
+            "PROFILE randnum ...",
+        ),
+        (["--bogus"], "option --bogus not recognized"),
+    ],
+)
+def test_twistdsOwnOptionsAfterRandnumSayWhereTheyGo(
+    args: list[str], message: str
+) -> None:
+    with pytest.raises(usage.UsageError) as raised:
+        Options(reactor=MemoryReactorClock()).parseOptions(args)
+    assert message in str(raised.value)
+
+
+def test_randnumsOwnShortOptionsKeepPriorityOverTwistds() -> None:
+    # -p is twistd's --profile too, but after randnum it is randnum's --port.
+    assert parse("-p", "5001").config.ports == ("tcp:5001",)
+
+
+def test_twistdsOptionAfterRandnumExitsWithStatus2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        Options().parseOptions(["-n"])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "twistd randnum: twistd's option -n goes before randnum: twistd -n randnum"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "ssl:5001"],
+            "--port 'ssl:5001': a TLS port needs privateKey=KEYFILE and "
+            "certKey=CERTFILE, as in ssl:5001:privateKey=key.pem:certKey=cert.pem",
+        ),
+        (
+            ["--port", "127.0.0.1:5000"],
+            "--port '127.0.0.1:5000' is an address and port, not an endpoint: say "
+            "--port tcp:5000:interface=127.0.0.1",
+        ),
+        (
+            ["--http", "[::1]:8080"],
+            "--http '[::1]:8080' is an address and port, not an endpoint: say "
+            "--http tcp6:8080:interface=\\:\\:1",
+        ),
+        (["--port", "tcp"], "--port 'tcp': incomplete: no port given"),
+        (["5000"], "unexpected argument '5000': to listen there, say --port 5000"),
+        (["serve"], "unexpected argument 'serve': twistd randnum takes options only"),
+        (
+            ["--port", "unix:/nonexistent-dir/r.sock"],
+            "--port 'unix:/nonexistent-dir/r.sock': the directory /nonexistent-dir "
+            "does not exist",
+        ),
+    ],
+)
+def test_endpointMistakesSayWhatToWrite(args: list[str], message: str) -> None:
+    reactor = MemoryReactorClock()
+    with pytest.raises(usage.UsageError) as raised:
+        Options(reactor=reactor).parseOptions(args)
+    assert str(raised.value) == message
+    assert reactor.tcpServers == [] and reactor.unixServers == []
+
+
+def test_aTlsFileThatIsNotAKeyOrCertificateIsNamed(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\n")
+    for description, problem in [
+        (
+            f"ssl:5001:privateKey={junk}:certKey={cert}",
+            f"privateKey={junk} is not a PEM private key",
+        ),
+        (
+            f"ssl:5001:privateKey={key}:certKey={junk}",
+            f"certKey={junk} is not a PEM certificate",
+        ),
+        (
+            f"ssl:5001:privateKey={key}",
+            f"privateKey={key} holds no certificate: give the certificate's "
+            "file in certKey=CERTFILE",
+        ),
+    ]:
+        with pytest.raises(usage.UsageError) as raised:
+            parse("--port", description)
+        assert str(raised.value) == f"--port {description!r}: {problem}"
+    assert parse("--port", f"ssl:5001:privateKey={key}:certKey={cert}").config.ports
+
+
+@implementer(IStreamServerEndpoint)
+class TwistedLikeEndpoint:
+    """
+    An endpoint that, as Twisted's ports do, logs that it starts before
+    it listens.
+    """
+
+    def __init__(self, address: object) -> None:
+        self.address = address
+
+    def listen(self, factory: object) -> Deferred[Any]:
+        from twisted.python import log as legacyLog
+
+        legacyLog.msg("RandnumFactory starting on 5000")
+        port = MemoryReactorClock().listenTCP(5000, factory)
+        port.getHost = lambda: self.address
+        return succeed(port)
+
+
+@pytest.mark.parametrize(
+    ("address", "where"),
+    [
+        (IPv4Address("TCP", "0.0.0.0", 5000), "every interface, port 5000"),
+        (IPv6Address("TCP", "::", 5000), "every interface, port 5000"),
+        (IPv4Address("TCP", "127.0.0.1", 5000), "127.0.0.1, port 5000"),
+        (UNIXAddress(b"/run/r.sock"), "/run/r.sock"),
+    ],
+)
+def test_eachListenerIsLoggedOnceInWords(
+    logged: list[LogEvent], address: object, where: str
+) -> None:
+    service = ListeningService(
+        "tcp:5000", TwistedLikeEndpoint(address), RandnumFactory(), MemoryReactorClock()
+    )
+    service.startService()
+    lines = [formatEvent(event) for event in logged]
+    assert [line for line in lines if line] == [
+        f"randnum listening on tcp:5000 ({where})"
+    ]
+
+
+def test_aDaemonsStartupFailureReadsAsInTheForeground(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from twisted.scripts._twistd_unix import ServerOptions, UnixApplicationRunner
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "__stderr__", terminal)
+    sayStartupFailuresPlainly()
+    sayStartupFailuresPlainly()  # once is enough
+    runner = UnixApplicationRunner(ServerOptions())
+    line = "randnum: Address already in use (cannot listen on tcp:5000)"
+    failure = StartupFailed(line)
+    # What the daemon tells the waiting twistd, and twistd's own reading.
+    readPipe, writePipe = os.pipe()
+    os.write(writePipe, runner._formatChildException(failure))
+    os.close(writePipe)
+    assert runner._waitForStart(readPipe) == 1
+    os.close(readPipe)
+    assert terminal.getvalue() == f"{line}\n"
+    # Anything else twistd says is left as it is.
+    sys.__stderr__.write("An error has occurred: b'ValueError: x'\n")  # type: ignore[union-attr]
+    assert terminal.getvalue().endswith("An error has occurred: b'ValueError: x'\n")

@@ -8,6 +8,7 @@ randnum} both use it).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from OpenSSL import SSL
@@ -15,6 +16,9 @@ from twisted.internet import ssl
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
+
+#: What a description left out, as Python's TypeError names the arguments.
+_MISSING = re.compile(r"missing \d+ required positional arguments?: (.+)")
 
 
 def endpointError(error: BaseException) -> str:
@@ -25,6 +29,11 @@ def endpointError(error: BaseException) -> str:
     text = str(error)
     if isinstance(error, TypeError) and "multiple values" in text:
         return "a value with colons must escape them, as in tcp:5000:interface=\\:\\:1"
+    missing = _MISSING.search(text) if isinstance(error, TypeError) else None
+    if missing is not None:
+        # "TCP4ClientEndpoint.__init__() missing 1 required positional argument"
+        names = missing.group(1).replace("'", "")
+        return f"incomplete: no {names} given"
     if isinstance(error, SSL.Error) or text.startswith("[('"):
         return f"not a usable certificate or key (OpenSSL: {_opensslReason(error)})"
     if isinstance(error, OSError) and error.strerror:

@@ -45,7 +45,7 @@ from randnum.server import RandnumServer
 from randnum.stats import AuditFigures, Face, Totals, emptyFaces
 from randnum.workers import messages as cluster
 from randnum.workers.messages import Assignment
-from randnum.workers.pool import ASK_TIMEOUT
+from randnum.workers.pool import ASK_TIMEOUT, CONFIGURATION_FD
 from randnum.workers.sockets import adoptPort, tlsFactory
 from randnum.workers.store import KeyInfo, SharedAuditStore
 
@@ -320,23 +320,41 @@ def _stop(reactor: Any) -> None:
         reactor.stop()
 
 
+#: Said when this module is run other than by the main process.
+_NOT_BY_HAND = "randnum.workers.child is started by 'twistd randnum --workers N'"
+
+
 def readArguments(arguments: list[str]) -> tuple[Config, Assignment]:
     """
-    The configuration and assignment a worker's command line gives it.
+    The configuration and assignment a worker is told, one line each.
     """
     if len(arguments) != 2:
-        sys.exit("randnum.workers.child is started by 'twistd randnum --workers N'")
+        sys.exit(_NOT_BY_HAND)
     return Config.fromJSON(arguments[0]), Assignment.fromJSON(arguments[1])
 
 
-def main(argv: list[str] | None = None) -> None:
+def readConfiguration(fd: int = CONFIGURATION_FD) -> tuple[Config, Assignment]:
     """
-    Run one worker: C{python -m randnum.workers.child CONFIG ASSIGNMENT},
-    as the main process starts it (L{Config.toJSON}, L{Assignment.toJSON}).
+    Read what the main process tells this worker on descriptor C{fd}, to
+    the end (the main process closes it), and close it.
+    """
+    try:
+        with os.fdopen(fd, "rb") as told:
+            text = told.read().decode("utf-8")
+    except OSError:
+        sys.exit(_NOT_BY_HAND)
+    return readArguments(text.splitlines())
+
+
+def main() -> None:
+    """
+    Run one worker: C{python -m randnum.workers.child NUMBER}, as the main
+    process starts it, telling it its configuration and assignment on
+    descriptor L{CONFIGURATION_FD} (L{Config.toJSON}, L{Assignment.toJSON}).
     """
     from twisted.internet import reactor
 
-    config, assignment = readArguments(sys.argv[1:] if argv is None else argv)
+    config, assignment = readConfiguration()
     # Standard output is the main process's AMP connection: nothing else
     # may write to it.
     sys.stdout = sys.stderr

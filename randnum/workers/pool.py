@@ -76,6 +76,8 @@ STEADY_SECONDS = 30.0
 STOP_GRACE = 1.5
 #: Seconds a worker has to answer for its counts.
 ASK_TIMEOUT = 2.0
+#: The descriptor on which a worker reads its configuration and assignment.
+CONFIGURATION_FD = 3
 #: Times in a row every worker may fail to start before the server stops.
 START_ATTEMPTS = 3
 #: Questions a worker may leave unanswered in a row before it is taken for
@@ -286,12 +288,13 @@ class WorkerPool(Service):
     def assignment(self, number: int) -> tuple[Assignment, dict[int, int | str]]:
         """
         What worker C{number} is told besides its configuration, and its
-        descriptors: AMP on 0 and 1, standard error on 2, then each
-        listener's sockets.  For a listener with a socket per worker, a
-        worker is given every worker's socket: it serves its own, and
-        another's when told to (L{cluster.Cover}) while that worker is down.
+        descriptors: AMP on 0 and 1, standard error on 2, what it is told on
+        L{CONFIGURATION_FD}, then each listener's sockets.  For a listener
+        with a socket per worker, a worker is given every worker's socket:
+        it serves its own, and another's when told to (L{cluster.Cover})
+        while that worker is down.
         """
-        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r", CONFIGURATION_FD: "w"}
         sockets = []
         for listener in self._shared:
             fd = len(childFDs)
@@ -327,9 +330,11 @@ class WorkerPool(Service):
 
     def workerArguments(self, number: int) -> tuple[list[str], dict[int, int | str]]:
         """
-        Worker C{number}'s command-line arguments (its configuration and
-        assignment, as L{randnum.workers.child.readArguments} reads them)
-        and its descriptors.
+        What worker C{number} is told (its configuration and assignment, as
+        L{randnum.workers.child.readArguments} reads them), and its
+        descriptors.  They are written on its descriptor
+        L{CONFIGURATION_FD}, not given on its command line, where C{ps}
+        would show them to every user.
         """
         assignment, childFDs = self.assignment(number)
         return [self.workerConfig(number).toJSON(), assignment.toJSON()], childFDs
@@ -337,10 +342,12 @@ class WorkerPool(Service):
     def _start(self, number: int) -> None:
         self._pending.pop(number, None)
         arguments, childFDs = self.workerArguments(number)
+        told = "".join(f"{argument}\n" for argument in arguments).encode("utf-8")
         endpoint = ProcessEndpoint(
             self.reactor,
             sys.executable,
-            [sys.executable, "-m", "randnum.workers.child", *arguments],
+            # Its number alone, so that ps tells the workers apart.
+            [sys.executable, "-m", "randnum.workers.child", str(number)],
             env=workerEnvironment(),
             childFDs=childFDs,
             errFlag=StandardErrorBehavior.LOG,
@@ -353,6 +360,7 @@ class WorkerPool(Service):
         def started(side: MainSide) -> None:
             # The worker logs that it serves once it has adopted the ports.
             self.workers[number] = side
+            tell(side, told)
 
         def failed(failure: Failure) -> None:
             log.error(
@@ -672,6 +680,16 @@ def _howEnded(reason: Failure) -> str:
     if isinstance(error, (ProcessDone, ConnectionDone)):
         return "exited"
     return f"ended ({reason.getErrorMessage()})"
+
+
+def tell(side: MainSide, told: bytes) -> None:
+    """
+    Write what a worker is told on its descriptor L{CONFIGURATION_FD}, and
+    close it: the worker reads it to the end before anything else.
+    """
+    transport: Any = side.transport
+    transport.writeToChild(CONFIGURATION_FD, told)
+    transport.closeChildFD(CONFIGURATION_FD)
 
 
 def _signal(side: MainSide, name: str) -> None:

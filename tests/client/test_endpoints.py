@@ -35,6 +35,19 @@ from randnum.client.endpoints import clientEndpoint, endpointError, trustRoot
             ValueError("Unknown endpoint type: 'bogus'"),
             "Unknown endpoint type: 'bogus'",
         ),
+        (
+            TypeError(
+                "TCP4ClientEndpoint.__init__() missing 1 required positional "
+                "argument: 'port'"
+            ),
+            "incomplete: no port given",
+        ),
+        (
+            TypeError(
+                "__init__() missing 2 required positional arguments: 'host' and 'port'"
+            ),
+            "incomplete: no host and port given",
+        ),
         (KeyError(), "KeyError"),
     ],
 )

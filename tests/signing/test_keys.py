@@ -255,3 +255,13 @@ def test_twistdSaysWhatIsWrongInOneLine(tmp_path: Path) -> None:
         "(make one with 'randnum keygen')"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_anAuditDatabaseInAMissingDirectoryIsAUsageError(tmp_path: Path) -> None:
+    generateKey(tmp_path / "k.pem")
+    missing = tmp_path / "x" / "audit.db"
+    with pytest.raises(usage.UsageError) as raised:
+        parse("--signing-key", str(tmp_path / "k.pem"), "--audit-db", str(missing))
+    assert str(raised.value) == (
+        f"--audit-db {str(missing)!r}: the directory {tmp_path / 'x'} does not exist"
+    )

@@ -31,7 +31,7 @@ from twisted.internet.endpoints import (
 from twisted.internet.error import CannotListenError, ProcessDone, ProcessTerminated
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import LogEvent, Logger, formatEvent
 from twisted.protocols import amp
 from twisted.python import usage
@@ -54,6 +54,7 @@ from randnum.workers.child import LogToMain, WorkerSide, readArguments
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
+    CONFIGURATION_FD,
     HEARTBEAT,
     HEARTBEAT_TIMEOUT,
     KEEP_COUNTS,
@@ -1071,6 +1072,28 @@ def test_aWorkerAnswersItsHeartbeatAtOnce() -> None:
     assert answered == [{}]
 
 
+class SpawnedProcess(StringTransport):
+    """
+    A started process's transport that keeps what is written to each of
+    its descriptors besides standard input, and which it has closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.toChild: dict[int, bytes] = {}
+        self.closedChildFDs: list[int] = []
+        self.signals: list[str] = []
+
+    def writeToChild(self, childFD: int, data: bytes) -> None:
+        self.toChild[childFD] = self.toChild.get(childFD, b"") + data
+
+    def closeChildFD(self, childFD: int) -> None:
+        self.closedChildFDs.append(childFD)
+
+    def signalProcess(self, signalID: str) -> None:
+        self.signals.append(signalID)
+
+
 class SpawningReactor(MemoryReactorClock):
     """
     A memory reactor that records the processes it is asked to start (or
@@ -1099,7 +1122,9 @@ class SpawningReactor(MemoryReactorClock):
             raise OSError(2, "No such file or directory")
         self.spawned.append((executable, list(args), env, childFDs))
         self.protocols.append(processProtocol)
-        return object()
+        process = SpawnedProcess()
+        processProtocol.makeConnection(process)
+        return process
 
     def adoptStreamPort(self, fileno: int, addressFamily: int, factory: Any) -> Any:
         return self._port(
@@ -1155,7 +1180,8 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
         signer = Signer.fromFile(key)
         for number, (executable, args, env, childFDs) in enumerate(reactor.spawned, 1):
             assert executable == sys.executable
-            assert args[:3] == [sys.executable, "-m", "randnum.workers.child"]
+            # Its number alone: what it is told stays out of ps.
+            assert args == [sys.executable, "-m", "randnum.workers.child", str(number)]
             assert env == workerEnvironment()
             # Its standard error is logged; its AMP side knows its number.
             wrapped = reactor.protocols[number - 1]
@@ -1163,7 +1189,10 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
             side = pool.workers[number]
             assert wrapped.protocol is side and isinstance(side, MainSide)
             assert (side.pool, side.number) == (pool, number)
-            config, assignment = readArguments(args[3:])
+            process = wrapped.transport._process
+            assert process.closedChildFDs == [CONFIGURATION_FD]
+            told = process.toChild[CONFIGURATION_FD].decode("utf-8")
+            config, assignment = readArguments(told.splitlines())
             assert config == pool.workerConfig(number)
             assert assignment == pool.assignment(number)[0]
             assert childFDs == pool.assignment(number)[1]
@@ -1179,7 +1208,7 @@ def test_eachWorkerIsStartedWithWhatItNeedsToServe(tmp_path: Path) -> None:
             )
             assert tcp.description == "--port tcp:0:interface=127.0.0.1"
             # Its own socket, then the other worker's, to cover for it.
-            assert (tcp.fd, tcp.others) == (3, ((3 - number, 4),))
+            assert (tcp.fd, tcp.others) == (4, ((3 - number, 5),))
             assert (unix.face, unix.family, unix.shared) == (
                 "http",
                 socket.AF_UNIX,
