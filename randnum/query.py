@@ -475,7 +475,7 @@ def parseLine(line: bytes, defaults: Query) -> Query:
     tokens = line.split()
     matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
     if not tokens or None in matches:
-        _refuseSpacedEquals(line)
+        _refuseSpacedEquals(line, len(tokens))
         if any(token[:6].lower() == b"signed" for token in tokens):
             # Not a parameter request, so it would get an unsigned number:
             # say so rather than let a signed draw go unsigned unnoticed
@@ -501,22 +501,22 @@ def parseLine(line: bytes, defaults: Query) -> Query:
     )
 
 
-def _refuseSpacedEquals(line: bytes) -> None:
+def _refuseSpacedEquals(line: bytes, words: int) -> None:
     """
     Refuse a line that would be a parameter request but for spaces around
     its C{=} signs, rather than answer it as free text with one number
     in the default range: a newcomer's C{n = 3} means C{n=3}.  Only names
     randnum knows count, so free text such as C{a = b} is still free text.
 
+    @param words: how many whitespace-separated words C{line} has.
     @raise QueryError: naming the request without the spaces.
     """
-    repaired = _SPACED_EQUALS.sub(b"=", line).strip()
-    tokens = repaired.split()
-    matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
-    if not matches or not all(
-        match is not None and match.group(1).decode("ascii") in KEYS
-        for match in matches
-    ):
+    if words > 3 * len(KEYS):
+        # More words than "key = value" for every parameter: free text,
+        # and not worth a second pass over a long line.
+        return
+    tokens = _SPACED_EQUALS.sub(b"=", line).split()
+    if not tokens or not all(_isParameter(token) for token in tokens):
         return
     shown = b" ".join(tokens)
     if (
@@ -528,3 +528,11 @@ def _refuseSpacedEquals(line: bytes) -> None:
     else:
         fix = "key=value"
     raise QueryError(f"no spaces around =: {fix}", "bad_format")
+
+
+def _isParameter(token: bytes) -> bool:
+    """
+    Whether C{token} is C{key=value} with a key randnum knows.
+    """
+    match = _KEY_VALUE.fullmatch(token)
+    return match is not None and match.group(1).decode("ascii") in KEYS

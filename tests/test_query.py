@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from randnum.query import (
     INT64_MAX,
     INT64_MIN,
+    KEYS,
     MAX_COUNT,
     Query,
     QueryError,
@@ -120,6 +121,19 @@ def test_spacesAroundEqualsAreRefusedWithTheFix(line: bytes, fix: str) -> None:
         parseLine(line, DEFAULTS)
     assert caught.value.reason == f"no spaces around =: {fix}"
     assert caught.value.kind == "bad_format"
+
+
+def test_aLineOfMoreWordsThanEveryParameterSpacedOutIsFreeText() -> None:
+    """
+    Only a line of at most three words per parameter (C{key = value}) is
+    read again without its spaces: a longer one is free text, not worth a
+    second pass.
+    """
+    longest = b" ".join([b"n = 1"] * len(KEYS))
+    with pytest.raises(QueryError) as caught:
+        parseLine(longest, DEFAULTS)
+    assert caught.value.reason == "no spaces around =: " + " ".join(["n=1"] * len(KEYS))
+    assert parseLine(longest + b" n = 1", DEFAULTS) is DEFAULTS
 
 
 _NAMES = st.sampled_from(["n", "min", "max", "unique", "type", "length"])
