@@ -99,6 +99,12 @@ class Config(AsJSON):
         # What code that builds a Config by hand (randnum.service) writes
         # naturally: one port number or description rather than a tuple,
         # and paths relative to the working directory.
+        object.__setattr__(self, "framing", _framing(self.framing))
+        if not isinstance(self.limits, Limits):
+            raise ConfigError(
+                "limits must be a randnum.Limits(idleTimeout=..., maxConnections="
+                f"..., maxConnectionsPerHost=..., maxLine=...), not {self.limits!r}"
+            )
         object.__setattr__(self, "ports", _descriptions(self.ports))
         object.__setattr__(self, "http", _descriptions(self.http))
         if self.signingKey is not None:
@@ -139,6 +145,17 @@ class ConfigError(ValueError):
     option that sets the field at fault (as C{--max-line} sets
     C{limits.maxLine}) and says why.
     """
+
+
+def _framing(value: object) -> Framing:
+    """
+    A L{Framing}, from itself or from its name on the command line.
+    """
+    try:
+        return Framing(value)
+    except ValueError:
+        choices = ", ".join(f"randnum.Framing.{f.name}" for f in Framing)
+        raise ConfigError(f"framing must be one of {choices}, not {value!r}") from None
 
 
 def _descriptions(value: object) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ from twisted.internet.endpoints import _SystemdParser
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import ILogObserver, globalLogBeginner, globalLogPublisher
 from twisted.python import usage
 from twisted.python.systemd import ListenFDs
 
@@ -201,6 +202,31 @@ def runWithMemoryReactor(
     probeEveryPort(reactor)
 
 
+def runAsLoggingApp(block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A program that serves and logs to its standard output: as
+    L{runWithMemoryReactor}, and what it printed must say where it listens.
+    The global log gets its observers only while the block runs.
+    """
+    added: list[ILogObserver] = []
+
+    def beginLoggingTo(observers: list[ILogObserver], **ignored: object) -> None:
+        for observer in observers:
+            globalLogPublisher.addObserver(observer)
+            added.append(observer)
+
+    monkeypatch.setattr(globalLogBeginner, "beginLoggingTo", beginLoggingTo)
+    printed = io.StringIO()
+    try:
+        with redirect_stdout(printed):
+            runWithMemoryReactor(block, tmp, monkeypatch)
+    finally:
+        for observer in added:
+            globalLogPublisher.removeObserver(observer)
+    assert added, "the example never begins logging"
+    assert "randnum listening on tcp:5000" in printed.getvalue(), printed.getvalue()
+
+
 def runAsTacFile(block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """
     A C{.tac} file, as C{twistd -y} runs it: its C{application}'s services
@@ -348,6 +374,7 @@ Harness = Callable[[Block, Path, pytest.MonkeyPatch], None]
 #: The ways of running a block, by the name its marker gives.
 HARNESSES: dict[str, Harness] = {
     "memoryReactor": runWithMemoryReactor,
+    "loggingApp": runAsLoggingApp,
     "tacFile": runAsTacFile,
     "memoryServer": runWithMemoryServer,
     "fakeConnect": runWithFakeConnect,

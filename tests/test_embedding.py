@@ -92,6 +92,33 @@ def test_theAuditDatabasePathIsMadeAbsolute(
     assert Config(auditDb="audit.db").auditDb == str(tmp_path / "audit.db")
 
 
+def test_framingMayBeNamedAsOnTheCommandLine() -> None:
+    assert Config(framing="line").framing is Framing.LINE  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"framing": "lines"},
+            "framing must be one of randnum.Framing.RAW, randnum.Framing.LINE, "
+            "randnum.Framing.AUTO, not 'lines'",
+        ),
+        (
+            {"limits": {"maxLine": 2000}},
+            "limits must be a randnum.Limits(idleTimeout=..., maxConnections=..., "
+            "maxConnectionsPerHost=..., maxLine=...), not {'maxLine': 2000}",
+        ),
+    ],
+)
+def test_aFieldOfTheWrongKindIsAConfigError(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Config(**fields)  # type: ignore[arg-type]
+    assert str(refused.value) == message
+
+
 def test_aBadPortsValueIsAConfigError() -> None:
     with pytest.raises(ConfigError, match=r"endpoint descriptions, not 5\.0"):
         Config(ports=5.0)  # type: ignore[arg-type]
