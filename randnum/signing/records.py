@@ -74,8 +74,8 @@ class RecordError(ValueError):
 
 class NotARecord(RecordError):
     """
-    Text that is not a record at all: not JSON, not an object, or without
-    a record's members.
+    Text that is not a record at all: not JSON, not an object, or an
+    object without a serial.
 
     @ivar missing: the members it lacks, if it is a JSON object.
     """
@@ -164,8 +164,12 @@ def parseRecord(text: str | bytes) -> dict[str, Any]:
         raise NotARecord("?", "not a record: not a JSON object")
     serial = record.get("serial", "?")
     missing = tuple(name for name in FIELDS if name not in record)
-    if missing:
+    if "serial" in missing:
         raise NotARecord(serial, f"not a record: no {', '.join(missing)}", missing)
+    if missing:
+        # A record with members taken away (its signature, say) is one that
+        # does not verify, not text that was never a record.
+        raise RecordError(serial, f"incomplete record: no {', '.join(missing)}")
     if not isinstance(serial, int) or isinstance(serial, bool) or serial < 1:
         raise RecordError(serial, "serial is not a positive integer")
     return record

@@ -90,12 +90,30 @@ def test_aFileThatIsNotRecordsIsBadInput(randnum: Randnum, signing: Signing) -> 
     assert randnum("verify", "--key", "signing.pem.pub", "server.log") == Ran(
         2, "", "randnum: server.log line 1 is not a JSON record\n"
     )
-    Path("draws.json").write_text(draw(randnum, signing) + '{"serial": 2}\n')
+    Path("draws.json").write_text(draw(randnum, signing) + '{"time": 2}\n')
     assert randnum("verify", "--key", "signing.pem.pub", "draws.json") == Ran(
         2,
         "",
-        "randnum: draws.json line 2 is not a JSON record: no time, request, "
+        "randnum: draws.json line 2 is not a JSON record: no serial, request, "
         "values, key, prev, signature\n",
+    )
+
+
+def test_aRecordWithoutItsSignatureDoesNotVerify(
+    randnum: Randnum, signing: Signing
+) -> None:
+    """
+    A record stripped of a member is tampered with, not bad input: exit 1,
+    as for a changed value.
+    """
+    record = json.loads(draw(randnum, signing))
+    del record["signature"]
+    Path("draw.json").write_text(json.dumps(record) + "\n")
+    assert randnum("verify", "--key", "signing.pem.pub", "draw.json") == Ran(
+        1,
+        "",
+        f"randnum: serial {record['serial']}: draw.json, line 1: incomplete "
+        "record: no signature\n",
     )
 
 

@@ -314,7 +314,7 @@ def test_canonicalRefusalsSayWhy() -> None:
         (
             '{"serial": 3}',
             3,
-            "not a record: no time, request, values, key, prev, signature",
+            "incomplete record: no time, request, values, key, prev, signature",
         ),
         (
             "{}",
