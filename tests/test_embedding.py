@@ -7,6 +7,7 @@ one L{Config}.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from servers import fetch, freePort, startServer, stopServer
+from test_config import changedConfigs
 from test_docs import fencedBlocks
 from twisted.application.service import IServiceCollection
 from twisted.internet.testing import MemoryReactorClock
@@ -264,3 +266,30 @@ def test_theDocsTacFileRunsUnderTwistd(tmp_path: Path) -> None:
         assert json.loads(fetch(http, "/v1/key").body)["key"] == keyId
     finally:
         stopServer(server)
+
+
+#: The fields that need a signing key and an audit database.
+_SIGNING = ("signingKey", "auditDb", "auditMaxSize", "signedRate")
+
+
+@pytest.mark.parametrize(
+    ("field", "config"), changedConfigs(), ids=[name for name, _ in changedConfigs()]
+)
+def test_everyFieldOfAConfigReachesTheServer(
+    field: str, config: Config, tmp_path: Path
+) -> None:
+    """
+    Each field of L{Config} (and of its L{Limits}), changed alone, survives
+    L{commandLine}: a field added to C{Config} but not to the command line
+    would be lost by C{service} without a word.
+    """
+    if field in _SIGNING:
+        generateKey(tmp_path / "signing.pem")
+        config = dataclasses.replace(
+            config,
+            signingKey=str(tmp_path / "signing.pem"),
+            auditDb=str(tmp_path / "audit.db"),
+        )
+    options = Options(reactor=MemoryReactorClock())
+    options.parseOptions(commandLine(config))
+    assert options.config == config
