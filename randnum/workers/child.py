@@ -3,10 +3,13 @@
 One worker process of C{twistd randnum --workers N}.
 
 The main process (L{randnum.workers.pool}) opens every listening port and
-starts each worker as C{python -m randnum.workers.child CONFIG}, with the ports'
-listening sockets as its descriptors 3, 4, ... (for a TCP or TLS port, its
-own socket and every other worker's, which it serves only while that worker
-is down) and AMP (L{randnum.workers.messages}) on its standard input and output.  A
+starts each worker as C{python -m randnum.workers.child NUMBER}.  It tells the
+worker its configuration and assignment on descriptor 3 (not on the
+command line, where C{ps} would show them), gives it the ports' listening
+sockets as its descriptors 4, 5, ... (for a TCP or TLS port, its own socket
+and every other worker's, which it serves only while that worker is down),
+and talks AMP (L{randnum.workers.messages}) with it on its standard input
+and output.  A
 worker adopts the ports, serves them with its own L{RandnumServer} within
 its share of the connection limits, and stops when the main process tells
 it to (C{SIGTERM}) or goes away (its standard input ends): no worker
@@ -343,7 +346,11 @@ def readConfiguration(fd: int = CONFIGURATION_FD) -> tuple[Config, Assignment]:
             text = told.read().decode("utf-8")
     except OSError:
         sys.exit(_NOT_BY_HAND)
-    return readArguments(text.splitlines())
+    if not text:
+        sys.exit("randnum worker: told nothing (has the main process stopped?)")
+    # One line each, and split on newlines only: JSON escapes any other
+    # line break in a string.
+    return readArguments(text.split("\n")[:-1])
 
 
 def main() -> None:

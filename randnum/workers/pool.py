@@ -92,6 +92,10 @@ HEARTBEAT = 1.0
 #: (stopped, or its reactor held): it is killed at once, and its sockets are
 #: covered by the others while a new one starts.
 HEARTBEAT_TIMEOUT = 2.0
+#: Seconds a worker has, from its start, to adopt its ports and say that it
+#: serves (Python, Twisted and its ports take about one): one that has not,
+#: stuck before it serves, is killed, and started again.
+START_TIMEOUT = 30.0
 #: Seconds between two checks of whether the audit store is full.
 AUDIT_CHECK = 1.0
 
@@ -106,6 +110,8 @@ class MainSide(cluster.Conversation):
         self.pool = pool
         self.number = number
         self.serving = False
+        #: Whether it was killed for not starting to serve in time.
+        self.killedStarting = False
         self.ended: Deferred[None] = Deferred()
 
     @cluster.Serving.responder
@@ -360,7 +366,12 @@ class WorkerPool(Service):
         def started(side: MainSide) -> None:
             # The worker logs that it serves once it has adopted the ports.
             self.workers[number] = side
-            tell(side, told)
+            try:
+                tell(side, told)
+            except Exception:
+                # It waits for what it is told: end it, to start it again.
+                log.failure("randnum could not tell worker {number}", number=number)
+                _signal(side, "KILL")
 
         def failed(failure: Failure) -> None:
             log.error(
@@ -521,10 +532,13 @@ class WorkerPool(Service):
 
     def _heartbeat(self) -> None:
         """
-        Ask each serving worker for a heartbeat (unless one is awaited).
+        Ask each serving worker for a heartbeat (unless one is awaited), and
+        kill a worker that has not started serving in L{START_TIMEOUT}.
         """
         for side in list(self.workers.values()):
-            if side.serving and side not in self._awaited:
+            if not side.serving:
+                self._checkStarting(side)
+            elif side not in self._awaited:
                 self._awaited.add(side)
                 beat = side.call(cluster.Heartbeat)
                 beat.addTimeout(HEARTBEAT_TIMEOUT, self.clock)
@@ -532,6 +546,26 @@ class WorkerPool(Service):
                     lambda _, side=side: self._awaited.discard(side),
                     lambda _, side=side: self._missedBeat(side),
                 )
+
+    def _checkStarting(self, side: MainSide) -> None:
+        """
+        Kill worker C{side}, not serving yet, if it started more than
+        L{START_TIMEOUT} ago: it is stuck before it serves, and is started
+        again once it has ended.
+        """
+        since = self._started.get(side.number)
+        if since is None or side.killedStarting:
+            return
+        if self.clock.seconds() - since <= START_TIMEOUT:
+            return
+        side.killedStarting = True
+        log.warn(
+            "randnum worker {number} did not start serving within {timeout:g} s: "
+            "killing it",
+            number=side.number,
+            timeout=START_TIMEOUT,
+        )
+        _signal(side, "KILL")
 
     def _missedBeat(self, side: MainSide) -> None:
         """

@@ -50,7 +50,12 @@ from randnum.stats import AuditFigures, HttpStats, TcpStats, Totals, emptyFaces
 from randnum.tap import MAX_WORKERS, Options, makeService
 from randnum.web.site import webSite
 from randnum.workers import messages as cluster
-from randnum.workers.child import LogToMain, WorkerSide, readArguments
+from randnum.workers.child import (
+    LogToMain,
+    WorkerSide,
+    readArguments,
+    readConfiguration,
+)
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import (
     ASK_TIMEOUT,
@@ -60,6 +65,7 @@ from randnum.workers.pool import (
     KEEP_COUNTS,
     RESTART_DELAYS,
     START_ATTEMPTS,
+    START_TIMEOUT,
     STEADY_SECONDS,
     STOP_GRACE,
     MainSide,
@@ -452,6 +458,7 @@ class FakeSide:
     def __init__(self, number: int, serving: bool = True) -> None:
         self.number = number
         self.serving = serving
+        self.killedStarting = False
         self.signals: list[str] = []
         self.told: list[tuple[int, bool]] = []
         self.ended: Deferred[None] = Deferred()
@@ -1065,6 +1072,35 @@ def test_aWorkerThatMissesItsHeartbeatIsKilledWithinThreeSeconds(
     pool._beating.stop()
 
 
+def test_aWorkerThatDoesNotStartServingInTimeIsKilledOnce(
+    logged: list[LogEvent],
+) -> None:
+    """
+    A worker stuck before it serves (never told its configuration, say) is
+    killed L{START_TIMEOUT} after it was started, once; one that serves in
+    time is left alone.
+    """
+    pool, clock, _ = supervised(count=2)
+    stuck, serving = FakeSide(1, serving=False), BeatingSide(2, answers=True)
+    serving.serving = False
+    pool.workers = {1: stuck, 2: serving}  # type: ignore[dict-item]
+    pool._started = {1: clock.seconds(), 2: clock.seconds()}
+    pool._beating.clock = clock
+    pool._beating.start(HEARTBEAT, now=False)
+    clock.advance(START_TIMEOUT - HEARTBEAT)
+    serving.serving = True
+    clock.advance(HEARTBEAT)
+    assert stuck.signals == []
+    clock.advance(HEARTBEAT)
+    clock.advance(HEARTBEAT)
+    assert stuck.signals == ["KILL"] and serving.signals == []
+    said = [formatEvent(e) for e in logged if "start serving" in e["log_format"]]
+    assert said == [
+        f"randnum worker 1 did not start serving within {START_TIMEOUT:g} s: killing it"
+    ]
+    pool._beating.stop()
+
+
 def test_aWorkerAnswersItsHeartbeatAtOnce() -> None:
     talk = Conversation(RandnumServer(clock=Clock()))
     answered = outcome(talk.mainSide.callRemote(cluster.Heartbeat))
@@ -1254,3 +1290,36 @@ def test_aWorkerThatCannotBeStartedIsTriedAgainThenGivenUp(
         f"randnum: no worker can start ({START_ATTEMPTS} attempts each; the last "
         "could not start): stopping, rather than holding ports that nothing serves"
     )
+
+
+def told(text: bytes) -> int:
+    """
+    A descriptor to read C{text} from, to its end.
+    """
+    reading, writing = os.pipe()
+    os.write(writing, text)
+    os.close(writing)
+    return reading
+
+
+def test_aWorkerReadsWhatItIsToldOnItsDescriptor() -> None:
+    pool = WorkerPool(Config(workers=2), list, RandnumServer(clock=Clock()), Clock())
+    arguments, _ = pool.workerArguments(1)
+    text = "".join(f"{argument}\n" for argument in arguments).encode()
+    assert readConfiguration(told(text)) == (
+        pool.workerConfig(1),
+        pool.assignment(1)[0],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (b"", "randnum worker: told nothing (has the main process stopped?)"),
+        (b"{}\n", "randnum.workers.child is started by 'twistd randnum --workers N'"),
+    ],
+)
+def test_aWorkerToldNothingUsableSaysSo(text: bytes, said: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        readConfiguration(told(text))
+    assert exited.value.code == said
