@@ -522,9 +522,7 @@ def _refuseNearParameters(line: bytes, words: int) -> None:
         # and not worth a second pass over a long line.
         return
     tokens = _SPACED_EQUALS.sub(b"=", line).split()
-    if not tokens or not all(
-        _isParameter(token) or _isName(token) for token in tokens
-    ):
+    if not tokens or not all(_isParameter(token) or _isName(token) for token in tokens):
         return
     bare = [token.decode("ascii") for token in tokens if _isName(token)]
     if not bare:

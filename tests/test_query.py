@@ -150,9 +150,7 @@ def test_aLineOfMoreWordsThanEveryParameterSpacedOutIsFreeText() -> None:
         (b"n=" + b"9" * 80 + b" unique", "unique needs a value: key=value"),
     ],
 )
-def test_aParameterWithoutItsValueIsRefusedWithTheFix(
-    line: bytes, reason: str
-) -> None:
+def test_aParameterWithoutItsValueIsRefusedWithTheFix(line: bytes, reason: str) -> None:
     """
     A line that would be a parameter request but for a parameter named
     without its value is refused, with a value to give it where one is
