@@ -359,6 +359,34 @@ def test_randnumsOwnShortOptionsKeepPriorityOverTwistds() -> None:
     assert parse("-p", "5001").config.ports == ("tcp:5001",)
 
 
+def test_twistdsProfileNamedLikeAPortSaysWhereThePortGoes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """
+    C{twistd -p 5000 -n randnum}: twistd's C{-p} is C{--profile}, so 5000
+    would name a profiler's output file while randnum listened on its
+    default port.  It is a usage error that says where the port goes.
+    """
+    from twisted.scripts.twistd import ServerOptions  # type: ignore[attr-defined]
+
+    twistd = ServerOptions()
+    with pytest.raises(SystemExit) as raised:
+        twistd.parseOptions(["-p", "5000", "-n", "randnum"])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err == (
+        "twistd randnum: twistd's -p is --profile; randnum's port goes after "
+        "randnum: twistd -n randnum -p 5000\n"
+        "Run 'twistd randnum --help' for every option.\n"
+    )
+
+
+def test_twistdsProfileNamedOtherwiseIsTwistds() -> None:
+    options = Options(reactor=MemoryReactorClock())
+    options.parent = {"profile": "randnum.prof"}  # twistd's, parsed first
+    options.parseOptions([])
+    assert options.config.ports == ("tcp:5000",)
+
+
 def test_twistdsOptionAfterRandnumExitsWithStatus2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
