@@ -6,6 +6,7 @@ The C{twistd randnum} options and the service they build.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -19,7 +20,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import LogEvent, formatEvent
+from twisted.logger import LogEvent, LogLevel, formatEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from zope.interface import implementer
@@ -231,7 +232,52 @@ def test_failureToListenAtStartIsOneClearLine() -> None:
         service.privilegedStartService()
     # Also an Exception, so that a daemonizing twistd reports it.
     assert isinstance(raised.value, Exception)
-    assert str(raised.value) == "randnum: in use (cannot listen on tcp:5000)"
+    assert str(raised.value) == "randnum: cannot listen on --port tcp:5000: in use"
+
+
+def test_aPortInUseNamesTheAddressFirstWithinTwistdsCut() -> None:
+    """
+    A daemonizing twistd passes the daemon's failure on in 100 bytes: the
+    line names the option and the address first, and fits whole.
+    """
+    from twisted.scripts._twistd_unix import ServerOptions, UnixApplicationRunner
+
+    inUse = OSError(errno.EADDRINUSE, "Address already in use")
+    endpoint = FailingEndpoint(fail(CannotListenError("127.0.0.1", 5000, inUse)))
+    service = ListeningService(
+        "tcp:5000:interface=127.0.0.1",
+        endpoint,
+        RandnumFactory(),
+        MemoryReactorClock(),
+        face="HTTP",
+    )
+    with pytest.raises(SystemExit) as raised:
+        service.privilegedStartService()
+    line = "randnum: cannot listen on --http tcp:5000:interface=127.0.0.1: in use"
+    assert str(raised.value) == line
+    told = UnixApplicationRunner(ServerOptions())._formatChildException(raised.value)
+    assert told.decode("ascii").endswith(line)
+
+
+def test_aFailureToListenUnderTwistdIsLoggedAsRandnums(
+    logged: list[LogEvent],
+) -> None:
+    """
+    Under twistd the line is logged in randnum's namespace, and the exit
+    prints nothing (twistd would log the printed line as stderr's).
+    """
+    denied = OSError(errno.EACCES, "Permission denied")
+    endpoint = FailingEndpoint(fail(CannotListenError("", 80, denied)))
+    service = ListeningService(
+        "tcp:80", endpoint, RandnumFactory(), MemoryReactorClock(), logged=True
+    )
+    with pytest.raises(SystemExit) as raised:
+        service.privilegedStartService()
+    line = "randnum: cannot listen on --port tcp:80: permission denied"
+    assert str(raised.value) == line
+    assert raised.value.code == 1
+    errors = [e for e in logged if e["log_level"] == LogLevel.error]
+    assert [(e["log_namespace"], formatEvent(e)) for e in errors] == [("randnum", line)]
 
 
 def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
@@ -246,7 +292,9 @@ def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
     service.startService()
     pending.errback(CannotListenError("", "/x", OSError("denied")))
     assert stops == [True]
-    assert any("cannot listen" in e.get("log_format", "") for e in logged)
+    assert [formatEvent(e) for e in logged if e["log_level"] == LogLevel.error] == [
+        "randnum: cannot listen on --port unix:/x: denied"
+    ]
 
 
 def test_httpServesTheWebFaceBesideTheProtocol() -> None:
@@ -512,7 +560,7 @@ def test_aDaemonsStartupFailureReadsAsInTheForeground(
     sayStartupFailuresPlainly()
     sayStartupFailuresPlainly()  # once is enough
     runner = UnixApplicationRunner(ServerOptions())
-    line = "randnum: Address already in use (cannot listen on tcp:5000)"
+    line = "randnum: cannot listen on --port tcp:5000: in use"
     failure = StartupFailed(line)
     # What the daemon tells the waiting twistd, and twistd's own reading.
     readPipe, writePipe = os.pipe()
