@@ -196,13 +196,13 @@ class ListeningService(Service):
         starting = False
         if atStartup:
             line = self._cannotListen(atStartup[0])
-            failed = StartupFailed(line)
+            refusal = StartupFailed(line)
             if self.logged:
                 # Said in randnum's own log namespace, not printed by the
                 # exit to a standard error that twistd logs as stderr's.
                 log.error("{line}", line=line)
-                failed.code = 1
-            raise failed
+                refusal.code = 1
+            raise refusal
 
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port

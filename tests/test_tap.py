@@ -430,7 +430,8 @@ def test_twistdsProfileNamedLikeAPortSaysWhereThePortGoes(
 
 def test_twistdsProfileNamedOtherwiseIsTwistds() -> None:
     options = Options(reactor=MemoryReactorClock())
-    options.parent = {"profile": "randnum.prof"}  # twistd's, parsed first
+    # twistd's options, parsed first.
+    options.parent = {"profile": "randnum.prof"}  # type: ignore[assignment]
     options.parseOptions([])
     assert options.config.ports == ("tcp:5000",)
 
