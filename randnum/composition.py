@@ -182,6 +182,7 @@ class MainProcess:
                 faces.of(face),
                 reactor,
                 face="" if face is Face.TCP else "HTTP",
+                logged=self.underTwistd,
             )
             for face, descriptions in (
                 (Face.TCP, config.ports),

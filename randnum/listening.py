@@ -7,6 +7,7 @@ line.
 from __future__ import annotations
 
 import ast
+import errno
 import re
 import sys
 from typing import Any, TextIO
@@ -31,12 +32,15 @@ log = Logger(namespace="randnum")
 
 def _listenError(failure: Failure) -> str:
     """
-    Why listening failed, briefly: C{Address already in use} rather than
-    C{Couldn't listen on any:5000: [Errno 98] Address already in use.}.
+    Why listening failed, briefly: C{in use} rather than C{Couldn't listen
+    on any:5000: [Errno 98] Address already in use.}.
     """
     error = failure.value
     if isinstance(error, CannotListenError) and isinstance(error.socketError, OSError):
-        return error.socketError.strerror or str(error.socketError)
+        if error.socketError.errno == errno.EADDRINUSE:
+            return "in use"
+        reason = error.socketError.strerror or str(error.socketError)
+        return reason[:1].lower() + reason[1:]
     return failure.getErrorMessage()
 
 
@@ -62,8 +66,9 @@ class StartupFailed(SystemExit, Exception):
     """
     The service cannot start: exit with this one line.
 
-    It is a L{SystemExit}, so that C{twistd -n} prints the line alone (no
-    traceback) and exits with status 1; and an L{Exception}, so that a
+    It is a L{SystemExit}, so that C{twistd -n} exits with status 1 and
+    no traceback (printing the line, unless it is logged and its C{code}
+    is 1); and an L{Exception}, so that a
     daemonizing C{twistd} (which only reports an C{Exception} from the
     daemon to the waiting parent) removes its pid file, prints the line on
     the terminal and exits with status 1 rather than waiting forever.
@@ -137,12 +142,17 @@ class ListeningService(Service):
         factory: IProtocolFactory,
         reactor: IReactorCore,
         face: str = "",
+        logged: bool = False,
     ) -> None:
         """
         @param face: what is served, for the log (C{""} for the TCP
             protocol, C{"HTTP"}).
+        @param logged: whether a failure to listen at startup is logged
+            (under twistd, whose log is where it is read), rather than only
+            said by the L{StartupFailed} raised.
         """
         self.face = face
+        self.logged = logged
         self.description = description
         self.endpoint = endpoint
         self.factory = factory
@@ -185,12 +195,14 @@ class ListeningService(Service):
         self._listening.addCallbacks(self._listened, failed)
         starting = False
         if atStartup:
-            # The reason first: a daemonizing twistd shows the terminal only
-            # the first 100 bytes.
-            raise StartupFailed(
-                f"randnum: {_listenError(atStartup[0])} "
-                f"(cannot listen on {self.description})"
-            )
+            line = self._cannotListen(atStartup[0])
+            refusal = StartupFailed(line)
+            if self.logged:
+                # Said in randnum's own log namespace, not printed by the
+                # exit to a standard error that twistd logs as stderr's.
+                log.error("{line}", line=line)
+                refusal.code = 1
+            raise refusal
 
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port
@@ -205,12 +217,21 @@ class ListeningService(Service):
         )
         return port
 
-    def _failedLater(self, failure: Failure) -> None:
-        log.error(
-            "randnum: cannot listen on {description}: {reason}",
-            description=self.description,
-            reason=failure.getErrorMessage(),
+    def _cannotListen(self, failure: Failure) -> str:
+        """
+        The line that says listening failed: where first, then briefly
+        why, so that it fits in the 100 bytes a daemonizing twistd passes
+        on (C{randnum: cannot listen on --http
+        tcp:5000:interface=127.0.0.1: in use}).
+        """
+        option = "--http" if self.face == "HTTP" else "--port"
+        return (
+            f"randnum: cannot listen on {option} {self.description}: "
+            f"{_listenError(failure)}"
         )
+
+    def _failedLater(self, failure: Failure) -> None:
+        log.error("{line}", line=self._cannotListen(failure))
         self.reactor.stop()
 
     def stopService(self) -> Deferred[None] | None:

@@ -173,3 +173,20 @@ def twistdOptionAfterPlugin(message: str) -> str | None:
         f"twistd's option {option} goes before randnum: "
         f"twistd {written[name]} randnum ..."
     )
+
+
+def profileIsAPort(parent: object) -> str | None:
+    """
+    If twistd's own options (C{parent}, the options C{randnum}'s are a
+    subcommand of) have a C{--profile} file named like a port number
+    (C{twistd -p 5000 randnum}: twistd's C{-p} is C{--profile}), where the
+    port goes instead.
+    """
+    get = getattr(parent, "get", None)
+    profile = get("profile") if callable(get) else None
+    if not (isinstance(profile, str) and profile.isdigit() and profile.isascii()):
+        return None
+    return (
+        "twistd's -p is --profile; randnum's port goes after randnum: "
+        f"twistd -n randnum -p {profile}"
+    )

@@ -475,7 +475,7 @@ def parseLine(line: bytes, defaults: Query) -> Query:
     tokens = line.split()
     matches = [_KEY_VALUE.fullmatch(token) for token in tokens]
     if not tokens or None in matches:
-        _refuseSpacedEquals(line, len(tokens))
+        _refuseNearParameters(line, len(tokens))
         if any(token[:6].lower() == b"signed" for token in tokens):
             # Not a parameter request, so it would get an unsigned number:
             # say so rather than let a signed draw go unsigned unnoticed
@@ -486,48 +486,76 @@ def parseLine(line: bytes, defaults: Query) -> Query:
                 "bad_format",
             )
         return defaults
-    return parseParameters(
-        (
+    try:
+        return parseParameters(
             (
-                match.group(1).decode("ascii"),
-                match.group(2).decode("latin-1")
-                if match.group(1) != b"data"
-                else dataText(unquote_to_bytes(match.group(2))),
-            )
-            for match in matches
-            if match is not None
-        ),
-        defaults,
-    )
+                (
+                    match.group(1).decode("ascii"),
+                    match.group(2).decode("latin-1")
+                    if match.group(1) != b"data"
+                    else dataText(unquote_to_bytes(match.group(2))),
+                )
+                for match in matches
+                if match is not None
+            ),
+            defaults,
+        )
+    except QueryError:
+        _refuseOtherSeparators(line)
+        raise
 
 
-def _refuseSpacedEquals(line: bytes, words: int) -> None:
+def _refuseNearParameters(line: bytes, words: int) -> None:
     """
     Refuse a line that would be a parameter request but for spaces around
-    its C{=} signs, rather than answer it as free text with one number
-    in the default range: a newcomer's C{n = 3} means C{n=3}.  Only names
-    randnum knows count, so free text such as C{a = b} is still free text.
+    its C{=} signs, or a parameter named without its value, rather than
+    answer it as free text with one number in the default range: a
+    newcomer's C{n = 3} means C{n=3}, and C{n=3 unique} means
+    C{n=3 unique=true}.  Only names randnum knows count, so free text such
+    as C{a = b} is still free text.
 
     @param words: how many whitespace-separated words C{line} has.
-    @raise QueryError: naming the request without the spaces.
+    @raise QueryError: naming the request it meant.
     """
     if words > 3 * len(KEYS):
         # More words than "key = value" for every parameter: free text,
         # and not worth a second pass over a long line.
         return
     tokens = _SPACED_EQUALS.sub(b"=", line).split()
-    if not tokens or not all(_isParameter(token) for token in tokens):
+    if not tokens or not all(_isParameter(token) or _isName(token) for token in tokens):
         return
+    bare = [token.decode("ascii") for token in tokens if _isName(token)]
+    if not bare:
+        raise QueryError(f"no spaces around =: {_fix(tokens)}", "bad_format")
+    name = bare[0]
+    if name not in _SUGGESTED:
+        raise QueryError(f"{name} needs a value ({name}=VALUE)", "empty_value")
+    fixed = [
+        token + b"=" + _SUGGESTED[token.decode("ascii")].encode("ascii")
+        if token.decode("ascii") == name
+        else token
+        for token in tokens
+    ]
+    raise QueryError(f"{name} needs a value: {_fix(fixed)}", "empty_value")
+
+
+#: A value to suggest for a parameter named without one.
+_SUGGESTED = {"unique": "true", "signed": "true", "n": "3"}
+
+
+def _fix(tokens: list[bytes]) -> str:
+    """
+    The request C{tokens} make, to show in an error reason, if it is short
+    printable ASCII; else C{key=value}.
+    """
     shown = b" ".join(tokens)
     if (
         len(shown) <= _SHOWN_REPAIR
         and shown.isascii()
         and shown.decode("ascii").isprintable()
     ):
-        fix = shown.decode("ascii")
-    else:
-        fix = "key=value"
-    raise QueryError(f"no spaces around =: {fix}", "bad_format")
+        return shown.decode("ascii")
+    return "key=value"
 
 
 def _isParameter(token: bytes) -> bool:
@@ -536,3 +564,34 @@ def _isParameter(token: bytes) -> bool:
     """
     match = _KEY_VALUE.fullmatch(token)
     return match is not None and match.group(1).decode("ascii") in KEYS
+
+
+def _isName(token: bytes) -> bool:
+    """
+    Whether C{token} is the name of a parameter randnum knows, alone.
+    """
+    return token.isascii() and token.decode("ascii") in KEYS
+
+
+# A "&" or "," then a parameter's name and "=": an HTTP query string's
+# separator ("n=3&max=6"), or a list's ("n=3,max=6").
+_OTHER_SEPARATOR = re.compile(
+    rb"[&,](?=(?:" + b"|".join(k.encode("ascii") for k in KEYS) + rb")=)"
+)
+
+
+def _refuseOtherSeparators(line: bytes) -> None:
+    """
+    Refuse an invalid request whose parameters are separated by C{&} or
+    C{,} (as in a URL's query string) rather than by spaces, naming the
+    request with spaces: its first value would otherwise be refused with a
+    reason that hides the mistake (C{n must be an integer}).  Only an
+    invalid request is looked at, so a valid value holding C{&n=} (such as
+    a string's C{chars}) is still taken as it is.
+
+    @raise QueryError: if C{line} has such separators.
+    """
+    if _OTHER_SEPARATOR.search(line) is None:
+        return
+    fixed = _OTHER_SEPARATOR.sub(b" ", line).split()
+    raise QueryError(f"separate parameters with spaces: {_fix(fixed)}", "bad_format")

@@ -28,6 +28,7 @@ from randnum.listening import StartupFailed, sayStartupFailuresPlainly
 from randnum.mistakes import (
     directoryProblem,
     hostAndPort,
+    profileIsAPort,
     tlsFileProblem,
     tlsKeyMissing,
     twistdOptionAfterPlugin,
@@ -262,6 +263,9 @@ class Options(usage.Options):
         failure at start: C{self.config}, and C{self.signing} (the key and
         audit database, opened) when draws are signed.
         """
+        mistaken = profileIsAPort(getattr(self, "parent", None))
+        if mistaken is not None:
+            raise usage.UsageError(mistaken)
         low = integerOption("min", self["min"])
         high = integerOption("max", self["max"])
         try:

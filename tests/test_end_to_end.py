@@ -146,9 +146,12 @@ def test_portInUseIsOneClearLine(serve: Callable[..., Server], tmp_path: Path) -
     )
     assert result.returncode == 1
     output = result.stdout + result.stderr
+    # In randnum's log namespace, not as text printed on stderr.
     assert (
-        f"randnum: Address already in use (cannot listen on tcp:{server.port}" in output
+        "[randnum#error] randnum: cannot listen on --port "
+        f"tcp:{server.port}:interface=127.0.0.1: in use" in output
     )
+    assert "stderr#" not in output
     assert "Traceback" not in output
 
 
@@ -163,7 +166,9 @@ def test_daemonThatCannotListenExitsAtOnceWithTheReason(
     )
     assert time.monotonic() - started < 10
     assert result.returncode == 1
-    assert "randnum: Address already in use" in result.stderr
+    assert f"randnum: cannot listen on --port tcp:{server.port}: in use\n" in (
+        result.stderr
+    )
     # twistd's daemon reports to the parent before it removes its pid file
     # (postApplication): the parent may exit a moment before that.
     deadline = time.monotonic() + 5

@@ -136,6 +136,104 @@ def test_aLineOfMoreWordsThanEveryParameterSpacedOutIsFreeText() -> None:
     assert parseLine(longest + b" n = 1", DEFAULTS) is DEFAULTS
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"n=3 unique", "unique needs a value: n=3 unique=true"),
+        (b"unique n=3", "unique needs a value: unique=true n=3"),
+        (b"signed n=2", "signed needs a value: signed=true n=2"),
+        (b"n max=6", "n needs a value: n=3 max=6"),
+        (b"n = 3 unique", "unique needs a value: n=3 unique=true"),
+        (b"n=3 unique signed", "unique needs a value: n=3 unique=true signed"),
+        (b"n=3 max", "max needs a value (max=VALUE)"),
+        (b"type=string length", "length needs a value (length=VALUE)"),
+        (b"n=" + b"9" * 80 + b" unique", "unique needs a value: key=value"),
+    ],
+)
+def test_aParameterWithoutItsValueIsRefusedWithTheFix(line: bytes, reason: str) -> None:
+    """
+    A line that would be a parameter request but for a parameter named
+    without its value is refused, with a value to give it where one is
+    likely, not answered as free text with one number.
+    """
+    with pytest.raises(QueryError) as caught:
+        parseLine(line, DEFAULTS)
+    assert caught.value.reason == reason
+    assert caught.value.kind == "empty_value"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"unique", b"n=3 please", b"n=3 unique please", b"n=3 uniq", b"n=3 N"],
+)
+def test_aLoneWordIsAParameterOnlyBesideParameters(line: bytes) -> None:
+    """
+    A parameter's name alone is refused only in a line of parameters (with
+    at least one C{=}): C{unique} alone, or beside a word randnum does not
+    know, is free text.
+    """
+    assert parseLine(line, DEFAULTS) is DEFAULTS
+
+
+def test_aLineOfMoreWordsThanEveryParameterSpacedOutIsNotReadForNames() -> None:
+    """
+    Bare names are looked for under the same bound as spaced-out C{=}s.
+    """
+    longest = b"n=1" + b" unique" * (3 * len(KEYS) - 1)
+    with pytest.raises(QueryError):
+        parseLine(longest, DEFAULTS)
+    assert parseLine(longest + b" unique", DEFAULTS) is DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("line", "fix"),
+    [
+        (b"n=3&min=1&max=6", "n=3 min=1 max=6"),
+        (b"n=3,min=1", "n=3 min=1"),
+        (b"n=3,unique=true&max=6", "n=3 unique=true max=6"),
+        (b"type=string&length=4 n=2", "type=string length=4 n=2"),
+        (b"n=3&max=" + b"9" * 80, "key=value"),
+    ],
+)
+def test_queryStringSeparatorsAreRefusedWithTheFix(line: bytes, fix: str) -> None:
+    """
+    A request whose parameters are separated as in a URL's query string
+    (C{&}) or a list (C{,}) is refused naming the request with spaces, not
+    with the reason its first value would get (C{n must be an integer}).
+    """
+    with pytest.raises(QueryError) as caught:
+        parseLine(line, DEFAULTS)
+    assert caught.value.reason == f"separate parameters with spaces: {fix}"
+    assert caught.value.kind == "bad_format"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"n=3&x=1", "n must be an integer"),
+        (b"n=3&N=1", "n must be an integer"),
+        (b"n=3&min1=1", "n must be an integer"),
+    ],
+)
+def test_otherAmpersandsKeepTheirReason(line: bytes, reason: str) -> None:
+    """
+    Only a C{&} or C{,} before a parameter's name and C{=} is taken for a
+    separator.
+    """
+    with pytest.raises(QueryError) as caught:
+        parseLine(line, DEFAULTS)
+    assert caught.value.reason == reason
+
+
+def test_aValidValueHoldingASeparatorIsTakenAsItIs() -> None:
+    """
+    A valid request is never refused for its separators: C{chars} may hold
+    C{,n=}.
+    """
+    query = parseLine(b"type=string chars=:ab,n=", DEFAULTS)
+    assert query.chars == ":ab,n="
+
+
 _NAMES = st.sampled_from(["n", "min", "max", "unique", "type", "length"])
 
 

@@ -6,6 +6,7 @@ The C{twistd randnum} options and the service they build.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -19,7 +20,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import LogEvent, formatEvent
+from twisted.logger import LogEvent, LogLevel, formatEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from zope.interface import implementer
@@ -231,7 +232,52 @@ def test_failureToListenAtStartIsOneClearLine() -> None:
         service.privilegedStartService()
     # Also an Exception, so that a daemonizing twistd reports it.
     assert isinstance(raised.value, Exception)
-    assert str(raised.value) == "randnum: in use (cannot listen on tcp:5000)"
+    assert str(raised.value) == "randnum: cannot listen on --port tcp:5000: in use"
+
+
+def test_aPortInUseNamesTheAddressFirstWithinTwistdsCut() -> None:
+    """
+    A daemonizing twistd passes the daemon's failure on in 100 bytes: the
+    line names the option and the address first, and fits whole.
+    """
+    from twisted.scripts._twistd_unix import ServerOptions, UnixApplicationRunner
+
+    inUse = OSError(errno.EADDRINUSE, "Address already in use")
+    endpoint = FailingEndpoint(fail(CannotListenError("127.0.0.1", 5000, inUse)))
+    service = ListeningService(
+        "tcp:5000:interface=127.0.0.1",
+        endpoint,
+        RandnumFactory(),
+        MemoryReactorClock(),
+        face="HTTP",
+    )
+    with pytest.raises(SystemExit) as raised:
+        service.privilegedStartService()
+    line = "randnum: cannot listen on --http tcp:5000:interface=127.0.0.1: in use"
+    assert str(raised.value) == line
+    told = UnixApplicationRunner(ServerOptions())._formatChildException(raised.value)
+    assert told.decode("ascii").endswith(line)
+
+
+def test_aFailureToListenUnderTwistdIsLoggedAsRandnums(
+    logged: list[LogEvent],
+) -> None:
+    """
+    Under twistd the line is logged in randnum's namespace, and the exit
+    prints nothing (twistd would log the printed line as stderr's).
+    """
+    denied = OSError(errno.EACCES, "Permission denied")
+    endpoint = FailingEndpoint(fail(CannotListenError("", 80, denied)))
+    service = ListeningService(
+        "tcp:80", endpoint, RandnumFactory(), MemoryReactorClock(), logged=True
+    )
+    with pytest.raises(SystemExit) as raised:
+        service.privilegedStartService()
+    line = "randnum: cannot listen on --port tcp:80: permission denied"
+    assert str(raised.value) == line
+    assert raised.value.code == 1
+    errors = [e for e in logged if e["log_level"] == LogLevel.error]
+    assert [(e["log_namespace"], formatEvent(e)) for e in errors] == [("randnum", line)]
 
 
 def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
@@ -246,7 +292,9 @@ def test_laterFailureToListenStopsTheReactor(logged: list[LogEvent]) -> None:
     service.startService()
     pending.errback(CannotListenError("", "/x", OSError("denied")))
     assert stops == [True]
-    assert any("cannot listen" in e.get("log_format", "") for e in logged)
+    assert [formatEvent(e) for e in logged if e["log_level"] == LogLevel.error] == [
+        "randnum: cannot listen on --port unix:/x: denied"
+    ]
 
 
 def test_httpServesTheWebFaceBesideTheProtocol() -> None:
@@ -357,6 +405,35 @@ def test_twistdsOwnOptionsAfterRandnumSayWhereTheyGo(
 def test_randnumsOwnShortOptionsKeepPriorityOverTwistds() -> None:
     # -p is twistd's --profile too, but after randnum it is randnum's --port.
     assert parse("-p", "5001").config.ports == ("tcp:5001",)
+
+
+def test_twistdsProfileNamedLikeAPortSaysWhereThePortGoes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """
+    C{twistd -p 5000 -n randnum}: twistd's C{-p} is C{--profile}, so 5000
+    would name a profiler's output file while randnum listened on its
+    default port.  It is a usage error that says where the port goes.
+    """
+    from twisted.scripts.twistd import ServerOptions  # type: ignore[attr-defined]
+
+    twistd = ServerOptions()
+    with pytest.raises(SystemExit) as raised:
+        twistd.parseOptions(["-p", "5000", "-n", "randnum"])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err == (
+        "twistd randnum: twistd's -p is --profile; randnum's port goes after "
+        "randnum: twistd -n randnum -p 5000\n"
+        "Run 'twistd randnum --help' for every option.\n"
+    )
+
+
+def test_twistdsProfileNamedOtherwiseIsTwistds() -> None:
+    options = Options(reactor=MemoryReactorClock())
+    # twistd's options, parsed first.
+    options.parent = {"profile": "randnum.prof"}  # type: ignore[assignment]
+    options.parseOptions([])
+    assert options.config.ports == ("tcp:5000",)
 
 
 def test_twistdsOptionAfterRandnumExitsWithStatus2(
@@ -484,7 +561,7 @@ def test_aDaemonsStartupFailureReadsAsInTheForeground(
     sayStartupFailuresPlainly()
     sayStartupFailuresPlainly()  # once is enough
     runner = UnixApplicationRunner(ServerOptions())
-    line = "randnum: Address already in use (cannot listen on tcp:5000)"
+    line = "randnum: cannot listen on --port tcp:5000: in use"
     failure = StartupFailed(line)
     # What the daemon tells the waiting twistd, and twistd's own reading.
     readPipe, writePipe = os.pipe()

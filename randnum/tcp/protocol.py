@@ -43,6 +43,7 @@ from randnum.sharing import Waiting, clientKey
 from randnum.stats import TcpStats
 from randnum.tcp.answering import Answerer, Reply
 from randnum.tcp.framing import Framing, LineReader, asFraming, hasLongLine
+from randnum.tcp.mistaken import httpRefusal, isHttpRequestLine
 
 __all__ = ["Framing", "RandnumFactory", "RandnumProtocol", "hasLongLine"]
 
@@ -94,6 +95,9 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         #: being stored; nothing later is sent before them.
         self._held: deque[list[Reply | None]] = deque()
         self._serving = False
+        #: Whether the connection's first line may still be an HTTP request
+        #: line (L{randnum.tcp.mistaken}).
+        self._firstLine = True
 
     # Admission and the end of the connection.
 
@@ -271,6 +275,8 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         """
         if self.closing:
             return
+        if self._firstLine and self._httpRequest(data):
+            return
         if not self.lineMode:
             if self.framing is Framing.RAW or b"\n" not in data:
                 self._send(self.answerer.raw(), 1)
@@ -294,6 +300,27 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             return
         self.reader.feed(data)
         self._serve()
+
+    def _httpRequest(self, data: bytes) -> bool:
+        """
+        Whether C{data} ends a first line that is an HTTP request line (an
+        HTTP client sent to this port): if so, answer with a plain HTTP
+        error saying where HTTP is served, and close.
+        """
+        newline = data.find(b"\n")
+        if newline < 0:
+            # A line-framed first line may end in a later chunk; a raw
+            # chunk is a request of its own, so there is no first line.
+            self._firstLine = self.lineMode
+            return False
+        self._firstLine = False
+        line = self.reader.buffer + data[:newline]
+        if not isHttpRequestLine(line):
+            return False
+        self.closing = True
+        self.writer.write(httpRefusal(line))
+        self._finish()
+        return True
 
     def _serve(self) -> None:
         """

@@ -12,6 +12,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from randnum.limits import WORK_BUDGET
 from randnum.query import QueryError, parseStreamLength
 from randnum.server import RandnumServer
+from randnum.web.arguments import queryArguments
 from randnum.web.responses import JSONResource, jsonError
 from randnum.web.streaming import StreamedBody
 
@@ -38,7 +39,7 @@ class BytesResource(JSONResource):
         stats.streamRequests += 1
         pairs = [
             (name.decode("latin-1"), value.decode("latin-1"))
-            for name, values in (request.args or {}).items()
+            for name, values in queryArguments(request).items()
             for value in values
         ]
         try:

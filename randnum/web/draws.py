@@ -15,6 +15,7 @@ from twisted.web.server import Request
 from randnum.query import INT64_MAX, QueryError, parseInteger
 from randnum.server import RandnumServer
 from randnum.signing.store import PAGE_RECORDS
+from randnum.web.arguments import queryArguments
 from randnum.web.responses import (
     JSONResource,
     jsonBody,
@@ -101,7 +102,7 @@ class DrawsResource(JSONResource):
 
         try:
             if not path:
-                after, limit = self._page(request.args or {})
+                after, limit = self._page(queryArguments(request))
                 if request.method == b"HEAD":
                     # The headers only: no page is read to be thrown away.
                     return respond(request, 200, b"", b"application/x-ndjson")

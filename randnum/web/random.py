@@ -17,6 +17,7 @@ from randnum.query import Query, QueryError, dataText, parseParameters
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.tcp.answering import STREAM_ABOVE, UNAVAILABLE
+from randnum.web.arguments import queryArguments
 from randnum.web.channel import RandnumChannel
 from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
 from randnum.web.streaming import StreamedBody, bodyPieces
@@ -201,12 +202,12 @@ class RandomResource(JSONResource):
         it would cost anyway), for query strings of at most
         L{PARSED_QUERY_LENGTH} bytes.
         """
-        # twisted.web parses request.args from what follows the first "?".
+        # The arguments are parsed from what follows the first "?".
         key = request.uri.partition(b"?")[2]
         answer = self._parsed.get(key)
         if answer is None:
             try:
-                answer = self.parse(request.args or {})
+                answer = self.parse(queryArguments(request))
             except QueryError as error:
                 # Kept, never raised again: without the traceback that
                 # would hold this request's frames.

@@ -104,6 +104,107 @@ def test_autoStaysRawWithoutANewline() -> None:
     assert not protocol.lineMode
 
 
+# An HTTP client on the TCP port.
+
+CURL = (
+    b"GET / HTTP/1.1\r\nHost: localhost:5000\r\nUser-Agent: curl/8.5.0\r\n"
+    b"Accept: */*\r\n\r\n"
+)
+REFUSAL_HEAD = (
+    b"HTTP/1.1 400 Bad Request\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 62\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+)
+REFUSAL_BODY = b"this is randnum's TCP port; HTTP is served on its --http port\n"
+
+
+@pytest.mark.parametrize("framing", list(Framing))
+def test_anHttpRequestIsToldWhereHttpIsServed(framing: Framing) -> None:
+    """
+    A connection whose first line is an HTTP request line (C{curl} sent to
+    the TCP port) gets a plain HTTP 400 saying so, then the connection
+    closes: not numbers, which an HTTP client takes for HTTP/0.9.
+    """
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=framing))
+    protocol.dataReceived(CURL)
+    assert transport.value() == REFUSAL_HEAD + REFUSAL_BODY
+    assert len(REFUSAL_BODY) == 62
+    assert transport.disconnecting
+    protocol.dataReceived(b"n=1\n")
+    assert transport.value() == REFUSAL_HEAD + REFUSAL_BODY
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"HEAD /v1/random HTTP/1.0",
+        b"POST /x HTTP/1.1",
+        b"PUT /x HTTP/1.1",
+        b"DELETE /x HTTP/1.1",
+        b"OPTIONS * HTTP/1.1",
+        b"GET /v1/random?n=3 HTTP/1.1",
+    ],
+)
+def test_everyHttpMethodIsToldWhereHttpIsServed(line: bytes) -> None:
+    protocol, transport = connect()
+    protocol.dataReceived(line + b"\n")
+    body = b"" if line.startswith(b"HEAD") else REFUSAL_BODY
+    assert transport.value() == REFUSAL_HEAD + body
+
+
+def test_anHttpRequestLineInPiecesIsToldWhereHttpIsServed() -> None:
+    """
+    In line framing the first line may arrive in pieces.
+    """
+    protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
+    protocol.dataReceived(b"GET / HT")
+    protocol.dataReceived(b"TP/1.1")
+    protocol.dataReceived(b"\r\nHost: x\r\n\r\n")
+    assert transport.value() == REFUSAL_HEAD + REFUSAL_BODY
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"get / HTTP/1.1",
+        b"GET / HTTP/2.0",
+        b"GET  / HTTP/1.1",
+        b"GET / HTTP/1.1 please",
+        b"FETCH / HTTP/1.1",
+        b"GET /",
+        b"Example request",
+    ],
+)
+def test_otherFirstLinesAreRequests(line: bytes) -> None:
+    protocol, transport = connect(RandnumFactory(clock=Clock(), low=7, high=7))
+    protocol.dataReceived(line + b"\n")
+    assert transport.value() == b"7\n"
+    assert not transport.disconnecting
+
+
+def test_onlyTheFirstLineMayBeAnHttpRequest() -> None:
+    """
+    A request line after the first line, or after a first raw chunk, is
+    free text like any other.
+    """
+    protocol, transport = connect(RandnumFactory(clock=Clock(), low=7, high=7))
+    protocol.dataReceived(b"n=2\n")
+    protocol.dataReceived(CURL)
+    assert transport.value() == b"7 7\n" + b"7\n" * 5
+    raw, rawTransport = connect(RandnumFactory(clock=Clock(), low=7, high=7))
+    raw.dataReceived(b"GET / HTTP/1.1")
+    raw.dataReceived(b"\r\n\r\n")
+    assert rawTransport.writes == [b"7", b"7\n7\n"]
+    lines, lineTransport = connect(
+        RandnumFactory(clock=Clock(), framing=Framing.LINE, low=7, high=7)
+    )
+    lines.dataReceived(b"Exa")
+    lines.dataReceived(b"mple\nGET / HTTP/1.1\r\n")
+    assert lineTransport.value() == b"7\n7\n"
+
+
 # Line framing.
 
 

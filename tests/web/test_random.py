@@ -134,6 +134,43 @@ def test_invalidQueryIs400WithTheSameReasonAsTcp(
     assert response.json() == {"error": reason}
 
 
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("n=6&max=6&unique", "empty value for unique"),
+        ("n", "empty value for n"),
+        ("n=3&bogus", "unknown parameter 'bogus'"),
+        ("n=3;unique", "empty value for unique"),
+        ("n=3&uni%71ue", "empty value for unique"),
+        ("unique&unique=true", "repeated parameter unique"),
+    ],
+)
+def test_aNameWithoutAValueIsRefusedAsAnEmptyValue(
+    web: MemoryWeb, query: str, reason: str
+) -> None:
+    """
+    A parameter named without C{=}, which twisted.web leaves out of
+    C{request.args}, is refused as C{?unique=} is, not ignored.
+    """
+    response = web.fetch(f"/v1/random?{query}")
+    assert response.status == 400
+    assert response.json() == {"error": reason}
+
+
+def test_emptyItemsOfAQueryStringAreNothing(web: MemoryWeb) -> None:
+    """
+    Empty items between separators name nothing, as in twisted.web.
+    """
+    body = web.fetch("/v1/random?n=2&&min=1&max=1&").json()
+    assert body == {"numbers": [1, 1], "min": 1, "max": 1}
+
+
+def test_aStreamLengthWithoutAValueIsAnEmptyValue(web: MemoryWeb) -> None:
+    response = web.fetch("/v1/bytes?length")
+    assert response.status == 400
+    assert response.json() == {"error": "empty value for length"}
+
+
 def test_headHasTheHeadersOfGetAndDrawsNothing(
     web: MemoryWeb, logged: list[LogEvent]
 ) -> None:
