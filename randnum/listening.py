@@ -87,6 +87,10 @@ _DAEMON_FAILED = re.compile(
     re.DOTALL,
 )
 
+#: The most bytes of "module.Class: message" twistd passes on: 100, less
+#: its "1 " status.
+_DAEMON_CUT = 98
+
 
 class PlainStartupFailure:
     """
@@ -104,10 +108,13 @@ class PlainStartupFailure:
         """
         match = _DAEMON_FAILED.fullmatch(text)
         if match is not None:
-            told = ast.literal_eval(match.group(1)).decode("utf-8", "replace")
+            raw = ast.literal_eval(match.group(1))
+            told = raw.decode("utf-8", "ignore")
             prefix = f"{StartupFailed.__module__}.{StartupFailed.__name__}: "
             if told.startswith(prefix):
                 text = f"{told[len(prefix) :]}\n"
+                if len(raw) >= _DAEMON_CUT:
+                    text = f"{text[:-1]}...\n(cut short: the log file has it whole)\n"
         written = self.stream.write(text)
         # The waiting parent exits with os._exit, which flushes nothing.
         self.stream.flush()

@@ -507,7 +507,10 @@ def makeService(options: Options) -> IService:
     The C{twistd randnum} service that parsed L{Options} describe
     (L{buildService}, with the main process's role).
     """
-    if options.exitOnUsageError:
+    twistd = getattr(options, "parent", None)
+    if options.exitOnUsageError and twistd is not None and not twistd["nodaemon"]:
+        # Only a daemonizing twistd waits for its daemon's start, and says
+        # why it failed in a way this makes plain.
         sayStartupFailuresPlainly()
     role = MainProcess(options.signing, underTwistd=options.exitOnUsageError)
     return buildService(options.config, options.reactor, role)

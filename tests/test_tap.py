@@ -28,6 +28,7 @@ from zope.interface import implementer
 from randnum.limits import Limits
 from randnum.listening import (
     ListeningService,
+    PlainStartupFailure,
     StartupFailed,
     sayStartupFailuresPlainly,
 )
@@ -551,6 +552,20 @@ def test_eachListenerIsLoggedOnceInWords(
     ]
 
 
+@pytest.mark.parametrize(("nodaemon", "wrapped"), [(True, False), (False, True)])
+def test_onlyADaemonizingTwistdHasItsStartupFailuresRewritten(
+    monkeypatch: pytest.MonkeyPatch, nodaemon: bool, wrapped: bool
+) -> None:
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "__stderr__", terminal)
+    options = Options(reactor=MemoryReactorClock())
+    options.parseOptions([])
+    options.exitOnUsageError = True  # as under twistd
+    options.parent = {"nodaemon": nodaemon}  # type: ignore[assignment]
+    makeService(options)
+    assert isinstance(sys.__stderr__, PlainStartupFailure) is wrapped
+
+
 def test_aDaemonsStartupFailureReadsAsInTheForeground(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -570,6 +585,23 @@ def test_aDaemonsStartupFailureReadsAsInTheForeground(
     assert runner._waitForStart(readPipe) == 1
     os.close(readPipe)
     assert terminal.getvalue() == f"{line}\n"
+    # A line longer than twistd passes on says that it was cut, and where
+    # it is whole.
+    terminal.truncate(0)
+    terminal.seek(0)
+    long = (
+        "randnum: cannot listen on --port "
+        "ssl:5001:privateKey=/etc/randnum/k.pem: in use"
+    )
+    readPipe, writePipe = os.pipe()
+    os.write(writePipe, runner._formatChildException(StartupFailed(long)))
+    os.close(writePipe)
+    assert runner._waitForStart(readPipe) == 1
+    os.close(readPipe)
+    assert terminal.getvalue() == (
+        f"{long[: 98 - len('randnum.tap.StartupFailed: ')]}...\n"
+        "(cut short: the log file has it whole)\n"
+    )
     # Anything else twistd says is left as it is.
     sys.__stderr__.write("An error has occurred: b'ValueError: x'\n")  # type: ignore[union-attr]
     assert terminal.getvalue().endswith("An error has occurred: b'ValueError: x'\n")
