@@ -194,10 +194,14 @@ class ListeningService(Service):
                 self._failedLater(failure)
 
         # Twisted's port logs "RandnumFactory starting on 5000" as it
-        # listens; an empty format silences that line (its file observers
-        # skip an event with no text), as _listened says it better.
+        # listens, with no switch to turn it off; an empty format silences
+        # that line in text logs (their observers skip an event with no
+        # text), as _listened says it better.  Structured observers still
+        # get the event, marked so that they may drop it too.
         self._listening = legacyLog.callWithContext(
-            {"log_format": ""}, self.endpoint.listen, self.factory
+            {"log_format": "", "randnum_quiet": True},
+            self.endpoint.listen,
+            self.factory,
         )
         self._listening.addCallbacks(self._listened, failed)
         starting = False

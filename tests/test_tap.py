@@ -17,6 +17,7 @@ import pytest
 from twisted.application.service import IServiceCollection
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -550,6 +551,31 @@ def test_eachListenerIsLoggedOnceInWords(
     assert [line for line in lines if line] == [
         f"randnum listening on tcp:5000 ({where})"
     ]
+
+
+def test_aRealPortIsLoggedOnceInTextAndMarkedQuietElsewhere(
+    logged: list[LogEvent],
+) -> None:
+    """
+    On a real reactor's port, Twisted's own "starting on" line is silent in
+    a text log and marked C{randnum_quiet} for structured ones.
+    """
+    from twisted.internet import reactor
+
+    endpoint = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+    service = ListeningService("tcp:0", endpoint, RandnumFactory(), reactor)
+    service.startService()
+    try:
+        texts = [formatEvent(event) for event in logged]
+        assert service.port is not None
+        port = service.port.getHost().port  # type: ignore[union-attr]
+        assert [text for text in texts if text] == [
+            f"randnum listening on tcp:0 (127.0.0.1, port {port})"
+        ]
+        (quiet,) = [event for event in logged if event.get("randnum_quiet")]
+        assert "starting on" in " ".join(quiet.get("message", ()))
+    finally:
+        service.stopService()
 
 
 @pytest.mark.parametrize(("nodaemon", "wrapped"), [(True, False), (False, True)])
