@@ -568,7 +568,7 @@ def test_aRealPortIsLoggedOnceInTextAndMarkedQuietElsewhere(
     try:
         texts = [formatEvent(event) for event in logged]
         assert service.port is not None
-        port = service.port.getHost().port  # type: ignore[union-attr]
+        port = service.port.getHost().port  # type: ignore[attr-defined]
         assert [text for text in texts if text] == [
             f"randnum listening on tcp:0 (127.0.0.1, port {port})"
         ]
