@@ -220,8 +220,9 @@ class Options(usage.Options):
             return
         given = args[0]
         if re.fullmatch(r"[0-9]+", given) or ":" in given:
+            meant = hostAndPort(given) or given
             raise usage.UsageError(
-                f"unexpected argument {given!r}: to listen there, say --port {given}"
+                f"unexpected argument {given!r}: to listen there, say --port {meant}"
             )
         raise usage.UsageError(
             f"unexpected argument {given!r}: twistd randnum takes options only"

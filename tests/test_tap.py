@@ -469,6 +469,11 @@ def test_twistdsOptionAfterRandnumExitsWithStatus2(
         ),
         (["--port", "tcp"], "--port 'tcp': incomplete: no port given"),
         (["5000"], "unexpected argument '5000': to listen there, say --port 5000"),
+        (
+            ["127.0.0.1:5000"],
+            "unexpected argument '127.0.0.1:5000': to listen there, say "
+            "--port tcp:5000:interface=127.0.0.1",
+        ),
         (["serve"], "unexpected argument 'serve': twistd randnum takes options only"),
         (
             ["--port", "unix:/nonexistent-dir/r.sock"],
