@@ -521,7 +521,11 @@ def _refuseNearParameters(line: bytes, words: int) -> None:
         # More words than "key = value" for every parameter: free text,
         # and not worth a second pass over a long line.
         return
-    tokens = _SPACED_EQUALS.sub(b"=", line).split()
+    tokens = [
+        # "n =" (nothing after the sign) names n without its value.
+        token[:-1] if token.endswith(b"=") and _isName(token[:-1]) else token
+        for token in _SPACED_EQUALS.sub(b"=", line).split()
+    ]
     if not tokens or not all(_isParameter(token) or _isName(token) for token in tokens):
         return
     bare = [token.decode("ascii") for token in tokens if _isName(token)]
