@@ -65,7 +65,8 @@ class BlockingClient:
             protocol: HTTP, or TLS.
         """
         self._socket.sendall(requestLine(n, min, max, unique))
-        return self._parsed(parseReply, self._readLine())
+        numbers: list[int] = self._parsed(parseReply, self._readLine())
+        return numbers
 
     def values(self, type: str, n: int = 1, **parameters: object) -> Any:
         """

@@ -291,3 +291,10 @@ def test_anAddressAndPortIsNotAnEndpoint(randnum: Randnum) -> None:
         "randnum: --endpoint '127.0.0.1:5000' is an address and port, not an "
         "endpoint: say --endpoint tcp:host=127.0.0.1:port=5000\n",
     )
+
+
+def test_aPortOptionWinsOverTheEnvironmentsEndpoint(
+    randnum: Randnum, inProcess: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RANDNUM_ENDPOINT", f"tcp:host=127.0.0.1:port={freePort()}")
+    assert randnum("get", "-p", str(inProcess.tcp())).status == 0
