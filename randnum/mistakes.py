@@ -1,10 +1,11 @@
 # -*- test-case-name: tests.test_tap -*-
 """
-A newcomer's likely mistakes on C{twistd randnum}'s command line, each said
-in one line in the user's terms rather than in Twisted's or OpenSSL's: a
-listening address in the wrong form, a TLS port without its key, a file
-that is not a key or a certificate, a directory that is not there, and
-twistd's own options given after C{randnum}.
+A newcomer's likely mistakes on C{twistd randnum}'s command line (and in a
+client's endpoint description), each said in one line in the user's terms
+rather than in Twisted's or OpenSSL's: a listening address in the wrong
+form, a TLS port without its key, a file that is not a key or a
+certificate, a directory that is not there, and twistd's own options given
+after C{randnum}.
 """
 
 from __future__ import annotations
@@ -20,6 +21,29 @@ from twisted.internet import ssl
 #: An address and a port, as in C{127.0.0.1:5000} or C{[::1]:5000}: the
 #: form of a socket address, not of an endpoint description.
 _HOST_AND_PORT = re.compile(r"\[?([0-9A-Fa-f:.]+|localhost)\]?:([0-9]+)")
+
+
+def notAnEndpoint(given: str, meant: str) -> str:
+    """
+    The one sentence for an address and port given where an endpoint
+    description goes: C{given} as the user wrote it (with its option),
+    C{meant} the description to write instead.
+    """
+    return f"{given} is an address and port, not an endpoint: say {meant}"
+
+
+def clientHostAndPort(description: str) -> str | None:
+    """
+    If C{description} is an address and a port (C{127.0.0.1:5000}) rather
+    than a client endpoint description, the description it likely means
+    (C{tcp:host=127.0.0.1:port=5000}).
+    """
+    match = _HOST_AND_PORT.fullmatch(description)
+    if match is None:
+        return None
+    host, port = match.groups()
+    escaped = host.replace(":", "\\:")
+    return f"tcp:host={escaped}:port={port}"
 
 
 def hostAndPort(description: str) -> str | None:
@@ -93,6 +117,34 @@ def tlsFileProblem(description: str) -> str | None:
                 "certificate's file in certKey=CERTFILE"
             )
         return f"certKey={cert} is not a PEM certificate"
+    return None
+
+
+def trustRootsProblem(description: str) -> str | None:
+    """
+    Which C{.pem} file of a client TLS endpoint's CA directory
+    (C{trustRoots=}, or C{caCertsDir=}) is not a PEM certificate: Twisted
+    loads each, and OpenSSL's error names none.
+    """
+    arguments = _arguments(description)
+    for name in ("trustRoots", "caCertsDir"):
+        directory = arguments.get(name)
+        if directory is None or not os.path.isdir(directory):
+            continue
+        for entry in sorted(os.listdir(directory)):
+            path = os.path.join(directory, entry)
+            if not entry.lower().endswith(".pem") or not os.path.isfile(path):
+                continue
+            try:
+                with open(path, "rb") as file:
+                    pem = file.read()
+            except OSError:
+                continue  # Twisted skips it too
+            if not _holdsCertificate(pem):
+                return (
+                    f"{path} is not a PEM certificate ({name}= loads every "
+                    ".pem file in its directory)"
+                )
     return None
 
 

@@ -10,8 +10,14 @@ from typing import ClassVar
 
 from twisted.python import usage
 
-from randnum.cli.command import EXIT_OK, EXIT_UNREACHABLE, CommandOptions, fail
-from randnum.client.webface import FetchError
+from randnum.cli.command import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    CommandOptions,
+    fail,
+)
+from randnum.client.webface import FetchError, Refused
 from randnum.options import optionalIntegerOption, positiveNumberOption
 from randnum.signing.verifying import Server
 
@@ -26,8 +32,9 @@ class ExportOptions(CommandOptions):
         "Write a signing server's stored records (GET /v1/draws, a page at a "
         "time) to stdout as JSON lines, in serial order: those after serial S "
         "(default 0) up to and including serial N (default: the last). For "
-        "archives: 'randnum verify' checks them. Exit status: 0 written, 2 "
-        "usage error, 3 the server cannot be asked."
+        "archives: 'randnum verify' checks them. Exit status: 0 written, 1 "
+        "the server refused (signing is not enabled), 2 usage error, 3 the "
+        "server cannot be asked."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         ["url", None, None, "The signing server's HTTP face."],
@@ -65,6 +72,8 @@ def export(options: ExportOptions) -> int:
     try:
         for line in server.records(options["after"], options["through"]):
             out.write(line + b"\n")
+    except Refused as error:
+        fail(EXIT_REFUSED, str(error))
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
     out.flush()

@@ -31,6 +31,7 @@ from randnum.cli.location import (
 from randnum.client.endpoints import clientEndpoint, endpointError
 from randnum.client.lines import RandnumError, UnexpectedReply
 from randnum.client.protocol import RandnumClientProtocol
+from randnum.mistakes import clientHostAndPort, notAnEndpoint, trustRootsProblem
 from randnum.options import optionalIntegerOption, positiveNumberOption
 from randnum.signing.records import canonical
 
@@ -201,9 +202,12 @@ async def get(reactor: IReactorTime, options: GetOptions) -> None:
         try:
             endpoint = clientFromString(reactor, location.endpoint)
         except Exception as error:  # any failure here is a bad description
-            fail(
-                EXIT_USAGE, f"--endpoint {location.endpoint!r}: {endpointError(error)}"
-            )
+            given = f"--endpoint {location.endpoint!r}"
+            meant = clientHostAndPort(location.endpoint)
+            if meant is not None:
+                fail(EXIT_USAGE, notAnEndpoint(given, f"--endpoint {meant}"))
+            problem = trustRootsProblem(location.endpoint) or endpointError(error)
+            fail(EXIT_USAGE, f"{given}: {problem}")
     else:
         try:
             endpoint = clientEndpoint(

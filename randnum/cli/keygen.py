@@ -62,6 +62,9 @@ def keygen(options: KeygenOptions) -> int:
                 file=sys.stderr,
             )
     except KeyFileError as error:
-        fail(EXIT_REFUSED, str(error))
+        message = str(error)
+        if message.endswith("already exists; not overwriting it"):
+            message += " (--if-missing keeps it and prints its key id)"
+        fail(EXIT_REFUSED, message)
     print(identity)
     return EXIT_OK

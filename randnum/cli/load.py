@@ -22,6 +22,7 @@ import json
 import math
 import multiprocessing
 import select
+import signal
 import socket
 import sys
 import time
@@ -442,6 +443,9 @@ def runInProcess(
 def _child(
     load: Load, counter: Synchronized[int], start: Synchronized[float], results: Any
 ) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops, and its
+    # daemonic children with it, without a traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     results.put(runInProcess(load, counter, start))
 
 

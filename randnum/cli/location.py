@@ -7,6 +7,7 @@ and what went wrong reaching it, in words (L{explain}).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from twisted.internet import error as error_
 from twisted.python import usage
 
 from randnum.client.endpoints import trustRoot
+from randnum.client.reaching import UntrustedCertificate, explainNoSocket
 from randnum.client.wrongport import ClosedWithoutReply, SpeaksTLS, WrongPort
 from randnum.options import hostOption, portOption
 
@@ -140,8 +142,9 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
         return f"connection refused by {where}: is randnum running there?"
     if isinstance(error, error_.DNSLookupError):
         return f"cannot find the host {location.host or where}"
-    if isinstance(error, SSL.Error) or "certificate verify failed" in text:
-        if "certificate verify failed" in text or "verify" in text:
+    untrusted = isinstance(error, UntrustedCertificate) or "verify" in text
+    if untrusted or isinstance(error, SSL.Error):
+        if untrusted:
             return (
                 f"the TLS certificate of {where} is not trusted: give the CA "
                 "certificate that signed it with --cafile FILE"
@@ -149,8 +152,14 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
         return f"the TLS handshake with {where} failed: is it a TLS port?"
     if isinstance(error, (error_.ConnectionDone, error_.ConnectionLost)):
         return f"{where} closed the connection without answering"
-    if isinstance(error, (OSError, error_.ConnectError)):
-        reason = getattr(error, "strerror", None) or error.__class__.__name__
+    if isinstance(error, error_.ConnectError):
+        # Twisted's: errno and reason in osError and args, no strerror.
+        if error.osError == errno.ENOENT and where.startswith("unix:"):
+            return explainNoSocket(where)
+        reason = str(error.args[0]) if error.args else error.__class__.__name__
+        return f"cannot connect to {where}: {reason}"
+    if isinstance(error, OSError):
+        reason = error.strerror or error.__class__.__name__
         return f"cannot connect to {where}: {reason}"
     return f"cannot get an answer from {where}: {text or error.__class__.__name__}"
 

@@ -6,23 +6,34 @@ L{randnum.cli}; this one parses the command line and runs the subcommand.
 
 Exit status: 0 success; 1 the server refused the request (its reason on
 stderr); 2 usage error; 3 the server could not be reached or stopped
-answering.
+answering; 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, quietly.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any, ClassVar, NoReturn
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.error import ReactorNotRunning
 from twisted.internet.task import react
 from twisted.python import usage
 
 from randnum.cli.bench import BenchOptions, bench
 from randnum.cli.bytes import BytesOptions, streamBytes
-from randnum.cli.command import EXIT_OK, EXIT_USAGE, CommandOptions, fail
+from randnum.cli.command import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandOptions,
+    fail,
+    stopBy,
+    stoppedStatus,
+)
 from randnum.cli.export import ExportOptions, export
 from randnum.cli.get import GetOptions, get
 from randnum.cli.keygen import KeygenOptions, keygen
@@ -77,12 +88,61 @@ def readerGone() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """
-    The C{randnum} console script.
+    The C{randnum} console script.  Ctrl-C is how a person stops it (the
+    endless C{randnum bytes}, a long C{bench}): it exits 130, quietly.
     """
+    stopBy(None)
     try:
         _main(argv)
     except BrokenPipeError:
         readerGone()
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def stopOnSignals(reactor: Any) -> None:
+    """
+    Make SIGINT and SIGTERM stop C{reactor}, as Twisted's own handlers do,
+    noting which signal it was (L{stopBy}): the command then exits quietly
+    with 130 or 143 rather than blame the server for the broken connection.
+    A signal that was ignored when the command started stays ignored.
+    """
+
+    def stop() -> None:
+        try:
+            reactor.stop()
+        except ReactorNotRunning:  # a second signal while stopping
+            pass
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stopBy(signum)
+        reactor.callFromThread(stop)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, handle)
+
+
+def runOnReactor(command: Callable[[Any, Any], Any], options: Any) -> NoReturn:
+    """
+    Run C{command(reactor, options)} on the reactor and exit with its
+    status, or with a stopping signal's.
+    """
+
+    def run(reactor: Any) -> Deferred[None]:
+        # After Twisted's handlers, which it installs during startup.
+        reactor.addSystemEventTrigger("after", "startup", stopOnSignals, reactor)
+        return ensureDeferred(command(reactor, options))
+
+    try:
+        react(run)
+    except SystemExit:
+        stopped = stoppedStatus()
+        if stopped is None:
+            raise
+        raise SystemExit(stopped) from None
+    # react always exits; this is for the type checker.
+    raise SystemExit(EXIT_OK)  # pragma: no cover
 
 
 def _main(argv: Sequence[str] | None) -> NoReturn:
@@ -95,5 +155,4 @@ def _main(argv: Sequence[str] | None) -> NoReturn:
     name = str(options.subCommand)
     if name in PLAIN_COMMANDS:
         sys.exit(PLAIN_COMMANDS[name](options.subOptions))
-    command = REACTOR_COMMANDS[name]
-    react(lambda reactor: ensureDeferred(command(reactor, options.subOptions)))
+    runOnReactor(REACTOR_COMMANDS[name], options.subOptions)

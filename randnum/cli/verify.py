@@ -18,7 +18,7 @@ from randnum.cli.command import (
     CommandOptions,
     fail,
 )
-from randnum.client.webface import FetchError
+from randnum.client.webface import FetchError, Refused
 from randnum.options import positiveNumberOption
 from randnum.signing.keys import KeyFileError, loadPublicKey
 from randnum.signing.records import (
@@ -52,8 +52,9 @@ class VerifyOptions(CommandOptions):
         "and --all, the server's whole audit store. Keys are --key PEM files "
         "(repeat for several chains) or the server's (--url, GET /v1/key). "
         "Exit status: 0 everything verifies, 1 a record does not (the first bad serial "
-        "and why), 2 usage error or a FILE that is not records, 3 the server "
-        "cannot be asked."
+        "and why) or the server refused (signing is not enabled), 2 usage "
+        "error or FILEs that are not records (or none), 3 the server cannot "
+        "be asked."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         ["url", None, None, "A randnum server's HTTP face: use its key."],
@@ -119,12 +120,20 @@ def verify(options: VerifyOptions) -> int:
             keys = keysById(loadPublicKey(path) for path in options["keys"])
     except KeyFileError as error:
         fail(EXIT_USAGE, f"--key: {error}")
+    except Refused as error:
+        fail(EXIT_REFUSED, str(error))
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
     if options["all"]:
         assert server is not None
         records = readRecords(server.records(), server.url)
     else:
+        if options["files"] == ["-"] and sys.stdin.isatty():
+            # Else it seems to hang: a record may be pasted, but say so.
+            print(
+                "randnum: reading records from standard input (Ctrl-D to end)",
+                file=sys.stderr,
+            )
         records = readFiles(options["files"], sys.stdin.buffer)
     try:
         report = verifyChains(
@@ -142,7 +151,9 @@ def verify(options: VerifyOptions) -> int:
     except OSError as error:
         fail(EXIT_USAGE, f"cannot read {error.filename}: {error.strerror}")
     if not report.records:
-        fail(EXIT_REFUSED, "no records to verify")
+        # No records in the input given is bad input; in the server's
+        # store, a failure.
+        fail(EXIT_REFUSED if options["all"] else EXIT_USAGE, "no records to verify")
     if server is not None and options["all"]:
         _checkHead(server, report)
     print(describe(report))

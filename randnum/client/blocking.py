@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +28,7 @@ from randnum.client.lines import (
     requestLine,
     valuesLine,
 )
+from randnum.client.reaching import NoSuchSocket, UntrustedCertificate
 from randnum.client.wrongport import ClosedWithoutReply, recognize, shownAddress
 from randnum.query import MAX_REPLY
 
@@ -63,7 +65,8 @@ class BlockingClient:
             protocol: HTTP, or TLS.
         """
         self._socket.sendall(requestLine(n, min, max, unique))
-        return parseReply(self._readLine())
+        numbers: list[int] = self._parsed(parseReply, self._readLine())
+        return numbers
 
     def values(self, type: str, n: int = 1, **parameters: object) -> Any:
         """
@@ -81,9 +84,20 @@ class BlockingClient:
         """
         self._socket.sendall(valuesLine(type, n, **parameters))
         if parameters.get("signed"):
-            return parseSigned(self._readLine())
+            return self._parsed(parseSigned, self._readLine())
         encoding = str(parameters.get("format") or "hex")
-        return parseValues(self._readLine(), type, encoding)
+        return self._parsed(
+            lambda line: parseValues(line, type, encoding), self._readLine()
+        )
+
+    def _parsed(self, parse: Callable[[bytes], Any], line: bytes) -> Any:
+        """
+        C{parse(line)}, naming the server in an L{UnexpectedReply}.
+        """
+        try:
+            return parse(line)
+        except UnexpectedReply as error:
+            raise UnexpectedReply(error.reason, self._where()) from None
 
     def _readLine(self) -> bytes:
         chunks = [self._buffer]
@@ -92,7 +106,9 @@ class BlockingClient:
         # Only the newest chunk can hold the newline not yet seen.
         while b"\n" not in chunk:
             if size > MAX_REPLY + 64:
-                raise UnexpectedReply("reply longer than any valid reply")
+                raise UnexpectedReply(
+                    "its reply is longer than any valid reply", self._where()
+                )
             chunk = self._socket.recv(65536)
             if not chunk:
                 if not self._told and size == 0:
@@ -149,8 +165,9 @@ def connect(
         by C{cafile}).
     @param cafile: connect with TLS, trusting the CA certificates in this
         PEM file.
-    @raise OSError: if the server cannot be reached (L{ssl.SSLError} if its
-        certificate is not trusted).  A port that is not randnum's (an HTTP
+    @raise OSError: if the server cannot be reached (an
+        L{UntrustedCertificate}, a L{ConnectionError}, if its certificate is
+        not trusted: pass C{cafile}).  A port that is not randnum's (an HTTP
         or a TLS port) is found by the first request, which raises a
         L{randnum.client.wrongport.WrongPort}: a L{ConnectionError} naming
         the likely cause.
@@ -162,6 +179,9 @@ def connect(
         context = ssl.create_default_context(cafile=cafile)
         try:
             sock = context.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLCertVerificationError:
+            sock.close()
+            raise UntrustedCertificate(shownAddress(host, port)) from None
         except BaseException:
             sock.close()
             raise
@@ -171,11 +191,17 @@ def connect(
 def connectUnix(path: str, timeout: float = 10.0) -> BlockingClient:
     """
     Connect to a randnum server on a UNIX socket.
+
+    @raise NoSuchSocket: a L{ConnectionError} (and L{FileNotFoundError}), if
+        there is no socket at C{path}.
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(path)
+    except FileNotFoundError:
+        sock.close()
+        raise NoSuchSocket(path) from None
     except BaseException:
         sock.close()
         raise

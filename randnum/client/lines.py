@@ -48,8 +48,20 @@ class RandnumError(Exception):
 
 class UnexpectedReply(RandnumError):
     """
-    The server's reply is not one the protocol allows.
+    The server's reply is not one the protocol allows: the server at
+    C{where} (when the client knows it) does not speak randnum's protocol.
+
+    @ivar where: the server, as C{host:port}, or L{None}.
     """
+
+    def __init__(self, reason: str, where: str | None = None) -> None:
+        super().__init__(reason)
+        self.where = where
+
+    def __str__(self) -> str:
+        if self.where is None:
+            return self.reason
+        return f"{self.where} does not speak randnum's protocol: {self.reason}"
 
 
 def requestLine(

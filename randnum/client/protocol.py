@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from OpenSSL import SSL
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectionDone
@@ -40,12 +41,14 @@ from randnum.client.lines import (
     requestLine,
     valuesLine,
 )
+from randnum.client.reaching import UntrustedCertificate
 from randnum.client.wrongport import (
     ClosedWithoutReply,
     WrongPort,
     recognize,
     shownAddress,
 )
+from randnum.mistakes import clientHostAndPort, notAnEndpoint
 from randnum.query import MAX_REPLY as MAX_TYPED_REPLY
 
 # The names this module had before lines and endpoints were split out of
@@ -179,6 +182,8 @@ class RandnumClientProtocol(LineOnlyReceiver):
         waiting, parse = self._waiting.popleft()
         try:
             values = parse(line)
+        except UnexpectedReply as error:
+            waiting.errback(UnexpectedReply(error.reason, self._where))
         except RandnumError as error:
             waiting.errback(error)
         else:
@@ -193,10 +198,15 @@ class RandnumClientProtocol(LineOnlyReceiver):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         Fail every outstanding request with C{reason}, or with
-        L{ClosedWithoutReply} if the server closed without a word.
+        L{ClosedWithoutReply} if the server closed without a word, or with
+        L{UntrustedCertificate} if its certificate is not trusted.
         """
         if self._start == b"" and self._waiting and reason.check(ConnectionDone):
             reason = Failure(ClosedWithoutReply(self._where))
+        elif reason.check(SSL.Error) and "certificate verify failed" in str(
+            reason.value
+        ):
+            reason = Failure(UntrustedCertificate(self._where))
         self._failAll(reason)
 
     def _failAll(self, reason: Failure) -> None:
@@ -227,16 +237,46 @@ def connect(
         the PEM file C{cafile} or else the system's).
     @return: a L{Deferred} firing with the connected client.  A port that
         is not randnum's (an HTTP or TLS port) fails the first request with
-        a L{WrongPort}, a L{ConnectionError} that names the likely cause.
+        a L{WrongPort}, a L{ConnectionError} that names the likely cause; a
+        certificate not trusted fails it with an L{UntrustedCertificate}.
+    @raise ValueError: for a description that is not one (an address and
+        port, C{127.0.0.1:5000}, gets the description it likely means).
+    @raise TypeError: for a C{description} that is neither a string nor an
+        endpoint.
     """
     endpoint: IStreamClientEndpoint
     if isinstance(description, str):
-        endpoint = clientFromString(reactor, description)
+        endpoint = _fromString(reactor, description)
     elif description is None:
         endpoint = clientEndpoint(reactor, host, port, tls=tls, cafile=cafile)
-    else:
+    elif IStreamClientEndpoint.providedBy(description):
         endpoint = description
+    else:
+        hint = ""
+        if callable(getattr(description, "endpoint", None)):
+            hint = f"; for an {type(description).__name__} pass server.endpoint()"
+        raise TypeError(
+            f"connect() needs an endpoint description or an IStreamClientEndpoint{hint}"
+        )
     connecting: Deferred[RandnumClientProtocol] = connectProtocol(
         endpoint, RandnumClientProtocol()
     )
     return connecting
+
+
+def _fromString(reactor: IReactorCore, description: str) -> IStreamClientEndpoint:
+    """
+    The client endpoint that C{description} describes.
+
+    @raise ValueError: if it describes none, in words.
+    """
+    try:
+        endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
+    except ValueError:
+        meant = clientHostAndPort(description)
+        if meant is None:
+            raise
+        raise ValueError(
+            notAnEndpoint(repr(description), f"{meant!r} (or host= and port=)")
+        ) from None
+    return endpoint

@@ -28,6 +28,13 @@ class FetchError(Exception):
     """
 
 
+class Refused(FetchError):
+    """
+    The server answered, refusing with its reason (a 4xx with a JSON
+    C{error}): it can be asked, but will not give this.
+    """
+
+
 class WebFace:
     """
     A randnum server's HTTP face at a base URL.

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from randnum.client.webface import FetchError, WebFace
+from randnum.client.webface import FetchError, Refused, WebFace
 from randnum.signing.keys import KeyFileError, parsePublicPem
 from randnum.signing.records import (
     ChainReport,
@@ -86,6 +86,8 @@ class Server(WebFace):
         """
         The body of C{GET path}, which must answer 200.
 
+        @raise Refused: if the server refuses, with its reason (signing is
+            not enabled).
         @raise FetchError: otherwise.
         """
         response = self.response(path)
@@ -94,6 +96,8 @@ class Server(WebFace):
                 reason = self.refusal(response)
                 if response.status == 500:
                     raise DamagedStore(f"{self.urlOf(path)}: {reason}")
+                if 400 <= response.status < 500 and not reason.startswith("HTTP "):
+                    raise Refused(f"{self.urlOf(path)}: {reason}")
                 raise FetchError(f"{self.urlOf(path)}: {reason}")
             return response.read()
         except (OSError, http.client.HTTPException) as error:

@@ -259,3 +259,42 @@ def test_helpDocumentsEverything(randnum: Randnum) -> None:
     for option in ("--host", "--port", "--endpoint", "-n", "--min", "--max"):
         assert option in ran.out
     assert "Exit status: 0 success, 1 the server refused" in " ".join(ran.out.split())
+
+
+def test_noSuchUnixSocketIsSaidSo(randnum: Randnum) -> None:
+    assert randnum("get", "-e", "unix:/nonexistent/x.sock") == Ran(
+        3,
+        "",
+        "randnum: no such socket file: unix:/nonexistent/x.sock (is randnum "
+        "serving a UNIX socket there?)\n",
+    )
+
+
+def test_aCaDirectoryNamesTheFileThatIsNotACertificate(
+    randnum: Randnum, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("not looked at\n")
+    (tmp_path / "junk.pem").write_text("junk\n")
+    description = f"tls:localhost:5001:trustRoots={tmp_path}"
+    assert randnum("get", "-e", description) == Ran(
+        2,
+        "",
+        f"randnum: --endpoint {description!r}: {tmp_path}/junk.pem is not a PEM "
+        "certificate (trustRoots= loads every .pem file in its directory)\n",
+    )
+
+
+def test_anAddressAndPortIsNotAnEndpoint(randnum: Randnum) -> None:
+    assert randnum("get", "-e", "127.0.0.1:5000") == Ran(
+        2,
+        "",
+        "randnum: --endpoint '127.0.0.1:5000' is an address and port, not an "
+        "endpoint: say --endpoint tcp:host=127.0.0.1:port=5000\n",
+    )
+
+
+def test_aPortOptionWinsOverTheEnvironmentsEndpoint(
+    randnum: Randnum, inProcess: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RANDNUM_ENDPOINT", f"tcp:host=127.0.0.1:port={freePort()}")
+    assert randnum("get", "-p", str(inProcess.tcp())).status == 0

@@ -39,7 +39,10 @@ def test_keygenNeverOverwrites(randnum: Randnum, tmp_path: Path) -> None:
     randnum("keygen", "k.pem")
     before = (tmp_path / "k.pem").read_bytes()
     assert randnum("keygen", "k.pem") == Ran(
-        1, "", "randnum: k.pem already exists; not overwriting it\n"
+        1,
+        "",
+        "randnum: k.pem already exists; not overwriting it (--if-missing keeps "
+        "it and prints its key id)\n",
     )
     assert (tmp_path / "k.pem").read_bytes() == before
 

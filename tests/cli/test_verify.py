@@ -74,7 +74,38 @@ def test_nothingToVerify(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     assert randnum("verify", "--key", "signing.pem.pub", "-") == Ran(
-        1, "", "randnum: no records to verify\n"
+        2, "", "randnum: no records to verify\n"
+    )
+
+
+class Terminal(io.TextIOWrapper):
+    """
+    Standard input that is a terminal (holding C{lines}, as if typed).
+    """
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_readingFromATerminalSaysHowToEnd(
+    randnum: Randnum, signing: Signing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = draw(randnum, signing)
+    monkeypatch.setattr(sys, "stdin", Terminal(io.BytesIO(lines.encode())))
+    ran = randnum("verify", "--key", "signing.pem.pub")
+    assert ran.status == 0
+    assert ran.err == ("randnum: reading records from standard input (Ctrl-D to end)\n")
+
+
+def test_aServerThatDoesNotSignRefuses(randnum: Randnum, inProcess: Servers) -> None:
+    url = f"http://127.0.0.1:{inProcess.http()}"
+    assert randnum("verify", "--url", url, "--all") == Ran(
+        1, "", f"randnum: {url}/v1/key: signing is not enabled\n"
+    )
+    assert randnum("export", "--url", url) == Ran(
+        1,
+        "",
+        f"randnum: {url}/v1/draws?after=0&limit=10000: signing is not enabled\n",
     )
 
 

@@ -6,7 +6,6 @@ servers in this process, over real sockets.
 from __future__ import annotations
 
 import socket
-import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,12 @@ from pathlib import Path
 import pytest
 from inprocess import Servers, Signing
 from servers import freePort
+from twisted.internet.protocol import Factory, Protocol
 
 import randnum
 from randnum.client.blocking import BlockingClient
 from randnum.client.lines import UnexpectedReply
+from randnum.client.reaching import NoSuchSocket, UntrustedCertificate
 from randnum.client.wrongport import ClosedWithoutReply, SpeaksHTTP
 from randnum.generation.source import seededSource
 from randnum.signing.records import verifyDraw
@@ -96,8 +97,21 @@ def test_tlsTrustingACaFile(
     port = inProcess.tcp(description=tlsPort)
     with randnum.connect("localhost", port, cafile=str(cert)) as client:
         assert len(client.get(n=4)) == 4
-    with pytest.raises(ssl.SSLCertVerificationError):
+
+
+# Twisted's ssl: server endpoint hands pyOpenSSL objects to pyOpenSSL.
+@pytest.mark.filterwarnings("ignore:Passing pyOpenSSL:DeprecationWarning")
+def test_anUntrustedCertificateSaysToPassACaFile(
+    inProcess: Servers, tlsPort: str
+) -> None:
+    port = inProcess.tcp(description=tlsPort)
+    with pytest.raises(UntrustedCertificate) as raised:
         randnum.connect("localhost", port, tls=True)
+    assert isinstance(raised.value, ConnectionError)
+    assert str(raised.value) == (
+        f"the TLS certificate of localhost:{port} is not trusted: give the CA "
+        "certificate that signed it with cafile=FILE"
+    )
 
 
 def test_aSilentServerTimesOut(silentPort: int) -> None:
@@ -109,8 +123,16 @@ def test_aSilentServerTimesOut(silentPort: int) -> None:
 def test_noServer() -> None:
     with pytest.raises(ConnectionRefusedError):
         randnum.connect("127.0.0.1", freePort())
-    with pytest.raises(FileNotFoundError):
+
+
+def test_noSuchUnixSocketIsSaidSo() -> None:
+    with pytest.raises(NoSuchSocket) as raised:
         randnum.connectUnix("/nonexistent/randnum.sock")
+    assert isinstance(raised.value, (ConnectionError, FileNotFoundError))
+    assert str(raised.value) == (
+        "no such socket file: /nonexistent/randnum.sock (is randnum serving a "
+        "UNIX socket there?)"
+    )
 
 
 def test_aServerThatClosesIsAConnectionError() -> None:
@@ -128,6 +150,30 @@ def test_aReplyThatIsNotNumbers() -> None:
         theirs.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
         with pytest.raises(UnexpectedReply):
             client.get()
+
+
+def test_anotherProtocolsAnswerNamesTheServer(inProcess: Servers) -> None:
+    port = inProcess.listen(
+        Factory.forProtocol(NotRandnum), "tcp:0:interface=127.0.0.1"
+    )
+    with randnum.connect("127.0.0.1", port, timeout=5) as client:
+        with pytest.raises(UnexpectedReply) as raised:
+            client.get()
+    assert str(raised.value) == (
+        f"127.0.0.1:{port} does not speak randnum's protocol: it answered "
+        "'SSH-2.0-OpenSSH_9.6'"
+    )
+    assert raised.value.reason == "it answered 'SSH-2.0-OpenSSH_9.6'"
+
+
+class NotRandnum(Protocol):
+    """
+    A server that answers anything with another protocol's greeting.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(b"SSH-2.0-OpenSSH_9.6\r\n")
 
 
 def test_randnumsHttpPortIsNamedAtOnce(inProcess: Servers) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone, ConnectionLost
@@ -24,9 +26,10 @@ from twisted.test.iosim import (
     makeFakeServer,
 )
 
-from randnum.client.lines import RandnumError
+from randnum.client.lines import RandnumError, UnexpectedReply
 from randnum.client.protocol import RandnumClientProtocol
 from randnum.client.protocol import connect as connectClient
+from randnum.client.reaching import UntrustedCertificate
 from randnum.client.wrongport import ClosedWithoutReply, SpeaksHTTP, SpeaksTLS
 from randnum.metrics import metricsRegistry
 from randnum.query import INT64_MAX, INT64_MIN, MAX_COUNT
@@ -266,3 +269,50 @@ def test_anyValidQueryRoundTrips(query: tuple[int, int, int, bool]) -> None:
     assert all(low <= number <= high for number in numbers)
     if unique:
         assert len(set(numbers)) == n
+
+
+def test_anUntrustedCertificateSaysToPassACaFile() -> None:
+    client = RandnumClientProtocol()
+    client.makeConnection(StringTransport(peerAddress=HTTP_PORT))
+    answer = client.request()
+    verify = SSL.Error([("SSL routines", "", "certificate verify failed")])
+    client.connectionLost(Failure(verify))
+    error = failure(answer)
+    assert isinstance(error, UntrustedCertificate)
+    assert isinstance(error, ConnectionError)
+    assert str(error) == (
+        "the TLS certificate of 127.0.0.1:8080 is not trusted: give the CA "
+        "certificate that signed it with cafile=FILE"
+    )
+
+
+def test_anotherProtocolsAnswerNamesTheServer() -> None:
+    client = RandnumClientProtocol()
+    client.makeConnection(StringTransport(peerAddress=HTTP_PORT))
+    answer = client.request()
+    client.dataReceived(b"SSH-2.0-OpenSSH_9.2\r\n")
+    error = failure(answer)
+    assert isinstance(error, UnexpectedReply)
+    assert str(error) == (
+        "127.0.0.1:8080 does not speak randnum's protocol: it answered "
+        "'SSH-2.0-OpenSSH_9.2'"
+    )
+
+
+def test_anAddressAndPortIsNotAnEndpointDescription() -> None:
+    with pytest.raises(ValueError) as raised:
+        connectClient(MemoryReactor(), "127.0.0.1:5000")
+    assert str(raised.value) == (
+        "'127.0.0.1:5000' is an address and port, not an endpoint: say "
+        "'tcp:host=127.0.0.1:port=5000' (or host= and port=)"
+    )
+
+
+def test_anInMemoryServerIsNotAnEndpoint() -> None:
+    server = InMemoryServer(seed=1)
+    with pytest.raises(TypeError) as raised:
+        connectClient(MemoryReactor(), server)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "connect() needs an endpoint description or an IStreamClientEndpoint; "
+        "for an InMemoryServer pass server.endpoint()"
+    )

@@ -62,7 +62,10 @@ def test_keygenCommand(tmp_path: Path) -> None:
     assert made.stdout.strip() == Signer.fromFile(tmp_path / "k.pem").keyId
     again = run("randnum", "keygen", "k.pem", cwd=tmp_path)
     assert again.returncode == 1
-    assert again.stderr.strip() == "randnum: k.pem already exists; not overwriting it"
+    assert again.stderr.strip() == (
+        "randnum: k.pem already exists; not overwriting it (--if-missing "
+        "keeps it and prints its key id)"
+    )
     usageError = run("randnum", "keygen", cwd=tmp_path)
     assert usageError.returncode == 2 and "give one KEYFILE" in usageError.stderr
     assert "Traceback" not in usageError.stderr + again.stderr
