@@ -16,6 +16,7 @@ import ssl
 import urllib.parse
 
 from randnum.client.endpoints import trustRoot
+from randnum.tcp.mistaken import TCP_PORT_ANSWER
 
 #: What the pages of randnum's HTTP face start with: a base URL that ends
 #: in one of these names a page, not the server.
@@ -100,7 +101,13 @@ class WebFace:
         """
         try:
             self.connection.request("GET", self.base + path)
-            return self.connection.getresponse()
+            response = self.connection.getresponse()
+            if _isTheTcpPort(response):
+                raise FetchError(
+                    f"{self.url} is randnum's TCP port, not its HTTP face: --url "
+                    "is the --http port"
+                )
+            return response
         except (OSError, http.client.HTTPException) as error:
             self.connection.close()
             raise FetchError(self.problem(error, path)) from None
@@ -145,3 +152,16 @@ class WebFace:
             return f"no answer from {where} within {self.timeout:g} s"
         reason = getattr(error, "strerror", None) or error.__class__.__name__
         return f"cannot fetch {self.urlOf(path)}: {reason}"
+
+
+def _isTheTcpPort(response: http.client.HTTPResponse) -> bool:
+    """
+    Whether C{response} is the answer of randnum's TCP port to an HTTP
+    request (the HTTP face answers every error in JSON).
+    """
+    return (
+        response.status == 400
+        and response.getheader("Content-Type", "").startswith("text/plain")
+        and response.getheader("Content-Length") == str(len(TCP_PORT_ANSWER))
+        and response.read() == TCP_PORT_ANSWER
+    )

@@ -15,7 +15,8 @@ _REQUEST_LINE = re.compile(
     rb"(GET|HEAD|POST|PUT|DELETE|OPTIONS) [^ \r\n]+ HTTP/1\.[0-9]\r?"
 )
 
-_BODY = b"this is randnum's TCP port; HTTP is served on its --http port\n"
+#: The body of that answer, by which randnum's HTTP clients know it.
+TCP_PORT_ANSWER = b"this is randnum's TCP port; HTTP is served on its --http port\n"
 
 
 def isHttpRequestLine(line: bytes) -> bool:
@@ -35,6 +36,6 @@ def httpRefusal(line: bytes) -> bytes:
         b"Content-Type: text/plain; charset=utf-8\r\n"
         b"Content-Length: %d\r\n"
         b"Connection: close\r\n"
-        b"\r\n" % len(_BODY)
+        b"\r\n" % len(TCP_PORT_ANSWER)
     )
-    return head if line.startswith(b"HEAD ") else head + _BODY
+    return head if line.startswith(b"HEAD ") else head + TCP_PORT_ANSWER

@@ -136,8 +136,8 @@ def test_theTcpPortIsNotTheHttpFace(
     assert randnum("bytes", "--url", tcp, "--length", "5") == (
         3,
         b"",
-        f"randnum: {tcp} does not speak HTTP (is it randnum's TCP port? --url is "
-        "the --http port)\n".encode(),
+        f"randnum: {tcp} is randnum's TCP port, not its HTTP face: --url is "
+        "the --http port\n".encode(),
     )
 
 

@@ -152,7 +152,9 @@ def test_theTcpPortIsNotTheHttpFace(randnum: Randnum, signing: Signing) -> None:
     Path("draw.json").write_text(draw(randnum, signing))
     ran = randnum("verify", "--url", f"http://127.0.0.1:{signing.tcp}", "draw.json")
     assert ran.status == 3
-    assert "does not speak HTTP (is it randnum's TCP port?" in ran.err
+    assert "is randnum's TCP port, not its HTTP face: --url is the --http port" in (
+        ran.err
+    )
     assert ran.err.count("\n") == 1
 
 

@@ -150,8 +150,8 @@ def test_randnumBytesSaysWhatIsWrong(serve: Callable[..., Server]) -> None:
     wrongPort = run("randnum", "bytes", "--url", tcp, "--length", "5", cwd=BIN)
     assert wrongPort.returncode == 3
     assert wrongPort.stderr.strip() == (
-        f"randnum: {tcp} does not speak HTTP (is it randnum's TCP port? "
-        "--url is the --http port)"
+        f"randnum: {tcp} is randnum's TCP port, not its HTTP face: "
+        "--url is the --http port"
     )
     full = subprocess.run(
         f"'{BIN / 'randnum'}' bytes --url http://127.0.0.1:{port} --length 100000 "
