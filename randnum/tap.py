@@ -28,6 +28,7 @@ from randnum.listening import StartupFailed, sayStartupFailuresPlainly
 from randnum.mistakes import (
     directoryProblem,
     hostAndPort,
+    notAnEndpoint,
     profileIsAPort,
     tlsFileProblem,
     tlsKeyMissing,
@@ -428,17 +429,16 @@ class Options(usage.Options):
             meant = hostAndPort(description)
             if meant is not None:
                 raise usage.UsageError(
-                    f"--{option} {description!r} is an address and port, not an "
-                    f"endpoint: say --{option} {meant}"
+                    notAnEndpoint(f"--{option} {description!r}", f"--{option} {meant}")
                 ) from None
             # Without privateKey=, Twisted looked for server.pem, which the
             # user never named.
             problem = tlsKeyMissing(description) or _endpointProblem(description, error)
             raise usage.UsageError(f"--{option} {description!r}: {problem}") from None
-        path = getattr(endpoint, "_address", None)
-        if isinstance(path, str) and not path.startswith(("\0", "@")):
+        kind, path, _ = _address(endpoint) or ("", "", "")
+        if kind == "unix" and not str(path).startswith(("\0", "@")):
             # Else Twisted says "'4948' -> b'/x/r.sock.lock'" when it listens.
-            missing = directoryProblem(path)
+            missing = directoryProblem(str(path))
             if missing is not None:
                 raise usage.UsageError(f"--{option} {description!r}: {missing}")
         return endpoint

@@ -18,7 +18,16 @@ from twisted.internet import error as error_
 from twisted.python import usage
 
 from randnum.client.endpoints import trustRoot
-from randnum.client.reaching import UntrustedCertificate, explainNoSocket
+from randnum.client.reaching import (
+    UntrustedCertificate,
+    closedWithoutAnswer,
+    explainNoSocket,
+    handshakeFailed,
+    noAnswer,
+    refused,
+    unknownHost,
+    untrusted,
+)
 from randnum.client.wrongport import ClosedWithoutReply, SpeaksTLS, WrongPort
 from randnum.options import hostOption, portOption
 
@@ -137,21 +146,18 @@ def explain(error: BaseException, location: ServerLocation, timeout: float) -> s
         return wrongPort(error, location)
     if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
         hint = "" if location.tls else " (a TLS port? add --tls or --cafile FILE)"
-        return f"no answer from {where} within {timeout:g} s{hint}"
+        return noAnswer(where, timeout, hint)
     if isinstance(error, (ConnectionRefusedError, error_.ConnectionRefusedError)):
-        return f"connection refused by {where}: is randnum running there?"
+        return refused(where)
     if isinstance(error, error_.DNSLookupError):
-        return f"cannot find the host {location.host or where}"
-    untrusted = isinstance(error, UntrustedCertificate) or "verify" in text
-    if untrusted or isinstance(error, SSL.Error):
-        if untrusted:
-            return (
-                f"the TLS certificate of {where} is not trusted: give the CA "
-                "certificate that signed it with --cafile FILE"
-            )
-        return f"the TLS handshake with {where} failed: is it a TLS port?"
+        return unknownHost(location.host or where)
+    notTrusted = isinstance(error, UntrustedCertificate) or "verify" in text
+    if notTrusted or isinstance(error, SSL.Error):
+        if notTrusted:
+            return untrusted(where, "--cafile FILE")
+        return handshakeFailed(where, "a TLS port")
     if isinstance(error, (error_.ConnectionDone, error_.ConnectionLost)):
-        return f"{where} closed the connection without answering"
+        return closedWithoutAnswer(where)
     if isinstance(error, error_.ConnectError):
         # Twisted's: errno and reason in osError and args, no strerror.
         if error.osError == errno.ENOENT and where.startswith("unix:"):
@@ -175,5 +181,5 @@ def wrongPort(error: WrongPort, location: ServerLocation) -> str:
         return f"{where} speaks TLS: {addTls}"
     if isinstance(error, ClosedWithoutReply):
         guess = "" if location.tls else f": a TLS port? {addTls}"
-        return f"{where} closed the connection without answering{guess}"
+        return closedWithoutAnswer(where, guess)
     return error.explain(where)

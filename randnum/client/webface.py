@@ -16,6 +16,14 @@ import ssl
 import urllib.parse
 
 from randnum.client.endpoints import trustRoot
+from randnum.client.reaching import (
+    closedWithoutAnswer,
+    handshakeFailed,
+    noAnswer,
+    refused,
+    unknownHost,
+    untrusted,
+)
 from randnum.tcp.mistaken import TCP_PORT_ANSWER
 
 #: What the pages of randnum's HTTP face start with: a base URL that ends
@@ -131,25 +139,22 @@ class WebFace:
         where = self.where
         if isinstance(error, http.client.RemoteDisconnected):
             hint = "" if self.url.startswith("https:") else ": an https:// port?"
-            return f"{where} closed the connection without answering{hint}"
+            return closedWithoutAnswer(where, hint)
         if isinstance(error, http.client.BadStatusLine):
             return (
                 f"{self.url} does not speak HTTP (is it randnum's TCP port? "
                 "--url is the --http port)"
             )
         if isinstance(error, ssl.SSLCertVerificationError):
-            return (
-                f"the TLS certificate of {where} is not trusted: give the CA "
-                "certificate that signed it with --cafile FILE"
-            )
+            return untrusted(where, "--cafile FILE")
         if isinstance(error, ssl.SSLError):
-            return f"the TLS handshake with {where} failed: is it an https:// port?"
+            return handshakeFailed(where, "an https:// port")
         if isinstance(error, ConnectionRefusedError):
-            return f"connection refused by {where}: is randnum running there?"
+            return refused(where)
         if isinstance(error, socket.gaierror):
-            return f"cannot find the host {urllib.parse.urlsplit(self.url).hostname}"
+            return unknownHost(str(urllib.parse.urlsplit(self.url).hostname))
         if isinstance(error, TimeoutError):
-            return f"no answer from {where} within {self.timeout:g} s"
+            return noAnswer(where, self.timeout)
         reason = getattr(error, "strerror", None) or error.__class__.__name__
         return f"cannot fetch {self.urlOf(path)}: {reason}"
 

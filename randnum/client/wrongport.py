@@ -10,6 +10,8 @@ timeout; the C{randnum} command words them for its own options.
 
 from __future__ import annotations
 
+from randnum.client.reaching import closedWithoutAnswer
+
 #: How an HTTP server's status line starts.
 HTTP = b"HTTP/1."
 #: How a TLS alert record starts (content type 21, then version 3.x).
@@ -71,9 +73,8 @@ class ClosedWithoutReply(WrongPort):
         """
         Suggest TLS.
         """
-        return (
-            f"{where} closed the connection without answering: a TLS port? "
-            "connect with tls=True (or cafile=FILE)"
+        return closedWithoutAnswer(
+            where, ": a TLS port? connect with tls=True (or cafile=FILE)"
         )
 
 
