@@ -171,6 +171,9 @@ def stopWhenConnected(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # As a terminal's job: a shell without job control starts its
+        # background jobs (a CI script's, say) with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         connection, _ = listening.accept()

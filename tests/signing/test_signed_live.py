@@ -247,7 +247,7 @@ def test_exportArchivesAndVerifyJoinsArchiveAndStore(
         cwd=tmp_path,
     )
     assert wrongPort.returncode == 3
-    assert "does not speak HTTP (is it randnum's TCP port?" in wrongPort.stderr
+    assert "is randnum's TCP port, not its HTTP face" in wrongPort.stderr
 
 
 def test_aSignedRequestThatIsNotOneIsRefused(signing: Signing) -> None:
