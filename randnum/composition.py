@@ -174,7 +174,7 @@ class MainProcess:
             services.append(summary)
         if hasattr(signal, "SIGHUP") and self.underTwistd:
             # Only under twistd (the global reactor), never in a test's.
-            services.append(HangUpService(reactor))
+            services.append(StopSignals(reactor))
         listening = [
             ListeningService(
                 description,
@@ -206,7 +206,7 @@ class MainProcess:
         return endpoint
 
 
-class HangUpService(Service):
+class StopSignals(Service):
     """
     Stop the reactor cleanly on C{SIGHUP}, C{SIGTERM} or C{SIGINT}, and
     so exit with status 0: each is a requested stop (the terminal of a
@@ -214,6 +214,10 @@ class HangUpService(Service):
     failure.  Without it, C{SIGHUP} would kill at once (Python's default),
     and Twisted's own C{SIGTERM} and C{SIGINT} handlers end twistd by the
     signal (status 143 or 130 in a shell).
+
+    Its handlers stay until the process ends: a signal repeated while the
+    server stops (C{timeout} signals a process and its group, a supervisor
+    may ask twice) changes nothing.
     """
 
     #: The signals that stop the server.
@@ -221,7 +225,7 @@ class HangUpService(Service):
 
     def __init__(self, reactor: IReactorCore) -> None:
         self.reactor = reactor
-        self._previous: dict[int, Any] = {}
+        self._asked = False
 
     def startService(self) -> None:
         """
@@ -236,19 +240,20 @@ class HangUpService(Service):
             return
         for name in self.SIGNALS:
             if hasattr(signal, name):
-                number = getattr(signal, name)
-                self._previous[number] = signal.signal(number, self._stopping)
+                signal.signal(getattr(signal, name), self._stopping)
 
     def stopService(self) -> None:
         """
-        Give the signals back.
+        The server is stopping: a stopping signal from now on is one more
+        request for what is under way.
         """
         super().stopService()  # type: ignore[no-untyped-call]
-        previous, self._previous = self._previous, {}
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        self._asked = True
 
     def _stopping(self, number: int, frame: object) -> None:
+        if self._asked:
+            return
+        self._asked = True
         log.info(
             "randnum received {signal}: stopping", signal=signal.Signals(number).name
         )

@@ -7,13 +7,16 @@ of what it is given.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable, Iterator
+
 import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 
 from randnum import Framing, Limits, RandnumFactory, seededSource
-from randnum.composition import buildService
+from randnum.composition import StopSignals, buildService
 from randnum.config import Config
 from randnum.listening import ListeningService
 from randnum.server import RandnumServer
@@ -145,3 +148,55 @@ def test_servicesStartInOrderAndThePoolStopsFirst() -> None:
     # Summaries; the ports; then the pool, which starts once they listen and
     # (stopped in reverse) stops its workers before they close.
     assert kinds == [TimerService, ListeningService, ListeningService, WorkerPool]
+
+
+class StoppingReactor:
+    """
+    A reactor that runs at once and counts the times it is asked to stop.
+    """
+
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def callWhenRunning(self, call: Callable[[], object]) -> None:
+        call()
+
+    def callFromThread(self, call: Callable[[], object]) -> None:
+        call()
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
+@pytest.fixture
+def signalHandlers() -> Iterator[None]:
+    """
+    Put back the stopping signals' handlers after the test.
+    """
+    numbers = [getattr(signal, name) for name in StopSignals.SIGNALS]
+    saved = {number: signal.getsignal(number) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+@pytest.mark.usefixtures("signalHandlers")
+def test_aStopSignalStopsTheServerOnceHoweverOftenItComes() -> None:
+    """
+    The first stopping signal stops the reactor; a repeat, before or after
+    the services stop, does nothing (Twisted's handler would end the
+    process by the signal, status 143, after all).
+    """
+    reactor = StoppingReactor()
+    service = StopSignals(reactor)  # type: ignore[arg-type]
+    service.startService()
+    handler = signal.getsignal(signal.SIGTERM)
+    assert callable(handler)
+    handler(signal.SIGTERM, None)
+    handler(signal.SIGTERM, None)
+    service.stopService()
+    assert signal.getsignal(signal.SIGTERM) is handler
+    handler(signal.SIGHUP, None)
+    assert reactor.stops == 1
