@@ -154,8 +154,11 @@ def _framing(value: object) -> Framing:
     try:
         return Framing(value)
     except ValueError:
-        choices = ", ".join(f"randnum.Framing.{f.name}" for f in Framing)
-        raise ConfigError(f"framing must be one of {choices}, not {value!r}") from None
+        names = ", ".join(repr(f.value) for f in Framing)
+        raise ConfigError(
+            f"--framing (Config.framing) must be one of {names} (or "
+            f"randnum.Framing), not {value!r}"
+        ) from None
 
 
 def _descriptions(value: object) -> tuple[str, ...]:

@@ -135,9 +135,13 @@ def hostOption(origin: str, value: str) -> str:
     """
     host = value[1:-1] if value.startswith("[") and value.endswith("]") else value
     name, colon, port = host.rpartition(":")
-    if colon and port.isdigit() and name and ":" not in name:
+    bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:([0-9]+)", value)
+    if bracketed is not None:
+        # An IPv6 address in brackets, then a port: [::1]:5000.
+        name, colon, port = bracketed.group(1), ":", bracketed.group(2)
+    if colon and port.isdigit() and name and (":" not in name or bracketed):
         # A name or IPv4 address with a port after it (an IPv6 address
-        # has colons of its own).
+        # has colons of its own, unless it is in brackets).
         where = "--port" if origin.startswith("--") else "RANDNUM_PORT"
         raise usage.UsageError(
             f"{origin} is the host alone: put the port in {where} "

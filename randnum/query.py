@@ -534,12 +534,10 @@ def _refuseNearParameters(line: bytes, words: int) -> None:
     name = bare[0]
     if name not in _SUGGESTED:
         raise QueryError(f"{name} needs a value ({name}=VALUE)", "empty_value")
-    fixed = [
-        token + b"=" + _SUGGESTED[token.decode("ascii")].encode("ascii")
-        if token.decode("ascii") == name
-        else token
-        for token in tokens
-    ]
+    named = name.encode("ascii")
+    # A value may be any bytes: compare, never decode, the other tokens.
+    value = _SUGGESTED[name].encode("ascii")
+    fixed = [token + b"=" + value if token == named else token for token in tokens]
     raise QueryError(f"{name} needs a value: {_fix(fixed)}", "empty_value")
 
 

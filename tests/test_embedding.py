@@ -103,8 +103,8 @@ def test_framingMayBeNamedAsOnTheCommandLine() -> None:
     [
         (
             {"framing": "lines"},
-            "framing must be one of randnum.Framing.RAW, randnum.Framing.LINE, "
-            "randnum.Framing.AUTO, not 'lines'",
+            "--framing (Config.framing) must be one of 'raw', 'line', 'auto' (or "
+            "randnum.Framing), not 'lines'",
         ),
         (
             {"limits": {"maxLine": 2000}},

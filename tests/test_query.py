@@ -147,6 +147,7 @@ def test_aLineOfMoreWordsThanEveryParameterSpacedOutIsFreeText() -> None:
         (b"n=3 unique signed", "unique needs a value: n=3 unique=true signed"),
         (b"n=3 max", "max needs a value (max=VALUE)"),
         (b"n =", "n needs a value: n=3"),
+        (b"n= \x80 n=", "n needs a value: key=value"),
         (b"n=3 max =", "max needs a value (max=VALUE)"),
         (b"type=string length", "length needs a value (length=VALUE)"),
         (b"n=" + b"9" * 80 + b" unique", "unique needs a value: key=value"),

@@ -71,11 +71,10 @@ class BytesOptions(CommandOptions):
             )
         self["timeout"] = positiveNumberOption("timeout", self["timeout"])
         url = self["url"] or os.environ.get("RANDNUM_URL") or "http://127.0.0.1:8080"
-        ask = MAX_STREAM if self["length"] is None else self["length"]
+        # An endless stream asks for MAX_STREAM bytes: not a number to show.
+        ask = "/v1/bytes" if self["length"] is None else bytesPath(self["length"])
         try:
-            self["server"] = WebFace(
-                url, self["timeout"], self["cafile"], asks=bytesPath(ask)
-            )
+            self["server"] = WebFace(url, self["timeout"], self["cafile"], asks=ask)
         except ValueError as error:
             raise usage.UsageError(str(error)) from None
 

@@ -70,7 +70,7 @@ class ServerLocation:
         if self.endpoint is not None:
             return self.endpoint
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'tls://' if self.tls else ''}{host}:{self.port}"
+        return f"{host}:{self.port}"
 
     @property
     def description(self) -> str:

@@ -48,7 +48,8 @@ def readRecords(
             lacking = f": no {', '.join(error.missing)}" if error.missing else ""
             raise NotARecord(
                 error.serial,
-                f"{name} line {number} is not a JSON record{lacking}",
+                f"{name} line {number} is not a JSON record{lacking} (records "
+                "are the lines of randnum get --signed or randnum export)",
                 error.missing,
             ) from None
         except RecordError as error:

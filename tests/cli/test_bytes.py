@@ -163,6 +163,14 @@ def test_aUrlWithAPageShowsTheUrlItWouldAsk(
         f"would ask {url}/v1/bytes/v1/bytes?length=5; give --url {url}\n"
         "Run 'randnum bytes --help' for usage.\n".encode(),
     )
+    # An endless stream shows no length.
+    assert randnum("bytes", "--url", f"{url}/v1/bytes") == (
+        2,
+        b"",
+        f"randnum: --url is the server, not a page: with {url}/v1/bytes randnum "
+        f"would ask {url}/v1/bytes/v1/bytes; give --url {url}\n"
+        "Run 'randnum bytes --help' for usage.\n".encode(),
+    )
 
 
 def test_aUrlWithAnUnknownPrefixShowsTheUrlAsked(

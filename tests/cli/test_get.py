@@ -111,7 +111,7 @@ def test_getOverTlsTrustingACaFile(
     assert untrusted == Ran(
         3,
         "",
-        f"randnum: the TLS certificate of tls://localhost:{port} is not trusted: "
+        f"randnum: the TLS certificate of localhost:{port} is not trusted: "
         "give the CA certificate that signed it with --cafile FILE\n",
     )
 
@@ -220,6 +220,10 @@ def test_aTlsPortWithoutTlsIsNamedAtOnce(
             ["--host", "127.0.0.1:5000"],
             "--host is the host alone: put the port in --port (--host 127.0.0.1 "
             "--port 5000)",
+        ),
+        (
+            ["--host", "[::1]:5000"],
+            "--host is the host alone: put the port in --port (--host ::1 --port 5000)",
         ),
         (
             ["--host", "::1", "--endpoint", "tcp:x:1"],

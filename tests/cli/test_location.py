@@ -105,7 +105,7 @@ def test_aCaFileMeansTls(certificate: tuple[Path, Path]) -> None:
     _, cert = certificate
     location = located(["--cafile", str(cert), "-H", "::1"])
     assert (location.tls, location.cafile) == (True, str(cert))
-    assert location.shown == "tls://[::1]:5000"
+    assert location.shown == "[::1]:5000"
     assert location.description == "tcp:host=\\:\\:1:port=5000"
 
 
@@ -162,5 +162,5 @@ def test_explainSaysWhatWentWrongInWords(error: Any, words: str) -> None:
 def test_explainOverTlsNeedsNoHint() -> None:
     location = ServerLocation(None, "h", 1, tls=True)
     assert explain(defer.TimeoutError(), location, 1) == (
-        "no answer from tls://h:1 within 1 s"
+        "no answer from h:1 within 1 s"
     )

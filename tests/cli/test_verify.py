@@ -119,14 +119,18 @@ def test_aFileThatCannotBeRead(randnum: Randnum, signing: Signing) -> None:
 def test_aFileThatIsNotRecordsIsBadInput(randnum: Randnum, signing: Signing) -> None:
     Path("server.log").write_text("2026-01-01 12:00:00 randnum started\n")
     assert randnum("verify", "--key", "signing.pem.pub", "server.log") == Ran(
-        2, "", "randnum: server.log line 1 is not a JSON record\n"
+        2,
+        "",
+        "randnum: server.log line 1 is not a JSON record (records are the lines "
+        "of randnum get --signed or randnum export)\n",
     )
     Path("draws.json").write_text(draw(randnum, signing) + '{"time": 2}\n')
     assert randnum("verify", "--key", "signing.pem.pub", "draws.json") == Ran(
         2,
         "",
         "randnum: draws.json line 2 is not a JSON record: no serial, request, "
-        "values, key, prev, signature\n",
+        "values, key, prev, signature (records are the lines of randnum get "
+        "--signed or randnum export)\n",
     )
 
 
