@@ -79,6 +79,8 @@ class Config(AsJSON):
         (0: no limit).
     @ivar signedRate: signed draws a second each client address may ask
         for, in bursts of up to ten seconds' worth (0: no limit).
+    @ivar pollen: whether the HTTP face answers the pollen protocol at
+        C{/pollen} (L{randnum.web.pollen}).
     """
 
     ports: tuple[str, ...] = (DEFAULT_PORT,)
@@ -94,6 +96,7 @@ class Config(AsJSON):
     auditDb: str | None = None
     auditMaxSize: int = 0
     signedRate: float = 100.0
+    pollen: bool = False
 
     def __post_init__(self) -> None:
         # What code that builds a Config by hand (randnum.service) writes

@@ -172,6 +172,15 @@ class Options(usage.Options):
         ],
     ]
 
+    optFlags: ClassVar[list[list[str | None]]] = [
+        [
+            "pollen",
+            None,
+            "Also answer the pollen protocol at /pollen on every --http port, "
+            "for pollinate (pollinate -s https://HOST/pollen).",
+        ],
+    ]
+
     compData = usage.Completions(
         optActions={"framing": usage.CompleteList([f.value for f in Framing])}
     )
@@ -327,6 +336,7 @@ class Options(usage.Options):
             auditDb=None if self.signing is None else os.path.abspath(self["audit-db"]),
             auditMaxSize=auditMaxSize,
             signedRate=signedRate,
+            pollen=bool(self["pollen"]),
         )
 
     def _workers(self, limits: Limits) -> int:
@@ -548,6 +558,8 @@ def commandLine(config: Config) -> list[str]:
         arguments.append(f"--audit-max-size={config.auditMaxSize}")
     if signing or config.signedRate != Config.signedRate:
         arguments.append(f"--signed-rate={_decimal(config.signedRate)}")
+    if config.pollen:
+        arguments.append("--pollen")
     return arguments
 
 

@@ -217,24 +217,21 @@ class RandnumChannel(HTTPChannel):
         self._headLines = 0
         self._inHead = False
         # A length, or None for a chunked body.  ("Transfer-Encoding:
-        # identity" alone means no body, as twisted.web reads it.)
+        # identity" alone means no body, as twisted.web reads it.)  A body
+        # accepted is small, and the bytes of an unfinished request do not
+        # reset the idle timeout: trickling one holds the connection no
+        # longer than an idle one.
         if self.length != 0:
-            self._refuseBody(self._command)
-            # Whatever follows is not read: no request is made of it.
-            self.length = None
-            return
+            limit = self.randnumSite.bodyLimit(self._command, self._path)
+            refusal = _bodyRefusal(self._command, self.length, limit)
+            if refusal is not None:
+                self._refuseBody(*refusal)
+                # Whatever follows is not read: no request is made of it.
+                self.length = None
+                return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
 
-    def _refuseBody(self, method: bytes) -> None:
-        if method in ALLOWED:
-            code, reason, extra = 413, "request bodies are not accepted", b""
-        else:
-            name = method.decode("latin-1")
-            code, reason, extra = (
-                405,
-                f"method {name} not allowed",
-                b"Allow: GET, HEAD\r\n",
-            )
+    def _refuseBody(self, code: int, reason: str, extra: bytes) -> None:
         body = jsonBody({"error": reason})
         phrase = http.RESPONSES[code]
         self.transport.write(  # type: ignore[union-attr]
@@ -463,3 +460,24 @@ class BusyHTTP(Protocol):
         """
         if self._graceCall is not None and self._graceCall.active():
             self._graceCall.cancel()
+
+
+def _bodyRefusal(
+    method: bytes, length: int | None, limit: int | None
+) -> tuple[int, str, bytes] | None:
+    """
+    Why a request body of C{length} bytes (L{None}: chunked) is refused,
+    as a status, a reason and extra header lines, when the path takes
+    bodies of at most C{limit} bytes (L{None}: none); L{None} if it is
+    not.
+    """
+    if limit is None:
+        if method in ALLOWED:
+            return 413, "request bodies are not accepted", b""
+        name = method.decode("latin-1")
+        return 405, f"method {name} not allowed", b"Allow: GET, HEAD\r\n"
+    if length is None:
+        return 411, "a request body needs a Content-Length", b""
+    if length > limit:
+        return 413, f"request body too large: at most {limit} bytes here", b""
+    return None

@@ -8,6 +8,7 @@ The HTTP face's tree of pages:
     GET /v1/draws[/SERIAL], /v1/key
     GET /healthz
     GET /metrics
+    POST /pollen (challenge=...), with --pollen
 
 and the small pages: C{/healthz}, C{/metrics} and C{/}.  Every error is
 JSON: C{{"error": "<reason>"}} with status 400, 404, 405 or 503.
@@ -24,6 +25,7 @@ from randnum import __version__
 from randnum.server import RandnumServer
 from randnum.web.bytes import BytesResource
 from randnum.web.draws import DrawsResource, KeyResource
+from randnum.web.pollen import PATH, PollenResource
 from randnum.web.random import RandomResource
 from randnum.web.responses import (
     JSONResource,
@@ -136,4 +138,6 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry, server))
+    if server.config.pollen:
+        root.putChild(PATH[1:], PollenResource(server))
     return root

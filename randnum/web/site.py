@@ -17,6 +17,7 @@ from twisted.web.server import Request, Site
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
 from randnum.sharing import clientKey
+from randnum.web import pollen
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.resources import resourceTree
 
@@ -74,6 +75,15 @@ class RandnumSite(Site):
         #: The channels that answered requests in this reactor turn.
         self._answering: list[RandnumChannel] = []
         self._turnCall: IDelayedCall | None = None
+
+    def bodyLimit(self, method: bytes, path: bytes) -> int | None:
+        """
+        The most bytes of a request body that C{method} on C{path} (the
+        request line's target) may send; L{None} where bodies are refused.
+        """
+        if method != b"POST" or not self.server.config.pollen:
+            return None
+        return pollen.MAX_BODY if path.split(b"?", 1)[0] == pollen.PATH else None
 
     def acceptableProtocols(self) -> list[bytes]:
         """
