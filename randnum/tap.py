@@ -312,6 +312,10 @@ class Options(usage.Options):
             from twisted.internet import reactor
 
             self.reactor = reactor
+        if self["pollen"] and not self["http"]:
+            raise usage.UsageError(
+                "--pollen is served on the HTTP face: it needs --http PORT"
+            )
         self["ports"] = self["ports"] or [DEFAULT_PORT]
         listening = [
             (f"--{option} {description}", self._parseEndpoint(option, description))

@@ -290,6 +290,8 @@ def test_everyFieldOfAConfigReachesTheServer(
             signingKey=str(tmp_path / "signing.pem"),
             auditDb=str(tmp_path / "audit.db"),
         )
+    if field == "pollen":
+        config = dataclasses.replace(config, http=("tcp:8080",))
     options = Options(reactor=MemoryReactorClock())
     options.parseOptions(commandLine(config))
     assert options.config == config

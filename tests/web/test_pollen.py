@@ -15,6 +15,7 @@ import pytest
 from httpmemory import MemoryWeb, parseResponse
 from loopback import TurnClock
 from twisted.internet.testing import MemoryReactorClock
+from twisted.python.usage import UsageError
 
 from randnum.config import Config
 from randnum.generation.source import seededSource
@@ -173,3 +174,12 @@ def test_theOptionTurnsItOn() -> None:
     options = Options(reactor=MemoryReactorClock())
     options.parseOptions(["--http", "8080", "--pollen"])
     assert options.config.pollen
+
+
+def test_pollenNeedsTheHttpFace() -> None:
+    options = Options(reactor=MemoryReactorClock())
+    with pytest.raises(UsageError) as refused:
+        options.parseOptions(["--pollen"])
+    assert str(refused.value) == (
+        "--pollen is served on the HTTP face: it needs --http PORT"
+    )
