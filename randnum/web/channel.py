@@ -215,21 +215,30 @@ class RandnumChannel(HTTPChannel):
         The head is complete: refuse a body, or go on as usual.
         """
         self._headLines = 0
-        self._inHead = False
         # A length, or None for a chunked body.  ("Transfer-Encoding:
-        # identity" alone means no body, as twisted.web reads it.)  A body
-        # accepted is small, and the bytes of an unfinished request do not
-        # reset the idle timeout: trickling one holds the connection no
-        # longer than an idle one.
+        # identity" alone means no body, as twisted.web reads it.)
         if self.length != 0:
             limit = self.randnumSite.bodyLimit(self._command, self._path)
             refusal = _bodyRefusal(self._command, self.length, limit)
             if refusal is not None:
+                self._inHead = False
                 self._refuseBody(*refusal)
                 # Whatever follows is not read: no request is made of it.
                 self.length = None
                 return
+            # A body accepted is small, and must come within the head's
+            # deadline too: each byte of it would reset the idle timeout,
+            # so a client trickling one would hold the connection for ever.
+        else:
+            self._inHead = False
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
+
+    def allContentReceived(self) -> None:
+        """
+        The request, body and all, came within its deadline.
+        """
+        self._inHead = False
+        super().allContentReceived()  # type: ignore[no-untyped-call]
 
     def _refuseBody(self, code: int, reason: str, extra: bytes) -> None:
         body = jsonBody({"error": reason})

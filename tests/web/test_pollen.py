@@ -137,22 +137,46 @@ def test_aChunkedBodyNeedsItsLength() -> None:
     }
 
 
-def test_aBodyThatNeverEndsIsCutAtTheIdleTimeout() -> None:
+def test_aBodyMustComeWithinTheDeadlineOfItsHeadsFirstByte() -> None:
     """
-    The bytes of an unfinished body, as of an unfinished head, do not reset
-    the idle timeout: trickling one holds the connection no longer.
+    A body, like a head, must be complete within the idle timeout of the
+    request's first byte: trickling it (each byte would reset the idle
+    timeout) holds the connection no longer.
     """
     web = pollenWeb()
     connection = web.connect()
     connection.send(b"POST /pollen HTTP/1.1\r\nHost: x\r\nContent-Length: 138\r\n\r\n")
     timeout = web.server.limits.idleTimeout
     assert timeout is not None
-    for _ in range(int(timeout) - 1):
+    web.clock.advance(timeout / 2)
+    for _ in range(int(timeout / 2) - 1):
         connection.send(b"c")  # a byte a second
         web.clock.advance(1)
     assert not connection.closed
     web.clock.advance(1)
     assert connection.closed
+
+
+def test_aKeepAliveConnectionAfterABodyHasItsDeadlineAfresh() -> None:
+    """
+    Once a request with a body is complete, the next request's head has
+    the whole idle timeout again.
+    """
+    web = pollenWeb()
+    connection = web.connect()
+    body = b"challenge=abc"
+    connection.send(
+        b"POST /pollen HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        b"application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(body), body)
+    )
+    connection.turnUntil(lambda: b"\r\n\r\n" in connection.received)
+    timeout = web.server.limits.idleTimeout
+    assert timeout is not None
+    web.clock.advance(timeout - 1)
+    connection.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.turnUntil(lambda: connection.received.endswith(b"ok\n"))
+    assert not connection.closed
 
 
 def test_otherPathsAndMethodsStillRefuseBodies() -> None:
