@@ -81,6 +81,9 @@ class Config(AsJSON):
         for, in bursts of up to ten seconds' worth (0: no limit).
     @ivar pollen: whether the HTTP face answers the pollen protocol at
         C{/pollen} (L{randnum.web.pollen}).
+    @ivar jsonRpc: whether the HTTP face answers RANDOM.ORG's JSON-RPC API
+        at C{/json-rpc/4/invoke} and C{/json-rpc/2/invoke}
+        (L{randnum.jsonrpc}).
     """
 
     ports: tuple[str, ...] = (DEFAULT_PORT,)
@@ -97,6 +100,7 @@ class Config(AsJSON):
     auditMaxSize: int = 0
     signedRate: float = 100.0
     pollen: bool = False
+    jsonRpc: bool = False
 
     def __post_init__(self) -> None:
         # What code that builds a Config by hand (randnum.service) writes

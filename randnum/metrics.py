@@ -76,6 +76,7 @@ class StatsCollector(Collector):
             if isinstance(stats, HttpStats):
                 streamed.add_metric([face], stats.streamedBytes)
         yield streamed
+        yield jsonRpcFamily(faces)
 
         opened = GaugeMetricFamily(
             "randnum_open_connections",
@@ -102,6 +103,27 @@ class StatsCollector(Collector):
             yield from _workerFamilies(totals)
         if totals.audit is not None:
             yield from _auditFamilies(totals.audit)
+
+
+def jsonRpcFamily(faces: dict[str, FaceStats]) -> Metric:
+    """
+    C{randnum_jsonrpc_requests_total}: JSON-RPC calls (C{--json-rpc}), by
+    method (one of RANDOM.ORG's, or C{unknown}) and outcome (C{ok}, the
+    JSON-RPC error code, or C{http_CODE} for a request refused before it
+    was read as a call).
+    """
+    calls = CounterMetricFamily(
+        "randnum_jsonrpc_requests",
+        "JSON-RPC calls (--json-rpc), by method and outcome (ok, the error "
+        "code, or http_CODE).",
+        labels=["method", "outcome"],
+    )
+    for stats in faces.values():
+        if isinstance(stats, HttpStats):
+            for key, count in sorted(stats.jsonRpcCalls.items()):
+                method, _, outcome = key.partition(" ")
+                calls.add_metric([method, outcome], count)
+    return calls
 
 
 class SharesCollector(Collector):

@@ -126,6 +126,8 @@ class HttpStats(FaceStats):
     streamedBytes: int = 0
     #: Requests refused (413 or 405) because they carried a body.
     bodiesRefused: int = 0
+    #: JSON-RPC calls (L{randnum.jsonrpc}), by C{"METHOD OUTCOME"}.
+    jsonRpcCalls: Counter[str] = field(default_factory=Counter)
 
 
 class RejectionLog:

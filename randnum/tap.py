@@ -179,6 +179,12 @@ class Options(usage.Options):
             "Also answer the pollen protocol at /pollen on every --http port, "
             "for pollinate (pollinate -s https://HOST/pollen).",
         ],
+        [
+            "json-rpc",
+            None,
+            "Also answer RANDOM.ORG's JSON-RPC API (Release 4, basic methods) at "
+            "/json-rpc/4/invoke on every --http port.",
+        ],
     ]
 
     compData = usage.Completions(
@@ -316,6 +322,10 @@ class Options(usage.Options):
             raise usage.UsageError(
                 "--pollen is served on the HTTP face: it needs --http PORT"
             )
+        if self["json-rpc"] and not self["http"]:
+            raise usage.UsageError(
+                "--json-rpc is served on the HTTP face: it needs --http PORT"
+            )
         self["ports"] = self["ports"] or [DEFAULT_PORT]
         listening = [
             (f"--{option} {description}", self._parseEndpoint(option, description))
@@ -341,6 +351,7 @@ class Options(usage.Options):
             auditMaxSize=auditMaxSize,
             signedRate=signedRate,
             pollen=bool(self["pollen"]),
+            jsonRpc=bool(self["json-rpc"]),
         )
 
     def _workers(self, limits: Limits) -> int:
@@ -564,6 +575,8 @@ def commandLine(config: Config) -> list[str]:
         arguments.append(f"--signed-rate={_decimal(config.signedRate)}")
     if config.pollen:
         arguments.append("--pollen")
+    if config.jsonRpc:
+        arguments.append("--json-rpc")
     return arguments
 
 

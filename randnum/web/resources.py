@@ -9,6 +9,7 @@ The HTTP face's tree of pages:
     GET /healthz
     GET /metrics
     POST /pollen (challenge=...), with --pollen
+    POST /json-rpc/4/invoke, /json-rpc/2/invoke (RANDOM.ORG's API), with --json-rpc
 
 and the small pages: C{/healthz}, C{/metrics} and C{/}.  Every error is
 JSON: C{{"error": "<reason>"}} with status 400, 404, 405 or 503.
@@ -22,6 +23,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Request
 
 from randnum import __version__
+from randnum.jsonrpc.resource import invokeTree
 from randnum.server import RandnumServer
 from randnum.web.bytes import BytesResource
 from randnum.web.draws import DrawsResource, KeyResource
@@ -140,4 +142,6 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     root.putChild(b"metrics", MetricsResource(registry, server))
     if server.config.pollen:
         root.putChild(PATH[1:], PollenResource(server))
+    if server.config.jsonRpc:
+        root.putChild(b"json-rpc", invokeTree(server))
     return root

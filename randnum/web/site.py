@@ -14,6 +14,7 @@ from twisted.web import http
 from twisted.web.resource import IResource
 from twisted.web.server import Request, Site
 
+from randnum.jsonrpc import resource
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
 from randnum.sharing import clientKey
@@ -81,9 +82,15 @@ class RandnumSite(Site):
         The most bytes of a request body that C{method} on C{path} (the
         request line's target) may send; L{None} where bodies are refused.
         """
-        if method != b"POST" or not self.server.config.pollen:
+        if method != b"POST":
             return None
-        return pollen.MAX_BODY if path.split(b"?", 1)[0] == pollen.PATH else None
+        path = path.split(b"?", 1)[0]
+        config = self.server.config
+        if config.pollen and path == pollen.PATH:
+            return pollen.MAX_BODY
+        if config.jsonRpc and path in resource.PATHS:
+            return resource.MAX_BODY
+        return None
 
     def acceptableProtocols(self) -> list[bytes]:
         """

@@ -140,7 +140,8 @@ class Shared(Generic[T]):
 class Counts(amp.Argument):
     """
     Each face's counts, as rows of C{face}, C{name} (an attribute of the
-    face's statistics, or C{errorKinds/KIND}) and C{value}
+    face's statistics, or C{COUNTER/KEY} for a counter such as
+    C{errorKinds}) and C{value}
     (L{countRows}), sent as one JSON text: a scrape passes them through
     AMP several times, and L{amp.AmpList} takes half a millisecond to read
     thirty rows back.
@@ -317,7 +318,7 @@ def countRows(faces: dict[str, FaceStats]) -> list[dict[str, Any]]:
             value = getattr(stats, item.name)
             if isinstance(value, Counter):
                 rows.extend(
-                    {"face": face, "name": f"errorKinds/{kind}", "value": count}
+                    {"face": face, "name": f"{item.name}/{kind}", "value": count}
                     for kind, count in sorted(value.items())
                 )
             else:
@@ -335,15 +336,23 @@ def addRows(faces: dict[str, FaceStats], rows: list[dict[str, Any]]) -> None:
         if stats is None:
             continue
         name: str = row["name"]
-        if name.startswith("errorKinds/"):
-            stats.errorKinds[name.partition("/")[2]] += row["value"]
+        counter, slash, key = name.partition("/")
+        if slash and counter in _COUNTER_FIELDS[type(stats)]:
+            getattr(stats, counter)[key] += row["value"]
         elif name in _INTEGER_FIELDS[type(stats)]:
             setattr(stats, name, getattr(stats, name) + row["value"])
 
 
+#: The counters (by key) of each face's statistics class.
+_COUNTER_FIELDS = {
+    kind: frozenset(
+        f.name for f in dataclasses.fields(kind) if isinstance(getattr(kind(), f.name), Counter)
+    )
+    for kind in FACES.values()
+}
 #: The integer counts of each face's statistics class.
 _INTEGER_FIELDS = {
-    kind: frozenset(f.name for f in dataclasses.fields(kind) if f.name != "errorKinds")
+    kind: frozenset(f.name for f in dataclasses.fields(kind)) - _COUNTER_FIELDS[kind]
     for kind in FACES.values()
 }
 
