@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from randnum.generation.source import NumberSource
-from randnum.generation.values import Alphabet, decimals, gaussians, randomBytes
+from randnum.generation.values import Alphabet, decimals, gaussians, randomBytes, uuid4s
 from randnum.generation.values import strings as drawStrings
-from randnum.generation.values import uuid4s
 from randnum.jsonrpc.params import (
     REQUIRED,
     Params,
@@ -115,8 +114,7 @@ def _noPregenerated(params: Params) -> None:
     if params.raw("pregeneratedRandomization", None) is not None:
         raise malformed(
             "pregeneratedRandomization",
-            "randnum draws fresh values and cannot replay pregenerated ones; "
-            "send null",
+            "randnum draws fresh values and cannot replay pregenerated ones; send null",
         )
 
 

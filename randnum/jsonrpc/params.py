@@ -111,9 +111,7 @@ class Params:
             return default
         return value
 
-    def integer(
-        self, name: str, low: int, high: int, default: Any = REQUIRED
-    ) -> int:
+    def integer(self, name: str, low: int, high: int, default: Any = REQUIRED) -> int:
         """
         The integer C{name}, in C{low..high}.
         """

@@ -346,7 +346,9 @@ def addRows(faces: dict[str, FaceStats], rows: list[dict[str, Any]]) -> None:
 #: The counters (by key) of each face's statistics class.
 _COUNTER_FIELDS = {
     kind: frozenset(
-        f.name for f in dataclasses.fields(kind) if isinstance(getattr(kind(), f.name), Counter)
+        f.name
+        for f in dataclasses.fields(kind)
+        if isinstance(getattr(kind(), f.name), Counter)
     )
     for kind in FACES.values()
 }

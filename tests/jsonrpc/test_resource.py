@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 from httpmemory import parseResponse
-from rpcmemory import KEY, call, error, post, result, rpcWeb
+from rpcmemory import KEY, error, post, result, rpcWeb
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.usage import UsageError
 
@@ -70,7 +70,9 @@ def test_nullMeansAbsent() -> None:
     assert len(answer["random"]["data"]) == 3
 
 
-@pytest.mark.parametrize(("base", "digits"), [(2, "01"), (8, "01234567"), (16, "0123456789abcdef")])
+@pytest.mark.parametrize(
+    ("base", "digits"), [(2, "01"), (8, "01234567"), (16, "0123456789abcdef")]
+)
 def test_anotherBaseGivesStrings(base: int, digits: str) -> None:
     data = result(rpcWeb(), "generateIntegers", n=50, min=0, max=255, base=base)
     values = data["random"]["data"]
@@ -133,16 +135,20 @@ def test_gaussiansHaveTheirSignificantDigits() -> None:
 
 
 def test_stringsComeFromTheCharactersGiven() -> None:
-    data = result(
-        rpcWeb(), "generateStrings", n=30, length=4, characters="aé€😀"
-    )["random"]["data"]
+    data = result(rpcWeb(), "generateStrings", n=30, length=4, characters="aé€😀")[
+        "random"
+    ]["data"]
     assert all(len(s) == 4 and set(s) <= set("aé€😀") for s in data)
 
 
 def test_stringsWithoutReplacementAreDistinct() -> None:
     # All 16 strings of two characters from four.
     data = result(
-        rpcWeb(), "generateStrings", n=16, length=2, characters="abcd",
+        rpcWeb(),
+        "generateStrings",
+        n=16,
+        length=2,
+        characters="abcd",
         replacement=False,
     )["random"]["data"]
     assert sorted(data) == sorted(a + b for a in "abcd" for b in "abcd")
@@ -178,7 +184,11 @@ def test_outOfRangeIsRandomOrgs202() -> None:
     ("method", "params", "code"),
     [
         # The official JavaScript client's tests' triggers.
-        ("generateIntegerSequences", {"n": 3, "length": [3, 4, 5, 6], "min": 0, "max": 9}, 203),
+        (
+            "generateIntegerSequences",
+            {"n": 3, "length": [3, 4, 5, 6], "min": 0, "max": 9},
+            203,
+        ),
         ("generateIntegerSequences", {"n": 4, "length": [1], "min": 0, "max": 9}, 204),
         ("generateIntegers", {"n": 10, "min": 10, "max": 0}, 300),
         ("generateIntegers", {"n": 20, "min": 0, "max": 9, "replacement": False}, 301),
@@ -187,8 +197,16 @@ def test_outOfRangeIsRandomOrgs202() -> None:
         ("generateIntegers", {"n": 1, "min": 0, "max": 9, "base": 3}, 200),
         ("generateBlobs", {"n": 1, "size": 12}, 200),
         ("generateBlobs", {"n": 2, "size": 1048576}, 202),
-        ("generateStrings", {"n": 2, "length": 1, "characters": "a", "replacement": False}, 301),
-        ("generateDecimalFractions", {"n": 11, "decimalPlaces": 1, "replacement": False}, 301),
+        (
+            "generateStrings",
+            {"n": 2, "length": 1, "characters": "a", "replacement": False},
+            301,
+        ),
+        (
+            "generateDecimalFractions",
+            {"n": 11, "decimalPlaces": 1, "replacement": False},
+            301,
+        ),
         ("generateStrings", {"n": 2, "length": 1, "chars": "ab"}, -32602),
         ("generateIntegers", {"n": 1, "min": 0}, -32602),
         ("generateSignedIntegers", {"n": 1, "min": 0, "max": 1}, -32601),
@@ -197,7 +215,9 @@ def test_outOfRangeIsRandomOrgs202() -> None:
         ("fooBar", {}, -32601),
     ],
 )
-def test_refusalsUseRandomOrgsCodes(method: str, params: dict[str, object], code: int) -> None:
+def test_refusalsUseRandomOrgsCodes(
+    method: str, params: dict[str, object], code: int
+) -> None:
     assert error(rpcWeb(), method, **params)["code"] == code
 
 
@@ -234,7 +254,11 @@ def test_aKeyIsRequiredAndAnyWellFormedOneIsAccepted() -> None:
         (b'{"method": "getUsage", "id": 3}', -32600, 3),
         (b'{"jsonrpc": "1.0", "method": "getUsage", "id": "x"}', -32600, "x"),
         (b'{"jsonrpc": "2.0", "method": 5, "id": 4}', -32600, 4),
-        (b'{"jsonrpc": "2.0", "method": "getUsage", "params": [1], "id": 5}', -32602, 5),
+        (
+            b'{"jsonrpc": "2.0", "method": "getUsage", "params": [1], "id": 5}',
+            -32602,
+            5,
+        ),
     ],
 )
 def test_envelopeErrorsAreErrorObjectsIn200(body: bytes, code: int, id: object) -> None:
@@ -261,7 +285,10 @@ def test_onlyPostIsAnswered() -> None:
     }
 
 
-@pytest.mark.parametrize("contentType", ["text/plain", "application/json-rpc", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "contentType",
+    ["text/plain", "application/json-rpc", "application/x-www-form-urlencoded"],
+)
 def test_onlyJsonIsAccepted(contentType: str) -> None:
     response = post(rpcWeb(), b"{}", contentType=contentType)
     assert response.status == 415
