@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from httpmemory import MemoryWeb, Response, parseResponse
+from httpmemory import MemoryWeb, parseResponse
 from loopback import TurnClock
+from servers import Response
 
 from randnum.config import Config
 from randnum.generation.source import seededSource

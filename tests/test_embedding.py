@@ -290,7 +290,8 @@ def test_everyFieldOfAConfigReachesTheServer(
             signingKey=str(tmp_path / "signing.pem"),
             auditDb=str(tmp_path / "audit.db"),
         )
-    if field == "pollen":
+    if field in ("pollen", "jsonRpc"):
+        # Served on the HTTP face only: it needs a port there.
         config = dataclasses.replace(config, http=("tcp:8080",))
     options = Options(reactor=MemoryReactorClock())
     options.parseOptions(commandLine(config))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import rdoclient
-import rdoclient.rdoclient
+import rdoclient  # type: ignore[import-untyped]
+import rdoclient.rdoclient  # type: ignore[import-untyped]
 import requests
 from servers import Server, startServer, stopServer
 

@@ -365,7 +365,12 @@ def test_aCallIsChargedToItsClientsShare() -> None:
     shares = web.server.shares
     spent: list[int] = []
     original = shares.spend
-    shares.spend = lambda client, cost: (spent.append(cost), original(client, cost))[1]  # type: ignore[method-assign]
+
+    def spend(key: str, cost: int) -> None:
+        spent.append(cost)
+        original(key, cost)
+
+    shares.spend = spend  # type: ignore[method-assign]
     small = result(web, "generateIntegers", n=1, min=1, max=6)
     large = result(web, "generateIntegers", n=10000, min=1, max=6)
     assert small and large
@@ -385,3 +390,18 @@ def test_jsonRpcNeedsTheHttpFace() -> None:
     assert str(refused.value) == (
         "--json-rpc is served on the HTTP face: it needs --http PORT"
     )
+
+
+def test_callCountsAddUpAcrossWorkers() -> None:
+    """
+    With C{--workers}, each worker's counts reach the metrics as rows.
+    """
+    from randnum.stats import emptyFaces
+    from randnum.workers.messages import addRows, countRows
+
+    worker = emptyFaces()
+    worker["http"].jsonRpcCalls["getUsage ok"] += 2  # type: ignore[attr-defined]
+    whole = emptyFaces()
+    addRows(whole, countRows(worker))
+    addRows(whole, countRows(worker))
+    assert whole["http"].jsonRpcCalls == {"getUsage ok": 4}  # type: ignore[attr-defined]
