@@ -96,9 +96,11 @@ class InvokeResource(JSONResource):
             )
         self.stats.requests += 1
         assert request.content is not None
-        body = self._respond(request.content.read())
-        # What it costs its client's share of the turn (RandnumChannel).
-        request.workSize = len(body)  # type: ignore[attr-defined]
+        call = request.content.read()
+        body = self._respond(call)
+        # What it costs its client's share of the turn (RandnumChannel):
+        # its call read, then its values drawn and written.
+        request.workSize = len(call) + len(body)  # type: ignore[attr-defined]
         if not body:
             request.setResponseCode(204)
             return b""

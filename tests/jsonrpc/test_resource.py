@@ -375,6 +375,10 @@ def test_aCallIsChargedToItsClientsShare() -> None:
     large = result(web, "generateIntegers", n=10000, min=1, max=6)
     assert small and large
     assert spent[1] - spent[0] > 10000
+    # A long call costs its length to read, whatever it is answered.
+    refused = error(web, "generateIntegers", n=1, min=1, max=6, padding="x" * 60000)
+    assert refused["code"] == -32602
+    assert spent[2] > 60000 + 2048
 
 
 def test_theOptionTurnsItOn() -> None:
