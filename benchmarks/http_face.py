@@ -167,13 +167,21 @@ def cpuSeconds(pid: int) -> float:
 
 
 def wrk(
-    target: Target, path: str, seconds: float, connections: int, workdir: str
+    target: Target,
+    path: str,
+    seconds: float,
+    connections: int,
+    workdir: str,
+    script: str | None = None,
 ) -> Run:
     """
-    Load C{target} with C{wrk -t1} for C{seconds}.
+    Load C{target} with C{wrk -t1} for C{seconds}, with the Lua C{script}
+    (its path: to POST a body, say) if given.
     """
     url = f"http://127.0.0.1:{target.port}{path}"
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", url]
+    if script is not None:
+        command += ["-s", script]
     before = cpuSeconds(target.pid)
     result = subprocess.run(
         command, capture_output=True, text=True, cwd=workdir, timeout=seconds + 60

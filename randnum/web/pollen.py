@@ -13,6 +13,7 @@ reference server (C{dustinkirkland/pollen}) answers.
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import parse_qs
 
 from twisted.web.server import Request
 
@@ -29,6 +30,9 @@ MAX_BODY = 4096
 #: The random bytes mixed into each answer, as the reference server's.
 ENTROPY = 64
 
+#: The Content-Type of a form, as curl --data sends it.
+FORM = b"application/x-www-form-urlencoded"
+
 #: The methods it answers.
 METHODS = (b"GET", b"HEAD", b"POST")
 
@@ -42,6 +46,20 @@ def pollenAnswer(challenge: bytes, randomBytes: bytes) -> bytes:
     proof = hashing.hexdigest()
     hashing.update(randomBytes)
     return f"{proof}\n{hashing.hexdigest()}\n".encode("ascii")
+
+
+def formField(request: Request, name: bytes) -> bytes:
+    """
+    The first value of field C{name} of C{request}'s query, or of its
+    urlencoded form (C{curl --data}); empty if it has none.
+    """
+    values = (request.args or {}).get(name)
+    if not values and request.method == b"POST" and request.content is not None:
+        contentType = request.getHeader(b"content-type") or b""
+        if contentType.split(b";", 1)[0].strip().lower() == FORM:
+            request.content.seek(0)
+            values = parse_qs(request.content.read(), keep_blank_values=True).get(name)
+    return values[0] if values else b""
 
 
 class PollenResource(JSONResource):
@@ -67,8 +85,7 @@ class PollenResource(JSONResource):
             )
         if request.postpath:
             return jsonError(request, 404, "not found")
-        # twisted.web puts a urlencoded form's fields with the query's.
-        challenge = (request.args or {}).get(b"challenge", [b""])[0]
+        challenge = formField(request, b"challenge")
         if not challenge:
             return jsonError(
                 request,

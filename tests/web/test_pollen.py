@@ -207,3 +207,23 @@ def test_pollenNeedsTheHttpFace() -> None:
     assert str(refused.value) == (
         "--pollen is served on the HTTP face: it needs --http PORT"
     )
+
+
+def test_aBodyThatIsNotAFormHoldsNoChallenge() -> None:
+    """
+    Only a urlencoded form's fields are read from a body (as curl --data
+    sends it); nothing else is taken for one.
+    """
+    response = parseResponse(
+        post(pollenWeb(), b"challenge=abc", extra="X-Note: text\r\n")
+    )
+    assert response.status == 200
+    other = pollenWeb()
+    connection = other.connect()
+    body = b"challenge=abc"
+    connection.send(
+        b"POST /pollen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    connection.turnUntil(lambda: connection.closed)
+    assert parseResponse(connection.received).status == 400
