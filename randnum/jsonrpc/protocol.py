@@ -8,6 +8,7 @@ the call's C{id}.  No I/O here.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -116,7 +117,10 @@ def parseCall(body: bytes) -> Call:
     if not isinstance(document, dict):
         raise CallError(invalidRequest("a call is a JSON object"))
     id = document.get("id")
-    if isinstance(id, (dict, list)) or isinstance(id, bool):
+    if isinstance(id, (dict, list, bool)) or (
+        isinstance(id, float) and not math.isfinite(id)
+    ):
+        # 1e999 reads as infinity, which no JSON can echo.
         raise CallError(invalidRequest("id must be a string, a number or null"))
     if document.get("jsonrpc") != VERSION:
         raise CallError(invalidRequest('the member "jsonrpc" must be "2.0"'), id)
@@ -159,7 +163,9 @@ def _encode(document: dict[str, Any]) -> bytes:
             return stand
         raise TypeError(f"not JSON: {value!r}")
 
-    text = json.dumps(document, separators=(",", ":"), default=mark).encode("utf-8")
+    text = json.dumps(
+        document, separators=(",", ":"), default=mark, allow_nan=False
+    ).encode("utf-8")
     for raw in raws:
         text = text.replace(json.dumps(stand).encode("ascii"), raw.text, 1)
     return text + b"\n"

@@ -12,6 +12,8 @@ a body of at most L{MAX_BODY} bytes (413 above).
 
 from __future__ import annotations
 
+import time
+
 from twisted.web.resource import IResource
 from twisted.web.server import Request
 
@@ -25,6 +27,7 @@ from randnum.jsonrpc.protocol import (
 )
 from randnum.server import RandnumServer
 from randnum.stats import HttpStats
+from randnum.web.channel import REQUEST_COST
 from randnum.web.responses import JSONResource, jsonError, respond
 
 #: The paths it answers at: Release 4's, and Release 2's (where the npm
@@ -35,6 +38,11 @@ PATHS = (b"/json-rpc/4/invoke", b"/json-rpc/2/invoke")
 #: C{verifySignature} carries a whole signed result: about 60 KB for 10,000
 #: integers.
 MAX_BODY = 128 * 1024
+
+#: Work a second of answering is worth, in bytes of an ordinary reply:
+#: randnum's scale, where twisted.web's 100 µs for a request are worth
+#: REQUEST_COST.
+WORK_A_SECOND = round(REQUEST_COST / 100e-6)
 
 #: The one method it answers.
 METHOD = b"POST"
@@ -97,10 +105,15 @@ class InvokeResource(JSONResource):
         self.stats.requests += 1
         assert request.content is not None
         call = request.content.read()
+        started = time.perf_counter()
         body = self._respond(call)
-        # What it costs its client's share of the turn (RandnumChannel):
-        # its call read, then its values drawn and written.
-        request.workSize = len(call) + len(body)  # type: ignore[attr-defined]
+        spent = time.perf_counter() - started
+        # What it costs its client's share of the turn (RandnumChannel): its
+        # call read, then its answer, by its length or by the time it took
+        # (a Gaussian costs more than its digits), whichever is more.
+        request.workSize = len(call) + max(  # type: ignore[attr-defined]
+            len(body), round(spent * WORK_A_SECOND)
+        )
         if not body:
             request.setResponseCode(204)
             return b""

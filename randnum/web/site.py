@@ -7,6 +7,8 @@ connections are L{randnum.web.channel}'s.
 
 from __future__ import annotations
 
+import io
+
 from prometheus_client import CollectorRegistry
 from twisted.internet.interfaces import IAddress, IDelayedCall
 from twisted.internet.protocol import Protocol
@@ -32,6 +34,14 @@ class NoStoreRequest(Request):
     #: What answering it costs, in bytes of an ordinary reply, besides its
     #: head (L{randnum.web.random.RandomResource} sets it).
     workSize = 0
+
+    def gotLength(self, length: int | None) -> None:
+        """
+        Keep the body in memory: bodies are few and small (at most
+        L{RandnumSite.bodyLimit}), where twisted.web would give each one of
+        100,000 bytes or more a temporary file, a descriptor a connection.
+        """
+        self.content = io.BytesIO()
 
     def process(self) -> None:
         """

@@ -8,6 +8,7 @@ method's result, and the metrics.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 
@@ -409,3 +410,35 @@ def test_callCountsAddUpAcrossWorkers() -> None:
     addRows(whole, countRows(worker))
     addRows(whole, countRows(worker))
     assert whole["http"].jsonRpcCalls == {"getUsage ok": 4}  # type: ignore[attr-defined]
+
+
+def test_anIdNoJsonCanEchoIsAnInvalidRequest() -> None:
+    """
+    An id of 1e999 reads as infinity: refused, and the answer is JSON
+    (no C{Infinity}).
+    """
+    body = b'{"jsonrpc":"2.0","method":"getUsage","params":{"apiKey":"k"},"id":1e999}'
+    response = post(rpcWeb(), body)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not JSON: {constant}")
+
+    document = json.loads(response.body, parse_constant=refuse)
+    assert document["id"] is None
+    assert document["error"]["code"] == -32600
+
+
+def test_aLargeBodyIsKeptInMemoryNotInAFile() -> None:
+    """
+    twisted.web would give a body of 100,000 bytes or more a temporary
+    file: a descriptor a connection, which a client holding many could run
+    out.
+    """
+    web = rpcWeb()
+    connection = web.connect()
+    connection.send(
+        b"POST /json-rpc/4/invoke HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        b"application/json\r\nContent-Length: %d\r\n\r\n" % MAX_BODY
+    )
+    request = connection.protocol.requests[-1]  # type: ignore[attr-defined]
+    assert isinstance(request.content, io.BytesIO)
