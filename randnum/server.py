@@ -152,13 +152,34 @@ class RandnumServer:
             full.
         @raise randnum.rates.RateLimited: if the client is over its rate.
         """
+        audit = self.mayIssue(client)
+        return audit.draw(query, self.source, self.uuid7)
+
+    def mayIssue(self, client: str | None = None) -> SignedDraws:
+        """
+        The audit store, if a signed record may be issued now (for
+        C{client}, counted against its rate: see L{signedDraw}).
+
+        @raise QueryError: if signing is not enabled, or the store is full.
+        @raise randnum.rates.RateLimited: if the client is over its rate.
+        """
         if self.audit is None:
             raise QueryError("signing is not enabled", "signing_disabled")
         if self.audit.full:
             raise QueryError("audit store full", "audit_full")
         if client is not None:
             self.signedRates.take(client)
-        return self.audit.draw(query, self.source, self.uuid7)
+        return self.audit
+
+    def signedRecord(
+        self, request: dict[str, Any], values: list[Any], client: str | None = None
+    ) -> Deferred[bytes]:
+        """
+        Sign C{values}, drawn elsewhere for C{request} (a record's
+        C{request} member: RANDOM.ORG's signed calls,
+        L{randnum.jsonrpc}), into the next record, as L{signedDraw} does.
+        """
+        return self.mayIssue(client).issueRecord(request, values)
 
     def localTotals(self) -> Totals:
         """

@@ -1,24 +1,31 @@
 # -*- test-case-name: tests.jsonrpc.test_methods -*-
 """
-RANDOM.ORG's basic methods (Release 4): each call's parameters, checked by
-RANDOM.ORG's ranges and defaults, and its result, with values drawn by
-randnum's own generators (L{randnum.generation}).
-
-Served in open mode: there are no API keys yet, so any well-formed
-C{apiKey} is accepted, and every result reports the same large allowance
-left (L{OPEN_BITS_LEFT}, L{OPEN_REQUESTS_LEFT}).
+RANDOM.ORG's generating methods (Release 4), basic and signed: each call's
+parameters, checked by RANDOM.ORG's ranges and defaults, and costed before
+anything is drawn (a L{Plan}); then its C{random.data}, drawn by randnum's
+own generators (L{randnum.generation}) a piece of about one work budget at
+a time, so that a large answer is made across reactor turns, as
+C{/v1/random}'s are.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from randnum.generation.source import NumberSource
-from randnum.generation.values import Alphabet, decimals, gaussians, randomBytes, uuid4s
+from randnum.generation.values import (
+    CROWDED,
+    Alphabet,
+    decimals,
+    gaussians,
+    randomBytes,
+    uuid4s,
+)
 from randnum.generation.values import strings as drawStrings
 from randnum.jsonrpc.params import (
     REQUIRED,
@@ -32,7 +39,9 @@ from randnum.jsonrpc.params import (
     outOfRange,
     wrongLength,
 )
-from randnum.jsonrpc.protocol import Raw, methodNotFound
+from randnum.jsonrpc.protocol import RpcError, methodNotFound
+from randnum.limits import WORK_BUDGET
+from randnum.query import MAX_SIGNED_REPLY
 
 #: What open mode reports as left of a key's daily allowances, whatever is
 #: drawn: as much as a Java client's 32-bit integers hold comfortably.
@@ -49,47 +58,64 @@ MOST_BLOB_BITS = 1_048_576
 #: Decimal places randnum's decimals draw from one 64-bit range.
 NARROW_PLACES = 18
 
-#: RANDOM.ORG's other methods, which randnum does not serve yet: they
-#: answer "method not found".
-NOT_SERVED = (
-    "generateSignedIntegers",
-    "generateSignedIntegerSequences",
-    "generateSignedDecimalFractions",
-    "generateSignedGaussians",
-    "generateSignedStrings",
-    "generateSignedUUIDs",
-    "generateSignedBlobs",
-    "verifySignature",
-    "getResult",
-    "createTickets",
-    "revealTickets",
-    "listTickets",
-    "getTicket",
-)
+#: The signed methods' extra parameters, and the most characters of their
+#: JSON (RANDOM.ORG's limit for C{userData}).
+SIGNED_EXTRAS = ("licenseData", "userData", "ticketId")
+MOST_EXTRA = 1000
+
+#: The most bytes of the values of one signed call: a signed result is one
+#: record of the audit chain, made and signed at once, and held to
+#: C{/v1/random}'s limit for a signed draw.
+MOST_SIGNED_DATA = MAX_SIGNED_REPLY
+
+#: Ticket methods, which randnum does not serve: they answer "method not
+#: found".
+TICKETS = ("createTickets", "revealTickets", "listTickets", "getTicket")
+
+#: Pieces of C{random.data}'s JSON text, drawn from a source.
+Pieces = Callable[[NumberSource], Iterator[bytes]]
 
 
 @dataclass(frozen=True)
-class Drawn:
+class Drawing:
     """
-    What a generating method drew: C{random.data}, the bits it carries, and
-    how many values.
+    What a generating method will draw, checked and costed: the bits it
+    carries, how many values, what making them costs (in bytes of an
+    ordinary reply, as L{randnum.query.Query.workSize}), its parameters
+    with their defaults, and the pieces of its C{random.data}.
     """
 
-    data: Any
     bitsUsed: int
     count: int
+    workSize: int
+    params: dict[str, Any]
+    pieces: Pieces
+    #: How many times its bytes making it costs (Gaussians, strings).
+    scale: int = 1
 
 
 @dataclass(frozen=True)
-class Context:
+class Plan:
     """
-    What a call is answered with: the values' source, the time now, and
-    when the server started (a key's creation time, in open mode).
+    A generating call, checked and costed before anything is drawn.
+
+    @ivar method: the method called (a basic or a signed one).
+    @ivar apiKey: the key it was called with.
+    @ivar drawing: what it draws.
+    @ivar extras: a signed call's C{licenseData} and C{userData}.
     """
 
-    source: NumberSource
-    now: float
-    started: float
+    method: str
+    apiKey: str
+    drawing: Drawing
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> bool:
+        """
+        Whether the call is a signed method's.
+        """
+        return self.method in SIGNED
 
 
 def timestamp(seconds: float) -> str:
@@ -118,30 +144,81 @@ def _noPregenerated(params: Params) -> None:
         )
 
 
-def _written(values: list[int], base: int) -> list[Any]:
+def _spans(n: int, workSize: int) -> Iterator[tuple[int, int]]:
+    """
+    C{n} values in runs of about one work budget: each run's start and
+    length.
+    """
+    each = max(1, WORK_BUDGET * n // max(workSize, 1))
+    for start in range(0, n, each):
+        yield start, min(each, n - start)
+
+
+def listed(parts: Iterator[bytes]) -> Iterator[bytes]:
+    """
+    Parts of an array's text (each one or more elements, separated by
+    commas) as the pieces of one JSON array.
+    """
+    previous: bytes | None = None
+    for part in parts:
+        if previous is None:
+            previous = b"[" + part
+        else:
+            yield previous
+            previous = b"," + part
+    yield (b"[" if previous is None else previous) + b"]"
+
+
+def _quoted(values: list[bytes]) -> bytes:
+    """
+    ASCII values that need no escaping, as JSON strings.
+    """
+    return b'"' + b'","'.join(values) + b'"'
+
+
+def _written(values: list[int], base: int) -> bytes:
     """
     Integers as C{random.data} holds them: numbers in base 10, strings in
     another base.
     """
     if base == 10:
-        return values
+        return b",".join(b"%d" % value for value in values)
     spec = {2: "b", 8: "o", 16: "x"}[base]
-    return [format(value, spec) for value in values]
+    return _quoted([format(value, spec).encode("ascii") for value in values])
 
 
-def _integers(
-    source: NumberSource, n: int, low: int, high: int, replacement: bool
-) -> list[int]:
+def _width(low: int, high: int, base: int) -> int:
+    """
+    The most bytes one integer of C{low..high} takes in C{random.data}.
+    """
+    spec = {2: "b", 8: "o", 10: "d", 16: "x"}[base]
+    quotes = 0 if base == 10 else 2
+    return max(len(format(low, spec)), len(format(high, spec))) + quotes + 1
+
+
+def _checkDomain(n: int, low: int, high: int, replacement: bool) -> None:
     if low > high:
         raise mustBeLess("min", "max")
     if not replacement and n > high - low + 1:
         raise domainTooSmall(n, high - low + 1)
-    if replacement:
-        return source.integers(low, high, n)
-    return source.distinct(low, high, n)
 
 
-def generateIntegers(source: NumberSource, params: Params) -> Drawn:
+def _integerParts(
+    source: NumberSource, n: int, low: int, high: int, replacement: bool, base: int
+) -> Iterator[bytes]:
+    """
+    C{n} integers of C{low..high}, written in C{base}, a work budget at a
+    time.
+    """
+    sample = None if replacement else source.distinct(low, high, n)
+    for start, count in _spans(n, n * _width(low, high, base)):
+        if sample is None:
+            yield _written(source.integers(low, high, count), base)
+        else:
+            yield _written(sample[start : start + count], base)
+
+
+def generateIntegers(params: Params) -> Drawing:
     """
     C{n} integers in C{min..max}, with or without replacement, in C{base}.
     """
@@ -151,32 +228,61 @@ def generateIntegers(source: NumberSource, params: Params) -> Drawn:
     replacement = params.boolean("replacement", True)
     base = params.choice("base", BASES, 10)
     _noPregenerated(params)
-    values = _integers(source, n, low, high, replacement)
-    return Drawn(_written(values, base), _bits(n, high - low + 1), n)
+    _checkDomain(n, low, high, replacement)
+    filled = {"n": n, "min": low, "max": high, "replacement": replacement}
+    return Drawing(
+        _bits(n, high - low + 1),
+        n,
+        n * _width(low, high, base),
+        {**filled, "base": base, "pregeneratedRandomization": None},
+        lambda source: listed(_integerParts(source, n, low, high, replacement, base)),
+    )
 
 
 def _perSequence(
     params: Params, name: str, n: int, check: Callable[[str, Any], Any], default: Any
-) -> list[Any]:
+) -> tuple[list[Any], Any]:
     """
-    C{name} for each of C{n} sequences: one value for all, or an array of
-    C{n}, each checked.
+    C{name} for each of C{n} sequences (one value for all, or an array of
+    C{n}, each checked), and the value as given, with its default.
     """
     value = params.raw(name, default)
     if isinstance(value, list):
         if len(value) != n:
             raise wrongLength(name, n, len(value))
-        return [check(name, item) for item in value]
-    return [check(name, value)] * n
+        return [check(name, item) for item in value], value
+    return [check(name, value)] * n, value
 
 
-def generateIntegerSequences(source: NumberSource, params: Params) -> Drawn:
+def _sequenceParts(
+    source: NumberSource, specs: list[tuple[int, int, int, bool, int]]
+) -> Iterator[bytes]:
+    """
+    Each sequence's array, several to a part up to about a work budget.
+    """
+    group: list[bytes] = []
+    work = 0
+    for length, low, high, replacement, base in specs:
+        group.append(
+            b"".join(
+                listed(_integerParts(source, length, low, high, replacement, base))
+            )
+        )
+        work += length * _width(low, high, base)
+        if work >= WORK_BUDGET:
+            yield b",".join(group)
+            group, work = [], 0
+    if group:
+        yield b",".join(group)
+
+
+def generateIntegerSequences(params: Params) -> Drawing:
     """
     C{n} sequences of integers: uniform (each parameter one value) or
     multiform (any of them an array of C{n}, one for each sequence).
     """
     n = params.integer("n", 1, 1000)
-    lengths = _perSequence(
+    lengths, length = _perSequence(
         params,
         "length",
         n,
@@ -186,22 +292,31 @@ def generateIntegerSequences(source: NumberSource, params: Params) -> Drawn:
     if sum(lengths) > MOST_VALUES:
         raise outOfRange("length", 1, MOST_VALUES // n)
     bound = lambda name, v: checkInteger(name, v, -BOUND, BOUND)  # noqa: E731
-    lows = _perSequence(params, "min", n, bound, REQUIRED)
-    highs = _perSequence(params, "max", n, bound, REQUIRED)
-    replacements = _perSequence(params, "replacement", n, checkBoolean, True)
-    bases = _perSequence(
+    lows, low = _perSequence(params, "min", n, bound, REQUIRED)
+    highs, high = _perSequence(params, "max", n, bound, REQUIRED)
+    replacements, replacement = _perSequence(
+        params, "replacement", n, checkBoolean, True
+    )
+    bases, base = _perSequence(
         params, "base", n, lambda name, v: checkChoice(name, v, BASES), 10
     )
     _noPregenerated(params)
-    data = []
-    bits = 0
-    for length, low, high, replacement, base in zip(
-        lengths, lows, highs, replacements, bases, strict=True
-    ):
-        values = _integers(source, length, low, high, replacement)
-        data.append(_written(values, base))
-        bits += _bits(length, high - low + 1)
-    return Drawn(data, bits, sum(lengths))
+    specs = list(zip(lengths, lows, highs, replacements, bases, strict=True))
+    for count, first, last, unique, _ in specs:
+        _checkDomain(count, first, last, unique)
+    filled = {"n": n, "length": length, "min": low, "max": high}
+    return Drawing(
+        sum(_bits(s[0], s[2] - s[1] + 1) for s in specs),
+        sum(lengths),
+        sum(s[0] * _width(s[1], s[2], s[4]) for s in specs),
+        {
+            **filled,
+            "replacement": replacement,
+            "base": base,
+            "pregeneratedRandomization": None,
+        },
+        lambda source: listed(_sequenceParts(source, specs)),
+    )
 
 
 def _fractions(source: NumberSource, places: int, n: int, unique: bool) -> list[bytes]:
@@ -238,7 +353,19 @@ def _number(text: bytes) -> bytes:
     return stripped + b"0" if stripped.endswith(b".") else stripped
 
 
-def generateDecimalFractions(source: NumberSource, params: Params) -> Drawn:
+def _fractionParts(
+    source: NumberSource, n: int, places: int, replacement: bool
+) -> Iterator[bytes]:
+    sample = None if replacement else _fractions(source, places, n, True)
+    for start, count in _spans(n, n * (places + 3)):
+        if sample is None:
+            texts = _fractions(source, places, count, False)
+        else:
+            texts = sample[start : start + count]
+        yield b",".join(map(_number, texts))
+
+
+def generateDecimalFractions(params: Params) -> Drawing:
     """
     C{n} decimal fractions in [0, 1) with C{decimalPlaces} places.
     """
@@ -248,12 +375,21 @@ def generateDecimalFractions(source: NumberSource, params: Params) -> Drawn:
     _noPregenerated(params)
     if not replacement and n > 10**places:
         raise domainTooSmall(n, 10**places)
-    texts = _fractions(source, places, n, not replacement)
-    data = Raw(b"[" + b",".join(map(_number, texts)) + b"]")
-    return Drawn(data, _bits(n, 10**places), n)
+    return Drawing(
+        _bits(n, 10**places),
+        n,
+        n * (places + 3),
+        {
+            "n": n,
+            "decimalPlaces": places,
+            "replacement": replacement,
+            "pregeneratedRandomization": None,
+        },
+        lambda source: listed(_fractionParts(source, n, places, replacement)),
+    )
 
 
-def generateGaussians(source: NumberSource, params: Params) -> Drawn:
+def generateGaussians(params: Params) -> Drawing:
     """
     C{n} values from a normal distribution, rounded to
     C{significantDigits}.
@@ -263,9 +399,28 @@ def generateGaussians(source: NumberSource, params: Params) -> Drawn:
     sd = params.number("standardDeviation", -1_000_000, 1_000_000)
     digits = params.integer("significantDigits", 2, 20)
     _noPregenerated(params)
-    texts = gaussians(source, mean, sd, digits, n)
-    data = Raw(b"[" + b",".join(texts) + b"]")
-    return Drawn(data, _bits(n, 10**digits), n)
+    # Four times its bytes, as on /v1/random: Box-Muller and the rounding.
+    scale = 4
+    work = scale * n * (digits + 24)
+
+    def parts(source: NumberSource) -> Iterator[bytes]:
+        for _, count in _spans(n, work):
+            yield b",".join(gaussians(source, mean, sd, digits, count))
+
+    return Drawing(
+        _bits(n, 10**digits),
+        n,
+        work,
+        {
+            "n": n,
+            "mean": params.raw("mean"),
+            "standardDeviation": params.raw("standardDeviation"),
+            "significantDigits": digits,
+            "pregeneratedRandomization": None,
+        },
+        lambda source: listed(parts(source)),
+        scale,
+    )
 
 
 def _distinct(characters: str) -> str:
@@ -276,42 +431,107 @@ def _distinct(characters: str) -> str:
     return "".join(dict.fromkeys(characters))
 
 
-def generateStrings(source: NumberSource, params: Params) -> Drawn:
+def _plainAscii(characters: str) -> bool:
+    """
+    Whether C{characters} are ASCII that JSON writes as they are.
+    """
+    return all(" " <= c <= "~" and c not in '"\\' for c in characters)
+
+
+def _stringParts(
+    source: NumberSource,
+    characters: str,
+    length: int,
+    n: int,
+    unique: bool,
+    perPart: int,
+) -> Iterator[bytes]:
+    """
+    C{n} strings of C{length} of C{characters}, a work budget at a time.
+    """
+    if len(characters) == 1:
+        for _, count in _spans(n, n * (length + 3)):
+            yield (
+                _quoted([characters.encode("ascii") * length] * count)
+                if (_plainAscii(characters))
+                else json.dumps([characters * length] * count)[1:-1].encode("utf-8")
+            )
+        return
+    if _plainAscii(characters):
+        alphabet = Alphabet(characters.encode("ascii"))
+        for batch in drawStrings(source, alphabet, length, n, unique, perPart):
+            yield _quoted(batch)
+        return
+    # Indices into the characters, drawn as randnum draws strings, then
+    # spelled in them by one C call a string.
+    indices = Alphabet(bytes(range(len(characters))))
+    table = dict(enumerate(characters))
+    for batch in drawStrings(source, indices, length, n, unique, perPart):
+        spelled = [value.decode("latin-1").translate(table) for value in batch]
+        yield json.dumps(spelled, ensure_ascii=False)[1:-1].encode("utf-8")
+
+
+def generateStrings(params: Params) -> Drawing:
     """
     C{n} strings of C{length} characters drawn from C{characters}.
     """
     n = params.integer("n", 1, MOST_VALUES)
     length = params.integer("length", 1, 32)
-    characters = _distinct(params.string("characters", 128))
+    given = params.string("characters", 128)
+    characters = _distinct(given)
     replacement = params.boolean("replacement", True)
     _noPregenerated(params)
     size = len(characters)
     if not replacement and n > size**length:
         raise domainTooSmall(n, size**length)
-    if size == 1:
-        data = [characters * length] * n
-    else:
-        # Indices into the characters, drawn as randnum draws strings.
-        indices = Alphabet(bytes(range(size)))
-        data = [
-            "".join([characters[i] for i in value])
-            for batch in drawStrings(source, indices, length, n, not replacement, n)
-            for value in batch
-        ]
-    return Drawn(data, _bits(n * length, size), n)
+    each = length * max(len(c.encode("utf-8")) for c in characters) + 3
+    scale = 1
+    if not replacement and size**length < CROWDED * n:
+        # Sampled by index and spelled out, as on /v1/random.
+        scale = 8
+    elif not _plainAscii(characters):
+        scale = 2
+    work = scale * n * each
+    perPart = max(1, WORK_BUDGET * n // work)
+    return Drawing(
+        _bits(n * length, size),
+        n,
+        work,
+        {
+            "n": n,
+            "length": length,
+            "characters": given,
+            "replacement": replacement,
+            "pregeneratedRandomization": None,
+        },
+        lambda source: listed(
+            _stringParts(source, characters, length, n, not replacement, perPart)
+        ),
+        scale,
+    )
 
 
-def generateUUIDs(source: NumberSource, params: Params) -> Drawn:
+def generateUUIDs(params: Params) -> Drawing:
     """
     C{n} version 4 UUIDs.
     """
     n = params.integer("n", 1, 1000)
     _noPregenerated(params)
-    data = [value.decode("ascii") for value in uuid4s(source, n)]
-    return Drawn(data, 122 * n, n)
+
+    def parts(source: NumberSource) -> Iterator[bytes]:
+        for _, count in _spans(n, 39 * n):
+            yield _quoted(uuid4s(source, count))
+
+    return Drawing(
+        122 * n,
+        n,
+        39 * n,
+        {"n": n, "pregeneratedRandomization": None},
+        lambda source: listed(parts(source)),
+    )
 
 
-def generateBlobs(source: NumberSource, params: Params) -> Drawn:
+def generateBlobs(params: Params) -> Drawing:
     """
     C{n} blobs of C{size} bits (a multiple of 8), in base64 or hex.
     """
@@ -323,15 +543,25 @@ def generateBlobs(source: NumberSource, params: Params) -> Drawn:
         raise outOfRange("size", 8, MOST_BLOB_BITS // n // 8 * 8)
     encoding = params.choice("format", ("base64", "hex"), "base64")
     _noPregenerated(params)
-    data = [
-        value.decode("ascii") for value in randomBytes(source, size // 8, encoding, n)
-    ]
-    return Drawn(data, n * size, n)
+    octets = size // 8
+    each = (2 * octets if encoding == "hex" else 4 * -(-octets // 3)) + 3
+
+    def parts(source: NumberSource) -> Iterator[bytes]:
+        for _, count in _spans(n, n * each):
+            yield _quoted(randomBytes(source, octets, encoding, count))
+
+    return Drawing(
+        n * size,
+        n,
+        n * each,
+        {"n": n, "size": size, "format": encoding, "pregeneratedRandomization": None},
+        lambda source: listed(parts(source)),
+    )
 
 
-#: The generating methods, with their parameters' names.
-GENERATORS: dict[str, tuple[Callable[[NumberSource, Params], Drawn], tuple[str, ...]]]
-GENERATORS = {
+#: The generating methods, by their basic names, with their parameters'
+#: names.
+GENERATORS: dict[str, tuple[Callable[[Params], Drawing], tuple[str, ...]]] = {
     "generateIntegers": (
         generateIntegers,
         ("n", "min", "max", "replacement", "base"),
@@ -356,50 +586,65 @@ GENERATORS = {
     "generateBlobs": (generateBlobs, ("n", "size", "format")),
 }
 
+#: The signed methods, each with the basic one it signs.
+SIGNED = {"generateSigned" + name[len("generate") :]: name for name in GENERATORS}
+
 #: Every method name RANDOM.ORG's Release 4 has (the metrics' labels).
-METHODS = (*GENERATORS, "getUsage", *NOT_SERVED)
+METHODS = (*GENERATORS, *SIGNED, "getUsage", "verifySignature", "getResult", *TICKETS)
 
 
-def usage(context: Context) -> dict[str, Any]:
+def _extra(params: Params, name: str) -> Any:
     """
-    C{getUsage}'s result in open mode: the key is running since the server
-    started, has the open allowance left, and nothing is counted per key.
+    A signed call's C{licenseData} or C{userData}: any JSON, of at most
+    L{MOST_EXTRA} characters.
     """
-    return {
-        "status": "running",
-        "creationTime": timestamp(context.started),
-        "bitsLeft": OPEN_BITS_LEFT,
-        "requestsLeft": OPEN_REQUESTS_LEFT,
-        "totalBits": 0,
-        "totalRequests": 0,
-    }
+    value = params.raw(name, None)
+    if value is not None:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if len(text) > MOST_EXTRA:
+            raise malformed(name, f"it must be at most {MOST_EXTRA} characters as JSON")
+    return value
 
 
-def answer(method: str, values: dict[str, Any], context: Context) -> tuple[Any, int]:
+def plan(method: str, values: dict[str, Any]) -> Plan:
     """
-    The result of calling C{method} with C{values}, and how many values it
-    drew.
+    Check a generating call and cost it, drawing nothing yet.
 
-    @raise RpcError: for a method not served, or parameters it refuses.
+    @raise RpcError: for a method that does not generate (-32601), or
+        parameters it refuses.
     """
-    if method == "getUsage":
-        Params(values, ("apiKey",)).string("apiKey", 128)
-        return usage(context), 0
-    if method in NOT_SERVED:
-        raise methodNotFound(
-            method, "randnum does not serve signed methods or tickets yet"
-        )
-    if method not in GENERATORS:
+    if method in TICKETS:
+        raise methodNotFound(method, "randnum does not serve tickets")
+    basic = SIGNED.get(method, method)
+    if basic not in GENERATORS:
         raise methodNotFound(method)
-    generate, names = GENERATORS[method]
-    params = Params(values, ("apiKey", *names, "pregeneratedRandomization"))
-    params.string("apiKey", 128)
-    drawn = generate(context.source, params)
-    result = {
-        "random": {"data": drawn.data, "completionTime": timestamp(context.now)},
-        "bitsUsed": drawn.bitsUsed,
-        "bitsLeft": OPEN_BITS_LEFT,
-        "requestsLeft": OPEN_REQUESTS_LEFT,
-        "advisoryDelay": 0,
-    }
-    return result, drawn.count
+    generate, names = GENERATORS[basic]
+    extras = SIGNED_EXTRAS if method in SIGNED else ()
+    params = Params(values, ("apiKey", *names, "pregeneratedRandomization", *extras))
+    apiKey = params.string("apiKey", 128)
+    drawing = generate(params)
+    if not extras:
+        return Plan(method, apiKey, drawing)
+    if params.raw("ticketId", None) is not None:
+        raise RpcError(420, "The ticket you specified does not exist", None)
+    size = drawing.workSize // drawing.scale
+    if size > MOST_SIGNED_DATA:
+        n = drawing.params["n"]
+        raise outOfRange("n", 1, max(1, n * MOST_SIGNED_DATA // size))
+    return Plan(
+        method,
+        apiKey,
+        drawing,
+        {
+            "licenseData": _extra(params, "licenseData"),
+            "userData": _extra(params, "userData"),
+        },
+    )
+
+
+def data(plan: Plan, source: NumberSource) -> Iterator[bytes]:
+    """
+    The pieces of a planned call's C{random.data}, each drawn when it is
+    asked for.
+    """
+    return plan.drawing.pieces(source)

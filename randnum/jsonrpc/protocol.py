@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,38 +136,14 @@ def parseCall(body: bytes) -> Call:
     return Call(method, params, id, notification="id" not in document)
 
 
-class Raw:
-    """
-    JSON text to put in a response as it is: numbers written exactly (a
-    decimal fraction with twenty places, which a float would round).
-    """
-
-    def __init__(self, text: bytes) -> None:
-        self.text = text
-
-
 def _encode(document: dict[str, Any]) -> bytes:
     """
-    C{document} as compact JSON, with its L{Raw} values (at most one,
-    anywhere) put in as they are.
+    C{document} as compact JSON, with a trailing newline.
     """
-    raws: list[Raw] = []
-    # What stands for a Raw value while the rest is encoded: no string a
-    # client sent (an id) can be it.
-    stand = "\x00raw " + secrets.token_hex(16)
-
-    def mark(value: object) -> str:
-        if isinstance(value, Raw):
-            raws.append(value)
-            return stand
-        raise TypeError(f"not JSON: {value!r}")
-
-    text = json.dumps(
-        document, separators=(",", ":"), default=mark, allow_nan=False
-    ).encode("utf-8")
-    for raw in raws:
-        text = text.replace(json.dumps(stand).encode("ascii"), raw.text, 1)
-    return text + b"\n"
+    return (
+        json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        + b"\n"
+    )
 
 
 def resultResponse(id: Any, result: dict[str, Any]) -> bytes:

@@ -7,28 +7,45 @@ every call's answer, error or not, in a 200 response.
 
 The request was admitted and read like any other (L{randnum.web.site}):
 within the connection limits, at its client's share of the turn, and with
-a body of at most L{MAX_BODY} bytes (413 above).
+a body of at most L{MAX_BODY} bytes (413 above).  A generating call is
+checked and costed before anything is drawn, charged to its client's
+share by that cost, and a large answer is made and sent a piece a reactor
+turn, as C{/v1/random}'s are (L{randnum.web.streaming}).
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from typing import Any
 
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import IResource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
-from randnum.jsonrpc.methods import METHODS, Context, answer
+from randnum.jsonrpc import signatures
+from randnum.jsonrpc.methods import METHODS, Plan, plan, timestamp
+from randnum.jsonrpc.params import Params
 from randnum.jsonrpc.protocol import (
+    Call,
     CallError,
     RpcError,
     errorResponse,
+    methodNotFound,
     parseCall,
     resultResponse,
 )
+from randnum.jsonrpc.results import basicResult, usageFields
+from randnum.query import QueryError
+from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.stats import HttpStats
-from randnum.web.channel import REQUEST_COST
-from randnum.web.responses import JSONResource, jsonError, respond
+from randnum.tcp.answering import STREAM_ABOVE
+from randnum.web.responses import JSONResource, jsonError
+from randnum.web.streaming import StreamedBody
+
+log = Logger(namespace="randnum")
 
 #: The paths it answers at: Release 4's, and Release 2's (where the npm
 #: C{random-org} client sends by default).
@@ -39,13 +56,12 @@ PATHS = (b"/json-rpc/4/invoke", b"/json-rpc/2/invoke")
 #: integers.
 MAX_BODY = 128 * 1024
 
-#: Work a second of answering is worth, in bytes of an ordinary reply:
-#: randnum's scale, where twisted.web's 100 µs for a request are worth
-#: REQUEST_COST.
-WORK_A_SECOND = round(REQUEST_COST / 100e-6)
-
 #: The one method it answers.
 METHOD = b"POST"
+
+#: What a call's answer is: the whole body, or its pieces, to be sent a
+#: piece a turn.
+Answer = bytes | Iterator[bytes]
 
 
 def _isJson(contentType: bytes | None) -> bool:
@@ -58,6 +74,14 @@ def _isJson(contentType: bytes | None) -> bool:
     return contentType.split(b";", 1)[0].strip().lower() == b"application/json"
 
 
+def serverError(reason: str, code: int = -32000) -> RpcError:
+    """
+    A server's own error (JSON-RPC's -32000 range): the call was fine, the
+    server cannot answer it now.
+    """
+    return RpcError(code, f"Server error: {reason}")
+
+
 class InvokeResource(JSONResource):
     """
     The JSON-RPC endpoint: one call a request.
@@ -68,8 +92,6 @@ class InvokeResource(JSONResource):
     def __init__(self, server: RandnumServer) -> None:
         super().__init__()
         self.randnum = server
-        #: When it first answered: a key's creation time, in open mode.
-        self._started: float | None = None
 
     @property
     def stats(self) -> HttpStats:
@@ -104,48 +126,238 @@ class InvokeResource(JSONResource):
             )
         self.stats.requests += 1
         assert request.content is not None
-        call = request.content.read()
-        started = time.perf_counter()
-        body = self._respond(call)
-        spent = time.perf_counter() - started
+        body = request.content.read()
         # What it costs its client's share of the turn (RandnumChannel): its
-        # call read, then its answer, by its length or by the time it took
-        # (a Gaussian costs more than its digits), whichever is more.
-        request.workSize = len(call) + max(  # type: ignore[attr-defined]
-            len(body), round(spent * WORK_A_SECOND)
-        )
-        if not body:
-            request.setResponseCode(204)
-            return b""
-        return respond(request, 200, body)
-
-    def _respond(self, body: bytes) -> bytes:
-        """
-        The response to a body: a result, an error object, or nothing for
-        a notification (a call without an C{id}).
-        """
+        # call read, then its answer (a generating call's, by its cost).
+        request.workSize = len(body)  # type: ignore[attr-defined]
         try:
             call = parseCall(body)
         except CallError as refused:
             self._count("unknown", str(refused.error.code))
-            return errorResponse(refused.id, refused.error)
+            return self._send(request, errorResponse(refused.id, refused.error))
         if call.notification:
             # Nothing would be read: nothing is drawn.
             self._count(call.method, "notification")
+            request.setResponseCode(204)
             return b""
-        clock = self.randnum.clock
-        if self._started is None:
-            self._started = clock.seconds()
-        context = Context(self.randnum.source, clock.seconds(), self._started)
         try:
-            result, count = answer(call.method, call.params, context)
+            answer = self._answer(request, call)
         except RpcError as error:
-            self._count(call.method, str(error.code))
-            self.stats.countError("jsonrpc")
-            return errorResponse(call.id, error)
+            return self._send(request, self._refused(call, error))
+        return self._whenAnswered(request, call, answer)
+
+    def _send(self, request: Request, body: bytes) -> bytes:
+        request.workSize += len(body)  # type: ignore[attr-defined]
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", b"application/json")
+        return body
+
+    def _refused(self, call: Call, error: RpcError) -> bytes:
+        self._count(call.method, str(error.code))
+        self.stats.countError("jsonrpc")
+        return errorResponse(call.id, error)
+
+    def _whenAnswered(
+        self, request: Request, call: Call, answer: Deferred[Answer]
+    ) -> int:
+        """
+        Send C{answer} once it comes: whole, or a piece a turn.
+        """
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+        def send(body: Answer) -> None:
+            if gone:
+                return
+            request.setResponseCode(200)
+            request.setHeader(b"content-type", b"application/json")
+            if isinstance(body, bytes):
+                request.write(body)
+                request.finish()
+                return
+            StreamedBody(
+                request,
+                body,
+                self.randnum.clock,
+                lambda: None,
+                self.randnum.limits.idleTimeout,
+            )
+
+        def failed(failure: Failure) -> Answer:
+            if failure.check(RpcError):
+                return self._refused(call, failure.value)
+            log.failure("JSON-RPC call {method} failed", failure, method=call.method)
+            return self._refused(call, RpcError(-32603, "Internal error"))
+
+        answer.addErrback(failed).addCallback(send)
+        return NOT_DONE_YET
+
+    def _answer(self, request: Request, call: Call) -> Deferred[Answer]:
+        """
+        The answer to C{call}, once it is ready.
+
+        @raise RpcError: if it is refused at once.
+        """
+        method = call.method
+        if method == "getUsage":
+            return self._usage(call)
+        if method == "verifySignature":
+            return self._verify(call)
+        if method == "getResult":
+            return self._result(call)
+        planned = plan(method, call.params)
+        request.workSize += planned.drawing.workSize  # type: ignore[attr-defined]
+        client = getattr(request.channel, "client", "local")
+        if planned.signed:
+            return self._signed(call, planned, client)
+        return self._basic(call, planned)
+
+    def _basic(self, call: Call, planned: Plan) -> Deferred[Answer]:
+        """
+        A basic call's answer: its values, drawn as they are sent.
+        """
+        drawing = planned.drawing
+        server = self.randnum
+
+        def draw(figures: Any) -> Answer:
+            self._count(call.method, "ok")
+            server.http.numbers += drawing.count
+            pieces = basicResult(
+                call.id,
+                drawing.pieces(server.source),
+                timestamp(server.clock.seconds()),
+                drawing.bitsUsed,
+                figures,
+            )
+            if drawing.workSize <= STREAM_ABOVE:
+                return b"".join(pieces)
+            return pieces
+
+        taken = server.allowances.take(planned.apiKey, drawing.bitsUsed)
+        return taken.addCallback(draw)
+
+    def _signing(self, client: str | None) -> Any:
+        """
+        The audit store, if a signed result may be made now.
+
+        @raise RpcError: if it may not.
+        """
+        try:
+            return self.randnum.mayIssue(client)
+        except RateLimited as limited:
+            raise serverError(
+                "too many signed results from your address: "
+                f"retry in {limited.retryAfter} s",
+                -32001,
+            ) from None
+        except QueryError as error:
+            if error.kind == "signing_disabled":
+                raise methodNotFound(
+                    "signed methods", "signing is not enabled on this server"
+                ) from None
+            raise serverError(error.reason) from None
+
+    def _signed(
+        self, call: Call, planned: Plan, client: str | None
+    ) -> Deferred[Answer]:
+        """
+        A signed call's answer: its values drawn, signed into the audit
+        chain as one record, and RANDOM.ORG's C{random} object of that
+        record, signed.
+        """
+        audit = self._signing(client)
+        server = self.randnum
+        drawing = planned.drawing
+
+        def issue(figures: Any) -> Deferred[Answer]:
+            record = signatures.issue(audit, planned, server.source)
+            return record.addCallback(respond, figures)
+
+        def respond(endorsed: signatures.Endorsed, figures: Any) -> Answer:
+            self._count(call.method, "ok")
+            server.http.numbers += drawing.count
+            return resultResponse(
+                call.id,
+                {
+                    "random": endorsed.random,
+                    "signature": endorsed.signature,
+                    **usageFields(drawing.bitsUsed, figures),
+                },
+            )
+
+        taken = server.allowances.take(planned.apiKey, drawing.bitsUsed)
+        return taken.addCallback(issue)
+
+    def _usage(self, call: Call) -> Deferred[Answer]:
+        """
+        C{getUsage}: the key's figures.
+        """
+        apiKey = Params(call.params, ("apiKey",)).string("apiKey", 128)
+
+        def respond(usage: Any) -> Answer:
+            self._count(call.method, "ok")
+            return resultResponse(
+                call.id,
+                {
+                    "status": usage.status,
+                    "creationTime": timestamp(usage.creationTime),
+                    "bitsLeft": usage.bitsLeft,
+                    "requestsLeft": usage.requestsLeft,
+                    "totalBits": usage.totalBits,
+                    "totalRequests": usage.totalRequests,
+                    "advisoryDelay": 0,
+                },
+            )
+
+        return self.randnum.allowances.usage(apiKey).addCallback(respond)
+
+    def _verify(self, call: Call) -> Deferred[Answer]:
+        """
+        C{verifySignature}: whether a C{random} object is this server's,
+        whatever its members' order or spacing.  No key is needed.
+        """
+        params = Params(call.params, ("random", "signature"))
+        random = params.raw("random")
+        signature = params.raw("signature")
+        audit = self.randnum.audit
+        if audit is None:
+            raise methodNotFound(call.method, "signing is not enabled on this server")
+        authentic = signatures.authenticFor(audit, random, signature)
         self._count(call.method, "ok")
-        self.stats.numbers += count
-        return resultResponse(call.id, result)
+        return maybeDeferred(
+            resultResponse, call.id, {"authenticity": authentic, "advisoryDelay": 0}
+        )
+
+    def _result(self, call: Call) -> Deferred[Answer]:
+        """
+        C{getResult}: a signed result made with the same key, from the
+        audit store.
+        """
+        params = Params(call.params, ("apiKey", "serialNumber"))
+        apiKey = params.string("apiKey", 128)
+        serial = params.integer("serialNumber", 1, 2**53 - 1)
+        audit = self.randnum.audit
+        if audit is None:
+            raise methodNotFound(call.method, "signing is not enabled on this server")
+        server = self.randnum
+
+        def respond(endorsed: signatures.Endorsed, figures: Any) -> Answer:
+            self._count(call.method, "ok")
+            return resultResponse(
+                call.id,
+                {
+                    "random": endorsed.random,
+                    "signature": endorsed.signature,
+                    **usageFields(0, figures),
+                },
+            )
+
+        def found(endorsed: signatures.Endorsed) -> Deferred[Answer]:
+            usage = server.allowances.usage(apiKey)
+            return usage.addCallback(lambda figures: respond(endorsed, figures))
+
+        stored = signatures.stored(audit, serial, apiKey)
+        return stored.addCallback(found)
 
 
 def invokeTree(server: RandnumServer) -> IResource:

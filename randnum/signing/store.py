@@ -183,6 +183,14 @@ class SignedDraws(Protocol):
         L{AuditStore.issue}.
         """
 
+    def issueRecord(
+        self, request: dict[str, Any], values: list[Any]
+    ) -> Deferred[bytes]:
+        """
+        Sign C{values}, drawn elsewhere, into the next record, for
+        C{request}: see L{AuditStore.issueRecord}.
+        """
+
     def record(self, serial: int) -> Deferred[bytes | None]:
         """
         The stored record C{serial}, or L{None}.
@@ -372,6 +380,24 @@ class AuditStore:
             raise QueryError("audit store full", "audit_full")
         return self.issue(query, drawValues(source, query, uuid7), query.data)
 
+    def issueRecord(
+        self, request: dict[str, Any], values: list[Any]
+    ) -> Deferred[bytes]:
+        """
+        Sign C{values}, drawn elsewhere (for a RANDOM.ORG signed call), into
+        the next record, whose C{request} is C{request}: see L{issue}.
+
+        @raise QueryError: (C{audit store full}) as L{draw}.
+        @raise TypeError: if C{request} or C{values} hold what a record
+            may not (L{randnum.signing.records.canonical}).
+        """
+        size = len(canonical([request, values]))
+        if not self.roomFor(size + RECORD_OVERHEAD):
+            self.full = True
+            self._logFull(self.size())
+            raise QueryError("audit store full", "audit_full")
+        return self._issue(request, values, None)
+
     def roomFor(self, size: int) -> bool:
         """
         Whether a record of about C{size} bytes may be stored without the
@@ -395,6 +421,11 @@ class AuditStore:
             once it is committed, or fails with L{AuditUnavailable} if it
             cannot be (then it must not be sent, and it never is stored).
         """
+        return self._issue(requestFields(query), values, data)
+
+    def _issue(
+        self, request: dict[str, Any], values: list[Any], data: str | None
+    ) -> Deferred[bytes]:
         if not self.available:
             self._resync()
             return fail(AuditUnavailable())
@@ -402,7 +433,7 @@ class AuditStore:
         record: dict[str, Any] = {
             "serial": serial,
             "time": rfc3339(self.clock.seconds()),
-            "request": requestFields(query),
+            "request": request,
             "values": values,
             "key": self.signer.keyId,
             "prev": self.tail,

@@ -206,6 +206,43 @@ class SignDraw(amp.Command):
     }
 
 
+class SignRecord(amp.Command):
+    """
+    Worker to main: sign and store a record of values the worker drew (a
+    RANDOM.ORG signed call's), for C{request} (JSON); answered with the
+    record once it is stored.
+    """
+
+    arguments: ClassVar[_Schema] = [
+        (b"request", amp.Unicode()),
+        (b"values", LongBytes()),  # type: ignore[no-untyped-call]
+    ]
+    response: ClassVar[_Schema] = [
+        (b"record", LongBytes())  # type: ignore[no-untyped-call]
+    ]
+    errors: ClassVar[dict[type[Exception], bytes]] = {
+        StoreUnavailable: b"UNAVAILABLE",
+        StoreFull: b"FULL",
+        SigningDisabled: b"DISABLED",
+    }
+
+
+class EndorseRecord(amp.Command):
+    """
+    Worker to main: sign the RANDOM.ORG C{random} object of a stored
+    record (L{randnum.jsonrpc.signatures}); answered with the signature.
+    The main process signs only a RANDOM.ORG record its own key signed.
+    """
+
+    arguments: ClassVar[_Schema] = [
+        (b"record", LongBytes())  # type: ignore[no-untyped-call]
+    ]
+    response: ClassVar[_Schema] = [(b"signature", amp.Unicode())]
+    errors: ClassVar[dict[type[Exception], bytes]] = {
+        SigningDisabled: b"DISABLED",
+    }
+
+
 class WorkerCounts(amp.Command):
     """
     Main to worker: this worker's counts since it started.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -56,8 +57,10 @@ from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
 
 from randnum.config import Config
+from randnum.jsonrpc import signatures
 from randnum.query import QueryError
 from randnum.server import RandnumServer
+from randnum.signing.records import RecordError
 from randnum.signing.store import AuditStore, AuditUnavailable
 from randnum.stats import FaceStats, Totals, emptyFaces
 from randnum.workers import messages as cluster
@@ -141,6 +144,38 @@ class MainSide(cluster.Conversation):
             raise cluster.StoreUnavailable()
 
         return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+
+    @cluster.SignRecord.responder
+    def signRecord(self, request: str, values: bytes) -> Deferred[dict[str, Any]]:
+        """
+        Sign and store a record of values a worker drew.
+        """
+        server = self.pool.server
+        try:
+            signing = server.signedRecord(json.loads(request), json.loads(values))
+        except QueryError as error:
+            if error.kind == "audit_full":
+                raise cluster.StoreFull() from None
+            raise cluster.SigningDisabled() from None
+
+        def unavailable(failure: Failure) -> dict[str, Any]:
+            failure.trap(AuditUnavailable)
+            raise cluster.StoreUnavailable()
+
+        return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+
+    @cluster.EndorseRecord.responder
+    def endorseRecord(self, record: bytes) -> dict[str, Any]:
+        """
+        Sign the RANDOM.ORG object of a record this process signed.
+        """
+        audit = self.pool.server.audit
+        if not isinstance(audit, AuditStore):
+            raise cluster.SigningDisabled()
+        try:
+            return {"signature": signatures.endorsement(audit, record)}
+        except RecordError:
+            raise cluster.SigningDisabled() from None
 
     @cluster.ServerCounts.responder
     def serverCounts(self) -> Deferred[dict[str, Any]]:

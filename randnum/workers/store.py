@@ -5,7 +5,9 @@ The main process's audit store, as a worker sees it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -67,6 +69,30 @@ class SharedAuditStore:
             cluster.SignDraw, query=cluster.queryText(query)
         ).addTimeout(SIGN_TIMEOUT, self.clock)
         return asked.addCallback(lambda answer: answer["record"])
+
+    def issueRecord(
+        self, request: dict[str, Any], values: list[Any]
+    ) -> Deferred[bytes]:
+        """
+        Ask the main process to sign and store C{values}, drawn here, in
+        the next record, for C{request}.
+        """
+        asked = self.link.call(
+            cluster.SignRecord,
+            request=json.dumps(request),
+            values=json.dumps(values).encode("utf-8"),
+        ).addTimeout(SIGN_TIMEOUT, self.clock)
+        return asked.addCallback(lambda answer: answer["record"])
+
+    def endorse(self, record: bytes) -> Deferred[str]:
+        """
+        Ask the main process, which holds the key, to sign the RANDOM.ORG
+        object of a record it signed (L{randnum.jsonrpc.signatures}).
+        """
+        asked = self.link.call(cluster.EndorseRecord, record=record).addTimeout(
+            SIGN_TIMEOUT, self.clock
+        )
+        return asked.addCallback(lambda answer: answer["signature"])
 
     def record(self, serial: int) -> Deferred[bytes | None]:
         """

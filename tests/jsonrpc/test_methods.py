@@ -13,18 +13,17 @@ from typing import Any
 from uniformity import chiSquareOk
 
 from randnum.generation.source import seededSource
-from randnum.jsonrpc.methods import Context, answer, timestamp
-from randnum.jsonrpc.protocol import Raw, resultResponse
+from randnum.jsonrpc.methods import plan, timestamp
+from randnum.limits import WORK_BUDGET
 
 
 def draw(method: str, **params: Any) -> Any:
     """
     C{random.data} of a call, decoded as a client does (exact decimals).
     """
-    context = Context(seededSource(3), 0.0, 0.0)
-    result, _ = answer(method, {"apiKey": "k", **params}, context)
-    text = resultResponse(1, result)
-    return json.loads(text, parse_float=Decimal)["result"]["random"]["data"]
+    planned = plan(method, {"apiKey": "k", **params})
+    text = b"".join(planned.drawing.pieces(seededSource(3)))
+    return json.loads(text, parse_float=Decimal)
 
 
 def test_integersAreUniform() -> None:
@@ -103,13 +102,31 @@ def test_sequencesWithoutReplacementAreDistinctWithin() -> None:
     assert all(sorted(s) == list(range(1, 11)) for s in data)
 
 
-def test_rawNumbersGoInAsTheyAre() -> None:
-    text = resultResponse("\x00raw", {"data": Raw(b"[0.10000000000000000001]")})
-    assert text == (
-        b'{"jsonrpc":"2.0","result":{"data":[0.10000000000000000001]},'
-        b'"id":"\\u0000raw"}\n'
-    )
-
-
 def test_timestampIsRandomOrgs() -> None:
     assert timestamp(1673229686) == "2023-01-09 02:01:26Z"
+
+
+def test_aLargeAnswerIsDrawnAWorkBudgetAPieceAtATime() -> None:
+    # The attack run's call: 10,000 strings of 32 was made in one piece of
+    # 26-43 ms, while every other client waited.
+    planned = plan(
+        "generateStrings",
+        {"apiKey": "k", "n": 10000, "length": 32, "characters": "abcdef\u00e9"},
+    )
+    pieces = list(planned.drawing.pieces(seededSource(3)))
+    assert len(pieces) >= planned.drawing.workSize // WORK_BUDGET
+    assert all(len(piece) <= 2 * WORK_BUDGET for piece in pieces)
+    data = json.loads(b"".join(pieces))
+    assert len(data) == 10000 and all(len(s) == 32 for s in data)
+    assert set("".join(data)) == set("abcdef\u00e9")
+
+
+def test_sequencesArePiecedWholeAndStayInOrder() -> None:
+    planned = plan(
+        "generateIntegerSequences",
+        {"apiKey": "k", "n": 1000, "length": 10, "min": 1, "max": 10**9},
+    )
+    pieces = list(planned.drawing.pieces(seededSource(3)))
+    assert len(pieces) > 1
+    data = json.loads(b"".join(pieces))
+    assert len(data) == 1000 and all(len(s) == 10 for s in data)
