@@ -15,7 +15,8 @@ turn, as C{/v1/random}'s are (L{randnum.web.streaming}).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -59,9 +60,20 @@ MAX_BODY = 128 * 1024
 #: The one method it answers.
 METHOD = b"POST"
 
-#: What a call's answer is: the whole body, or its pieces, to be sent a
-#: piece a turn.
-Answer = bytes | Iterator[bytes]
+
+@dataclass(frozen=True)
+class Streamed:
+    """
+    An answer too large to make at once: its pieces, to be made and sent a
+    piece a turn, and what to do once they all are.
+    """
+
+    pieces: Iterator[bytes]
+    done: Callable[[], object]
+
+
+#: What a call's answer is: the whole body, or its pieces.
+Answer = bytes | Streamed
 
 
 def _isJson(contentType: bytes | None) -> bool:
@@ -177,9 +189,9 @@ class InvokeResource(JSONResource):
                 return
             StreamedBody(
                 request,
-                body,
+                body.pieces,
                 self.randnum.clock,
-                lambda: None,
+                body.done,
                 self.randnum.limits.idleTimeout,
             )
 
@@ -219,9 +231,11 @@ class InvokeResource(JSONResource):
         drawing = planned.drawing
         server = self.randnum
 
-        def draw(figures: Any) -> Answer:
+        def sent() -> None:
             self._count(call.method, "ok")
             server.http.numbers += drawing.count
+
+        def draw(figures: Any) -> Answer:
             pieces = basicResult(
                 call.id,
                 drawing.pieces(server.source),
@@ -229,9 +243,10 @@ class InvokeResource(JSONResource):
                 drawing.bitsUsed,
                 figures,
             )
-            if drawing.workSize <= STREAM_ABOVE:
-                return b"".join(pieces)
-            return pieces
+            if drawing.workSize > STREAM_ABOVE:
+                return Streamed(pieces, sent)
+            sent()
+            return b"".join(pieces)
 
         taken = server.allowances.take(planned.apiKey, drawing.bitsUsed)
         return taken.addCallback(draw)
@@ -316,12 +331,12 @@ class InvokeResource(JSONResource):
         C{verifySignature}: whether a C{random} object is this server's,
         whatever its members' order or spacing.  No key is needed.
         """
-        params = Params(call.params, ("random", "signature"))
-        random = params.raw("random")
-        signature = params.raw("signature")
         audit = self.randnum.audit
         if audit is None:
             raise methodNotFound(call.method, "signing is not enabled on this server")
+        params = Params(call.params, ("random", "signature"))
+        random = params.raw("random")
+        signature = params.raw("signature")
         authentic = signatures.authenticFor(audit, random, signature)
         self._count(call.method, "ok")
         return maybeDeferred(
@@ -333,12 +348,12 @@ class InvokeResource(JSONResource):
         C{getResult}: a signed result made with the same key, from the
         audit store.
         """
-        params = Params(call.params, ("apiKey", "serialNumber"))
-        apiKey = params.string("apiKey", 128)
-        serial = params.integer("serialNumber", 1, 2**53 - 1)
         audit = self.randnum.audit
         if audit is None:
             raise methodNotFound(call.method, "signing is not enabled on this server")
+        params = Params(call.params, ("apiKey", "serialNumber"))
+        apiKey = params.string("apiKey", 128)
+        serial = params.integer("serialNumber", 1, 2**53 - 1)
         server = self.randnum
 
         def respond(endorsed: signatures.Endorsed, figures: Any) -> Answer:

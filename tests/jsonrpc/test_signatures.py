@@ -1,0 +1,243 @@
+"""
+RANDOM.ORG's signed methods on a signing server, in memory: each signed
+call is one record of randnum's audit chain, and its C{random} object is
+signed with the same key; C{verifySignature} and C{getResult} read them
+back.
+"""
+
+from __future__ import annotations
+
+import json
+import random as shuffling
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpmemory import MemoryWeb, parseResponse
+from rpcmemory import KEY
+from signers import signingServer
+
+from randnum.config import Config
+from randnum.jsonrpc.signed import hashedApiKey
+from randnum.server import RandnumServer
+from randnum.signing.records import verifyDraw
+
+
+class SignedWeb:
+    """
+    A signing server with C{--json-rpc}, in memory, whose audit store
+    commits whenever the test lets turns pass.
+    """
+
+    def __init__(self, tmp: Path) -> None:
+        server, self.pool, clock = signingServer(tmp)
+        self.server = RandnumServer(
+            config=Config(jsonRpc=True),
+            source=server.source,
+            clock=clock,
+            audit=server.audit,
+        )
+        self.web = MemoryWeb(self.server)
+
+    def post(self, body: bytes, path: str = "/json-rpc/4/invoke") -> Any:
+        connection = self.web.connect()
+        connection.send(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+        def done() -> bool:
+            self.pool.runAll()
+            return connection.closed
+
+        connection.turnUntil(done)
+        connection.close()
+        response = parseResponse(connection.received, "POST")
+        assert response.status == 200
+        return json.loads(response.body)
+
+    def call(self, method: str, **params: Any) -> Any:
+        if method != "verifySignature":
+            params.setdefault("apiKey", KEY)
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 7}
+        document = self.post(json.dumps(body).encode())
+        assert document["id"] == 7
+        return document
+
+    def result(self, method: str, **params: Any) -> Any:
+        document = self.call(method, **params)
+        assert "error" not in document, document
+        return document["result"]
+
+    def error(self, method: str, **params: Any) -> Any:
+        document = self.call(method, **params)
+        assert "result" not in document, document
+        return document["error"]
+
+    def get(self, path: str) -> Any:
+        connection = self.web.connect()
+        connection.send(
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+
+        def done() -> bool:
+            self.pool.runAll()
+            return connection.closed
+
+        connection.turnUntil(done)
+        return parseResponse(connection.received)
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> SignedWeb:
+    return SignedWeb(tmp_path)
+
+
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("generateSignedIntegers", {"n": 6, "min": 1, "max": 49, "replacement": False}),
+    ("generateSignedIntegers", {"n": 3, "min": 0, "max": 255, "base": 16}),
+    (
+        "generateSignedIntegerSequences",
+        {"n": 2, "length": [2, 3], "min": 1, "max": [6, 10**9]},
+    ),
+    ("generateSignedDecimalFractions", {"n": 4, "decimalPlaces": 20}),
+    (
+        "generateSignedGaussians",
+        {"n": 4, "mean": 0.5, "standardDeviation": 1e-3, "significantDigits": 20},
+    ),
+    ("generateSignedStrings", {"n": 3, "length": 8, "characters": 'αβγ"\\x'}),
+    ("generateSignedUUIDs", {"n": 2}),
+    ("generateSignedBlobs", {"n": 2, "size": 64, "format": "hex"}),
+]
+
+
+def _roundTrip(value: Any) -> Any:
+    """
+    C{value} as a client sends it back: parsed, members shuffled, indented.
+    """
+
+    def shuffled(item: Any) -> Any:
+        if isinstance(item, dict):
+            keys = list(item)
+            shuffling.Random(1).shuffle(keys)
+            return {key: shuffled(item[key]) for key in keys}
+        if isinstance(item, list):
+            return [shuffled(element) for element in item]
+        return item
+
+    return json.loads(json.dumps(shuffled(json.loads(json.dumps(value))), indent=2))
+
+
+@pytest.mark.parametrize(("method", "params"), CALLS)
+def test_aSignedResultVerifiesAfterAClientsRoundTrip(
+    web: SignedWeb, method: str, params: dict[str, Any]
+) -> None:
+    result = web.result(method, **params, userData={"draw": "raffle", "odds": 0.25})
+    random, signature = result["random"], result["signature"]
+    assert random["method"] == method
+    assert random["hashedApiKey"] == hashedApiKey(KEY)
+    assert random["userData"] == {"draw": "raffle", "odds": 0.25}
+    assert random["serialNumber"] == 1
+    assert result["advisoryDelay"] == 0
+    sent = _roundTrip(random)
+    assert web.result("verifySignature", random=sent, signature=signature) == {
+        "authenticity": True,
+        "advisoryDelay": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r["data"].__setitem__(0, r["data"][1]),
+        lambda r: r.__setitem__("serialNumber", 2),
+        lambda r: r.__setitem__("userData", None),
+        lambda r: r.__setitem__("completionTime", "2001-01-01 00:00:00Z"),
+        lambda r: r.__setitem__("max", 50),
+    ],
+)
+def test_aChangedResultDoesNotVerify(web: SignedWeb, change: Any) -> None:
+    result = web.result(
+        "generateSignedIntegers", n=5, min=1, max=49, replacement=False, userData=1
+    )
+    random = result["random"]
+    change(random)
+    verdict = web.result(
+        "verifySignature", random=random, signature=result["signature"]
+    )
+    assert verdict["authenticity"] is False
+
+
+def test_aRecordSignatureIsNoResultSignature(web: SignedWeb) -> None:
+    # The same key signs records: a record presented as a result is not one.
+    web.result("generateSignedIntegers", n=1, min=1, max=6)
+    record = json.loads(web.get("/v1/draws/1").body)
+    signature = record.pop("signature")
+    verdict = web.result("verifySignature", random=record, signature=signature)
+    assert verdict["authenticity"] is False
+
+
+def test_eachSignedResultIsARecordOfTheChain(web: SignedWeb, tmp_path: Path) -> None:
+    first = web.result("generateSignedIntegers", n=3, min=1, max=6)
+    second = web.result("generateSignedDecimalFractions", n=2, decimalPlaces=20)
+    assert [first["random"]["serialNumber"], second["random"]["serialNumber"]] == [
+        1,
+        2,
+    ]
+    records = [json.loads(web.get(f"/v1/draws/{n}").body) for n in (1, 2)]
+    assert records[0]["values"] == first["random"]["data"]
+    assert records[1]["request"]["type"] == "random.org"
+    assert records[1]["request"]["method"] == "generateSignedDecimalFractions"
+    # Decimals are kept exactly, as their text.
+    assert [float(v) for v in records[1]["values"]] == second["random"]["data"]
+    assert web.server.audit is not None
+    for record in records:
+        verifyDraw(record, web.server.audit.signer.publicPem)
+
+
+def test_getResultGivesTheSameSignedResult(web: SignedWeb) -> None:
+    made = web.result("generateSignedStrings", n=2, length=4, characters="ab")
+    again = web.result("getResult", serialNumber=made["random"]["serialNumber"])
+    assert again["random"] == made["random"]
+    assert again["signature"] == made["signature"]
+
+
+def test_getResultOnlyForTheKeyThatMadeIt(web: SignedWeb) -> None:
+    web.result("generateSignedUUIDs", n=1)
+    refused = web.error("getResult", serialNumber=1, apiKey="another key")
+    assert refused["code"] == -32602
+    assert web.error("getResult", serialNumber=9)["code"] == -32602
+
+
+def test_aTicketIsOneThatDoesNotExist(web: SignedWeb) -> None:
+    refused = web.error("generateSignedIntegers", n=1, min=1, max=6, ticketId="abc")
+    assert refused["code"] == 420
+
+
+def test_aSignedResultIsHeldToASignedDrawsSize(web: SignedWeb) -> None:
+    refused = web.error("generateSignedIntegers", n=10000, min=-(10**9), max=10**9)
+    assert refused["code"] == 202
+    name, low, high = refused["data"]
+    assert (name, low) == ("n", 1) and 1000 < high < 10000
+    assert "result" in web.call(
+        "generateSignedIntegers", n=high, min=-(10**9), max=10**9
+    )
+
+
+def test_userDataIsHeldToRandomOrgsLimit(web: SignedWeb) -> None:
+    refused = web.error(
+        "generateSignedIntegers", n=1, min=1, max=6, userData="x" * 1000
+    )
+    assert refused["code"] == 200
+
+
+def test_withoutSigningSignedMethodsAreNotFound() -> None:
+    from rpcmemory import error, rpcWeb
+
+    web = rpcWeb()
+    for method, params in CALLS[:1] + [("getResult", {"serialNumber": 1})]:
+        assert error(web, method, **params)["code"] == -32601
+    verify = error(web, "verifySignature", apiKey=None, random={}, signature="")
+    assert verify["code"] == -32601
