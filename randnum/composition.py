@@ -15,12 +15,20 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorCore, IStreamServerEndpoint
 from twisted.logger import Logger
 
 from randnum import __version__
 from randnum.config import Config
+from randnum.jsonrpc.allowances import (
+    Allowances,
+    KeyedAllowances,
+    UsageDatabaseError,
+    openKeyedAllowances,
+)
+from randnum.jsonrpc.keys import loadKeys
 from randnum.listening import ListeningService
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
@@ -92,6 +100,14 @@ class Role(Protocol):
         anywhere.
         """
 
+    def allowances(
+        self, config: Config, server: RandnumServer, reactor: Any
+    ) -> Allowances:
+        """
+        The JSON-RPC face's API keys and their daily allowances: open mode
+        (C{server}'s default) unless C{config} names C{--api-keys}.
+        """
+
     def services(
         self, config: Config, server: RandnumServer, faces: Faces, reactor: Any
     ) -> list[IService]:
@@ -110,6 +126,7 @@ def buildService(config: Config, reactor: Any, role: Role | None = None) -> ISer
     server = RandnumServer(
         config=config, clock=reactor, audit=role.audit(config, reactor)
     )
+    server.allowances = role.allowances(config, server, reactor)
     service = MultiService()
     for child in role.services(config, server, Faces(server), reactor):
         child.setServiceParent(service)
@@ -147,11 +164,37 @@ class MainProcess:
         audit.lock = signing.lock
         return audit
 
+    def allowances(
+        self, config: Config, server: RandnumServer, reactor: Any
+    ) -> Allowances:
+        """
+        With C{--api-keys}, its keys, counted in the audit database (by
+        the audit store's one writer thread) or in C{--api-usage-db}.
+
+        @raise randnum.jsonrpc.keys.KeysError: if the keys file cannot be
+            used.
+        @raise UsageDatabaseError: if the database of counts cannot be.
+        """
+        if config.apiKeys is None:
+            return server.allowances
+        keys = loadKeys(config.apiKeys)
+        audit = server.audit
+        if isinstance(audit, AuditStore) and config.apiUsageDb in (None, audit.path):
+            return openKeyedAllowances(keys, audit.path, reactor, pool=audit.pool)
+        if config.apiUsageDb is None:
+            raise UsageDatabaseError(
+                "--api-keys needs --api-usage-db FILE or --audit-db PATH to "
+                "count daily allowances in"
+            )
+        return openKeyedAllowances(keys, config.apiUsageDb, reactor)
+
     def services(
         self, config: Config, server: RandnumServer, faces: Faces, reactor: Any
     ) -> list[IService]:
         """
-        A listening service per endpoint; summaries; the worker pool.
+        A listening service per endpoint; summaries; the worker pool; and
+        first (so that it is there until the end), what writes the API
+        keys' counts when the server stops.
         """
         logStartup(config, server)
         if config.signingKey is not None and othersMayRead(config.signingKey):
@@ -161,6 +204,8 @@ class MainProcess:
                 path=config.signingKey,
             )
         services: list[IService] = []
+        if isinstance(server.allowances, KeyedAllowances):
+            services.append(ClosedOnStop(server.allowances))
         pool = None
         if config.workers > 1:
             pool = WorkerPool(config, lambda: listenersOf(listening), server, reactor)
@@ -204,6 +249,34 @@ class MainProcess:
         if config.workers > 1 and ReusePortEndpoint.handles(endpoint):
             return ReusePortEndpoint(endpoint, config.workers, reactor)
         return endpoint
+
+
+class Closable(Protocol):
+    """
+    Something to close when the server stops, which says when it is done.
+    """
+
+    def close(self) -> Deferred[None]:
+        """
+        Close it; fire when done.
+        """
+
+
+class ClosedOnStop(Service):
+    """
+    Close something (the API keys' counts, written behind) when the server
+    stops: twistd waits for it.
+    """
+
+    def __init__(self, closable: Closable) -> None:
+        self.closable = closable
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Close it.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        return self.closable.close()
 
 
 class StopSignals(Service):

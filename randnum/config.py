@@ -84,6 +84,10 @@ class Config(AsJSON):
     @ivar jsonRpc: whether the HTTP face answers RANDOM.ORG's JSON-RPC API
         at C{/json-rpc/4/invoke} and C{/json-rpc/2/invoke}
         (L{randnum.jsonrpc}).
+    @ivar apiKeys: the absolute path of the JSON-RPC face's API keys file
+        (L{randnum.jsonrpc.keys}); L{None} for open mode (any key).
+    @ivar apiUsageDb: the absolute path of the SQLite file where the API
+        keys' daily counts are kept, when not in the audit database.
     """
 
     ports: tuple[str, ...] = (DEFAULT_PORT,)
@@ -101,6 +105,8 @@ class Config(AsJSON):
     signedRate: float = 100.0
     pollen: bool = False
     jsonRpc: bool = False
+    apiKeys: str | None = None
+    apiUsageDb: str | None = None
 
     def __post_init__(self) -> None:
         # What code that builds a Config by hand (randnum.service) writes
@@ -118,6 +124,9 @@ class Config(AsJSON):
             object.__setattr__(self, "signingKey", os.fspath(self.signingKey))
         if self.auditDb is not None:
             object.__setattr__(self, "auditDb", os.path.abspath(self.auditDb))
+        for name in ("apiKeys", "apiUsageDb"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, os.path.abspath(getattr(self, name)))
 
     @property
     def defaults(self) -> Query:

@@ -11,6 +11,7 @@ same rejection log.  Each face keeps its own statistics.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from twisted.logger import Logger
 from randnum.config import Config
 from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
+from randnum.jsonrpc.allowances import Allowances, OpenAllowances
 from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
 from randnum.rates import AddressRates
@@ -58,6 +60,12 @@ class RandnumServer:
         process for the whole server's L{Totals}; L{None} in a server of
         one process.
     @ivar latest: the L{Totals} that the last L{gather} found.
+    @ivar allowances: the JSON-RPC face's API keys and their daily
+        allowances: open mode (L{OpenAllowances}: any key, nothing counted)
+        unless the composition root gives the keys of C{--api-keys}
+        (L{randnum.jsonrpc.allowances.KeyedAllowances}, or in a worker of
+        C{--workers} the main process's, seen through
+        L{randnum.workers.allowances.SharedAllowances}).
     """
 
     def __init__(
@@ -117,6 +125,9 @@ class RandnumServer:
         #: Version 7 UUIDs increase across the whole server.
         self.uuid7 = UUID7Clock(lambda: self.clock.seconds())
         self.audit = audit
+        self.allowances: Allowances = OpenAllowances(
+            time.time() if clock is None else clock.seconds()
+        )
         self.wholeServer: Callable[[], Deferred[Totals]] | None = None
         self.latest = self.localTotals()
         self._reported: dict[str, dict[str, int]] = {}

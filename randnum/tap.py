@@ -23,6 +23,8 @@ from randnum import __version__
 from randnum.client.endpoints import endpointError
 from randnum.composition import MainProcess, buildService
 from randnum.config import DEFAULT_PORT, Config
+from randnum.jsonrpc.allowances import UsageDatabaseError, readCounts
+from randnum.jsonrpc.keys import KeysError, loadKeys
 from randnum.limits import Limits
 from randnum.listening import StartupFailed, sayStartupFailuresPlainly
 from randnum.mistakes import (
@@ -169,6 +171,22 @@ class Options(usage.Options):
             "Signed draws a second each client address may ask for, in bursts "
             "of up to ten seconds' worth ('ERR rate limited, retry in N s'; "
             "HTTP 429). 0: no limit.",
+        ],
+        [
+            "api-keys",
+            None,
+            None,
+            "The JSON-RPC API's keys, each with a name and optional daily "
+            "allowances of requests and bits (plain lines, or TOML if the name "
+            "ends in .toml). Needs --json-rpc, and --audit-db or "
+            "--api-usage-db to count in. Without it, any key is accepted.",
+        ],
+        [
+            "api-usage-db",
+            None,
+            None,
+            "The SQLite file where --api-keys' daily counts are kept (created "
+            "if missing); the default is the audit database (--audit-db).",
         ],
     ]
 
@@ -326,6 +344,7 @@ class Options(usage.Options):
             raise usage.UsageError(
                 "--json-rpc is served on the HTTP face: it needs --http PORT"
             )
+        apiKeys, apiUsageDb = self._apiKeys()
         self["ports"] = self["ports"] or [DEFAULT_PORT]
         listening = [
             (f"--{option} {description}", self._parseEndpoint(option, description))
@@ -352,6 +371,8 @@ class Options(usage.Options):
             signedRate=signedRate,
             pollen=bool(self["pollen"]),
             jsonRpc=bool(self["json-rpc"]),
+            apiKeys=apiKeys,
+            apiUsageDb=apiUsageDb,
         )
 
     def _workers(self, limits: Limits) -> int:
@@ -439,6 +460,46 @@ class Options(usage.Options):
             raise usage.UsageError(f"--audit-db: {error}") from None
         self.signing = Signing(signer, lock, tail)
         return maxSize
+
+    def _apiKeys(self) -> tuple[str | None, str | None]:
+        """
+        Check C{--api-keys} (read the file) and C{--api-usage-db}, and
+        where the keys' counts are kept; return both as absolute paths.
+        """
+        keys, usageDb = self["api-keys"], self["api-usage-db"]
+        if keys is None:
+            if usageDb is not None:
+                raise usage.UsageError(
+                    "--api-usage-db counts the allowances of --api-keys: it "
+                    "needs --api-keys FILE"
+                )
+            return None, None
+        if not self["json-rpc"]:
+            raise usage.UsageError(
+                "--api-keys applies to the JSON-RPC API: it needs --json-rpc"
+            )
+        try:
+            loadKeys(keys)
+        except KeysError as error:
+            raise usage.UsageError(f"--api-keys: {error}") from None
+        if usageDb is None and self.signing is None:
+            raise usage.UsageError(
+                "--api-keys needs somewhere to count daily allowances: "
+                "--api-usage-db FILE, or the audit database of signing "
+                "(--audit-db PATH with --signing-key)"
+            )
+        if usageDb is None:
+            return os.path.abspath(keys), None
+        path = os.path.abspath(usageDb)
+        problem = directoryProblem(path)
+        if problem is not None:
+            raise usage.UsageError(f"--api-usage-db {usageDb!r}: {problem}")
+        if self.signing is None or path != os.path.abspath(self["audit-db"]):
+            try:
+                readCounts(path)
+            except UsageDatabaseError as error:
+                raise usage.UsageError(f"--api-usage-db: {error}") from None
+        return os.path.abspath(keys), path
 
     def _parseEndpoint(self, option: str, description: str) -> IStreamServerEndpoint:
         port = _PORT_NUMBER.match(description)
@@ -577,6 +638,10 @@ def commandLine(config: Config) -> list[str]:
         arguments.append("--pollen")
     if config.jsonRpc:
         arguments.append("--json-rpc")
+    if config.apiKeys is not None:
+        arguments.append(f"--api-keys={config.apiKeys}")
+    if config.apiUsageDb is not None:
+        arguments.append(f"--api-usage-db={config.apiUsageDb}")
     return arguments
 
 

@@ -44,9 +44,11 @@ from zope.interface import implementer
 from randnum.client.endpoints import endpointError
 from randnum.composition import Faces, buildService
 from randnum.config import Config
+from randnum.jsonrpc.allowances import Allowances
 from randnum.server import RandnumServer
 from randnum.stats import AuditFigures, Face, Totals, emptyFaces
 from randnum.workers import messages as cluster
+from randnum.workers.allowances import SharedAllowances
 from randnum.workers.messages import Assignment
 from randnum.workers.pool import ASK_TIMEOUT, CONFIGURATION_FD
 from randnum.workers.sockets import adoptPort, tlsFactory
@@ -255,6 +257,18 @@ class WorkerProcess:
         store.full = assignment.full
         store.committed = assignment.committed
         return store
+
+    def allowances(
+        self, config: Config, server: RandnumServer, reactor: Any
+    ) -> Allowances:
+        """
+        With C{--api-keys}, the main process's counts (one count for every
+        worker), asked over the link; else open mode.
+        """
+        if config.apiKeys is None:
+            return server.allowances
+        assert self.link is not None, "audit() links to the main process first"
+        return SharedAllowances(self.link, reactor)
 
     def services(
         self, config: Config, server: RandnumServer, faces: Faces, reactor: Any

@@ -438,3 +438,44 @@ class Assignment(AsJSON):
     #: The audit store's state when the worker starts.
     full: bool = False
     committed: int = 0
+
+
+#: The figures of an API key (L{randnum.jsonrpc.allowances.Usage}) in an
+#: answer of L{TakeAllowance} or L{KeyUsage}; absent when C{refused} is.
+_USAGE: _Schema = [
+    (b"status", amp.Unicode(optional=True)),
+    (b"creationTime", amp.Float(optional=True)),
+    (b"requestsLeft", amp.Integer(optional=True)),
+    (b"bitsLeft", amp.Integer(optional=True)),
+    (b"totalRequests", amp.Integer(optional=True)),
+    (b"totalBits", amp.Integer(optional=True)),
+    # RANDOM.ORG's error code when the key or the call is refused (400 to
+    # 403), and what is left for 402 and 403.
+    (b"refused", amp.Integer(optional=True)),
+    (b"left", amp.Integer(optional=True)),
+]
+
+
+class TakeAllowance(amp.Command):
+    """
+    Worker to main: charge C{apiKey} one request and C{bits} bits of
+    today's allowances (the main process alone counts them, so every
+    worker shares one count); answered with the key's figures after it,
+    or with the code of RANDOM.ORG's error that refuses it.
+    """
+
+    arguments: ClassVar[_Schema] = [
+        (b"apiKey", amp.Unicode()),
+        (b"bits", amp.Integer()),
+    ]
+    response: ClassVar[_Schema] = _USAGE
+
+
+class KeyUsage(amp.Command):
+    """
+    Worker to main: C{apiKey}'s figures (C{getUsage}), as for
+    L{TakeAllowance}, charging nothing.
+    """
+
+    arguments: ClassVar[_Schema] = [(b"apiKey", amp.Unicode())]
+    response: ClassVar[_Schema] = _USAGE

@@ -64,6 +64,7 @@ from randnum.signing.records import RecordError
 from randnum.signing.store import AuditStore, AuditUnavailable
 from randnum.stats import FaceStats, Totals, emptyFaces
 from randnum.workers import messages as cluster
+from randnum.workers.allowances import usageAnswer
 from randnum.workers.messages import Assignment, SharedSocket
 from randnum.workers.sizing import perAddressShare, share
 from randnum.workers.sockets import Listener
@@ -176,6 +177,19 @@ class MainSide(cluster.Conversation):
             return {"signature": signatures.endorsement(audit, record)}
         except RecordError:
             raise cluster.SigningDisabled() from None
+    @cluster.TakeAllowance.responder
+    def takeAllowance(self, apiKey: str, bits: int) -> Deferred[dict[str, Any]]:
+        """
+        Charge an API key for a worker's call: the one count of the server.
+        """
+        return usageAnswer(self.pool.server.allowances.take(apiKey, bits))
+
+    @cluster.KeyUsage.responder
+    def keyUsage(self, apiKey: str) -> Deferred[dict[str, Any]]:
+        """
+        An API key's figures, for a worker's C{getUsage}.
+        """
+        return usageAnswer(self.pool.server.allowances.usage(apiKey))
 
     @cluster.ServerCounts.responder
     def serverCounts(self) -> Deferred[dict[str, Any]]:
