@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.jsonrpc.test_canonical -*-
+"""
+RFC 8785 (JSON Canonicalization Scheme, JCS) for any JSON value, floats
+included: the bytes randnum signs a RANDOM.ORG C{random} object over.
+
+L{randnum.signing.records.canonical} covers only the float-free subset its
+records keep to.  RANDOM.ORG's objects hold decimal fractions, Gaussians,
+means and whatever a client puts in C{userData}, so this one writes numbers
+as RFC 8785 says: as the IEEE 754 double they are, in the text ECMAScript's
+C{Number.prototype.toString} gives it.  Any language's JCS library
+reproduces the bytes.
+
+This module needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# ECMAScript writes a double without an exponent when its decimal exponent
+# n (value = 0.d1d2... * 10**n) lies in -6 < n <= 21.
+_LOWEST_PLAIN = -5
+_HIGHEST_PLAIN = 21
+
+
+def _digits(value: float) -> tuple[str, int]:
+    """
+    The shortest decimal digits that read back as C{value} (positive,
+    finite), and the exponent n with C{value == 0.DIGITS * 10**n}.
+
+    Python's C{repr} and ECMAScript choose the same digits: the fewest
+    that round-trip, and of those the nearest to the double.
+    """
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    # value == int(whole + fraction) * 10**(exponent - len(fraction))
+    scale = int(exponent or 0) - len(fraction)
+    stripped = digits.rstrip("0")
+    scale += len(digits) - len(stripped)
+    return stripped, scale + len(stripped)
+
+
+def number(value: float | int) -> str:
+    """
+    A JSON number as RFC 8785 writes it: the double it is (an integer
+    beyond 2**53 becomes the nearest double), by ECMAScript's
+    C{Number.prototype.toString}; C{-0} as C{0}.
+
+    @raise ValueError: for NaN, an infinity, or an integer beyond the
+        largest double.
+    """
+    if isinstance(value, int):
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"{value} is beyond the largest double") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a JSON number")
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + number(-value)
+    text = repr(value)
+    if "e" not in text:
+        # Python writes 1e-4 <= value < 1e16 in plain notation with the
+        # same digits; only ".0" of a whole number differs.
+        return text[:-2] if text.endswith(".0") else text
+    digits, n = _digits(value)
+    k = len(digits)
+    if k <= n <= _HIGHEST_PLAIN:
+        return digits + "0" * (n - k)
+    if 0 < n <= _HIGHEST_PLAIN:
+        return digits[:n] + "." + digits[n:]
+    if _LOWEST_PLAIN <= n <= 0:
+        return "0." + "0" * -n + digits
+    exponent = f"{n - 1:+d}"
+    if k == 1:
+        return digits + "e" + exponent
+    return digits[0] + "." + digits[1:] + "e" + exponent
+
+
+def _utf16(name: str) -> bytes:
+    """
+    A member name's sort key: its UTF-16 code units (big-endian bytes sort
+    as the units do).
+    """
+    return name.encode("utf-16-be", "surrogatepass")
+
+
+def _write(value: Any, out: list[str]) -> None:
+    """
+    Append C{value}'s canonical text to C{out}.
+    """
+    if isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, (int, float)):
+        out.append(number(value))
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        for name in value:
+            if not isinstance(name, str):
+                raise TypeError("object member names must be strings")
+        out.append("{")
+        for index, name in enumerate(sorted(value, key=_utf16)):
+            if index:
+                out.append(",")
+            out.append(json.dumps(name, ensure_ascii=False))
+            out.append(":")
+            _write(value[name], out)
+        out.append("}")
+    else:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def canonical(value: Any) -> bytes:
+    """
+    The RFC 8785 canonical form of a JSON value (what C{json.loads} gives:
+    L{dict}, L{list}, L{str}, L{int}, L{float}, L{bool}, C{None}): members
+    sorted by the UTF-16 code units of their names, no whitespace, strings
+    escaped as ECMAScript's C{JSON.stringify} escapes them, numbers as
+    L{number} writes them; UTF-8.
+
+    @raise ValueError: for NaN, an infinity, an integer beyond the largest
+        double, or a string holding a lone surrogate (which UTF-8 cannot
+        carry).
+    @raise TypeError: for anything that is not a JSON value.
+    """
+    out: list[str] = []
+    _write(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone surrogate") from None
