@@ -22,9 +22,7 @@ never as they are.
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import hashlib
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from twisted.python.failure import Failure
 
 from randnum.jsonrpc.keys import RUNNING, STOPPED, ApiKey
 from randnum.jsonrpc.protocol import RpcError
+from randnum.jsonrpc.signed import hashedApiKey
 from randnum.signing.store import Pool
 
 log = Logger(namespace="randnum")
@@ -145,14 +144,6 @@ def refusal(code: int, apiKey: str, left: int) -> RpcError:
     if code == BITS_EXCEEDED:
         return bitsExceeded(apiKey, left)
     return allowancesUnavailable()
-
-
-def hashedApiKey(apiKey: str) -> str:
-    """
-    RANDOM.ORG's C{hashedApiKey}: base64 of the SHA-512 of the key's UTF-8.
-    """
-    digest = hashlib.sha512(apiKey.encode("utf-8")).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 class Allowances(Protocol):

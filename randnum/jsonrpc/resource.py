@@ -38,11 +38,11 @@ from randnum.jsonrpc.protocol import (
     resultResponse,
 )
 from randnum.jsonrpc.results import basicResult, usageFields
+from randnum.limits import WORK_BUDGET
 from randnum.query import QueryError
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.stats import HttpStats
-from randnum.tcp.answering import STREAM_ABOVE
 from randnum.web.responses import JSONResource, jsonError
 from randnum.web.streaming import StreamedBody
 
@@ -196,7 +196,7 @@ class InvokeResource(JSONResource):
             )
 
         def failed(failure: Failure) -> Answer:
-            if failure.check(RpcError):
+            if isinstance(failure.value, RpcError):
                 return self._refused(call, failure.value)
             log.failure("JSON-RPC call {method} failed", failure, method=call.method)
             return self._refused(call, RpcError(-32603, "Internal error"))
@@ -243,7 +243,8 @@ class InvokeResource(JSONResource):
                 drawing.bitsUsed,
                 figures,
             )
-            if drawing.workSize > STREAM_ABOVE:
+            if drawing.workSize > WORK_BUDGET:
+                # More than one piece: made a piece a turn, never at once.
                 return Streamed(pieces, sent)
             sent()
             return b"".join(pieces)

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
+import randnum.jsonrpc.signed as signed
 from randnum.generation.source import NumberSource
-from randnum.jsonrpc import signed
 from randnum.jsonrpc.methods import SIGNED, Plan
 from randnum.jsonrpc.protocol import RpcError, invalidParams
 from randnum.query import QueryError

@@ -177,6 +177,7 @@ class MainSide(cluster.Conversation):
             return {"signature": signatures.endorsement(audit, record)}
         except RecordError:
             raise cluster.SigningDisabled() from None
+
     @cluster.TakeAllowance.responder
     def takeAllowance(self, apiKey: str, bits: int) -> Deferred[dict[str, Any]]:
         """

@@ -237,7 +237,7 @@ def test_withoutSigningSignedMethodsAreNotFound() -> None:
     from rpcmemory import error, rpcWeb
 
     web = rpcWeb()
-    for method, params in CALLS[:1] + [("getResult", {"serialNumber": 1})]:
+    for method, params in [*CALLS[:1], ("getResult", {"serialNumber": 1})]:
         assert error(web, method, **params)["code"] == -32601
     verify = error(web, "verifySignature", apiKey=None, random={}, signature="")
     assert verify["code"] == -32601
