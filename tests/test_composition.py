@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from twisted.internet.address import IPv4Address
@@ -16,10 +17,13 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 
 from randnum import Framing, Limits, RandnumFactory, seededSource
-from randnum.composition import StopSignals, buildService
+from randnum.composition import ClosedOnStop, StopSignals, buildService
 from randnum.config import Config
+from randnum.jsonrpc.allowances import KeyedAllowances, OpenAllowances
 from randnum.listening import ListeningService
 from randnum.server import RandnumServer
+from randnum.signing.keys import generateKey
+from randnum.signing.store import AuditStore
 from randnum.tcp.protocol import RandnumProtocol
 from randnum.web.site import RandnumSite
 
@@ -200,3 +204,56 @@ def test_aStopSignalStopsTheServerOnceHoweverOftenItComes() -> None:
     assert signal.getsignal(signal.SIGTERM) is handler
     handler(signal.SIGHUP, None)
     assert reactor.stops == 1
+
+
+def servedBy(service: object) -> RandnumServer:
+    listening = [s for s in service if isinstance(s, ListeningService)]  # type: ignore[attr-defined]
+    server: RandnumServer = listening[0].factory.server  # type: ignore[attr-defined]
+    return server
+
+
+def test_withoutApiKeysEveryKeyIsAcceptedAndNothingCounted() -> None:
+    reactor = MemoryReactorClock()
+    reactor.advance(1000)
+    server = servedBy(buildService(Config(http=("tcp:8080",), jsonRpc=True), reactor))
+    assert isinstance(server.allowances, OpenAllowances)
+    assert server.allowances.figures.creationTime == 1000
+
+
+def test_apiKeysAreCountedAndTheirCountsClosedLast(tmp_path: Path) -> None:
+    (tmp_path / "keys").write_text("k1 alice requests=5\n")
+    config = Config(
+        http=("tcp:8080",),
+        jsonRpc=True,
+        apiKeys=str(tmp_path / "keys"),
+        apiUsageDb=str(tmp_path / "usage.db"),
+    )
+    service = buildService(config, MemoryReactorClock())
+    server = servedBy(service)
+    allowances = server.allowances
+    assert isinstance(allowances, KeyedAllowances)
+    assert set(allowances.keys) == {"k1"}
+    # Started first, so that it stops last, when nothing is charged any more.
+    first = next(iter(service))  # type: ignore[call-overload]
+    assert isinstance(first, ClosedOnStop) and first.closable is allowances
+    allowances._release(None)
+
+
+def test_apiKeysShareTheAuditStoresWriter(tmp_path: Path) -> None:
+    generateKey(tmp_path / "signing.pem")
+    (tmp_path / "keys").write_text("k1 alice\n")
+    config = Config(
+        http=("tcp:8080",),
+        jsonRpc=True,
+        signingKey=str(tmp_path / "signing.pem"),
+        auditDb=str(tmp_path / "audit.db"),
+        apiKeys=str(tmp_path / "keys"),
+    )
+    server = servedBy(buildService(config, MemoryReactorClock()))
+    assert isinstance(server.allowances, KeyedAllowances)
+    assert isinstance(server.audit, AuditStore)
+    assert server.allowances.pool is server.audit.pool
+    # The audit store's own lock is the claim: nothing else to close.
+    assert server.allowances.closers == []
+    assert server.audit.lock is not None
+    server.audit.lock.close()

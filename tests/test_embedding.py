@@ -293,6 +293,16 @@ def test_everyFieldOfAConfigReachesTheServer(
     if field in ("pollen", "jsonRpc"):
         # Served on the HTTP face only: it needs a port there.
         config = dataclasses.replace(config, http=("tcp:8080",))
+    if field in ("apiKeys", "apiUsageDb"):
+        # Keys of the JSON-RPC face, counted in a file of their own.
+        (tmp_path / "keys").write_text("k1 alice\n")
+        config = dataclasses.replace(
+            config,
+            http=("tcp:8080",),
+            jsonRpc=True,
+            apiKeys=str(tmp_path / "keys"),
+            apiUsageDb=str(tmp_path / "usage.db"),
+        )
     options = Options(reactor=MemoryReactorClock())
     options.parseOptions(commandLine(config))
     assert options.config == config

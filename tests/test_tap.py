@@ -636,3 +636,112 @@ def test_aDaemonsStartupFailureReadsAsInTheForeground(
     # Anything else twistd says is left as it is.
     sys.__stderr__.write("An error has occurred: b'ValueError: x'\n")  # type: ignore[union-attr]
     assert terminal.getvalue().endswith("An error has occurred: b'ValueError: x'\n")
+
+
+def apiKeysArgs(tmp: Path, *more: str) -> list[str]:
+    """
+    The options of a JSON-RPC face with the API keys file C{tmp}/keys.
+    """
+    (tmp / "keys").write_text("k1 alice requests=10\n")
+    return ["--http", "8080", "--json-rpc", "--api-keys", str(tmp / "keys"), *more]
+
+
+def test_apiKeysAreCountedInTheFileNamed(tmp_path: Path) -> None:
+    options = parse(*apiKeysArgs(tmp_path, "--api-usage-db", str(tmp_path / "u.db")))
+    assert options.config.apiKeys == str(tmp_path / "keys")
+    assert options.config.apiUsageDb == str(tmp_path / "u.db")
+
+
+def test_apiKeysAreCountedInTheAuditDatabaseWhenThereIsOne(tmp_path: Path) -> None:
+    from randnum.signing.keys import generateKey
+
+    generateKey(tmp_path / "signing.pem")
+    options = parse(
+        *apiKeysArgs(tmp_path),
+        *("--signing-key", str(tmp_path / "signing.pem")),
+        *("--audit-db", str(tmp_path / "audit.db")),
+    )
+    assert options.config.apiKeys == str(tmp_path / "keys")
+    assert options.config.apiUsageDb is None
+    assert options.signing is not None
+    options.signing.lock.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--api-keys", "{tmp}/keys", "--api-usage-db", "{tmp}/u.db"],
+            "--api-keys applies to the JSON-RPC API: it needs --json-rpc",
+        ),
+        (
+            ["--http", "8080", "--json-rpc", "--api-keys", "{tmp}/keys"],
+            "--api-keys needs somewhere to count daily allowances: "
+            "--api-usage-db FILE, or the audit database of signing "
+            "(--audit-db PATH with --signing-key)",
+        ),
+        (
+            ["--http", "8080", "--json-rpc", "--api-usage-db", "{tmp}/u.db"],
+            "--api-usage-db counts the allowances of --api-keys: it needs "
+            "--api-keys FILE",
+        ),
+        (
+            [
+                "--http",
+                "8080",
+                "--json-rpc",
+                "--api-keys",
+                "{tmp}/bad",
+                "--api-usage-db",
+                "{tmp}/u.db",
+            ],
+            "--api-keys: {tmp}/bad, line 1: a key needs a name after it: KEY NAME",
+        ),
+        (
+            [
+                "--http",
+                "8080",
+                "--json-rpc",
+                "--api-keys",
+                "{tmp}/missing",
+                "--api-usage-db",
+                "{tmp}/u.db",
+            ],
+            "--api-keys: cannot read {tmp}/missing: No such file or directory",
+        ),
+        (
+            [
+                "--http",
+                "8080",
+                "--json-rpc",
+                "--api-keys",
+                "{tmp}/keys",
+                "--api-usage-db",
+                "{tmp}/nowhere/u.db",
+            ],
+            "--api-usage-db '{tmp}/nowhere/u.db': the directory {tmp}/nowhere "
+            "does not exist",
+        ),
+        (
+            [
+                "--http",
+                "8080",
+                "--json-rpc",
+                "--api-keys",
+                "{tmp}/keys",
+                "--api-usage-db",
+                "{tmp}/junk",
+            ],
+            "--api-usage-db: cannot use {tmp}/junk: file is not a database",
+        ),
+    ],
+)
+def test_apiKeyMistakesAreUsageErrorsNamingTheOption(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "keys").write_text("k1 alice\n")
+    (tmp_path / "bad").write_text("lonely\n")
+    (tmp_path / "junk").write_bytes(b"not a database, " * 512)
+    with pytest.raises(usage.UsageError) as raised:
+        parse(*(arg.format(tmp=tmp_path) for arg in args))
+    assert str(raised.value) == message.format(tmp=tmp_path)
