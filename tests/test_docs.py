@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import pytest
 import twisted.internet
-from signers import drawn, makeStore, signingServer
+from signers import drawn, makeStore, newSigner, signingServer
 from twisted.application.service import IService
 from twisted.internet.endpoints import _SystemdParser
 from twisted.internet.protocol import ClientFactory, Protocol
@@ -53,6 +53,12 @@ from twisted.web.server import Site
 import randnum
 from randnum.cli.main import Options as CommandOptions
 from randnum.generation.source import seededSource
+from randnum.jsonrpc.signed import (
+    randomObject,
+    recordRequest,
+    recordValues,
+    signRandom,
+)
 from randnum.signing.keys import generateKey
 from randnum.signing.store import AuditStore
 from randnum.tap import Options as PluginOptions
@@ -369,6 +375,47 @@ def runAsVerifyScript(block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch) 
     assert printed.getvalue() == "ok\n"
 
 
+def runAsVerifyRandomScript(
+    block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    The checker of a signed RANDOM.ORG result, run as C{python verify.py
+    KEY RESULT} would run it (in this process): on a response holding
+    decimal fractions written exactly, its members reordered and indented.
+    """
+    signer = newSigner()
+    exact = ["0.12345678901234567891", "0.5"]
+    params = {"n": 2, "decimalPlaces": 20, "replacement": True}
+    method = "generateSignedDecimalFractions"
+    record = {
+        "serial": 2841,
+        "time": "2026-11-25T12:00:00.123Z",
+        "request": recordRequest(
+            method,
+            {**params, "pregeneratedRandomization": None},
+            "my-key",
+            None,
+            {"raffle": 12, "odds": 0.25},
+        ),
+        "values": recordValues(method, exact),
+    }
+    random = randomObject(record)
+    signature = signRandom(random, signer.sign)
+    sent = {name: random[name] for name in reversed(list(random))}
+    result = {"signature": signature, "random": {**sent, "data": "DATA"}}
+    text = json.dumps({"id": 1, "result": result, "jsonrpc": "2.0"}, indent=1)
+    text = text.replace('"DATA"', f"[{','.join(exact)}]")
+    assert exact[0] in text
+    (tmp / "randnum.pub").write_text(signer.publicPem)
+    (tmp / "result.json").write_text(text)
+    monkeypatch.chdir(tmp)
+    monkeypatch.setattr(sys, "argv", ["verify.py", "randnum.pub", "result.json"])
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        execute(block, {"__name__": "__main__"})
+    assert printed.getvalue() == f"key {signer.keyId}\nauthentic: serial 2841\n"
+
+
 Harness = Callable[[Block, Path, pytest.MonkeyPatch], None]
 
 #: The ways of running a block, by the name its marker gives.
@@ -380,6 +427,7 @@ HARNESSES: dict[str, Harness] = {
     "fakeConnect": runWithFakeConnect,
     "signingServer": runWithSigningServer,
     "verifyScript": runAsVerifyScript,
+    "verifyRandomScript": runAsVerifyRandomScript,
 }
 
 
