@@ -26,13 +26,13 @@ from randnum.jsonrpc.allowances import (
     OpenAllowances,
     Usage,
     UsageDatabaseError,
-    hashedApiKey,
     lockUsage,
     openKeyedAllowances,
     readCounts,
 )
 from randnum.jsonrpc.keys import ApiKey
 from randnum.jsonrpc.protocol import RpcError
+from randnum.jsonrpc.signed import hashedApiKey
 from randnum.signing.store import openTail
 
 #: 2026-12-03 23:59:00 UTC: a minute before midnight.
