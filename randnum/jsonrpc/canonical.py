@@ -90,41 +90,76 @@ def _utf16(name: str) -> bytes:
     return name.encode("utf-16-be", "surrogatepass")
 
 
-def _write(value: Any, out: list[str]) -> None:
+#: JSON.stringify's escaping of a string (the C function behind
+#: C{json.dumps(..., ensure_ascii=False)}).
+_string: Any = json.encoder.encode_basestring
+
+#: The integers every double holds exactly: written as they are.
+_EXACT = 2**53
+
+
+def _float(value: float) -> str:
     """
-    Append C{value}'s canonical text to C{out}.
+    L{number} for a float, by the short way where Python's C{repr} is
+    already ECMAScript's text (1e-4 <= |value| < 1e16, whole numbers aside).
+    """
+    text = repr(value)
+    if "e" in text or "n" in text:
+        # An exponent, or nan/inf (which number refuses).
+        return number(value)
+    if text.endswith(".0"):
+        text = text[:-2]
+    return "0" if text == "-0" else text
+
+
+def _text(value: Any) -> str:
+    """
+    C{value}'s canonical text.  Dispatched on the exact type first: a
+    signed result holds thousands of numbers, and this is their path.
+    """
+    kind = type(value)
+    if kind is str:
+        return str(_string(value))
+    if kind is float:
+        return _float(value)
+    if kind is int:
+        return str(value) if -_EXACT <= value <= _EXACT else number(value)
+    if kind is list or kind is tuple:
+        return "[" + ",".join(map(_text, value)) + "]"
+    if kind is dict:
+        for name in value:
+            if type(name) is not str:
+                raise TypeError("object member names must be strings")
+        members = sorted(value, key=_utf16)
+        return (
+            "{"
+            + ",".join(_string(name) + ":" + _text(value[name]) for name in members)
+            + "}"
+        )
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _subclass(value)
+
+
+def _subclass(value: Any) -> str:
+    """
+    The canonical text of an instance of a subclass of a JSON type.
     """
     if isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, (int, float)):
-        out.append(number(value))
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
-    elif isinstance(value, dict):
-        for name in value:
-            if not isinstance(name, str):
-                raise TypeError("object member names must be strings")
-        out.append("{")
-        for index, name in enumerate(sorted(value, key=_utf16)):
-            if index:
-                out.append(",")
-            out.append(json.dumps(name, ensure_ascii=False))
-            out.append(":")
-            _write(value[name], out)
-        out.append("}")
-    else:
-        raise TypeError(f"{type(value).__name__} is not a JSON value")
+        return _text(str(value))
+    if isinstance(value, float):
+        return _text(float(value))
+    if isinstance(value, int):
+        return _text(int(value))
+    if isinstance(value, (list, tuple)):
+        return _text(list(value))
+    if isinstance(value, dict):
+        return _text(dict(value))
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def canonical(value: Any) -> bytes:
@@ -140,9 +175,7 @@ def canonical(value: Any) -> bytes:
         carry).
     @raise TypeError: for anything that is not a JSON value.
     """
-    out: list[str] = []
-    _write(value, out)
     try:
-        return "".join(out).encode("utf-8")
+        return _text(value).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("a string holds a lone surrogate") from None

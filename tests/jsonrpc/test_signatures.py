@@ -21,6 +21,7 @@ from randnum.config import Config
 from randnum.jsonrpc.signed import hashedApiKey
 from randnum.server import RandnumServer
 from randnum.signing.records import verifyDraw
+from randnum.web.channel import REQUEST_COST
 
 
 class SignedWeb:
@@ -241,3 +242,43 @@ def test_withoutSigningSignedMethodsAreNotFound() -> None:
         assert error(web, method, **params)["code"] == -32601
     verify = error(web, "verifySignature", apiKey=None, random={}, signature="")
     assert verify["code"] == -32601
+
+
+def _spending(web: SignedWeb) -> list[int]:
+    shares = web.server.shares
+    spent: list[int] = []
+    original = shares.spend
+
+    def spend(key: str, cost: int) -> None:
+        spent.append(cost)
+        original(key, cost)
+
+    shares.spend = spend  # type: ignore[method-assign]
+    return spent
+
+
+def test_aSignedCallCostsFiveBasicOnes(web: SignedWeb) -> None:
+    # Its values are read back, signed into a record, and its object is
+    # rebuilt, made canonical and signed again once the record is stored.
+    spent = _spending(web)
+    web.result("generateIntegers", n=2000, min=1, max=10**9)
+    web.result("generateSignedIntegers", n=2000, min=1, max=10**9)
+    basic, signed = spent[0], spent[1]
+    assert signed - basic > 3 * 2000 * 10
+
+
+def test_checkingASignatureIsChargedByItsTime(web: SignedWeb) -> None:
+    # Its cost is the object the client sends, known only once it is
+    # checked: a large one full of floats took 31 ms in the attack run.
+    spent = _spending(web)
+    junk = {"method": "generateSignedDecimalFractions", "data": [0.5] * 5000}
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "verifySignature",
+            "params": {"random": junk, "signature": "AAAA"},
+            "id": 7,
+        }
+    ).encode()
+    assert web.post(body)["result"]["authenticity"] is False
+    assert spent[0] > REQUEST_COST + len(body)
