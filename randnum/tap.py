@@ -200,8 +200,10 @@ class Options(usage.Options):
         [
             "json-rpc",
             None,
-            "Also answer RANDOM.ORG's JSON-RPC API (Release 4, basic methods) at "
-            "/json-rpc/4/invoke on every --http port.",
+            "Also answer RANDOM.ORG's JSON-RPC API (Release 4: its basic and, "
+            "with signing, signed methods, verifySignature, getResult and "
+            "getUsage) at /json-rpc/4/invoke (and /json-rpc/2/invoke) on every "
+            "--http port.",
         ],
     ]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +201,7 @@ def parseToml(path: str, text: str) -> dict[str, ApiKey]:
     The keys of a TOML keys file: C{[[key]]} tables.
 
     @param path: the file's name, for messages.
-    @raise KeysError: naming the line at fault (the table's header).
+    @raise KeysError: naming the line at fault (its field's, or its table's header).
     """
     document = _readToml(path, text)
     collected = _Collected(path)
@@ -218,20 +219,37 @@ def parseToml(path: str, text: str) -> dict[str, ApiKey]:
     tables = document.get("key", [])
     if not isinstance(tables, list):
         raise KeysError(f"{path}: each key is a [[key]] table, not [key]")
+    lines = text.splitlines()
     for index, table in enumerate(tables):
         line = headers[index] if index < len(headers) else 0
-        collected.add(line, _tomlKey(collected, line, table))
+        end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
+
+        def where(field: str, line: int = line, end: int = end) -> int:
+            # The line that sets a field, if one of the table's does.
+            for number in range(line + 1, end):
+                name = lines[number - 1].split("=", 1)[0].strip().strip("\"'")
+                if name == field:
+                    return number
+            return line
+
+        collected.add(line, _tomlKey(collected, line, table, where))
     return collected.done()
 
 
-def _tomlKey(collected: _Collected, line: int, table: dict[str, Any]) -> ApiKey:
+def _tomlKey(
+    collected: _Collected,
+    line: int,
+    table: dict[str, Any],
+    where: Callable[[str], int],
+) -> ApiKey:
     """
-    The key one C{[[key]]} table describes.
+    The key one C{[[key]]} table describes; C{where} finds the line of one
+    of its fields.
     """
     unknown = sorted(set(table) - set(_TOML_FIELDS))
     if unknown:
         raise collected.error(
-            line,
+            where(unknown[0]),
             f"unknown field {unknown[0]!r}: a key's fields are "
             + ", ".join(_TOML_FIELDS),
         )
@@ -240,11 +258,13 @@ def _tomlKey(collected: _Collected, line: int, table: dict[str, Any]) -> ApiKey:
             raise collected.error(line, f'each [[key]] needs {name} = "..."')
     status = table.get("status", RUNNING)
     if status not in (RUNNING, STOPPED):
-        raise collected.error(line, f'status is "running" or "stopped", not {status!r}')
+        raise collected.error(
+            where("status"), f'status is "running" or "stopped", not {status!r}'
+        )
     allowances = {
         name: None
         if table.get(name) is None
-        else _allowance(collected, line, name, table[name])
+        else _allowance(collected, where(name), name, table[name])
         for name in ("requests", "bits")
     }
     return ApiKey(

@@ -387,12 +387,12 @@ class InvokeResource(JSONResource):
                 },
             )
 
-        def found(endorsed: signatures.Endorsed) -> Deferred[Answer]:
-            usage = server.allowances.usage(apiKey)
-            return usage.addCallback(lambda figures: respond(endorsed, figures))
+        def find(figures: Any) -> Deferred[Answer]:
+            stored = signatures.stored(audit, serial, apiKey)
+            return stored.addCallback(respond, figures)
 
-        stored = signatures.stored(audit, serial, apiKey)
-        return stored.addCallback(found)
+        # The key first: an unknown one is 400, as for every other method.
+        return server.allowances.usage(apiKey).addCallback(find)
 
 
 def invokeTree(server: RandnumServer) -> IResource:

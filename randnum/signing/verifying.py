@@ -30,6 +30,15 @@ from randnum.signing.records import (
 PAGE = 10000
 
 
+def _isJsonRpc(line: str | bytes) -> bool:
+    """
+    Whether a line looks like a JSON-RPC response (a signed RANDOM.ORG
+    result saved whole) rather than a record.
+    """
+    text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+    return '"jsonrpc"' in text
+
+
 def readRecords(
     lines: Iterable[str | bytes], name: str = "-"
 ) -> Iterator[dict[str, Any]]:
@@ -46,10 +55,15 @@ def readRecords(
             yield parseRecord(line)
         except NotARecord as error:
             lacking = f": no {', '.join(error.missing)}" if error.missing else ""
+            hint = (
+                "a JSON-RPC result's record is GET /v1/draws/SERIAL, SERIAL "
+                "being its serialNumber"
+                if _isJsonRpc(line)
+                else "records are the lines of randnum get --signed or randnum export"
+            )
             raise NotARecord(
                 error.serial,
-                f"{name} line {number} is not a JSON record{lacking} (records "
-                "are the lines of randnum get --signed or randnum export)",
+                f"{name} line {number} is not a JSON record{lacking} ({hint})",
                 error.missing,
             ) from None
         except RecordError as error:

@@ -220,9 +220,15 @@ class RandnumChannel(HTTPChannel):
         if self.length != 0:
             limit = self.randnumSite.bodyLimit(self._command, self._path)
             refusal = _bodyRefusal(self._command, self.length, limit)
+            if limit is None:
+                misdirected = self.randnumSite.misdirected(self._command, self._path)
+                if misdirected is not None:
+                    refusal = (404, "not found", b"")
+            else:
+                misdirected = None
             if refusal is not None:
                 self._inHead = False
-                self._refuseBody(*refusal)
+                self._refuseBody(*refusal, body=misdirected)
                 # Whatever follows is not read: no request is made of it.
                 self.length = None
                 return
@@ -240,8 +246,11 @@ class RandnumChannel(HTTPChannel):
         self._inHead = False
         super().allContentReceived()  # type: ignore[no-untyped-call]
 
-    def _refuseBody(self, code: int, reason: str, extra: bytes) -> None:
-        body = jsonBody({"error": reason})
+    def _refuseBody(
+        self, code: int, reason: str, extra: bytes, body: bytes | None = None
+    ) -> None:
+        if body is None:
+            body = jsonBody({"error": reason})
         phrase = http.RESPONSES[code]
         self.transport.write(  # type: ignore[union-attr]
             b"HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\n"

@@ -17,6 +17,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Request, Site
 
 from randnum.jsonrpc import resource
+from randnum.jsonrpc.protocol import errorResponse, methodNotFound
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
 from randnum.sharing import clientKey
@@ -105,6 +106,21 @@ class RandnumSite(Site):
         if config.jsonRpc and path in resource.PATHS:
             return resource.MAX_BODY
         return None
+
+    def misdirected(self, method: bytes, path: bytes) -> bytes | None:
+        """
+        What to answer a JSON-RPC call sent where none is served (another
+        path under C{/json-rpc}, or a server without C{--json-rpc}): a
+        JSON-RPC error object, which RANDOM.ORG's clients read whatever
+        the status, saying where calls go; L{None} for any other request.
+        """
+        if method != b"POST" or not path.startswith(b"/json-rpc"):
+            return None
+        if self.server.config.jsonRpc:
+            reason = "JSON-RPC calls go to /json-rpc/4/invoke"
+        else:
+            reason = "JSON-RPC is not served here: start the server with --json-rpc"
+        return errorResponse(None, methodNotFound(path.decode("latin-1"), reason))
 
     def acceptableProtocols(self) -> list[bytes]:
         """

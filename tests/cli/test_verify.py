@@ -134,6 +134,17 @@ def test_aFileThatIsNotRecordsIsBadInput(randnum: Randnum, signing: Signing) -> 
     )
 
 
+def test_aSavedJsonRpcResultPointsToItsRecord(
+    randnum: Randnum, signing: Signing
+) -> None:
+    Path("result.json").write_text(
+        '{"jsonrpc":"2.0","result":{"random":{"serialNumber":4}},"id":1}\n'
+    )
+    ran = randnum("verify", "--key", "signing.pem.pub", "result.json")
+    assert ran.status == 2
+    assert "a JSON-RPC result's record is GET /v1/draws/SERIAL" in ran.err
+
+
 def test_aRecordWithoutItsSignatureDoesNotVerify(
     randnum: Randnum, signing: Signing
 ) -> None:

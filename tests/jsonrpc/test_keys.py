@@ -128,24 +128,24 @@ def test_aBadPlainFileSaysWhichLineAndWhy(text: str, message: str) -> None:
         (
             '[[key]]\nkey = "a"\nname = "n"\n\n[[key]]\nkey = "b"\nname = "m"\n'
             "requests = 0\n",
-            "k.toml, line 5: requests is a daily allowance: a positive integer, not 0",
+            "k.toml, line 8: requests is a daily allowance: a positive integer, not 0",
         ),
         (
             '[[key]]\nkey = "a"\nname = "n"\nbits = "5"\n',
-            "k.toml, line 1: bits is a daily allowance: a positive integer, not '5'",
+            "k.toml, line 4: bits is a daily allowance: a positive integer, not '5'",
         ),
         (
             '[[key]]\nkey = "a"\nname = "n"\nbits = true\n',
-            "k.toml, line 1: bits is a daily allowance: a positive integer, not True",
+            "k.toml, line 4: bits is a daily allowance: a positive integer, not True",
         ),
         (
             '[[key]]\nkey = "a"\nname = "n"\ncolour = "red"\n',
-            "k.toml, line 1: unknown field 'colour': a key's fields are key, "
+            "k.toml, line 4: unknown field 'colour': a key's fields are key, "
             "name, requests, bits, status",
         ),
         (
             '[[key]]\nkey = "a"\nname = "n"\nstatus = "paused"\n',
-            'k.toml, line 1: status is "running" or "stopped", not \'paused\'',
+            'k.toml, line 4: status is "running" or "stopped", not \'paused\'',
         ),
         ('[[key]]\nname = "n"\n', 'k.toml, line 1: each [[key]] needs key = "..."'),
         (

@@ -343,7 +343,7 @@ def test_aVerifySignatureSizedBodyIsRead() -> None:
 
 def test_withoutTheOptionThereIsNoEndpoint() -> None:
     web = rpcWeb(jsonRpc=False)
-    assert post(web, b"{}").status == 405
+    assert post(web, b"{}").status == 404
     assert web.fetch("/json-rpc/4/invoke").status == 404
 
 
@@ -508,3 +508,23 @@ def test_aLargeAnswerGivesUpWhenTheClientLeaves() -> None:
     connection.turn(5)
     assert len(connection.received) == sent
     assert not web.server.http.numbers
+
+
+@pytest.mark.parametrize(
+    ("jsonRpc", "path", "says"),
+    [
+        (True, "/json-rpc/invoke", "JSON-RPC calls go to /json-rpc/4/invoke"),
+        (True, "/json-rpc/4/invoke/", "JSON-RPC calls go to /json-rpc/4/invoke"),
+        (False, "/json-rpc/4/invoke", "start the server with --json-rpc"),
+    ],
+)
+def test_aCallSentWhereNoneIsServedIsToldWhere(
+    jsonRpc: bool, path: str, says: str
+) -> None:
+    # It was a 405 "method POST not allowed", and rdoclient failed reading
+    # it: it reads a JSON-RPC error object whatever the status.
+    response = post(rpcWeb(jsonRpc), b'{"jsonrpc":"2.0"}', path=path)
+    assert response.status == 404
+    error = json.loads(response.body)["error"]
+    assert error["code"] == -32601
+    assert says in error["message"]

@@ -282,3 +282,19 @@ def test_checkingASignatureIsChargedByItsTime(web: SignedWeb) -> None:
     ).encode()
     assert web.post(body)["result"]["authenticity"] is False
     assert spent[0] > REQUEST_COST + len(body)
+
+
+def test_getResultWithAnUnknownKeyIsThatKeysError(web: SignedWeb) -> None:
+    from twisted.internet.defer import Deferred, fail
+
+    from randnum.jsonrpc.allowances import OpenAllowances, Usage, keyDoesNotExist
+
+    class OneKey(OpenAllowances):
+        def usage(self, apiKey: str) -> Deferred[Usage]:
+            if apiKey != KEY:
+                return fail(keyDoesNotExist())
+            return super().usage(apiKey)
+
+    web.server.allowances = OneKey(0)
+    web.result("generateSignedUUIDs", n=1)
+    assert web.error("getResult", serialNumber=1, apiKey="nosuch")["code"] == 400
