@@ -100,12 +100,20 @@ _EXACT = 2**53
 
 def _float(value: float) -> str:
     """
-    L{number} for a float, by the short way where Python's C{repr} is
-    already ECMAScript's text (1e-4 <= |value| < 1e16, whole numbers aside).
+    L{number} for a float, by the short way wherever Python's C{repr} holds
+    ECMAScript's text: plain notation (1e-4 <= |value| < 1e16, whole
+    numbers aside), and exponents of 21 and more, or -7 and less, where
+    both write one (ECMAScript without the exponent's leading zero).
     """
     text = repr(value)
-    if "e" in text or "n" in text:
-        # An exponent, or nan/inf (which number refuses).
+    if "e" in text:
+        mantissa, _, exponent = text.partition("e")
+        power = int(exponent)
+        if power >= _HIGHEST_PLAIN or power <= -7:
+            return f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
+        return number(value)
+    if "n" in text:
+        # nan or inf, which number refuses.
         return number(value)
     if text.endswith(".0"):
         text = text[:-2]

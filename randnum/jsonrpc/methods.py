@@ -27,6 +27,7 @@ from randnum.generation.values import (
     uuid4s,
 )
 from randnum.generation.values import strings as drawStrings
+from randnum.jsonrpc.canonical import canonical
 from randnum.jsonrpc.params import (
     REQUIRED,
     Params,
@@ -624,10 +625,17 @@ def _extra(params: Params, name: str) -> Any:
     L{MOST_EXTRA} characters.
     """
     value = params.raw(name, None)
-    if value is not None:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if len(text) > MOST_EXTRA:
-            raise malformed(name, f"it must be at most {MOST_EXTRA} characters as JSON")
+    if value is None:
+        return None
+    try:
+        # What its record keeps, and its signature covers.
+        text = canonical(value)
+    except (ValueError, TypeError, RecursionError):
+        raise malformed(
+            name, "it has no canonical JSON form (a lone surrogate, a huge number)"
+        ) from None
+    if len(text.decode("utf-8")) > MOST_EXTRA:
+        raise malformed(name, f"it must be at most {MOST_EXTRA} characters as JSON")
     return value
 
 
@@ -665,11 +673,3 @@ def plan(method: str, values: dict[str, Any]) -> Plan:
             "userData": _extra(params, "userData"),
         },
     )
-
-
-def data(plan: Plan, source: NumberSource) -> Iterator[bytes]:
-    """
-    The pieces of a planned call's C{random.data}, each drawn when it is
-    asked for.
-    """
-    return plan.drawing.pieces(source)

@@ -124,7 +124,8 @@ class Params:
         value = self._get(name, REQUIRED)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise malformed(name, "it must be a number")
-        if not math.isfinite(value) or not low <= value <= high:
+        # An integer is compared as it is: one of 400 digits has no float.
+        if not low <= value <= high or not math.isfinite(value):
             raise outOfRange(name, low, high)
         return float(value)
 
@@ -143,6 +144,8 @@ class Params:
             raise malformed(name, "it must be a string")
         if not 1 <= len(value) <= longest:
             raise malformed(name, f"it must have 1 to {longest} characters")
+        if not _wellFormed(value):
+            raise malformed(name, "it must be Unicode text (it holds a lone surrogate)")
         return value
 
     def choice(self, name: str, choices: tuple[Any, ...], default: Any) -> Any:
@@ -157,6 +160,18 @@ class Params:
         may be a value or an array of them.
         """
         return self._get(name, default)
+
+
+def _wellFormed(text: str) -> bool:
+    """
+    Whether C{text} is Unicode text, which UTF-8 can carry: JSON's C{\\ud800}
+    escape reads as a lone surrogate, which it cannot.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def checkInteger(name: str, value: Any, low: int, high: int) -> int:

@@ -64,6 +64,21 @@ def invalidParams(reason: str) -> RpcError:
     return RpcError(INVALID_PARAMS, f"Invalid params: {reason}")
 
 
+def serverError(reason: str, code: int = -32000) -> RpcError:
+    """
+    A server's own error (JSON-RPC's -32000 range): the call was fine, the
+    server cannot answer it now.
+    """
+    return RpcError(code, f"Server error: {reason}")
+
+
+def internalError() -> RpcError:
+    """
+    -32603: the server failed answering (and has logged why).
+    """
+    return RpcError(-32603, "Internal error")
+
+
 @dataclass(frozen=True)
 class Call:
     """

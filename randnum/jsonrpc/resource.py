@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import IResource
@@ -34,11 +34,13 @@ from randnum.jsonrpc.protocol import (
     CallError,
     RpcError,
     errorResponse,
+    internalError,
     methodNotFound,
     parseCall,
     resultResponse,
+    serverError,
 )
-from randnum.jsonrpc.results import basicResult, usageFields
+from randnum.jsonrpc.results import basicResult, signedResult
 from randnum.limits import WORK_BUDGET
 from randnum.query import QueryError
 from randnum.rates import RateLimited
@@ -99,14 +101,6 @@ def _isJson(contentType: bytes | None) -> bool:
     if contentType is None:
         return False
     return contentType.split(b";", 1)[0].strip().lower() == b"application/json"
-
-
-def serverError(reason: str, code: int = -32000) -> RpcError:
-    """
-    A server's own error (JSON-RPC's -32000 range): the call was fine, the
-    server cannot answer it now.
-    """
-    return RpcError(code, f"Server error: {reason}")
 
 
 class InvokeResource(JSONResource):
@@ -171,6 +165,10 @@ class InvokeResource(JSONResource):
             answer = self._answer(request, call)
         except RpcError as error:
             return self._send(request, self._refused(call, error))
+        except Exception:
+            # Whatever else it raises is the server's fault: logged, and
+            # answered as one.
+            answer = fail()
         return self._whenAnswered(request, call, answer)
 
     def _send(self, request: Request, body: bytes) -> bytes:
@@ -214,9 +212,11 @@ class InvokeResource(JSONResource):
             if isinstance(failure.value, RpcError):
                 return self._refused(call, failure.value)
             log.failure("JSON-RPC call {method} failed", failure, method=call.method)
-            return self._refused(call, RpcError(-32603, "Internal error"))
+            return self._refused(call, internalError())
 
-        answer.addErrback(failed).addCallback(send)
+        answer.addErrback(failed).addCallback(send).addErrback(
+            lambda failure: log.failure("JSON-RPC answer not sent", failure)
+        )
         return NOT_DONE_YET
 
     def _answer(self, request: Request, call: Call) -> Deferred[Answer]:
@@ -308,13 +308,12 @@ class InvokeResource(JSONResource):
         def respond(endorsed: signatures.Endorsed, figures: Any) -> Answer:
             self._count(call.method, "ok")
             server.http.numbers += drawing.count
-            return resultResponse(
+            return signedResult(
                 call.id,
-                {
-                    "random": endorsed.random,
-                    "signature": endorsed.signature,
-                    **usageFields(drawing.bitsUsed, figures),
-                },
+                endorsed.random,
+                endorsed.signature,
+                drawing.bitsUsed,
+                figures,
             )
 
         taken = server.allowances.take(planned.apiKey, drawing.bitsUsed)
@@ -378,13 +377,8 @@ class InvokeResource(JSONResource):
 
         def respond(endorsed: signatures.Endorsed, figures: Any) -> Answer:
             self._count(call.method, "ok")
-            return resultResponse(
-                call.id,
-                {
-                    "random": endorsed.random,
-                    "signature": endorsed.signature,
-                    **usageFields(0, figures),
-                },
+            return signedResult(
+                call.id, endorsed.random, endorsed.signature, 0, figures
             )
 
         def find(figures: Any) -> Deferred[Answer]:

@@ -34,7 +34,9 @@ class Figures(Protocol):
 
 
 def _compact(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # ASCII: a string id may hold a lone surrogate, which only an escape
+    # carries.
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def usageFields(bitsUsed: int, figures: Figures) -> dict[str, Any]:

@@ -18,21 +18,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError, fail, succeed
 from twisted.python.failure import Failure
 
 import randnum.jsonrpc.signed as signed
 from randnum.generation.source import NumberSource
 from randnum.jsonrpc.methods import SIGNED, Plan
-from randnum.jsonrpc.protocol import RpcError, invalidParams
+from randnum.jsonrpc.protocol import invalidParams, serverError
 from randnum.query import QueryError
-from randnum.signing.records import RecordError, parseRecord, verifyRecord
+from randnum.signing.records import RecordError, parseRecord
 from randnum.signing.store import AuditStore, AuditUnavailable, SignedDraws
 from randnum.workers import messages as cluster
 from randnum.workers.store import SharedAuditStore
-
-#: The C{type} of a record that holds a RANDOM.ORG signed call.
-RECORD_TYPE = "random.org"
 
 
 @dataclass(frozen=True)
@@ -45,15 +42,22 @@ class Endorsed:
     signature: str
 
 
-def _serverError(reason: str) -> RpcError:
-    return RpcError(-32000, f"Server error: {reason}")
-
-
 def _unavailable(failure: Failure) -> Failure:
-    if failure.check(AuditUnavailable, cluster.StoreUnavailable):
-        return Failure(_serverError("the audit store is unavailable; try again"))
+    """
+    A signed result that could not be made or found, as the error to
+    answer with (as C{/v1/random} answers 503 for a signed draw).
+    """
     if failure.check(cluster.StoreFull):
-        return Failure(_serverError("audit store full"))
+        return Failure(serverError("audit store full"))
+    if failure.check(
+        AuditUnavailable,
+        cluster.StoreUnavailable,
+        cluster.SigningDisabled,
+        TimeoutError,
+        CancelledError,
+    ):
+        # In a worker: the main process did not answer in time, or refused.
+        return Failure(serverError("the audit store is unavailable; try again"))
     return failure
 
 
@@ -77,7 +81,7 @@ def issue(
     try:
         record = audit.issueRecord(request, signed.recordValues(planned.method, data))
     except QueryError as error:
-        return fail(_serverError(error.reason))
+        return fail(serverError(error.reason))
     return record.addCallback(lambda line: endorse(audit, line)).addErrback(
         _unavailable
     )
@@ -94,21 +98,27 @@ def endorse(audit: SignedDraws, line: bytes) -> Deferred[Endorsed]:
     if isinstance(audit, SharedAuditStore):
         asked = audit.endorse(line)
         return asked.addCallback(lambda signature: Endorsed(random, signature))
-    return fail(_serverError("this process cannot sign"))
+    return fail(serverError("this process cannot sign"))
 
 
-def endorsement(audit: AuditStore, line: bytes) -> str:
+def endorsement(audit: AuditStore, line: bytes) -> Deferred[str]:
     """
     The signature of a record's C{random} object, for a worker: only for
-    a record of RANDOM.ORG's kind this store's key has signed.
+    a RANDOM.ORG record stored in this store, byte for byte (signed by
+    this server, with its key then).
 
-    @raise RecordError: for any other record.
+    @return: a L{Deferred} that fails with L{RecordError} for any other.
     """
     record = parseRecord(line)
-    if record["request"].get("type") != RECORD_TYPE:
-        raise RecordError(record["serial"], "not a RANDOM.ORG signed result")
-    verifyRecord(record, {audit.signer.keyId: audit.signer.publicKey})
-    return signed.signRandom(signed.randomObject(record), audit.signer.sign)
+    if record["request"].get("type") != signed.RECORD_TYPE:
+        return fail(RecordError(record["serial"], "not a RANDOM.ORG signed result"))
+
+    def compare(stored: bytes | None) -> str:
+        if stored != line:
+            raise RecordError(record["serial"], "not a record of this store")
+        return signed.signRandom(signed.randomObject(record), audit.signer.sign)
+
+    return audit.record(record["serial"]).addCallback(compare)
 
 
 def stored(audit: SignedDraws, serial: int, apiKey: str) -> Deferred[Endorsed]:
@@ -124,7 +134,7 @@ def stored(audit: SignedDraws, serial: int, apiKey: str) -> Deferred[Endorsed]:
         if line is None:
             return fail(missing)
         request = parseRecord(line)["request"]
-        if request.get("type") != RECORD_TYPE or request.get(
+        if request.get("type") != signed.RECORD_TYPE or request.get(
             "hashedApiKey"
         ) != signed.hashedApiKey(apiKey):
             return fail(missing)
@@ -152,6 +162,9 @@ def authenticFor(audit: SignedDraws, random: Any, signature: Any) -> bool:
     signature of C{random}, a RANDOM.ORG signed call's object (and not
     anything else the key signs, such as a record).
     """
-    if not isinstance(random, dict) or random.get("method") not in SIGNED:
+    if not isinstance(random, dict):
+        return False
+    method = random.get("method")
+    if not isinstance(method, str) or method not in SIGNED:
         return False
     return signed.authentic(random, signature, _publicKey(audit))

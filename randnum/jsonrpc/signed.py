@@ -289,3 +289,56 @@ def authentic(random: Any, signature: Any, publicKey: Ed25519PublicKey) -> bool:
     except (InvalidSignature, binascii.Error, ValueError, TypeError, RecursionError):
         return False
     return True
+
+
+#: A record's time, for checking what a record would make.
+GENESIS_TIME = "1970-01-01T00:00:00.000Z"
+
+
+def _plain(value: Any) -> bool:
+    """
+    Whether C{value} is what a record's parameter or value may be here: a
+    string, an integer, a boolean, null, or an array of those.
+    """
+    if value is None or type(value) in (str, int, bool):
+        return True
+    return type(value) is list and all(
+        item is None or type(item) in (str, int, bool) for item in value
+    )
+
+
+def isRecordOf(request: Any, values: Any) -> bool:
+    """
+    Whether C{request} and C{values} are what L{recordRequest} and
+    L{recordValues} make of a signed call: the only records a worker may
+    have the main process sign.
+    """
+    if not isinstance(request, dict) or not isinstance(values, list):
+        return False
+    method = request.get("method")
+    if request.get("type") != RECORD_TYPE or method not in PARAMETERS:
+        return False
+    names = {"type", "method", "hashedApiKey", *PARAMETERS[method]}
+    names |= {"license", "licenseData", "userData", "ticketData"}
+    if set(request) != names or request["license"] != LICENSE:
+        return False
+    if request["ticketData"] is not None or not isinstance(
+        request["hashedApiKey"], str
+    ):
+        return False
+    if not all(_plain(request[name]) for name in PARAMETERS[method]):
+        return False
+    if not all(
+        request[name] is None or isinstance(request[name], str)
+        for name in ("licenseData", "userData")
+    ):
+        return False
+    if not all(_plain(value) for value in values):
+        return False
+    try:
+        randomObject(
+            {"request": request, "values": values, "time": GENESIS_TIME, "serial": 1}
+        )
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True

@@ -392,8 +392,13 @@ class AuditStore:
         @raise TypeError: if C{request} or C{values} hold what a record
             may not (L{randnum.signing.records.canonical}).
         """
+        text = json.dumps([request, values])
+        if '"time":' in text or '"signature":' in text:
+            # Members the record itself has: its signature is put in before
+            # the first "time" member (see _issue).
+            raise TypeError("a record's request and values name no time or signature")
         # About its size (the record is checked as it is signed).
-        size = len(json.dumps([request, values]))
+        size = len(text)
         if not self.roomFor(size + RECORD_OVERHEAD):
             self.full = True
             self._logFull(self.size())

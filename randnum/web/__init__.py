@@ -12,6 +12,18 @@ The HTTP face, on C{twisted.web}, cut along twisted.web's own lines:
  - L{randnum.web.streaming}: bodies made and sent while the client reads.
 """
 
-from randnum.web.site import webSite
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["webSite"]
+
+
+def __getattr__(name: str) -> Any:
+    # The site is imported when asked for, not with the package: the
+    # faces it serves (randnum.jsonrpc) build on this package's modules.
+    if name == "webSite":
+        from randnum.web.site import webSite
+
+        return webSite
+    raise AttributeError(f"module 'randnum.web' has no attribute {name!r}")

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.logger import Logger
 from twisted.web.server import Request
 from zope.interface import implementer
 
@@ -19,6 +20,8 @@ from randnum.generation.values import UUID7Clock, batches
 from randnum.limits import WORK_BUDGET
 from randnum.query import Query
 from randnum.web.channel import RandnumChannel
+
+log = Logger(namespace="randnum")
 
 
 def bodyPieces(
@@ -84,7 +87,15 @@ class StreamedBody:
 
     def _step(self) -> None:
         self.call = None
-        piece = next(self.pieces, None)
+        try:
+            piece = next(self.pieces, None)
+        except Exception:
+            # A bug making the body: the client must not wait for the rest.
+            log.failure("a streamed body failed")
+            self.stopProducing()
+            self.request.unregisterProducer()
+            self.request.transport.abortConnection()  # type: ignore[union-attr]
+            return
         if piece is None:
             self.request.unregisterProducer()
             self.done()

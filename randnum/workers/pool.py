@@ -56,6 +56,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
 
+import randnum.jsonrpc.signed as signed
 from randnum.config import Config
 from randnum.jsonrpc import signatures
 from randnum.query import QueryError
@@ -152,8 +153,13 @@ class MainSide(cluster.Conversation):
         Sign and store a record of values a worker drew.
         """
         server = self.pool.server
+        fields, drawn = json.loads(request), json.loads(values)
+        if not signed.isRecordOf(fields, drawn):
+            # Only the records of RANDOM.ORG's signed calls, as a worker
+            # makes them, are signed for it.
+            raise cluster.SigningDisabled()
         try:
-            signing = server.signedRecord(json.loads(request), json.loads(values))
+            signing = server.signedRecord(fields, drawn)
         except QueryError as error:
             if error.kind == "audit_full":
                 raise cluster.StoreFull() from None
@@ -166,17 +172,23 @@ class MainSide(cluster.Conversation):
         return signing.addCallbacks(lambda record: {"record": record}, unavailable)
 
     @cluster.EndorseRecord.responder
-    def endorseRecord(self, record: bytes) -> dict[str, Any]:
+    def endorseRecord(self, record: bytes) -> Deferred[dict[str, Any]]:
         """
-        Sign the RANDOM.ORG object of a record this process signed.
+        Sign the RANDOM.ORG object of a record stored in this process's
+        store.
         """
         audit = self.pool.server.audit
         if not isinstance(audit, AuditStore):
             raise cluster.SigningDisabled()
-        try:
-            return {"signature": signatures.endorsement(audit, record)}
-        except RecordError:
-            raise cluster.SigningDisabled() from None
+
+        def refused(failure: Failure) -> dict[str, Any]:
+            failure.trap(RecordError)
+            raise cluster.SigningDisabled()
+
+        endorsed = signatures.endorsement(audit, record)
+        return endorsed.addCallbacks(
+            lambda signature: {"signature": signature}, refused
+        )
 
     @cluster.TakeAllowance.responder
     def takeAllowance(self, apiKey: str, bits: int) -> Deferred[dict[str, Any]]:

@@ -13,82 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from httpmemory import MemoryWeb, parseResponse
-from rpcmemory import KEY
-from signers import signingServer
+from rpcmemory import KEY, SignedWeb
 
-from randnum.config import Config
 from randnum.jsonrpc.signed import hashedApiKey
-from randnum.server import RandnumServer
 from randnum.signing.records import verifyDraw
 from randnum.web.channel import REQUEST_COST
-
-
-class SignedWeb:
-    """
-    A signing server with C{--json-rpc}, in memory, whose audit store
-    commits whenever the test lets turns pass.
-    """
-
-    def __init__(self, tmp: Path) -> None:
-        server, self.pool, clock = signingServer(tmp)
-        self.server = RandnumServer(
-            config=Config(jsonRpc=True),
-            source=server.source,
-            clock=clock,
-            audit=server.audit,
-        )
-        self.web = MemoryWeb(self.server)
-
-    def post(self, body: bytes, path: str = "/json-rpc/4/invoke") -> Any:
-        connection = self.web.connect()
-        connection.send(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-
-        def done() -> bool:
-            self.pool.runAll()
-            return connection.closed
-
-        connection.turnUntil(done)
-        connection.close()
-        response = parseResponse(connection.received, "POST")
-        assert response.status == 200
-        return json.loads(response.body)
-
-    def call(self, method: str, **params: Any) -> Any:
-        if method != "verifySignature":
-            params.setdefault("apiKey", KEY)
-        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 7}
-        document = self.post(json.dumps(body).encode())
-        assert document["id"] == 7
-        return document
-
-    def result(self, method: str, **params: Any) -> Any:
-        document = self.call(method, **params)
-        assert "error" not in document, document
-        return document["result"]
-
-    def error(self, method: str, **params: Any) -> Any:
-        document = self.call(method, **params)
-        assert "result" not in document, document
-        return document["error"]
-
-    def get(self, path: str) -> Any:
-        connection = self.web.connect()
-        connection.send(
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-        )
-
-        def done() -> bool:
-            self.pool.runAll()
-            return connection.closed
-
-        connection.turnUntil(done)
-        return parseResponse(connection.received)
 
 
 @pytest.fixture

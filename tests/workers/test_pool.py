@@ -1323,3 +1323,77 @@ def test_aWorkerToldNothingUsableSaysSo(text: bytes, said: str) -> None:
     with pytest.raises(SystemExit) as exited:
         readConfiguration(told(text))
     assert exited.value.code == said
+
+
+def _workerRecord(talk: Conversation, pool: ManualPool, clock: Clock) -> Any:
+    """
+    A RANDOM.ORG signed call's record, signed for the worker by the main
+    process, and its endorsement.
+    """
+    from randnum.jsonrpc import signatures
+    from randnum.jsonrpc.methods import plan
+
+    store = talk.shared()
+    planned = plan(
+        "generateSignedIntegers", {"apiKey": "k", "n": 3, "min": 1, "max": 6}
+    )
+    asked = outcome(signatures.issue(store, planned, talk.worker.source))
+    for _ in range(3):
+        talk.pump.flush()
+        clock.advance(0)
+        pool.runAll()
+        assert isinstance(store.readPool, ManualPool)
+        store.readPool.runAll()
+        pool.runAll()
+        talk.pump.flush()
+    return result(asked)
+
+
+def test_aWorkersSignedResultIsSignedAndEndorsedByTheMainProcess(
+    tmp_path: Path,
+) -> None:
+    from randnum.jsonrpc import signed
+
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    endorsed = _workerRecord(talk, pool, clock)
+    audit = main.audit
+    assert isinstance(audit, AuditStore)
+    assert endorsed.random["serialNumber"] == 1
+    assert signed.authentic(endorsed.random, endorsed.signature, audit.signer.publicKey)
+
+
+def test_theMainProcessSignsOnlyRandomOrgRecordsForAWorker(tmp_path: Path) -> None:
+    main, _, _ = signingServer(tmp_path)
+    talk = Conversation(main)
+    talk.shared()
+    forged = [
+        {"type": "int", "n": 1},
+        {"type": "random.org", "method": "generateSignedIntegers", "time": "x"},
+    ]
+    for request in forged:
+        asked = outcome(
+            talk.workerSide.call(
+                cluster.SignRecord, request=json.dumps(request), values=b"[1]"
+            )
+        )
+        talk.pump.flush()
+        result(asked).trap(cluster.SigningDisabled)
+    assert isinstance(main.audit, AuditStore) and main.audit.serial == 0
+
+
+def test_theMainProcessEndorsesOnlyItsStoredRecords(tmp_path: Path) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    endorsed = _workerRecord(talk, pool, clock)
+    assert endorsed.random["serialNumber"] == 1
+    stored = outcome(main.audit.record(1))  # type: ignore[union-attr]
+    pool.runAll()
+    line = result(stored)
+    # The same record, one value changed: not one the store holds.
+    changed = line.replace(b'"values":[', b'"values":[9,', 1)
+    asked = outcome(talk.workerSide.call(cluster.EndorseRecord, record=changed))
+    talk.pump.flush()
+    pool.runAll()
+    talk.pump.flush()
+    result(asked).trap(cluster.SigningDisabled)
