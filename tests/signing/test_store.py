@@ -823,3 +823,17 @@ def test_aPageEndsWithTheRecordThatFillsIt(size: int, count: int) -> None:
     pages: list[list[bytes]] = []
     readPage(pool, 0, 10).addCallback(pages.append)
     assert [len(page) for page in pages] == [count]
+
+
+@pytest.mark.parametrize(
+    "request_", [{"type": "x", "time": "t"}, {"type": "x", "a": [{"signature": 1}]}]
+)
+def test_aRecordOfFieldsNamesNoTimeNorSignature(
+    tmp_path: Path, request_: dict[str, Any]
+) -> None:
+    # The signature is put in before the record's first "time" member: one
+    # inside the request would take it.
+    store, _ = makeStore(tmp_path, Clock())
+    with pytest.raises(TypeError):
+        store.issueRecord(request_, [1])
+    assert store.serial == 0

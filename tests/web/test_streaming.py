@@ -6,6 +6,9 @@ stops reading.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from httpmemory import LAST_CHUNK, MemoryWeb
 
 from randnum.web.channel import RandnumChannel
@@ -89,3 +92,23 @@ def test_aClientThatCatchesUpGoesOn() -> None:
     connection.turnUntilEnds(LAST_CHUNK)
     assert web.server.http.idleTimeouts == 0
     connection.close()
+
+
+def test_aBodyThatFailsToBeMadeAbortsItsConnection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not a hung response that twisted.web's idle timeout, set aside while
+    # a body is written, would never end.
+    def failing(*args: object) -> Iterator[bytes]:
+        yield b'{"values":['
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("randnum.web.random.bodyPieces", failing)
+    web = MemoryWeb()
+    connection = web.connect()
+    connection.send(f"GET {HUGE} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    connection.turn(5)
+    assert b'{"values":[' in connection.received
+    assert connection.transport.disconnecting or connection.transport.disconnected
+    assert LAST_CHUNK not in connection.received
+    assert web.server.http.numbers == 0
