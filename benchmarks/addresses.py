@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import selectors
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,43 +39,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 # The probe and the measures are fairness.py's (run as scripts, siblings).
-from fairness import percentile, probe, rss
+from fairness import percentile, probe, rss, start
 
 BIN = Path(sys.executable).parent
-LISTENING = re.compile(r"randnum (HTTP )?listening on .*port[= ](\d+)")
 HEAVY = b"n=10000 min=-9223372036854775808 max=9223372036854775807\n"
 GET = (
     b"GET /v1/random?n=10000&min=-9223372036854775808&max=9223372036854775807"
     b" HTTP/1.1\r\nHost: x\r\n\r\n"
 )
-
-
-def start(twistd: str, workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
-    """
-    The server, its TCP port and its HTTP port.
-    """
-    process = subprocess.Popen(
-        [
-            *(twistd, "-n", "--pidfile=", "randnum"),
-            *("--port", "tcp:0:interface=127.0.0.1"),
-            *("--http", "tcp:0:interface=127.0.0.1"),
-        ],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    ports: dict[str, int] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = LISTENING.search(line)
-        if match:
-            ports["http" if match.group(1) else "tcp"] = int(match.group(2))
-            if len(ports) == 2:
-                break
-    # Keep draining its output, so that logging never blocks it.
-    threading.Thread(target=process.stdout.read, daemon=True).start()
-    return process, ports["tcp"], ports["http"]
 
 
 def flood(

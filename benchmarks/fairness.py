@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,6 +76,9 @@ def start(twistd: str, workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
             ports["http" if match.group(1) else "tcp"] = int(match.group(2))
             if len(ports) == 2:
                 break
+    # Keep draining its output, so that logging (a contention line under a
+    # flood) never fills the pipe and blocks it.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
     return process, ports["tcp"], ports["http"]
 
 
