@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +219,82 @@ def randnumCommand(twistd: str, port: int, workers: int = 1) -> list[str]:
     ]
 
 
+#: The minimal Starlette app (a plain C{JSONResponse}, no query parsing),
+#: made by L{minimalStarlette} in uvicorn's process (C{--factory}).
+MINIMAL = "http_face:minimalStarlette"
+#: The references' names: randnum's ratios are to each of them.
+REFERENCES = ("starlette", "starlette-min", "twisted.web")
+
+
+def minimalStarlette() -> object:
+    """
+    The smallest Starlette app answering C{/v1/random} with the same JSON:
+    a C{JSONResponse} of one number from the OS CSPRNG, the query not read.
+    (Run by uvicorn with C{--factory}, in the benchmark's own virtualenv.)
+    """
+    import secrets
+
+    from starlette.applications import Starlette  # type: ignore[import-not-found,unused-ignore]
+    from starlette.responses import JSONResponse  # type: ignore[import-not-found,unused-ignore]
+    from starlette.routing import Route  # type: ignore[import-not-found,unused-ignore]
+
+    async def random(request: object) -> object:
+        number = 1 + secrets.randbelow(10000)
+        return JSONResponse({"numbers": [number], "min": 1, "max": 10000})
+
+    return Starlette(routes=[Route("/v1/random", random)])
+
+
+def serveTwistedFloor(port: int) -> None:
+    """
+    The floor twisted.web sets: a leaf C{Resource} answering every GET with
+    the same JSON (one number from the OS CSPRNG, C{Content-Type} and
+    C{Cache-Control} set) on a plain C{Site}, no access log, on the default
+    reactor; until it is stopped.
+    """
+    import secrets
+
+    from twisted.internet import reactor
+    from twisted.web.resource import Resource
+    from twisted.web.server import Request, Site
+
+    class Random(Resource):
+        isLeaf = True
+
+        def render_GET(self, request: Request) -> bytes:
+            request.setHeader(b"content-type", b"application/json")
+            request.setHeader(b"cache-control", b"no-store")
+            number = 1 + secrets.randbelow(10000)
+            return b'{"numbers":[%d],"min":1,"max":10000}\n' % number
+
+    class Quiet(Site):
+        def log(self, request: object) -> None:
+            pass
+
+    reactor.listenTCP(port, Quiet(Random()), interface="127.0.0.1")  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+
+
+def uvicornCommand(bin: Path, app: str, port: int, *extra: str) -> list[str]:
+    """
+    How to run C{app} under uvicorn with uvloop and httptools, one process.
+    """
+    return [
+        str(bin / "uvicorn"),
+        *f"--app-dir {HERE} {app}".split(),
+        *extra,
+        *"--loop uvloop --http httptools --no-access-log".split(),
+        *f"--workers 1 --host 127.0.0.1 --port {port}".split(),
+    ]
+
+
+def spread(values: list[float]) -> str:
+    """
+    The median of C{values} and their range.
+    """
+    return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per wrk run")
@@ -249,7 +325,11 @@ def main() -> None:
     parser.add_argument(
         "--venv", type=Path, default=VENV, help="the reference's virtualenv"
     )
+    parser.add_argument("--serve-twisted-floor", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.serve_twisted_floor:
+        serveTwistedFloor(arguments.serve_twisted_floor)
+        return
 
     if shutil.which("wrk") is None:
         sys.exit(
@@ -259,37 +339,46 @@ def main() -> None:
     reference = referenceVenv(arguments.venv)
 
     with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
-        ours, theirs = freePort(), freePort()
-        randnum = stack.enter_context(
-            started(randnumCommand(arguments.twistd, ours), ours, workdir)
-        )
-        starlette = stack.enter_context(
-            started(
-                [
-                    str(reference / "uvicorn"),
-                    *f"--app-dir {HERE} reference_starlette:app".split(),
-                    *"--loop uvloop --http httptools --no-access-log".split(),
-                    *f"--workers 1 --host 127.0.0.1 --port {theirs}".split(),
-                ],
-                theirs,
-                workdir,
-            )
-        )
+
+        def start(name: str, command: Callable[[int], list[str]]) -> Target:
+            port = freePort()
+            pid = stack.enter_context(started(command(port), port, workdir))
+            return Target(name, port, pid)
+
+        twistd = arguments.twistd
         targets = [
-            Target("randnum", ours, randnum),
-            Target("starlette", theirs, starlette),
+            start("randnum", lambda port: randnumCommand(twistd, port)),
+            start(
+                "starlette",
+                lambda port: uvicornCommand(reference, "reference_starlette:app", port),
+            ),
+            start(
+                "starlette-min",
+                lambda port: uvicornCommand(reference, MINIMAL, port, "--factory"),
+            ),
+            start(
+                "twisted.web",
+                lambda port: [
+                    sys.executable,
+                    __file__,
+                    "--serve-twisted-floor",
+                    str(port),
+                ],
+            ),
         ]
         if arguments.workers:
-            port = freePort()
-            command = randnumCommand(arguments.twistd, port, arguments.workers)
-            pid = stack.enter_context(started(command, port, workdir))
-            targets.append(Target(f"randnum w{arguments.workers}", port, pid))
-        if arguments.baseline:
-            port = freePort()
-            pid = stack.enter_context(
-                started(randnumCommand(arguments.baseline, port), port, workdir)
+            workers = arguments.workers
+            targets.append(
+                start(
+                    f"randnum w{workers}",
+                    lambda port: randnumCommand(twistd, port, workers),
+                )
             )
-            targets.append(Target("baseline", port, pid))
+        if arguments.baseline:
+            baseline = arguments.baseline
+            targets.append(
+                start("baseline", lambda port: randnumCommand(baseline, port))
+            )
 
         def load(target: Target, seconds: float) -> Run:
             return wrk(target, arguments.path, seconds, arguments.connections, workdir)
@@ -297,69 +386,64 @@ def main() -> None:
         print(
             f"GET {arguments.path}: wrk -t1 -c{arguments.connections} "
             f"-d{arguments.seconds:g}s, {os.cpu_count()} cores, load average "
-            f"{os.getloadavg()[0]:.2f}, {arguments.rounds} rounds"
+            f"{os.getloadavg()[0]:.2f}, {arguments.rounds} rounds, servers "
+            "alternating (the order turned each round)"
         )
         if arguments.warmup > 0:
             for target in targets:
                 load(target, arguments.warmup)
-        # Each server's requests per second and CPU microseconds per
-        # request; then each randnum's ratio to the reference, in rate and
-        # in CPU (the reference's CPU per request over randnum's).
         names = [target.name for target in targets]
-        randnums = [name for name in names if name != "starlette"]
+        randnums = [name for name in names if name not in REFERENCES]
         print(
             f"{'round':>6} "
-            + " ".join(f"{name + ' req/s':>15} {'us/req':>6}" for name in names)
-            + "  "
-            + " ".join(f"{name + ' ratio':>15} {'(CPU)':>6}" for name in randnums)
+            + " ".join(f"{name + ' req/s':>19} {'us/req':>6}" for name in names)
         )
         runs: dict[str, list[Run]] = {name: [] for name in names}
-        ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in randnums}
-
-        def row(label: str, rate: dict[str, float], cpu: dict[str, float]) -> str:
-            return (
-                f"{label:>6} "
-                + " ".join(f"{rate[n]:>15,.0f} {cpu[n]:>6.1f}" for n in names)
-                + "  "
-                + " ".join(
-                    f"{rate[n] / rate['starlette']:>14.2f}x "
-                    f"{cpu['starlette'] / cpu[n]:>5.2f}x"
-                    for n in randnums
-                )
-            )
-
-        for number in range(1, arguments.rounds + 1):
+        for number in range(arguments.rounds):
+            # Turned each round, so that no server always follows another.
+            shift = number % len(targets)
             measured = {
-                target.name: load(target, arguments.seconds) for target in targets
+                target.name: load(target, arguments.seconds)
+                for target in targets[shift:] + targets[:shift]
             }
             for name, run in measured.items():
                 runs[name].append(run)
-            rate = {name: run.rate for name, run in measured.items()}
-            cpu = {name: run.cpu for name, run in measured.items()}
-            for name in randnums:
-                ratios[name].append(
-                    (rate[name] / rate["starlette"], cpu["starlette"] / cpu[name])
-                )
             notes = "; ".join(
                 f"{name}: {run.problems}"
                 for name, run in measured.items()
                 if run.problems
             )
-            print(f"{row(str(number), rate, cpu)}  {notes}".rstrip(), flush=True)
+            print(
+                f"{number + 1:>6} "
+                + " ".join(
+                    f"{measured[n].rate:>19,.0f} {measured[n].cpu:>6.1f}" for n in names
+                )
+                + f"  {notes}".rstrip(),
+                flush=True,
+            )
         print(
-            row(
-                "median",
-                {n: statistics.median(run.rate for run in runs[n]) for n in names},
-                {n: statistics.median(run.cpu for run in runs[n]) for n in names},
+            f"{'median':>6} "
+            + " ".join(
+                f"{statistics.median(r.rate for r in runs[n]):>19,.0f} "
+                f"{statistics.median(r.cpu for r in runs[n]):>6.1f}"
+                for n in names
             )
         )
+        print(
+            "\nratios, each the median of the rounds' ratios (range); "
+            "requests per second, and server CPU per request (theirs/ours):"
+        )
         for name in randnums:
-            print(
-                f"{name}/starlette, median of the rounds' ratios: "
-                f"{statistics.median(r for r, _ in ratios[name]):.2f}x in requests "
-                f"per second, {statistics.median(c for _, c in ratios[name]):.2f}x "
-                "in server CPU per request (goal: >= 1.0x)"
-            )
+            for other in REFERENCES:
+                rates = [
+                    a.rate / b.rate
+                    for a, b in zip(runs[name], runs[other], strict=True)
+                ]
+                cpus = [
+                    b.cpu / a.cpu for a, b in zip(runs[name], runs[other], strict=True)
+                ]
+                print(f"  {name}/{other}: {spread(rates)} req/s, {spread(cpus)} CPU")
+        print("goal (issue 25): randnum/starlette and randnum/starlette-min >= 1.0x")
 
 
 if __name__ == "__main__":
