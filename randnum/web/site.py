@@ -8,6 +8,8 @@ connections are L{randnum.web.channel}'s.
 from __future__ import annotations
 
 import io
+from collections import deque
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 from twisted.internet.interfaces import IAddress, IDelayedCall
@@ -20,7 +22,7 @@ from randnum.jsonrpc import resource
 from randnum.jsonrpc.protocol import errorResponse, methodNotFound
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
-from randnum.sharing import clientKey
+from randnum.sharing import Waiting, clientKey
 from randnum.web import pollen
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.resources import resourceTree
@@ -88,6 +90,8 @@ class RandnumSite(Site):
             parsePOSTFormSubmission=False,
         )
         self.server = server
+        #: Each client's requests waiting for its next share, in order.
+        self._waiting: dict[str, deque[Waiting]] = {}
         #: The channels that answered requests in this reactor turn.
         self._answering: list[RandnumChannel] = []
         self._turnCall: IDelayedCall | None = None
@@ -154,6 +158,45 @@ class RandnumSite(Site):
         """
         Log nothing per request.
         """
+
+    def waitForShare(self, client: str, work: Callable[[], None]) -> Waiting:
+        """
+        Call C{work} (a request's processing) at C{client}'s next share of
+        a turn, after the client's requests waiting already.
+
+        The client waits for its share once however many of its requests
+        wait, and its share, when it comes, goes to as many of them as it
+        pays for, in order: an HTTP connection has one request in hand at
+        a time, so a share given to each connection would pay for a single
+        request a turn, however small, however idle the server (with 50
+        connections of one address, one request a reactor turn).
+        """
+        waiting = Waiting(work)
+        queue = self._waiting.get(client)
+        if queue is None:
+            queue = self._waiting[client] = deque()
+            self.server.shares.wait(client, lambda: self._shareCame(client))
+        queue.append(waiting)
+        return waiting
+
+    def _shareCame(self, client: str) -> None:
+        """
+        C{client}'s share: its waiting requests, the first whatever it
+        costs, the others while the share lasts.
+        """
+        shares = self.server.shares
+        queue = self._waiting[client]
+        first = True
+        while queue and (first or shares.mayWork(client)):
+            waiting = queue.popleft()
+            if not waiting.cancelled:
+                first = False
+                waiting.cancelled = True
+                waiting.work()
+        if queue:
+            shares.wait(client, lambda: self._shareCame(client))
+        else:
+            del self._waiting[client]
 
     def answeredThisTurn(self, channel: RandnumChannel) -> None:
         """
