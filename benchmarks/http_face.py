@@ -271,8 +271,9 @@ def serveTwistedFloor(port: int) -> None:
         def log(self, request: object) -> None:
             pass
 
-    reactor.listenTCP(port, Quiet(Random()), interface="127.0.0.1")  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    site = Quiet(Random())  # type: ignore[no-untyped-call]
+    reactor.listenTCP(port, site, interface="127.0.0.1")  # type: ignore[arg-type]
+    reactor.run()
 
 
 def uvicornCommand(bin: Path, app: str, port: int, *extra: str) -> list[str]:

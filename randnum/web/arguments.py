@@ -10,15 +10,15 @@ from urllib.parse import unquote_to_bytes
 from twisted.web.server import Request
 
 
-def queryArguments(request: Request) -> dict[bytes, list[bytes]]:
+def queryStringArguments(
+    query: bytes, args: dict[bytes, list[bytes]]
+) -> dict[bytes, list[bytes]]:
     """
-    C{request}'s query arguments: C{request.args}, and each name given
-    without C{=} (C{?unique}), which twisted.web leaves out, with an empty
-    value, so that it is refused as one (C{empty value for unique}) rather
-    than silently ignored.
+    The arguments of the query string C{query}: C{args}, as twisted.web
+    parses them from it, and each name given without C{=} (C{?unique}),
+    which twisted.web leaves out, with an empty value, so that it is
+    refused as one (C{empty value for unique}) rather than silently ignored.
     """
-    args = request.args or {}
-    query = request.uri.partition(b"?")[2]
     # Split as twisted.web splits the query string.
     bare = [
         item
@@ -32,3 +32,10 @@ def queryArguments(request: Request) -> dict[bytes, list[bytes]]:
     for item in bare:
         args.setdefault(unquote_to_bytes(item.replace(b"+", b" ")), []).append(b"")
     return args
+
+
+def queryArguments(request: Request) -> dict[bytes, list[bytes]]:
+    """
+    C{request}'s query arguments, as L{queryStringArguments} reads them.
+    """
+    return queryStringArguments(request.uri.partition(b"?")[2], request.args or {})

@@ -16,6 +16,7 @@ from twisted.web import http
 from twisted.web.http import HTTPChannel
 from twisted.web.http_headers import Headers
 from twisted.web.server import Request
+from twisted.web.server import version as serverVersion
 
 from randnum.server import RandnumServer
 from randnum.sharing import Waiting
@@ -33,6 +34,26 @@ REQUESTS_PER_TURN = 16
 #: allows a server to take a bare LF as a line end; randnum refuses it, as
 #: twisted.web would never see the line end at all.
 _BAD_HEAD = re.compile(rb"(?<!\r)\n|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: A whole plain request head: C{GET /v1/random} in HTTP/1.1, each header
+#: field a token, a colon and visible ASCII (spaces and tabs within), at
+#: most 32 of them (see L{RandnumChannel.dataReceived}).  Group 1 is the
+#: query string, group 2 the header fields.
+_PLAIN_GET = re.compile(
+    rb"GET /v1/random(?:\?([\x21-\x7e]*))? HTTP/1\.1\r\n"
+    rb"((?:[-!#$%&'*+.^_`|~0-9A-Za-z]+:[ \t]*[\x21-\x7e](?:[ \t\x21-\x7e]*[\x21-\x7e])?"
+    rb"[ \t]*\r\n){0,32})\r\n"
+)
+
+#: The longest plain request head, in bytes.
+_PLAIN_LENGTH = 4096
+
+#: Header fields that make a head not plain: those bearing on the body, on
+#: persistence, or on anything but the response's body (found anywhere in
+#: the fields, a value too: then the head is read as usual).
+_NOT_PLAIN = re.compile(
+    rb"content-length|transfer-encoding|connection|expect|upgrade", re.IGNORECASE
+)
 
 #: The reasons of the refusals of a head (twisted.web knows not all).
 _PHRASES = {
@@ -137,9 +158,24 @@ class RandnumChannel(HTTPChannel):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Start the head deadline at the first byte of a request.
+        Answer a plain request at once (L{_answerPlain}); else start the
+        head deadline at the first byte of a request, and read it as
+        twisted.web does.
         """
         if self._refused:
+            return
+        if (
+            data[-4:] == b"\r\n\r\n"
+            and not self._handlingRequest
+            and not self._inHead
+            and not self._buffer
+            and self.line_mode
+            and self.persistent
+            and not self._waitingForTransport
+            and not self.requests
+            and not self.transport.disconnecting  # type: ignore[union-attr]
+            and self._answerPlain(data)
+        ):
             return
         if (
             not self._handlingRequest
@@ -163,6 +199,53 @@ class RandnumChannel(HTTPChannel):
             self._refuseHead(400, "malformed request head")
             return
         super().dataReceived(data)  # type: ignore[no-untyped-call]
+
+    def _answerPlain(self, data: bytes) -> bool:
+        """
+        Answer C{data} if it is one whole plain request for integers (as
+        nearly every request is: C{GET /v1/random?n=1}, say), the client has
+        its share of this turn left, and the connection is idle; and say
+        whether it was answered.
+
+        Such a request is answered as twisted.web answers it, byte for byte,
+        without its line by line reading, its L{Request}, its resource tree
+        walk and its headers object: the half of a light request's cost.
+        Anything else (another path or method, a body, C{Connection}, a
+        header twisted.web might refuse, pipelined requests, a request in
+        pieces, a client over its share, an error) is read and answered by
+        twisted.web, within every limit above.
+        """
+        plain = self.randnumSite.plainRandom
+        if plain is None or len(data) > _PLAIN_LENGTH:
+            return False
+        match = _PLAIN_GET.fullmatch(data)
+        if match is None:
+            return False
+        if _NOT_PLAIN.search(match.group(2)) is not None:
+            return False
+        shares = self.server.shares
+        if not shares.mayWork(self.client):
+            return False
+        answer = plain.plainAnswer(match.group(1) or b"")
+        if answer is None:
+            return False
+        contentType, body, count, workSize = answer
+        self.resetTimeout()
+        self._endedWithCR = False
+        self.undelivered += count
+        self.transport.write(  # type: ignore[union-attr]
+            b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nServer: %s\r\n"
+            b"Date: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+            % (
+                serverVersion,
+                self.randnumSite.httpDate(),
+                contentType,
+                len(body),
+                body,
+            )
+        )
+        shares.spend(self.client, REQUEST_COST + workSize)
+        return True
 
     def _badHead(self, data: bytes) -> bool:
         """

@@ -9,15 +9,18 @@ so both faces accept the same queries and give the same error reasons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.server import NOT_DONE_YET, Request
 
 from randnum.query import Query, QueryError, dataText, parseParameters
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.tcp.answering import STREAM_ABOVE, UNAVAILABLE
-from randnum.web.arguments import queryArguments
+from randnum.web.arguments import queryStringArguments
 from randnum.web.channel import RandnumChannel
 from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
 from randnum.web.streaming import StreamedBody, bodyPieces
@@ -73,6 +76,15 @@ class RandomResource(JSONResource):
             return self._signed(request, form, query)
         if query.type != "int":
             return self._values(request, form, query)
+        contentType, body, count = self._integers(form, query)
+        self._count(request, count)
+        return respond(request, 200, body, contentType)
+
+    def _integers(self, form: str, query: Query) -> tuple[bytes, bytes, int]:
+        """
+        The content type and body answering an unsigned C{query} of
+        integers in C{form}, and how many values it holds.
+        """
         # As ASCII decimal: drawn, for the server's default range, from the
         # pool of numbers drawn and rendered ahead that the TCP face draws
         # from too (see NumberSource.prepare).
@@ -80,18 +92,40 @@ class RandomResource(JSONResource):
             numbers = [b"%d" % number for number in self.source.answer(query)]
         else:
             numbers = self.source.render(query.min, query.max, query.n)
-        self._count(request, len(numbers))
         if form == "text":
             body = b"".join([number + b"\n" for number in numbers])
-            return respond(request, 200, body, b"text/plain; charset=utf-8")
+            return b"text/plain; charset=utf-8", body, len(numbers)
         # jsonBody's bytes for {"numbers": numbers, "min": ..., "max": ...}
         # (integers are spelled alike), made without json.dumps.
-        return respond(
-            request,
-            200,
-            b'{"numbers":[%s],"min":%d,"max":%d}\n'
-            % (b",".join(numbers), query.min, query.max),
+        body = b'{"numbers":[%s],"min":%d,"max":%d}\n' % (
+            b",".join(numbers),
+            query.min,
+            query.max,
         )
+        return b"application/json", body, len(numbers)
+
+    def plainAnswer(self, query: bytes) -> tuple[bytes, bytes, int, int] | None:
+        """
+        The answer to C{GET /v1/random?}C{query} if it is integers, unsigned
+        (as nearly every request is), counted as L{render_GET} counts it:
+        its content type, its body, how many values it holds and its work
+        size; or L{None}, counting nothing, for any other query (an error
+        too), which only L{render_GET} answers.  For
+        L{randnum.web.channel.RandnumChannel}'s plain requests.
+        """
+        parsed = self.parsedQuery(query, lambda: http.parse_qs(query, 1))
+        if isinstance(parsed, QueryError):
+            return None
+        form, found = parsed
+        if found.signed or found.type != "int":
+            return None
+        stats = self.stats
+        stats.requests += 1
+        if form == "text":
+            stats.textRequests += 1
+        contentType, body, count = self._integers(form, found)
+        stats.numbers += count
+        return contentType, body, count, found.workSize()
 
     def render_HEAD(self, request: Request) -> bytes:
         """
@@ -203,19 +237,28 @@ class RandomResource(JSONResource):
         L{PARSED_QUERY_LENGTH} bytes.
         """
         # The arguments are parsed from what follows the first "?".
-        key = request.uri.partition(b"?")[2]
-        answer = self._parsed.get(key)
+        query = request.uri.partition(b"?")[2]
+        return self.parsedQuery(query, lambda: request.args or {})
+
+    def parsedQuery(
+        self, query: bytes, args: Callable[[], dict[bytes, list[bytes]]]
+    ) -> tuple[str, Query] | QueryError:
+        """
+        L{parsed}'s answer for the query string C{query}, whose arguments
+        (as twisted.web parses them) C{args} gives if they must be parsed.
+        """
+        answer = self._parsed.get(query)
         if answer is None:
             try:
-                answer = self.parse(queryArguments(request))
+                answer = self.parse(queryStringArguments(query, args()))
             except QueryError as error:
                 # Kept, never raised again: without the traceback that
                 # would hold this request's frames.
                 answer = error.with_traceback(None)
-            if len(key) <= PARSED_QUERY_LENGTH:
+            if len(query) <= PARSED_QUERY_LENGTH:
                 if len(self._parsed) >= PARSED_QUERIES:
                     self._parsed.clear()
-                self._parsed[key] = answer
+                self._parsed[query] = answer
         return answer
 
     def parse(self, args: dict[bytes, list[bytes]]) -> tuple[str, Query]:

@@ -8,6 +8,7 @@ connections are L{randnum.web.channel}'s.
 from __future__ import annotations
 
 import io
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -25,6 +26,7 @@ from randnum.server import RandnumServer
 from randnum.sharing import Waiting, clientKey
 from randnum.web import pollen
 from randnum.web.channel import BusyHTTP, RandnumChannel
+from randnum.web.random import RandomResource
 from randnum.web.resources import resourceTree
 
 
@@ -90,6 +92,11 @@ class RandnumSite(Site):
             parsePOSTFormSubmission=False,
         )
         self.server = server
+        #: What answers plain C{GET /v1/random} requests (see
+        #: L{RandnumChannel._answerPlain}), if anything does.
+        self.plainRandom: RandomResource | None = None
+        #: The HTTP date of the second it was made, and that second.
+        self._date = (-1, b"")
         #: Each client's requests waiting for its next share, in order.
         self._waiting: dict[str, deque[Waiting]] = {}
         #: The channels that answered requests in this reactor turn.
@@ -159,6 +166,16 @@ class RandnumSite(Site):
         Log nothing per request.
         """
 
+    def httpDate(self) -> bytes:
+        """
+        The C{Date} header's value now (as twisted.web gives it: the
+        system's time), made once a second.
+        """
+        now = int(time.time())
+        if now != self._date[0]:
+            self._date = (now, http.datetimeToString(now))
+        return self._date[1]
+
     def waitForShare(self, client: str, work: Callable[[], None]) -> Waiting:
         """
         Call C{work} (a request's processing) at C{client}'s next share of
@@ -222,4 +239,11 @@ def webSite(server: RandnumServer, registry: CollectorRegistry) -> RandnumSite:
     The HTTP/JSON face of C{server}: C{/v1/random}, C{/healthz},
     C{/metrics} (from C{registry}) and C{/}.
     """
-    return RandnumSite(resourceTree(server, registry), server)
+    root = resourceTree(server, registry)
+    site = RandnumSite(root, server)
+    node: object = root
+    for name in (b"v1", b"random"):
+        node = getattr(node, "children", {}).get(name)
+    if isinstance(node, RandomResource):
+        site.plainRandom = node
+    return site
