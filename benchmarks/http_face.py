@@ -1,30 +1,39 @@
 """
-randnum's HTTP face against Starlette under uvicorn, with wrk, on loopback.
+randnum's HTTP face against Starlette under uvicorn and against twisted.web
+itself, with wrk, on loopback.
 
     python benchmarks/http_face.py [--seconds 10] [--rounds 5] [--warmup 2]
         [--connections 50] [--path /v1/random?n=1] [--twistd PATH]
         [--workers N] [--baseline TWISTD]
 
 Measures requests per second for C{GET /v1/random?n=1} over keep-alive
-connections (C{wrk -t1 -c50}) from:
+connections (C{wrk -t1 -c50}), and each server's CPU per request, from:
 
  - randnum: C{twistd -n randnum --http ...} from the environment of the
    Python that runs this script (its bin folder), unless --twistd names
    another (e.g. an earlier installation, to compare changes);
- - the reference: benchmarks/reference_starlette.py, a minimal Starlette
-   app answering the same JSON with comparable headers, drawn from the OS
-   CSPRNG (C{secrets.randbelow}) as randnum's are, run as
-   C{uvicorn --loop uvloop --http httptools --no-access-log --workers 1}.
+ - 'starlette': benchmarks/reference_starlette.py, a Starlette app
+   answering the same JSON with comparable headers, drawn from the OS
+   CSPRNG (C{secrets.randbelow}) as randnum's are, reading and checking
+   C{n}, C{min} and C{max};
+ - 'starlette-min': the smallest Starlette app (L{minimalStarlette}): a
+   plain C{JSONResponse} of one number, the query not read;
+ - 'twisted.web': the floor randnum's framework sets (L{serveTwistedFloor}):
+   a leaf C{Resource} answering the same JSON on a plain C{Site}, no access
+   log, run by this script with this Python.
 
-With --workers N, randnum also runs with --workers N ('randnum wN'), its
-server CPU counting every process.
+Both Starlette apps run as C{uvicorn --loop uvloop --http httptools
+--no-access-log --workers 1}.  With --workers N, randnum also runs with
+--workers N ('randnum wN'), its server CPU counting every process.
 
-Otherwise both are single processes.  All run on 127.0.0.1, started once
-and stopped at the end; nothing is pinned to a core.  Each round loads randnum, then the
-reference, for --seconds each (after --warmup seconds of unmeasured load
-on each, once), so that the machine's other load falls on both alike.  It
-prints each round's requests per second and the ratio randnum/reference,
-and the medians.  The goal (issue 13) is a median ratio of at least 1.0.
+All run on 127.0.0.1, started once and stopped at the end; nothing is
+pinned to a core.  Each round loads every server in turn for --seconds
+(after --warmup seconds of unmeasured load on each, once), the order turned
+by one each round, so that the machine's other load falls on all alike.  It
+prints each round's requests per second and CPU per request, their medians,
+and randnum's ratio to each reference: the median of the rounds' ratios and
+their range.  The goal (issue 25) is a median ratio of at least 1.0 to both
+Starlette apps.
 
 Starlette and uvicorn[standard] (uvloop, httptools) are not randnum's
 dependencies: they are installed, once, in a virtual environment of the
