@@ -153,7 +153,15 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         if self.closing:
             return
         self.closing = True
-        self.reader.endInput()
+        reader = self.reader
+        if not (
+            reader.buffer or reader.answering or reader.tooLong or self._held
+        ) and self._nextTurn is None:
+            # Everything asked has been answered (the usual end): close.
+            reader.ended = True
+            self._finish()
+            return
+        reader.endInput()
         self._serve()
 
     def writeConnectionLost(self) -> None:
