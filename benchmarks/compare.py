@@ -456,5 +456,6 @@ def _row(
         line += f"  {_ratio(runs[many], figures)}"
     return line.rstrip()
 
+
 if __name__ == "__main__":
     main()

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import secrets
+from typing import cast
 
-from twisted.internet import reactor
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IReactorCore, IReactorTCP, ITransport
+from twisted.internet.protocol import Protocol, ServerFactory
 
 
 class SeedExchange(Protocol):
@@ -25,17 +27,26 @@ class SeedExchange(Protocol):
     Answer the first data with one number, then close.
     """
 
+    # Set by makeConnection before any data can arrive.
+    transport: ITransport
+
     def dataReceived(self, data: bytes) -> None:
-        self.transport.write(b"%d\n" % (secrets.randbelow(10000) + 1))  # type: ignore[attr-defined]
-        self.transport.loseConnection()  # type: ignore[attr-defined]
+        self.transport.write(b"%d\n" % (secrets.randbelow(10000) + 1))
+        self.transport.loseConnection()
 
 
 def main(port: int) -> None:
-    listening = reactor.listenTCP(  # type: ignore[attr-defined]
-        port, Factory.forProtocol(SeedExchange), interface="127.0.0.1"
+    from twisted.internet import reactor
+
+    factory = ServerFactory()
+    factory.protocol = SeedExchange
+    listening = cast(IReactorTCP, reactor).listenTCP(
+        port, factory, interface="127.0.0.1"
     )
-    print(f"listening on port {listening.getHost().port}", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    print(
+        f"listening on port {cast(IPv4Address, listening.getHost()).port}", flush=True
+    )
+    cast(IReactorCore, reactor).run()
 
 
 if __name__ == "__main__":

@@ -154,9 +154,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             return
         self.closing = True
         reader = self.reader
-        if not (
-            reader.buffer or reader.answering or reader.tooLong or self._held
-        ) and self._nextTurn is None:
+        if (
+            not (reader.buffer or reader.answering or reader.tooLong or self._held)
+            and self._nextTurn is None
+        ):
             # Everything asked has been answered (the usual end): close.
             reader.ended = True
             self._finish()
@@ -304,7 +305,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             # The most common chunk of all: complete, short lines that ask
             # for the defaults.
             count = data.count(b"\n")
-            self._send(self.answerer.defaultLines(count), count)
+            self._write(self.answerer.defaultLines(count), count)
             self.shares.spend(self.client, count * self.answerer.defaultCost)
             self.resetTimeout()  # type: ignore[no-untyped-call]
             return
