@@ -392,6 +392,7 @@ def main() -> None:
         )
         if arguments.workers:
             header += f"  {many} is"
+        header = header.rstrip()
         print(header)
         print("-" * len(header))
         for load in loads:
