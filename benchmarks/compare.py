@@ -3,14 +3,25 @@ randnum against reference servers, under the same loads, on loopback.
 
     python benchmarks/compare.py [--seconds 5] [--processes 1] [--only LOAD]
                                  [--workers N] [--baseline TWISTD]
-                                 [--client python|c]
+                                 [--client python|c] [--rounds N]
 
 Starts the installed C{twistd randnum}, a stdlib-asyncio line server
 (reference_asyncio.py), a serial blocking server like the original one
 (reference_serial.py) and, when C{redis-server} is on the PATH, Redis
-(answering inline PING, the cheapest thing it does).  Each load is run with
-C{randnum bench} against each server that speaks it, one after the other,
-and one table is printed with randnum's ratio to each reference.
+(answering inline PING, the cheapest thing it does), and the floors of the
+connection-per-request load: a minimal Twisted protocol and a minimal
+asyncio protocol that answer a connection's first data with one number and
+close (floor_twisted.py, floor_asyncio.py: the seed exchange).  Each load is
+run with C{randnum bench} against each server that speaks it, one after the
+other, and one table is printed with randnum's ratio to each reference.
+
+With --rounds N, each load is run N times against every server, the order
+of the servers turning round each time (so that a neighbour's load on a
+shared machine falls on all of them alike); the table gives each server's
+median, and randnum's ratio to it as the median of the rounds' ratios and
+their range, e.g.:
+
+    python benchmarks/compare.py --client c --only connect --rounds 5
 
 Loads:
  - pipelined: 1 connection, 1000 requests in flight;
@@ -64,6 +75,17 @@ LOADS: dict[str, list[str]] = {
     "connections": ["--mode", "line", "-c", "50", "-P", "1"],
     "connect": ["--mode", "connect", "-c", "50"],
 }
+
+
+def median(values: list[float]) -> float:
+    """
+    The median of C{values}.
+    """
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 @dataclass(frozen=True)
@@ -274,6 +296,12 @@ def main() -> None:
         default="python",
         help="the load generator: randnum bench (python) or loadgen.c (c)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times each load is run against every server, in turn",
+    )
     arguments = parser.parse_args()
     loads = arguments.only or list(LOADS)
     many = f"randnum w{arguments.workers}"
@@ -299,6 +327,15 @@ def main() -> None:
             Target("asyncio", *asyncio, ("pipelined", "connections")),
             Target("serial", *serial, ("connect",)),
         ]
+        if "connect" in loads:
+            for name, script in (
+                ("floor tw", "floor_twisted.py"),
+                ("floor aio", "floor_asyncio.py"),
+            ):
+                floor = stack.enter_context(
+                    started([sys.executable, str(HERE / script)])
+                )
+                targets.append(Target(name, *floor, ("connect",)))
         if arguments.workers:
             workers = stack.enter_context(
                 started(
@@ -345,39 +382,80 @@ def main() -> None:
         loadgen = compiled(workdir) if arguments.client == "c" else None
         print(f"machine: {machine()}")
         clients = f"{arguments.processes} {arguments.client} client process(es)"
-        print(f"each cell: {arguments.seconds:g} s, {clients}\n")
+        rounds = max(1, arguments.rounds)
+        print(f"each cell: {arguments.seconds:g} s x {rounds} round(s), {clients}")
+        print("(the median of the rounds; randnum's ratio: median [lowest-highest])\n")
         header = (
             f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
-            f"{'p99 ms':>8} {'client CPU':>10} {'server us/req':>13}  randnum is"
+            f"{'p99 ms':>8} {'client CPU':>10} {'server us/req':>13}  "
+            f"{'randnum is':<20}"
         )
         if arguments.workers:
             header += f"  {many} is"
+        header = header.rstrip()
         print(header)
         print("-" * len(header))
         for load in loads:
-            results = {
-                target.name: bench(
-                    target, load, arguments.seconds, arguments.processes, loadgen
-                )
-                for target in targets
-                if load in target.loads
-            }
-            ours = results["randnum"]["numbers_per_second"]
-            theirs = results.get(many, {}).get("numbers_per_second")
-            for name, figures in results.items():
-                rate = figures["numbers_per_second"]
-                ratio = "" if name in ("randnum", many) else f"{ours / rate:.2f}x"
-                line = (
-                    f"{load:<12} {name:<11} {rate:>12,.0f} "
-                    f"{figures['latency_p50_ms']:>8.3f} "
-                    f"{figures['latency_p99_ms']:>8.3f} "
-                    f"{figures['client_cpu_percent']:>9.0f}% "
-                    f"{figures['server_us_per_request']:>13.2f}  {ratio:<10}"
-                )
-                if theirs is not None and name != many:
-                    line += f"  {theirs / rate:.2f}x"
-                print(line.rstrip())
+            serving = [target for target in targets if load in target.loads]
+            runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in serving}
+            for turn in range(rounds):
+                # Turn the order round: each server runs first once in a while.
+                shift = turn % len(serving)
+                for target in serving[shift:] + serving[:shift]:
+                    runs[target.name].append(
+                        bench(
+                            target,
+                            load,
+                            arguments.seconds,
+                            arguments.processes,
+                            loadgen,
+                        )
+                    )
+            for name, figures in runs.items():
+                print(_row(load, name, figures, runs, many, bool(arguments.workers)))
             print()
+
+
+def _ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> str:
+    """
+    The median of the rounds' ratios of C{ours} to C{theirs}, and their range.
+    """
+    ratios = [
+        a["numbers_per_second"] / max(b["numbers_per_second"], 1e-9)
+        for a, b in zip(ours, theirs, strict=True)
+    ]
+    text = f"{median(ratios):.2f}x"
+    if len(ratios) > 1:
+        text += f" [{min(ratios):.2f}-{max(ratios):.2f}]"
+    return text
+
+
+def _row(
+    load: str,
+    name: str,
+    figures: list[dict[str, Any]],
+    runs: dict[str, list[dict[str, Any]]],
+    many: str,
+    workers: bool,
+) -> str:
+    """
+    One server's line of the table: its medians, and randnum's ratios to it.
+    """
+
+    def middle(key: str) -> float:
+        return median([one[key] for one in figures])
+
+    ratio = "" if name in ("randnum", many) else _ratio(runs["randnum"], figures)
+    line = (
+        f"{load:<12} {name:<11} {middle('numbers_per_second'):>12,.0f} "
+        f"{middle('latency_p50_ms'):>8.3f} "
+        f"{middle('latency_p99_ms'):>8.3f} "
+        f"{middle('client_cpu_percent'):>9.0f}% "
+        f"{middle('server_us_per_request'):>13.2f}  {ratio:<20}"
+    )
+    if workers and many in runs and name != many:
+        line += f"  {_ratio(runs[many], figures)}"
+    return line.rstrip()
 
 
 if __name__ == "__main__":

@@ -233,6 +233,12 @@ class PeerReading:
         return progressed
 
 
+def _nothing() -> None:
+    """
+    Do nothing: what a detached L{ReplyWriter} calls back.
+    """
+
+
 @implementer(IPullProducer, IPushProducer)
 class ReplyWriter(PeerReading):
     """
@@ -276,8 +282,11 @@ class ReplyWriter(PeerReading):
         self._readingPaused = False
         self.closed = False
         self._peerReadSinceCheck = False
-        self._registered = True
-        self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
+        self._registered = False
+        if self.socket is None:
+            # Other transports pause and resume the writer as their buffer
+            # fills and drains: from the start.
+            self._register()
 
     @property
     def queued(self) -> bool:
@@ -438,6 +447,27 @@ class ReplyWriter(PeerReading):
         self._unregister()
         self.transport.abortConnection()  # type: ignore[attr-defined]
 
+    def detach(self) -> None:
+        """
+        The connection is gone: call its protocol back no more.  The
+        writer's callbacks are the protocol's methods, so until then the
+        protocol, the writer and the transport hold each other in a cycle,
+        which only the cycle collector would free; without it, reference
+        counting frees a connection's objects as soon as it closes.
+        """
+        self.drained = self.progress = _nothing
+
+    def _register(self) -> None:
+        """
+        Register with the transport: as a push producer where there is no
+        socket, else as a pull producer, only once data is handed over to
+        the transport (most connections never hand any: the registration,
+        and undoing it, would be a cost on every connection).
+        """
+        if not self._registered:
+            self._registered = True
+            self.transport.registerProducer(self, self.socket is None)  # type: ignore[attr-defined]
+
     def _unregister(self) -> None:
         # A transport does not close while a producer is registered.
         if self._registered:
@@ -466,6 +496,9 @@ class ReplyWriter(PeerReading):
         while self._waiting and not self._transportBusy:
             if self.socket is not None:
                 # The pull-producer registration reports when it is sent.
+                self._register()
+                if self.closed:
+                    return  # the connection was already gone
                 self._transportBusy = True
             self.transport.write(self._take(SLICE))
 

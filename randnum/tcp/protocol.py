@@ -98,6 +98,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         #: Whether the connection's first line may still be an HTTP request
         #: line (L{randnum.tcp.mistaken}).
         self._firstLine = True
+        #: Whether Nagle's algorithm is off (see L{_noDelayFromNow}), and
+        #: whether a reply has been written.
+        self._noDelay = False
+        self._wroteOnce = False
 
     # Admission and the end of the connection.
 
@@ -109,15 +113,6 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.writer = ReplyWriter(
             self.transport, drained=self._drained, progress=self._progress
         )
-        if ITCPTransport.providedBy(self.transport):
-            # Replies can leave in several writes a few milliseconds apart
-            # (the rest of a turn's budget; records once they are stored):
-            # Nagle's algorithm would hold each later one back until the
-            # client's delayed acknowledgement, 40 ms on Linux.
-            try:
-                self.transport.setTcpNoDelay(True)
-            except OSError:  # a UNIX socket
-                pass
         peer = self.transport.getPeer()
         self.host = peerHost(peer)
         self.client = clientKey(peer)
@@ -139,6 +134,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             if call is not None and call.active():
                 call.cancel()
         self._nextTurn = self._graceCall = None
+        self.writer.detach()
         if self._unsentNumbers and reason.check(ConnectionDone):
             # A clean close happens only once everything has been sent.
             self.stats.numbers += self._unsentNumbers
@@ -157,7 +153,16 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         if self.closing:
             return
         self.closing = True
-        self.reader.endInput()
+        reader = self.reader
+        if (
+            not (reader.buffer or reader.answering or reader.tooLong or self._held)
+            and self._nextTurn is None
+        ):
+            # Everything asked has been answered (the usual end): close.
+            reader.ended = True
+            self._finish()
+            return
+        reader.endInput()
         self._serve()
 
     def writeConnectionLost(self) -> None:
@@ -248,6 +253,12 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             self._abort()
             return
         period = self.limits.closeGrace
+        if first and not sending and self.writer.socket is not None:
+            # Nothing is on its way and the kernel's buffer is empty, so the
+            # socket is writable: the transport closes it on the reactor's
+            # next turn, whatever the peer does.  (Most connections end
+            # this way; a timer would only be cancelled.)
+            return
         if sending:
             if self.limits.idleTimeout is None:
                 return
@@ -283,7 +294,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
                 self.resetTimeout()  # type: ignore[no-untyped-call]
                 return
             self.lineMode = True
-        elif (
+        if (
             data[-1:] == b"\n"
             and not self.reader.buffer
             and not self._held
@@ -294,7 +305,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             # The most common chunk of all: complete, short lines that ask
             # for the defaults.
             count = data.count(b"\n")
-            self._send(self.answerer.defaultLines(count), count)
+            self._write(self.answerer.defaultLines(count), count)
             self.shares.spend(self.client, count * self.answerer.defaultCost)
             self.resetTimeout()  # type: ignore[no-untyped-call]
             return
@@ -430,10 +441,33 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         """
         Write replies holding C{numbers} numbers; count them once sent.
         """
+        if not self._noDelay:
+            self._noDelayFromNow()
         if self.writer.write(data):
             self.stats.numbers += numbers
         else:
             self._unsentNumbers += numbers
+
+    def _noDelayFromNow(self) -> None:
+        """
+        Turn Nagle's algorithm off before any write but the first.
+
+        Replies can leave in several writes a few milliseconds apart (the
+        rest of a turn's budget; records once they are stored): Nagle's
+        algorithm would hold each later one back until the client's delayed
+        acknowledgement, 40 ms on Linux.  It never holds back a
+        connection's first write (nothing is unacknowledged before it), and
+        most connections make only one: the system call waits for a second.
+        """
+        if self._wroteOnce:
+            self._noDelay = True
+            if ITCPTransport.providedBy(self.transport):
+                try:
+                    self.transport.setTcpNoDelay(True)
+                except OSError:  # a UNIX socket
+                    pass
+        else:
+            self._wroteOnce = True
 
     def _progress(self) -> None:
         """

@@ -6,12 +6,19 @@ The wire protocol, driven over in-memory transports.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from randnum.generation.source import NumberSource, seededSource
 from randnum.limits import WORK_BUDGET
@@ -459,3 +466,61 @@ def test_onlyDataIsPercentDecodedOnTcp() -> None:
     protocol, transport = connect(RandnumFactory(clock=Clock(), framing=Framing.LINE))
     protocol.dataReceived(b"n=%33\n")
     assert transport.value() == b"ERR n must be an integer\n"
+
+
+# What each connection costs: nothing that only a second write needs.
+
+
+@implementer(ITCPTransport)
+class NoDelayTransport(RecordingTransport):
+    """
+    A TCP-like in-memory transport that records when Nagle's algorithm is
+    turned off, relative to the writes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.noDelayAfter: int | None = None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        assert enabled
+        self.noDelayAfter = len(self.writes)
+
+    def getTcpNoDelay(self) -> bool:
+        return self.noDelayAfter is not None
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        raise NotImplementedError
+
+    def getTcpKeepAlive(self) -> bool:
+        return False
+
+    def loseWriteConnection(self) -> None:
+        raise NotImplementedError
+
+
+def test_nagleIsTurnedOffBeforeTheSecondWrite() -> None:
+    protocol = RandnumFactory(clock=Clock(), framing="line").buildProtocol(PEER)
+    transport = NoDelayTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"\n")
+    assert (len(transport.writes), transport.noDelayAfter) == (1, None)
+    protocol.dataReceived(b"\n")
+    protocol.dataReceived(b"\n")
+    assert (len(transport.writes), transport.noDelayAfter) == (3, 1)
+
+
+def test_aClosedConnectionIsFreedWithoutTheCycleCollector() -> None:
+    protocol, _ = connect()
+    protocol.dataReceived(b"\n")
+    protocol.readConnectionLost()
+    protocol.connectionLost(Failure(ConnectionDone()))
+    freed = weakref.ref(protocol)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del protocol
+        assert freed() is None
+    finally:
+        if enabled:
+            gc.enable()
