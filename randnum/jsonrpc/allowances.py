@@ -22,7 +22,6 @@ never as they are.
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from twisted.python.failure import Failure
 from randnum.jsonrpc.keys import RUNNING, STOPPED, ApiKey
 from randnum.jsonrpc.protocol import RpcError
 from randnum.jsonrpc.signed import hashedApiKey
-from randnum.signing.store import Pool
+from randnum.signing.store import FileClaimed, Pool, claim
 
 log = Logger(namespace="randnum")
 
@@ -289,19 +288,15 @@ def lockUsage(path: str) -> BinaryIO:
     @raise UsageDatabaseError: if another process holds it.
     """
     try:
-        lock = open(f"{path}.lock", "ab")
+        return claim(path)
+    except FileClaimed:
+        raise UsageDatabaseError(
+            f"{path} is in use by another randnum process; each needs its own"
+        ) from None
     except OSError as error:
         raise UsageDatabaseError(
             f"cannot open the lock file {path}.lock: {error.strerror}"
         ) from None
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise UsageDatabaseError(
-            f"{path} is in use by another randnum process; each needs its own"
-        ) from None
-    return lock
 
 
 def _upsert(cursor: Any, rows: list[Row]) -> None:

@@ -664,6 +664,29 @@ def _configure(connection: sqlite3.Connection) -> None:
     connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
 
 
+class FileClaimed(Exception):
+    """
+    Another process holds the claim on a file (L{claim}).
+    """
+
+
+def claim(path: str) -> BinaryIO:
+    """
+    Claim the file at C{path} for this process: a lock on C{path}.lock,
+    held while the returned file is open (it dies with the process).
+
+    @raise FileClaimed: if another process holds it.
+    @raise OSError: if the lock file cannot be opened.
+    """
+    lock = open(f"{path}.lock", "ab")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise FileClaimed(path) from None
+    return lock
+
+
 def lockDatabase(path: str) -> BinaryIO:
     """
     Claim the audit database at C{path} for this process: two processes
@@ -674,20 +697,16 @@ def lockDatabase(path: str) -> BinaryIO:
     @raise AuditStoreError: if another process holds it.
     """
     try:
-        lock = open(f"{path}.lock", "ab")
-    except OSError as error:
-        raise AuditStoreError(
-            f"cannot open the audit database's lock file {path}.lock: {error.strerror}"
-        ) from None
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
+        return claim(path)
+    except FileClaimed:
         raise AuditStoreError(
             f"the audit database {path} is in use by another randnum process; "
             "each process needs an audit database of its own"
         ) from None
-    return lock
+    except OSError as error:
+        raise AuditStoreError(
+            f"cannot open the audit database's lock file {path}.lock: {error.strerror}"
+        ) from None
 
 
 def openTail(path: str, signer: Signer) -> tuple[int, str]:

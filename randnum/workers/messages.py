@@ -189,6 +189,14 @@ class SigningDisabled(Exception):
     """
 
 
+#: The main process's refusals of a record to sign, as AMP errors.
+SIGNING_ERRORS: dict[type[Exception], bytes] = {
+    StoreUnavailable: b"UNAVAILABLE",
+    StoreFull: b"FULL",
+    SigningDisabled: b"DISABLED",
+}
+
+
 class SignDraw(amp.Command):
     """
     Worker to main: draw, sign and store the record for C{query} (its
@@ -199,11 +207,7 @@ class SignDraw(amp.Command):
     response: ClassVar[_Schema] = [
         (b"record", LongBytes())  # type: ignore[no-untyped-call]
     ]
-    errors: ClassVar[dict[type[Exception], bytes]] = {
-        StoreUnavailable: b"UNAVAILABLE",
-        StoreFull: b"FULL",
-        SigningDisabled: b"DISABLED",
-    }
+    errors: ClassVar[dict[type[Exception], bytes]] = SIGNING_ERRORS
 
 
 class SignRecord(amp.Command):
@@ -220,11 +224,7 @@ class SignRecord(amp.Command):
     response: ClassVar[_Schema] = [
         (b"record", LongBytes())  # type: ignore[no-untyped-call]
     ]
-    errors: ClassVar[dict[type[Exception], bytes]] = {
-        StoreUnavailable: b"UNAVAILABLE",
-        StoreFull: b"FULL",
-        SigningDisabled: b"DISABLED",
-    }
+    errors: ClassVar[dict[type[Exception], bytes]] = SIGNING_ERRORS
 
 
 class EndorseRecord(amp.Command):

@@ -105,6 +105,25 @@ START_TIMEOUT = 30.0
 AUDIT_CHECK = 1.0
 
 
+def _signedFor(sign: Callable[[], Deferred[bytes]]) -> Deferred[dict[str, Any]]:
+    """
+    A signed record made for a worker by C{sign}, as the answer to its AMP
+    command, with the store's refusals as the command's errors.
+    """
+    try:
+        signing = sign()
+    except QueryError as error:
+        if error.kind == "audit_full":
+            raise cluster.StoreFull() from None
+        raise cluster.SigningDisabled() from None
+
+    def unavailable(failure: Failure) -> dict[str, Any]:
+        failure.trap(AuditUnavailable)
+        raise cluster.StoreUnavailable()
+
+    return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+
+
 class MainSide(cluster.Conversation):
     """
     The main process's end of its conversation with one worker.
@@ -134,18 +153,7 @@ class MainSide(cluster.Conversation):
         Draw, sign and store a record for the worker.
         """
         server = self.pool.server
-        try:
-            signing = server.signedDraw(cluster.queryFrom(query))
-        except QueryError as error:
-            if error.kind == "audit_full":
-                raise cluster.StoreFull() from None
-            raise cluster.SigningDisabled() from None
-
-        def unavailable(failure: Failure) -> dict[str, Any]:
-            failure.trap(AuditUnavailable)
-            raise cluster.StoreUnavailable()
-
-        return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+        return _signedFor(lambda: server.signedDraw(cluster.queryFrom(query)))
 
     @cluster.SignRecord.responder
     def signRecord(self, request: str, values: bytes) -> Deferred[dict[str, Any]]:
@@ -158,18 +166,7 @@ class MainSide(cluster.Conversation):
             # Only the records of RANDOM.ORG's signed calls, as a worker
             # makes them, are signed for it.
             raise cluster.SigningDisabled()
-        try:
-            signing = server.signedRecord(fields, drawn)
-        except QueryError as error:
-            if error.kind == "audit_full":
-                raise cluster.StoreFull() from None
-            raise cluster.SigningDisabled() from None
-
-        def unavailable(failure: Failure) -> dict[str, Any]:
-            failure.trap(AuditUnavailable)
-            raise cluster.StoreUnavailable()
-
-        return signing.addCallbacks(lambda record: {"record": record}, unavailable)
+        return _signedFor(lambda: server.signedRecord(fields, drawn))
 
     @cluster.EndorseRecord.responder
     def endorseRecord(self, record: bytes) -> Deferred[dict[str, Any]]:
