@@ -372,13 +372,13 @@ class RandnumChannel(HTTPChannel):
     def whenShared(self, request: NoStoreRequest) -> None:
         """
         Process C{request} now if its client has its share of this turn
-        left, else at the client's next share (L{RandnumSite.waitForShare});
-        and charge the client for it.
+        left, else at the client's next share; and charge the client for
+        it.
         """
         if self.server.shares.mayWork(self.client):
             self._process(request)
         else:
-            self._share = self.randnumSite.waitForShare(
+            self._share = self.server.shares.wait(
                 self.client, lambda: self._shareCame(request)
             )
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections import deque
-from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 from twisted.internet.interfaces import IAddress, IDelayedCall
@@ -23,7 +21,7 @@ from randnum.jsonrpc import resource
 from randnum.jsonrpc.protocol import errorResponse, methodNotFound
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
-from randnum.sharing import Waiting, clientKey
+from randnum.sharing import clientKey
 from randnum.web import pollen
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.random import RandomResource
@@ -97,8 +95,6 @@ class RandnumSite(Site):
         self.plainRandom: RandomResource | None = None
         #: The HTTP date of the second it was made, and that second.
         self._date = (-1, b"")
-        #: Each client's requests waiting for its next share, in order.
-        self._waiting: dict[str, deque[Waiting]] = {}
         #: The channels that answered requests in this reactor turn.
         self._answering: list[RandnumChannel] = []
         self._turnCall: IDelayedCall | None = None
@@ -175,45 +171,6 @@ class RandnumSite(Site):
         if now != self._date[0]:
             self._date = (now, http.datetimeToString(now))
         return self._date[1]
-
-    def waitForShare(self, client: str, work: Callable[[], None]) -> Waiting:
-        """
-        Call C{work} (a request's processing) at C{client}'s next share of
-        a turn, after the client's requests waiting already.
-
-        The client waits for its share once however many of its requests
-        wait, and its share, when it comes, goes to as many of them as it
-        pays for, in order: an HTTP connection has one request in hand at
-        a time, so a share given to each connection would pay for a single
-        request a turn, however small, however idle the server (with 50
-        connections of one address, one request a reactor turn).
-        """
-        waiting = Waiting(work)
-        queue = self._waiting.get(client)
-        if queue is None:
-            queue = self._waiting[client] = deque()
-            self.server.shares.wait(client, lambda: self._shareCame(client))
-        queue.append(waiting)
-        return waiting
-
-    def _shareCame(self, client: str) -> None:
-        """
-        C{client}'s share: its waiting requests, the first whatever it
-        costs, the others while the share lasts.
-        """
-        shares = self.server.shares
-        queue = self._waiting[client]
-        first = True
-        while queue and (first or shares.mayWork(client)):
-            waiting = queue.popleft()
-            if not waiting.cancelled:
-                first = False
-                waiting.cancelled = True
-                waiting.work()
-        if queue:
-            shares.wait(client, lambda: self._shareCame(client))
-        else:
-            del self._waiting[client]
 
     def answeredThisTurn(self, channel: RandnumChannel) -> None:
         """
