@@ -11,7 +11,9 @@ Starts the installed C{twistd randnum}, a stdlib-asyncio line server
 (answering inline PING, the cheapest thing it does), and the floors of the
 connection-per-request load: a minimal Twisted protocol and a minimal
 asyncio protocol that answer a connection's first data with one number and
-close (floor_twisted.py, floor_asyncio.py: the seed exchange).  Each load is
+close (floor_twisted.py, floor_asyncio.py: the seed exchange), and Twisted's
+floor of the light-request loads: a minimal Twisted line protocol
+(floor_twisted.py --lines, "floor tw" under those loads).  Each load is
 run with C{randnum bench} against each server that speaks it, one after the
 other, and one table is printed with randnum's ratio to each reference.
 
@@ -19,7 +21,9 @@ With --rounds N, each load is run N times against every server, the order
 of the servers turning round each time (so that a neighbour's load on a
 shared machine falls on all of them alike); the table gives each server's
 median, and randnum's ratio to it as the median of the rounds' ratios and
-their range, e.g.:
+their range, by numbers served a second and by the server CPU a request
+takes (theirs to ours, so that above 1 is better either way; the CPU figure
+is the steadier when a neighbour shares the machine), e.g.:
 
     python benchmarks/compare.py --client c --only connect --rounds 5
 
@@ -336,6 +340,11 @@ def main() -> None:
                     started([sys.executable, str(HERE / script)])
                 )
                 targets.append(Target(name, *floor, ("connect",)))
+        if {"pipelined", "connections"} & set(loads):
+            lines = stack.enter_context(
+                started([sys.executable, str(HERE / "floor_twisted.py"), "--lines"])
+            )
+            targets.append(Target("floor tw", *lines, ("pipelined", "connections")))
         if arguments.workers:
             workers = stack.enter_context(
                 started(
@@ -388,7 +397,7 @@ def main() -> None:
         header = (
             f"{'load':<12} {'server':<11} {'numbers/s':>12} {'p50 ms':>8} "
             f"{'p99 ms':>8} {'client CPU':>10} {'server us/req':>13}  "
-            f"{'randnum is':<20}"
+            f"{'randnum is':<20} {'by server CPU':<20}"
         )
         if arguments.workers:
             header += f"  {many} is"
@@ -416,14 +425,25 @@ def main() -> None:
             print()
 
 
-def _ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> str:
+def _ratio(
+    ours: list[dict[str, Any]], theirs: list[dict[str, Any]], byCpu: bool = False
+) -> str:
     """
-    The median of the rounds' ratios of C{ours} to C{theirs}, and their range.
+    The median of the rounds' ratios of C{ours} to C{theirs}, and their
+    range: of the numbers served a second, or (C{byCpu}) of the server CPU
+    a request, theirs to ours (so that more than 1 is better either way:
+    the CPU figure is the steadier where a neighbour shares the machine).
     """
-    ratios = [
-        a["numbers_per_second"] / max(b["numbers_per_second"], 1e-9)
-        for a, b in zip(ours, theirs, strict=True)
-    ]
+    if byCpu:
+        ratios = [
+            b["server_us_per_request"] / max(a["server_us_per_request"], 1e-9)
+            for a, b in zip(ours, theirs, strict=True)
+        ]
+    else:
+        ratios = [
+            a["numbers_per_second"] / max(b["numbers_per_second"], 1e-9)
+            for a, b in zip(ours, theirs, strict=True)
+        ]
     text = f"{median(ratios):.2f}x"
     if len(ratios) > 1:
         text += f" [{min(ratios):.2f}-{max(ratios):.2f}]"
@@ -445,13 +465,15 @@ def _row(
     def middle(key: str) -> float:
         return median([one[key] for one in figures])
 
-    ratio = "" if name in ("randnum", many) else _ratio(runs["randnum"], figures)
+    ours = name in ("randnum", many)
+    ratio = "" if ours else _ratio(runs["randnum"], figures)
+    byCpu = "" if ours else _ratio(runs["randnum"], figures, byCpu=True)
     line = (
         f"{load:<12} {name:<11} {middle('numbers_per_second'):>12,.0f} "
         f"{middle('latency_p50_ms'):>8.3f} "
         f"{middle('latency_p99_ms'):>8.3f} "
         f"{middle('client_cpu_percent'):>9.0f}% "
-        f"{middle('server_us_per_request'):>13.2f}  {ratio:<20}"
+        f"{middle('server_us_per_request'):>13.2f}  {ratio:<20} {byCpu:<20}"
     )
     if workers and many in runs and name != many:
         line += f"  {_ratio(runs[many], figures)}"

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from randnum.config import Config
 from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
+from randnum.idle import IdleTimers
 from randnum.jsonrpc.allowances import Allowances, OpenAllowances
 from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
@@ -119,6 +120,8 @@ class RandnumServer:
         window = config.logWindow if logWindow is None else logWindow
         #: Each client address's share of every turn's work.
         self.shares = Shares(lambda: self.clock, logWindow=window)
+        #: Every TCP connection's idle timer, on one timer of the clock's.
+        self.idleTimers = IdleTimers(lambda: self.clock, self.limits.idleTimeout)
         self.rejections = RejectionLog(lambda: self.clock.seconds(), window)
         #: Each client address's rate of signed draws.
         self.signedRates = AddressRates(config.signedRate, lambda: self.clock.seconds())

@@ -12,6 +12,7 @@ admission, timeouts, and how a connection ends.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
@@ -26,7 +27,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface.interface import InterfaceClass
 
 from randnum.flow import ReplyWriter
 from randnum.generation.source import NumberSource
@@ -53,7 +54,6 @@ __all__ = ["Framing", "RandnumFactory", "RandnumProtocol", "hasLongLine"]
 HELD_TURNS = 4
 
 
-@implementer(IHalfCloseableProtocol)
 class RandnumProtocol(Protocol, TimeoutMixin):
     """
     Answer requests on one connection, within the server's L{Limits}.
@@ -81,6 +81,7 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.limits = server.limits
         self.clock: IReactorTime = server.clock
         self.shares = server.shares
+        self.idleTimers = server.idleTimers
         self.reader = LineReader(self.limits.maxLine)
         self.lineMode = framing is Framing.LINE
         self.closing = False
@@ -144,6 +145,41 @@ class RandnumProtocol(Protocol, TimeoutMixin):
             self.stats.open -= 1
             self.server.connections.release(self.host)
 
+    def __conform__(self, interface: InterfaceClass) -> RandnumProtocol | None:
+        """
+        Be an L{IHalfCloseableProtocol} only while the end of the peer's
+        input leaves something to do.
+
+        The transport asks at the moment the peer ends its input.  Usually
+        every request has been answered and every reply has reached the
+        kernel and been acknowledged: then the transport closes the socket
+        at once, as for a protocol that cannot half-close, rather than on a
+        later turn of the reactor after asking the poller whether the
+        socket is writable (a third of the reactor's work on a
+        connection-per-request client).  Otherwise the protocol is told
+        (L{readConnectionLost}), answers what is left, and closes once the
+        peer has it all.
+        """
+        if interface is IHalfCloseableProtocol and self._inputEndLeavesWork():
+            return self
+        return None
+
+    def _inputEndLeavesWork(self) -> bool:
+        """
+        Whether the end of the peer's input leaves anything to do: requests
+        to answer, replies to send, or a close already under way.
+        """
+        reader = self.reader
+        return bool(
+            self.closing
+            or reader.buffer
+            or reader.answering
+            or reader.tooLong
+            or self._held
+            or self._nextTurn is not None
+            or self.writer.sending
+        )
+
     def readConnectionLost(self) -> None:
         """
         The client has closed its side (as C{nc -N} or C{shutdown(SHUT_WR)}
@@ -172,11 +208,11 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         self.closing = True
         self._finish()
 
-    def callLater(self, period: float, func: object) -> IDelayedCall:
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
         """
-        Schedule the idle timer on the server's clock.
+        Schedule the idle timer: one of the server's L{IdleTimers}.
         """
-        return self.clock.callLater(period, func)  # type: ignore[arg-type]
+        return self.idleTimers.callLater(period, func)
 
     def timeoutConnection(self) -> None:
         """

@@ -14,14 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import ITCPTransport
+from twisted.internet.interfaces import IHalfCloseableProtocol, ITCPTransport
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from randnum.generation.source import NumberSource, seededSource
-from randnum.limits import WORK_BUDGET
+from randnum.limits import WORK_BUDGET, Limits
 from randnum.query import QueryError, parseLine
 from randnum.tcp.protocol import Framing, RandnumFactory, RandnumProtocol
 
@@ -524,3 +524,40 @@ def test_aClosedConnectionIsFreedWithoutTheCycleCollector() -> None:
     finally:
         if enabled:
             gc.enable()
+
+
+def test_aPeerEndingWithNothingLeftIsClosedByItsTransportAtOnce() -> None:
+    protocol, _ = connect(RandnumFactory(clock=Clock(), framing="line"))
+    protocol.dataReceived(b"\n")
+    # Not half-closeable now: the transport closes at once on the peer's end.
+    assert IHalfCloseableProtocol(protocol, None) is None
+
+
+def test_aPeerEndingWithRequestsLeftIsToldOfIt() -> None:
+    protocol, _ = connect(RandnumFactory(clock=Clock(), framing="line"))
+    protocol.dataReceived(b"n=2")
+    # An unterminated last line is a request once the input ends.
+    assert IHalfCloseableProtocol(protocol, None) is protocol  # type: ignore[comparison-overlap]
+    protocol.readConnectionLost()
+    assert protocol.finished
+
+
+def test_aPeerEndingDuringTheCloseIsToldOfIt() -> None:
+    protocol, _ = connect(RandnumFactory(clock=Clock(), framing="line"))
+    protocol.dataReceived(b"GET / HTTP/1.1\r\n")
+    assert protocol.closing
+    assert IHalfCloseableProtocol(protocol, None) is protocol  # type: ignore[comparison-overlap]
+
+
+def test_everyConnectionsIdleTimerIsOneTimerOfTheClock() -> None:
+    clock = Clock()
+    factory = RandnumFactory(clock=clock, limits=Limits(idleTimeout=30))
+    protocols = [connect(factory)[0] for _ in range(50)]
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(29)
+    protocols[-1].dataReceived(b"\n")
+    clock.advance(1)
+    assert [p.finished for p in protocols] == [True] * 49 + [False]
+    assert factory.stats.idleTimeouts == 49
+    clock.advance(29)
+    assert protocols[-1].finished
