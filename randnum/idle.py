@@ -11,6 +11,11 @@ has the same period, so a timer started or pushed back now is due after
 every other one: kept in the order they were last started or pushed back,
 they are in the order they fall due, and only the first needs a timer of
 the clock's.  (High-connection servers do the same with a timer wheel.)
+
+The order holds while the clock goes forward.  Should the wall clock step
+back (the reactor's clock is C{time.time}), a timer pushed back after the
+step waits behind older ones, and may be called up to that step late (the
+reactor's own timers, set before it, are late by as much); never early.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from collections.abc import Callable
 
 from twisted.internet.error import AlreadyCalled, AlreadyCancelled
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
 from zope.interface import implementer
+
+_log = Logger(namespace="randnum")
 
 
 @implementer(IDelayedCall)
@@ -184,4 +192,9 @@ class IdleTimers:
                 return
             del due[timer]
             timer.called = True
-            timer.func()
+            try:
+                timer.func()
+            except BaseException:
+                # As the reactor does with its own timers: the others, and
+                # the wait for the next, must not be lost to one failure.
+                _log.failure("while calling an idle timer")

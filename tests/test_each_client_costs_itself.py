@@ -257,7 +257,7 @@ def test_aReaderThatStopsIsAbortedAfterAll(clock: TurnClock) -> None:
     # ... then stops: it is cut off once its kernel takes no more replies
     # (the server answers while it does: the kernel may grow its buffer to
     # megabytes first) and an idle timeout passes.
-    for _ in range(20):
+    for _ in range(10):
         clock.advance(10)
         loopback.turn(3)
         loopback.settle()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from twisted.internet.error import AlreadyCalled, AlreadyCancelled
 from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import Clock
+from twisted.logger import LogEvent
 
 from randnum.idle import IdleTimers
 
@@ -190,4 +191,29 @@ def test_timersAreCalledWhenTheClocksOwnWouldBe(
     assert sorted(calls["idle"], key=lambda c: (c[1], c[0])) == sorted(
         calls["model"], key=lambda c: (c[1], c[0])
     )
+    assert clock.getDelayedCalls() == []
+
+
+def test_aTimerThatFailsIsLoggedAndTheOthersAreStillCalled(
+    logged: list[LogEvent],
+) -> None:
+    """
+    As the reactor does with its own timers, a timer that raises is
+    logged, and the other timers due (now and later) are still called.
+    """
+    idle, clock = timers()
+    called: list[str] = []
+
+    def fail() -> None:
+        raise RuntimeError("timeoutConnection failed")
+
+    idle.callLater(PERIOD, fail)
+    idle.callLater(PERIOD, partial(called.append, "due with it"))
+    clock.advance(1)
+    idle.callLater(PERIOD, partial(called.append, "due later"))
+    clock.advance(PERIOD - 1)
+    assert called == ["due with it"]
+    assert [event["log_failure"].type for event in logged] == [RuntimeError]
+    clock.advance(1)
+    assert called == ["due with it", "due later"]
     assert clock.getDelayedCalls() == []

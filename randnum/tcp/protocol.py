@@ -159,6 +159,10 @@ class RandnumProtocol(Protocol, TimeoutMixin):
         connection-per-request client).  Otherwise the protocol is told
         (L{readConnectionLost}), answers what is left, and closes once the
         peer has it all.
+
+        (Server transports adapt their protocol to the interface, as here;
+        a client endpoint's wrapper asks C{providedBy} instead, and would
+        not tell this protocol of a half-close.)
         """
         if interface is IHalfCloseableProtocol and self._inputEndLeavesWork():
             return self
