@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from httpmemory import MemoryWeb, parseResponse
+from httpmemory import Connection, MemoryWeb, parseResponse
 from loopback import Loopback, TurnClock
 
 from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.server import RandnumServer
+from randnum.web.channel import PLAIN_REQUEST_COST
 from randnum.web.site import RandnumSite, webSite
 
 #: A plain request for C{query}.
@@ -165,6 +166,43 @@ def test_plainRequestsOverTheirClientsShareWaitForIt() -> None:
             break
         web.clock.advance(0)
     assert all(c.received.startswith(b"HTTP/1.1 200 OK") for c in connections)
+
+
+def test_aOneAddressFloodOfPlainRequestsTakesItsShareOfATurn() -> None:
+    # 200 connections of one address, each sending a plain request as soon
+    # as its last is answered, and another address's request each turn.
+    # The other address is answered at once, and in no turn does the flood
+    # have more answered than its share of the turn allows (one request
+    # over it, as deficit round robin lets it): what a plain request is
+    # charged bounds the flood's part of each turn, which the other
+    # address waits for.
+    web = MemoryWeb()
+    shares = web.server.shares
+    flood = [web.connect() for _ in range(200)]
+    victim = web.connect("127.0.0.2")
+    request = PLAIN % b"?n=1"
+
+    def answers(connections: list[Connection]) -> int:
+        return sum(c.received.count(b"HTTP/1.1 200 OK") for c in connections)
+
+    sent = [0] * len(flood)
+    perTurn = []
+    for _ in range(30):
+        share = shares.share
+        before = answers(flood)
+        for index, connection in enumerate(flood):
+            if sent[index] == answers([connection]):
+                connection.send(request)
+                sent[index] += 1
+        answered = answers([victim])
+        victim.send(request)
+        assert answers([victim]) == answered + 1
+        victim.turn()
+        perTurn.append(answers(flood) - before)
+        # Each costs more than PLAIN_REQUEST_COST (its values too).
+        assert perTurn[-1] <= share // PLAIN_REQUEST_COST + 1
+    assert perTurn[0] > 1
+    assert min(perTurn) >= 1
 
 
 def test_plainRequestsNeverReadStopBeingRead() -> None:
