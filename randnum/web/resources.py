@@ -6,6 +6,7 @@ The HTTP face's tree of pages:
     GET /v1/random?type=decimal|gaussian|string|uuid|bytes&...[&format=json|text]
     GET /v1/bytes?length=N
     GET /v1/draws[/SERIAL], /v1/key
+    POST /v1/drawings, GET /v1/drawings/SERIAL (public drawings)
     GET /healthz
     GET /metrics
     POST /pollen (challenge=...), with --pollen
@@ -26,6 +27,7 @@ from randnum import __version__
 from randnum.jsonrpc.resource import invokeTree
 from randnum.server import RandnumServer
 from randnum.web.bytes import BytesResource
+from randnum.web.drawings import DrawingsResource
 from randnum.web.draws import DrawsResource, KeyResource
 from randnum.web.pollen import PATH, PollenResource
 from randnum.web.random import RandomResource
@@ -118,6 +120,7 @@ class IndexResource(JSONResource):
                         "/v1/bytes",
                         "/v1/draws",
                         "/v1/key",
+                        "/v1/drawings",
                         "/healthz",
                         "/metrics",
                     ],
@@ -137,6 +140,7 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     version.putChild(b"bytes", BytesResource(server))
     version.putChild(b"draws", DrawsResource(server))
     version.putChild(b"key", KeyResource(server))
+    version.putChild(b"drawings", DrawingsResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry, server))
