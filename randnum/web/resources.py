@@ -9,6 +9,7 @@ The HTTP face's tree of pages:
     POST /v1/drawings, GET /v1/drawings/SERIAL (public drawings)
     GET /healthz
     GET /metrics
+    GET /verify, /draws/SERIAL (pages for people: L{randnum.web.pages})
     POST /pollen (challenge=...), with --pollen
     POST /json-rpc/4/invoke, /json-rpc/2/invoke (RANDOM.ORG's API), with --json-rpc
 
@@ -29,6 +30,7 @@ from randnum.server import RandnumServer
 from randnum.web.bytes import BytesResource
 from randnum.web.drawings import DrawingsResource
 from randnum.web.draws import DrawsResource, KeyResource
+from randnum.web.pages import putPages
 from randnum.web.pollen import PATH, PollenResource
 from randnum.web.random import RandomResource
 from randnum.web.responses import (
@@ -132,7 +134,7 @@ class IndexResource(JSONResource):
 def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
     """
     The whole HTTP face: C{/v1/random}, C{/v1/bytes}, C{/healthz},
-    C{/metrics} and C{/}.
+    C{/metrics}, the pages (L{putPages}) and C{/}.
     """
     root = IndexResource()
     version = JSONResource()
@@ -144,6 +146,7 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry, server))
+    putPages(root, server)
     if server.config.pollen:
         root.putChild(PATH[1:], PollenResource(server))
     if server.config.jsonRpc:
