@@ -2,6 +2,7 @@
 The pages people use, served on every HTTP port beside the JSON API:
 
     GET /verify           check a signed draw's record in the browser
+    GET /draw             run a public drawing (L{randnum.web.pages.drawing})
     GET /draws/SERIAL     one signed draw, shown and verified on load (JSON
                           for clients that do not prefer HTML)
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from twisted.web.resource import Resource
 
 from randnum.server import RandnumServer
+from randnum.web.pages.drawing import DrawingFormPage
 from randnum.web.pages.draws import DrawPage
 from randnum.web.pages.verify import VerifyPage
 
@@ -25,3 +27,4 @@ def putPages(root: Resource, server: RandnumServer) -> None:
     """
     root.putChild(b"verify", VerifyPage(server))
     root.putChild(b"draws", DrawPage(server))
+    root.putChild(b"draw", DrawingFormPage(server))

@@ -84,10 +84,11 @@ class DrawPage(PageResource):
             audit.record(serial - 1) if serial > 1 else succeed(None),
             audit.record(serial),
             audit.record(serial + 1),
+            audit.drawing(serial),
         ]
 
         def render(records: list[bytes | None]) -> bytes:
-            before, record, after = records
+            before, record, after, drawing = records
             if record is None:
                 return messagePage(
                     request,
@@ -107,6 +108,7 @@ class DrawPage(PageResource):
                         serial + 1 if after is not None else None,
                         audit.signer.publicPem,
                         audit.signer.keyId,
+                        None if drawing is None else json.loads(drawing),
                     ),
                 ),
             )
@@ -147,13 +149,15 @@ def pageData(
     nextSerial: int | None,
     publicKey: str,
     keyId: str,
+    drawing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
     What the draw's page embeds: the record, the one before it (to check
     the chain's link), the serials to link to, and the key to verify with.
 
-    The C{drawing} member is a public drawing's entrants and winners, when
-    the record is one (L{None} until then).
+    The C{drawing} member is a public drawing's entrants and title
+    (L{randnum.signing.drawings.Drawing.stored}), when the record is one;
+    L{None} otherwise.
     """
     serial = record["serial"]
     return {
@@ -163,5 +167,5 @@ def pageData(
         "nextSerial": nextSerial,
         "publicKey": publicKey,
         "keyId": keyId,
-        "drawing": None,
+        "drawing": drawing,
     }

@@ -423,3 +423,96 @@
     }
   };
 })();
+
+/* ---- Public drawings (randnum.signing.drawings): a record whose data is
+   "drawing entrants=N sha256=HEX[; TITLE]" and the entrant list stored
+   with it. ---- */
+(function () {
+  "use strict";
+  var DATA = /^drawing entrants=([1-9][0-9]{0,4}) sha256=([0-9a-f]{64})(?:; ([\s\S]+))?$/;
+
+  async function sha256Hex(text) {
+    var bytes = new TextEncoder().encode(text);
+    var hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    return Array.prototype.map.call(hash, function (b) {
+      return (b < 16 ? "0" : "") + b.toString(16);
+    }).join("");
+  }
+
+  /* What is wrong with a drawing shown with its record: [] if nothing. The
+     list must be the one the record's data binds (its count and SHA-256),
+     and each value an entrant's number. */
+  async function checkDrawing(record, drawing) {
+    var entrants = drawing && drawing.entrants;
+    if (!Array.isArray(entrants) || !entrants.every(function (name) {
+      return typeof name === "string";
+    })) {
+      return ["the entrant list shown is not a list of names"];
+    }
+    var found = typeof record.data === "string" ? DATA.exec(record.data) : null;
+    if (!found) {
+      return ["the record's data does not describe a drawing " +
+              "(drawing entrants=N sha256=...)"];
+    }
+    var reasons = [];
+    var count = Number(found[1]);
+    if (entrants.length !== count) {
+      reasons.push("the record was signed for " + count + " entrants, but the list shown has " +
+                   entrants.length);
+    }
+    var digest = await sha256Hex(window.randnumVerify.canonical(entrants));
+    if (digest !== found[2]) {
+      reasons.push("the entrant list shown is not the one the record was signed for " +
+                   "(its SHA-256 is " + digest + ", the record's data says " + found[2] + ")");
+    }
+    var title = found[3] === undefined ? null : found[3];
+    if ((drawing.title === undefined ? null : drawing.title) !== title) {
+      reasons.push("the title shown is not the one in the record's data");
+    }
+    var request = record.request || {};
+    var values = Array.isArray(record.values) ? record.values : [];
+    if (request.type !== "int" || request.min !== 1 || request.max !== count ||
+        request.unique !== true || request.n !== values.length) {
+      reasons.push("the record's request is not a draw of unique winners among 1.." + count);
+    }
+    var seen = {};
+    values.forEach(function (value) {
+      if (!Number.isInteger(value) || value < 1 || value > entrants.length) {
+        reasons.push("the value " + JSON.stringify(value) + " is not the number of an entrant");
+      } else if (seen[value]) {
+        reasons.push("entrant " + value + " was drawn twice");
+      }
+      seen[value] = true;
+    });
+    return reasons;
+  }
+
+  /* The drawing's title, winners and entrants, into `section` (as text). */
+  function showDrawing(record, drawing, section) {
+    var element = window.randnumPages.element;
+    var entrants = Array.isArray(drawing.entrants) ? drawing.entrants : [];
+    section.textContent = "";
+    section.hidden = false;
+    var winners = element("ol", undefined, "winners");
+    (Array.isArray(record.values) ? record.values : []).forEach(function (value) {
+      var item = element("li");
+      var known = Number.isInteger(value) && value >= 1 && value <= entrants.length;
+      item.appendChild(element("span", known ? entrants[value - 1] : "(no such entrant)",
+                               "winner-name"));
+      item.appendChild(element("span", "entrant #" + value, "winner-index"));
+      winners.appendChild(item);
+    });
+    section.appendChild(element("h2", record.values.length === 1 ? "The winner" :
+                                "The winners, in the order drawn"));
+    section.appendChild(winners);
+    section.appendChild(element("h2", "The entrants (" + entrants.length + ")"));
+    var list = element("ol", undefined, "entrants");
+    entrants.forEach(function (name) {
+      list.appendChild(element("li", name));
+    });
+    section.appendChild(list);
+  }
+
+  window.randnumVerify.checkDrawing = checkDrawing;
+  window.randnumPages.showDrawing = showDrawing;
+})();
