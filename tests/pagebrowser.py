@@ -44,7 +44,10 @@ def verdict(browser: Any, timeout: float = 30) -> tuple[str, list[str], str]:
         lambda b: b.find_element("id", "verdict").get_attribute("data-verdict") in FINAL
     )
     box = browser.find_element("id", "verdict")
-    reasons = [item.text for item in box.find_elements("css selector", "li")]
+    reasons = [
+        item.get_attribute("textContent")
+        for item in box.find_elements("css selector", "li")
+    ]
     return box.get_attribute("data-verdict"), reasons, box.text
 
 
@@ -137,20 +140,21 @@ class Screenshots:
         as the page.
         """
         width = width or WINDOW[0]
-        height = browser.execute_script(
-            "return Math.ceil(document.documentElement.scrollHeight)"
-        )
-        browser.set_window_size(width, WINDOW[1])
-        height = browser.execute_script(
-            "return Math.ceil(document.documentElement.scrollHeight)"
-        )
-        # The window's outer size includes nothing in headless mode.
-        browser.set_window_size(width, max(int(height), 300))
-        path = self.directory / f"{name}.png"
+        # The page laid out at exactly that width (as a phone's, below 600),
+        # then as tall as it is: Chromium's own device emulation.
+        metrics = {"width": width, "height": WINDOW[1], "deviceScaleFactor": 1}
+        metrics["mobile"] = width < 600
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         try:
+            height = browser.execute_script(
+                "return Math.ceil(document.documentElement.scrollHeight)"
+            )
+            metrics["height"] = max(int(height), 300)
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            path = self.directory / f"{name}.png"
             browser.save_screenshot(str(path))
         finally:
-            browser.set_window_size(*WINDOW)
+            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         if self.copyTo is not None:
             self.copyTo.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, self.copyTo / path.name)
