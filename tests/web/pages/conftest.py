@@ -16,17 +16,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pagebrowser import WINDOW, Screenshots
 
 #: Where Debian puts the browser and its driver.
 CHROMIUM = ("chromium", "chromium-browser")
 DRIVER = "chromedriver"
-
-#: Width and height of the window, in CSS pixels: a laptop's.
-WINDOW = (1100, 900)
 
 
 def _missing(what: str) -> None:
@@ -73,46 +70,6 @@ def browser() -> Iterator[Any]:
         yield chrome
     finally:
         chrome.quit()
-
-
-class Screenshots:
-    """
-    Where a test saves pictures of the pages: the session's temporary
-    directory, and C{RANDNUM_SCREENSHOTS} if set.
-
-    @ivar directory: the temporary directory.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        copyTo = os.environ.get("RANDNUM_SCREENSHOTS")
-        self.copyTo = Path(copyTo) if copyTo else None
-
-    def save(self, browser: Any, name: str, width: int | None = None) -> Path:
-        """
-        A PNG of the whole page now in C{browser}, as C{NAME.png}, taken at
-        C{width} CSS pixels wide (the usual window if not given) and as tall
-        as the page.
-        """
-        width = width or WINDOW[0]
-        height = browser.execute_script(
-            "return Math.ceil(document.documentElement.scrollHeight)"
-        )
-        browser.set_window_size(width, WINDOW[1])
-        height = browser.execute_script(
-            "return Math.ceil(document.documentElement.scrollHeight)"
-        )
-        # The window's outer size includes nothing in headless mode.
-        browser.set_window_size(width, max(int(height), 300))
-        path = self.directory / f"{name}.png"
-        try:
-            browser.save_screenshot(str(path))
-        finally:
-            browser.set_window_size(*WINDOW)
-        if self.copyTo is not None:
-            self.copyTo.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, self.copyTo / path.name)
-        return path
 
 
 @pytest.fixture(scope="session")

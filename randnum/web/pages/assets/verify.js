@@ -352,11 +352,17 @@
     });
   }
 
+  var FIRST = ["n", "type"];
+
   /* A record's request, values, data, time, serial and key, into a <dl>. */
   function showRecord(record, list) {
     var request = element("span");
     if (isObject(record.request)) {
-      Object.keys(record.request).forEach(function (name, i) {
+      // What was asked for first (the type, how many), then the rest.
+      var names = Object.keys(record.request).sort(function (a, b) {
+        return FIRST.indexOf(b) - FIRST.indexOf(a);
+      });
+      names.forEach(function (name, i) {
         if (i) {
           request.appendChild(document.createTextNode(", "));
         }
