@@ -6,11 +6,8 @@ verifies offline, and says "invalid" when its entrant list is changed.
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 import re
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,40 +110,6 @@ def shownWinners(browser: Any) -> list[tuple[str, str]]:
     ]
 
 
-def fullPage(browser: Any, screenshots: Any, name: str, width: int = 1100) -> Path:
-    """
-    A PNG of the whole page, as tall as its content (captured beyond the
-    window, which headless Chromium makes shorter than asked), saved as
-    the fixture saves its own.
-    """
-    browser.execute_script("document.activeElement && document.activeElement.blur()")
-    browser.set_window_size(width, 900)
-    try:
-        size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = browser.execute_cdp_cmd(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {
-                    "x": 0,
-                    "y": 0,
-                    "width": width,
-                    "height": math.ceil(size["height"]),
-                    "scale": 1,
-                },
-            },
-        )
-    finally:
-        browser.set_window_size(1100, 900)
-    path: Path = screenshots.directory / f"{name}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    if screenshots.copyTo is not None:
-        screenshots.copyTo.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, screenshots.copyTo / path.name)
-    return path
-
-
 def test_aDrawingFromTheFormToItsVerifiedPermalink(
     browser: Any, signing: Signing, screenshots: Any
 ) -> None:
@@ -160,10 +123,14 @@ def test_aDrawingFromTheFormToItsVerifiedPermalink(
     winners.clear()
     winners.send_keys("3")
     assert browser.find_element(By.ID, "entrant-count").text == "12 entrants."
-    # The list from its first line, as the organiser pasted it.
-    browser.execute_script("document.getElementById('entrants').scrollTop = 0")
-    fullPage(browser, screenshots, "draw")
-    fullPage(browser, screenshots, "draw-phone", PHONE)
+    # The list from its first line, as the organiser pasted it, and no
+    # field in focus.
+    browser.execute_script(
+        "document.getElementById('entrants').scrollTop = 0;"
+        "document.activeElement.blur();"
+    )
+    screenshots.save(browser, "draw")
+    screenshots.save(browser, "draw-phone", PHONE)
     browser.find_element(By.ID, "draw-button").click()
     WebDriverWait(browser, 30).until(
         lambda driver: re.search(r"/draws/[0-9]+$", driver.current_url)
@@ -182,8 +149,8 @@ def test_aDrawingFromTheFormToItsVerifiedPermalink(
     assert browser.find_element(By.ID, "draw-title").text == "Spring raffle 2026"
     entrants = browser.find_elements(By.CSS_SELECTOR, "#drawing .entrants li")
     assert [item.text for item in entrants] == NAMES
-    fullPage(browser, screenshots, "drawing-permalink")
-    fullPage(browser, screenshots, "drawing-permalink-phone", PHONE)
+    screenshots.save(browser, "drawing-permalink")
+    screenshots.save(browser, "drawing-permalink-phone", PHONE)
 
 
 def test_theFormSaysWhatIsWrong(browser: Any, signing: Signing) -> None:
@@ -252,7 +219,12 @@ def test_aSavedPermalinkVerifiesOffline(
     ],
 )
 def test_aTamperedEntrantListInASavedPageIsInvalid(
-    browser: Any, signing: Signing, tmp_path: Path, change: Any, reason: str
+    browser: Any,
+    signing: Signing,
+    tmp_path: Path,
+    change: Any,
+    reason: str,
+    screenshots: Any,
 ) -> None:
     answer = postDrawing(signing.url, entrants=NAMES, winners=2)
     saved, html = savedPage(signing.url, answer["permalink"], tmp_path)
@@ -263,4 +235,8 @@ def test_aTamperedEntrantListInASavedPageIsInvalid(
     browser.get(saved.as_uri())
     state, words = verdict(browser)
     assert state == "invalid"
-    assert reason in words
+    said = words.lower()
+    assert "the entrants shown are not the ones the winners were drawn from" in said
+    assert reason in said
+    if "Grace Hopp3r" in changed:
+        screenshots.save(browser, "drawing-invalid")

@@ -314,7 +314,8 @@
       checking: "Checking…",
       unchecked: "Not checked"
     };
-    box.appendChild(element("p", headings[result.verdict] || result.verdict, "verdict-title"));
+    box.appendChild(element("p", result.heading || headings[result.verdict] ||
+                            result.verdict, "verdict-title"));
     var lines = (result.reasons || []).concat(result.notes || []);
     if (result.verdict === "valid") {
       if (result.chain === "linked") {
