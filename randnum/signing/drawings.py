@@ -154,15 +154,19 @@ def _badCharacter(text: str) -> str | None:
     return None
 
 
-def _entrant(text: str, where: str) -> str:
+def _entrant(raw: str, where: str) -> str:
     """
-    One entrant's name, checked: already stripped.
+    One entrant's name: C{raw} stripped of surrounding whitespace, and
+    checked (before stripping, so that a control character Python counts
+    as whitespace, such as U+001C or U+0085, is refused wherever it is).
 
+    @return: the name; empty if C{raw} is only whitespace.
     @raise DrawingError: naming C{where} it is.
     """
-    bad = _badCharacter(text)
+    bad = _badCharacter(raw)
     if bad is not None:
         raise DrawingError(f"{where} holds a control character ({bad})")
+    text = raw.strip()
     if len(text) > MAX_ENTRANT:
         raise DrawingError(f"{where} is longer than {MAX_ENTRANT} characters")
     return text
@@ -186,9 +190,9 @@ def entrantsFromText(text: str) -> tuple[str, ...]:
     entrants: list[str] = []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, line in enumerate(lines, 1):
-        name = line.strip()
+        name = _entrant(line, f"line {number}")
         if name:
-            entrants.append(_entrant(name, f"line {number}"))
+            entrants.append(name)
             if len(entrants) > MAX_ENTRANTS:
                 break
     _checkCount(len(entrants))
@@ -209,10 +213,10 @@ def entrantsFromList(names: object) -> tuple[str, ...]:
     for number, name in enumerate(names, 1):
         if not isinstance(name, str):
             raise DrawingError(f"entrant {number} is not a string")
-        name = name.strip()
+        name = _entrant(name, f"entrant {number}")
         if not name:
             raise DrawingError(f"entrant {number} is empty")
-        entrants.append(_entrant(name, f"entrant {number}"))
+        entrants.append(name)
     return tuple(entrants)
 
 

@@ -52,6 +52,10 @@ def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
         ("a\nb\x00c", "line 2 holds a control character (U+0000)"),
         ("a\n\n\nb\x1bc", "line 4 holds a control character (U+001B)"),
         ("x\x85y", "line 1 holds a control character (U+0085)"),
+        # Control characters Python would strip as whitespace.
+        ("a\nb\x1c", "line 2 holds a control character (U+001C)"),
+        ("\x85a", "line 1 holds a control character (U+0085)"),
+        ("a\x0b", "line 1 holds a control character (U+000B)"),
         ("a\ud800", "line 1 holds a control character (U+D800)"),
         ("", "there are no entrants"),
         (" \n\t\n", "there are no entrants"),
