@@ -236,6 +236,9 @@ def test_theVerifyPageSavedToDiskWorksOffline(
     saved = tmp_path / "verify.html"
     saved.write_text(getText(f"{signing.url}/verify", "text/html"), "utf-8")
     browser.get(saved.as_uri())
+    assert browser.find_element("id", "key-hint").text.startswith(
+        "The key of the server this page was saved from; key id "
+    )
     setField(browser, "key", "")
     verifyPasted(browser, second, key)
     result, reasons, text = verdict(browser)
