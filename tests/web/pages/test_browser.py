@@ -236,6 +236,9 @@ def test_theVerifyPageSavedToDiskWorksOffline(
     saved = tmp_path / "verify.html"
     saved.write_text(getText(f"{signing.url}/verify", "text/html"), "utf-8")
     browser.get(saved.as_uri())
+    assert browser.find_element("id", "key-hint").text.startswith(
+        "The key of the server this page was saved from; key id "
+    )
     setField(browser, "key", "")
     verifyPasted(browser, second, key)
     result, reasons, text = verdict(browser)
@@ -301,3 +304,17 @@ def test_theGenesisRecord(browser: Any, signing: Signing) -> None:
         "valid",
         ["It is serial 1: the first record of its chain."],
     )
+
+
+def test_withoutCryptographyNothingIsChecked(browser: Any, signing: Signing) -> None:
+    # As over plain HTTP at an address other than localhost, where browsers
+    # give pages no crypto.subtle: no verdict, and the page says why.
+    record = signedDraws(signing, 1)[0]
+    browser.get(f"{signing.url}/verify")
+    browser.execute_script(
+        "Object.defineProperty(window.crypto, 'subtle', {value: undefined})"
+    )
+    verifyPasted(browser, record)
+    result, reasons, text = verdict(browser)
+    assert result == "unchecked", text
+    assert reasons[0].startswith("this browser offers no cryptography to this page")
