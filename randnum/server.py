@@ -150,7 +150,9 @@ class RandnumServer:
         assert self._clock is not None
         return self._clock
 
-    def signedDraw(self, query: Query, client: str | None = None) -> Deferred[bytes]:
+    def signedDraw(
+        self, query: Query, client: str | None = None, drawing: bytes | None = None
+    ) -> Deferred[bytes]:
         """
         Draw C{query}'s values and sign them into the next record.
 
@@ -158,6 +160,8 @@ class RandnumServer:
             (L{randnum.sharing.clientKey}), whose rate of signed draws it
             counts against; none (no limit) when the request comes from a
             worker, which has counted it.
+        @param drawing: a public drawing's entrant list, stored with the
+            record (L{randnum.signing.drawings}).
 
         @return: a L{Deferred} that fires with the record's canonical JSON
             once it is stored, or fails with
@@ -167,7 +171,9 @@ class RandnumServer:
         @raise randnum.rates.RateLimited: if the client is over its rate.
         """
         audit = self.mayIssue(client)
-        return audit.draw(query, self.source, self.uuid7)
+        if drawing is None:
+            return audit.draw(query, self.source, self.uuid7)
+        return audit.draw(query, self.source, self.uuid7, drawing)
 
     def mayIssue(self, client: str | None = None) -> SignedDraws:
         """

@@ -59,11 +59,13 @@ from randnum.jsonrpc.signed import (
     recordValues,
     signRandom,
 )
+from randnum.signing.drawings import Drawing
 from randnum.signing.keys import generateKey
 from randnum.signing.store import AuditStore
 from randnum.tap import Options as PluginOptions
 from randnum.tcp.protocol import Framing, RandnumFactory
 from randnum.testing import CLIENT_ADDRESS, FakeBlockingClient, fakeConnect
+from randnum.web.drawings import drawingAnswer
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -416,6 +418,28 @@ def runAsVerifyRandomScript(
     assert printed.getvalue() == f"key {signer.keyId}\nauthentic: serial 2841\n"
 
 
+def runAsDrawingCheck(block: Block, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The check of a public drawing, on C{drawing.json} as C{GET
+    /v1/drawings/SERIAL} answers for a real drawing: it prints the winners.
+    """
+    server, pool, clock = signingServer(tmp)
+    drawing = Drawing(("Ada", "Alan", "Grace", "Zoë"), "Spring raffle")
+    lines: list[bytes] = []
+    server.signedDraw(drawing.query(2), None, drawing.stored()).addCallback(
+        lines.append
+    )
+    clock.advance(0)
+    pool.runAll()
+    (tmp / "drawing.json").write_bytes(drawingAnswer(lines[0], drawing.stored()))
+    monkeypatch.chdir(tmp)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        execute(block)
+    winners = [drawing.entrants[i - 1] for i in json.loads(lines[0])["values"]]
+    assert printed.getvalue() == f"{winners!r}\n"
+
+
 Harness = Callable[[Block, Path, pytest.MonkeyPatch], None]
 
 #: The ways of running a block, by the name its marker gives.
@@ -428,6 +452,7 @@ HARNESSES: dict[str, Harness] = {
     "signingServer": runWithSigningServer,
     "verifyScript": runAsVerifyScript,
     "verifyRandomScript": runAsVerifyRandomScript,
+    "drawingCheck": runAsDrawingCheck,
 }
 
 

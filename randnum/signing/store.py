@@ -29,7 +29,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO, Protocol
@@ -60,6 +60,13 @@ _SCHEMA = (
     "(serial INTEGER PRIMARY KEY, record TEXT NOT NULL)"
 )
 _INSERT = "INSERT INTO draws (serial, record) VALUES (?, ?)"
+# Public drawings' entrant lists (randnum.signing.drawings), stored with
+# their records, in the same transaction.
+_DRAWINGS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS drawings "
+    "(serial INTEGER PRIMARY KEY, drawing TEXT NOT NULL)"
+)
+_INSERT_DRAWING = "INSERT INTO drawings (serial, drawing) VALUES (?, ?)"
 _TAIL = "SELECT serial, record FROM draws ORDER BY serial DESC LIMIT 1"
 # The chain's tail, kept apart from the records: old records may be deleted
 # (archived), all of them even, and the chain must still go on from its
@@ -177,11 +184,15 @@ class SignedDraws(Protocol):
         """
 
     def draw(
-        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+        self,
+        query: Query,
+        source: NumberSource,
+        uuid7: UUID7Clock,
+        drawing: bytes | None = None,
     ) -> Deferred[bytes]:
         """
         Draw C{query}'s values and sign them into the next record: see
-        L{AuditStore.issue}.
+        L{AuditStore.draw}.
         """
 
     def issueRecord(
@@ -201,6 +212,27 @@ class SignedDraws(Protocol):
         """
         Stored records after C{after}: see L{readPage}.
         """
+
+    def drawing(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The public drawing stored with record C{serial}, or L{None}: see
+        L{readDrawing}.
+        """
+
+
+def readDrawing(pool: Pool, serial: int) -> Deferred[bytes | None]:
+    """
+    The public drawing stored with record C{serial} (the JSON object
+    L{randnum.signing.drawings.Drawing.stored} made), or L{None} if that
+    record is no drawing's.
+    """
+
+    def read(cursor: Any) -> bytes | None:
+        cursor.execute("SELECT drawing FROM drawings WHERE serial = ?", (serial,))
+        row = cursor.fetchone()
+        return None if row is None else row[0].encode("utf-8")
+
+    return pool.runInteraction(read)
 
 
 def readRecord(pool: Pool, serial: int) -> Deferred[bytes | None]:
@@ -304,6 +336,8 @@ class _Batch:
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, str]] = []
+        #: Public drawings' entrant lists, stored with their records.
+        self.drawings: list[tuple[int, str]] = []
         self.waiters: list[tuple[Deferred[bytes], bytes]] = []
         self.lastSerial = 0
         self.lastDigest = ""
@@ -367,19 +401,28 @@ class AuditStore:
     # Signing.
 
     def draw(
-        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+        self,
+        query: Query,
+        source: NumberSource,
+        uuid7: UUID7Clock,
+        drawing: bytes | None = None,
     ) -> Deferred[bytes]:
         """
         Draw C{query}'s values from C{source} and L{issue} their record.
 
+        @param drawing: a public drawing's entrant list
+            (L{randnum.signing.drawings.Drawing.stored}), stored with the
+            record in the same transaction.
         @raise QueryError: (C{audit store full}) if storing it could take
             the database past L{maxSize}.
         """
-        if not self.roomFor(query.replySize() + RECORD_OVERHEAD):
+        extra = 0 if drawing is None else len(drawing)
+        if not self.roomFor(query.replySize() + RECORD_OVERHEAD + extra):
             self.full = True
             self._logFull(self.size())
             raise QueryError("audit store full", "audit_full")
-        return self.issue(query, drawValues(source, query, uuid7), query.data)
+        values = drawValues(source, query, uuid7)
+        return self._issue(requestFields(query), values, query.data, drawing)
 
     def issueRecord(
         self, request: dict[str, Any], values: list[Any]
@@ -431,7 +474,11 @@ class AuditStore:
         return self._issue(requestFields(query), values, data)
 
     def _issue(
-        self, request: dict[str, Any], values: list[Any], data: str | None
+        self,
+        request: dict[str, Any],
+        values: list[Any],
+        data: str | None,
+        drawing: bytes | None = None,
     ) -> Deferred[bytes]:
         if not self.available:
             self._resync()
@@ -461,6 +508,9 @@ class AuditStore:
         batch = self._batch
         self._pending += len(line)
         batch.rows.append((serial, line.decode("utf-8")))
+        if drawing is not None:
+            self._pending += len(drawing)
+            batch.drawings.append((serial, drawing.decode("utf-8")))
         batch.lastSerial, batch.lastDigest = serial, self.tail
         waiter: Deferred[bytes] = Deferred()
         batch.waiters.append((waiter, line))
@@ -479,7 +529,9 @@ class AuditStore:
         batch, self._batch = self._batch, _Batch()
         self._inFlight = batch
         tail = (batch.lastSerial, batch.lastDigest, self.signer.keyId)
-        self.pool.runInteraction(_insert, batch.rows, tail).addCallbacks(
+        self.pool.runInteraction(
+            _insert, batch.rows, tail, batch.drawings
+        ).addCallbacks(
             self._committed,
             self._failed,
             callbackArgs=(batch,),
@@ -494,7 +546,9 @@ class AuditStore:
         if not self.maxSize:
             return
         size = self._disk = self.size()
-        self._pending = sum(len(row) for _, row in self._batch.rows)
+        self._pending = sum(len(row) for _, row in self._batch.rows) + sum(
+            len(row) for _, row in self._batch.drawings
+        )
         full = not self.roomFor(RECORD_OVERHEAD)
         if full != self.full:
             self.full = full
@@ -603,6 +657,12 @@ class AuditStore:
         """
         return readPage(self.readPool, after, limit)
 
+    def drawing(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The public drawing stored with record C{serial}, or L{None}.
+        """
+        return readDrawing(self.readPool, serial)
+
     def _wal(self) -> int:
         try:
             return os.stat(self.path + "-wal").st_size
@@ -631,9 +691,14 @@ def _sha256(data: bytes) -> str:
 
 
 def _insert(
-    cursor: Any, rows: list[tuple[int, str]], tail: tuple[int, str, str]
+    cursor: Any,
+    rows: list[tuple[int, str]],
+    tail: tuple[int, str, str],
+    drawings: Sequence[tuple[int, str]] = (),
 ) -> None:
     cursor.executemany(_INSERT, rows)
+    if drawings:
+        cursor.executemany(_INSERT_DRAWING, drawings)
     cursor.execute(_SET_CHAIN, tail)
 
 
@@ -735,18 +800,25 @@ def openTail(path: str, signer: Signer) -> tuple[int, str]:
         _configure(connection)
         connection.execute(_SCHEMA)
         connection.execute(_CHAIN_SCHEMA)
+        connection.execute(_DRAWINGS_SCHEMA)
         # A write transaction now, so that a read-only database is found at
         # start-up rather than at the first signed draw.
         connection.execute("BEGIN IMMEDIATE")
         connection.execute("ROLLBACK")
-        row = connection.execute(_TAIL).fetchone()
-        chain = connection.execute(_CHAIN).fetchone()
-        found = [line for (line,) in connection.execute("PRAGMA quick_check")]
+        # Checked before anything is read, so that damage is told as such
+        # rather than as whatever reading a damaged page raises.
+        try:
+            found = [line for (line,) in connection.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as error:
+            # Pages so damaged that the check itself cannot read them.
+            found = [str(error)]
         if found != ["ok"]:
             raise AuditStoreError(
                 f"the audit database {path} is damaged "
                 f"({'; '.join(found[:3])}): {_RECOVER}"
             )
+        row = connection.execute(_TAIL).fetchone()
+        chain = connection.execute(_CHAIN).fetchone()
         tail = (0, GENESIS) if row is None else _checkLast(path, signer, row)
         _checkLinks(path, connection.execute(_ALL))
     except sqlite3.Error as error:

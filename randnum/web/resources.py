@@ -6,8 +6,10 @@ The HTTP face's tree of pages:
     GET /v1/random?type=decimal|gaussian|string|uuid|bytes&...[&format=json|text]
     GET /v1/bytes?length=N
     GET /v1/draws[/SERIAL], /v1/key
+    POST /v1/drawings, GET /v1/drawings/SERIAL (public drawings)
     GET /healthz
     GET /metrics
+    GET /verify, /draws/SERIAL (pages for people: L{randnum.web.pages})
     POST /pollen (challenge=...), with --pollen
     POST /json-rpc/4/invoke, /json-rpc/2/invoke (RANDOM.ORG's API), with --json-rpc
 
@@ -26,7 +28,9 @@ from randnum import __version__
 from randnum.jsonrpc.resource import invokeTree
 from randnum.server import RandnumServer
 from randnum.web.bytes import BytesResource
+from randnum.web.drawings import DrawingsResource
 from randnum.web.draws import DrawsResource, KeyResource
+from randnum.web.pages import putPages
 from randnum.web.pollen import PATH, PollenResource
 from randnum.web.random import RandomResource
 from randnum.web.responses import (
@@ -118,6 +122,7 @@ class IndexResource(JSONResource):
                         "/v1/bytes",
                         "/v1/draws",
                         "/v1/key",
+                        "/v1/drawings",
                         "/healthz",
                         "/metrics",
                     ],
@@ -129,7 +134,7 @@ class IndexResource(JSONResource):
 def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
     """
     The whole HTTP face: C{/v1/random}, C{/v1/bytes}, C{/healthz},
-    C{/metrics} and C{/}.
+    C{/metrics}, the pages (L{putPages}) and C{/}.
     """
     root = IndexResource()
     version = JSONResource()
@@ -137,9 +142,11 @@ def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResourc
     version.putChild(b"bytes", BytesResource(server))
     version.putChild(b"draws", DrawsResource(server))
     version.putChild(b"key", KeyResource(server))
+    version.putChild(b"drawings", DrawingsResource(server))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry, server))
+    putPages(root, server)
     if server.config.pollen:
         root.putChild(PATH[1:], PollenResource(server))
     if server.config.jsonRpc:

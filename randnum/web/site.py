@@ -22,7 +22,8 @@ from randnum.jsonrpc.protocol import errorResponse, methodNotFound
 from randnum.limits import peerHost
 from randnum.server import RandnumServer
 from randnum.sharing import clientKey
-from randnum.web import pollen
+from randnum.signing.drawings import MAX_BODY as MAX_DRAWING_BODY
+from randnum.web import drawings, pollen
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.random import RandomResource
 from randnum.web.resources import resourceTree
@@ -112,6 +113,8 @@ class RandnumSite(Site):
             return pollen.MAX_BODY
         if config.jsonRpc and path in resource.PATHS:
             return resource.MAX_BODY
+        if path == drawings.PATH:
+            return MAX_DRAWING_BODY
         return None
 
     def misdirected(self, method: bytes, path: bytes) -> bytes | None:

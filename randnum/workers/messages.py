@@ -52,7 +52,10 @@ class LongBytes(amp.Argument):
         """
         Put the value in C{strings}, in as many pieces as it needs.
         """
-        value: bytes = objects[name.decode("ascii")]
+        value: bytes | None = objects.get(name.decode("ascii"))
+        if value is None and self.optional:
+            return
+        assert value is not None
         pieces = [
             value[start : start + _VALUE_LIMIT]
             for start in range(0, len(value), _VALUE_LIMIT)
@@ -71,6 +74,8 @@ class LongBytes(amp.Argument):
         """
         Join the pieces back together.
         """
+        if name not in strings and self.optional:
+            return
         pieces = [strings[name]]
         number = 1
         while (key := name + b".%d" % (number,)) in strings:
@@ -200,10 +205,14 @@ SIGNING_ERRORS: dict[type[Exception], bytes] = {
 class SignDraw(amp.Command):
     """
     Worker to main: draw, sign and store the record for C{query} (its
-    fields as JSON); answered with the record once it is stored.
+    fields as JSON), and with it a public drawing's entrant list if given
+    (C{drawing}); answered with the record once it is stored.
     """
 
-    arguments: ClassVar[_Schema] = [(b"query", amp.Unicode())]
+    arguments: ClassVar[_Schema] = [
+        (b"query", amp.Unicode()),
+        (b"drawing", LongBytes(optional=True)),  # type: ignore[no-untyped-call]
+    ]
     response: ClassVar[_Schema] = [
         (b"record", LongBytes())  # type: ignore[no-untyped-call]
     ]

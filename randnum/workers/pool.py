@@ -148,12 +148,17 @@ class MainSide(cluster.Conversation):
         return {}
 
     @cluster.SignDraw.responder
-    def signDraw(self, query: str) -> Deferred[dict[str, Any]]:
+    def signDraw(
+        self, query: str, drawing: bytes | None = None
+    ) -> Deferred[dict[str, Any]]:
         """
-        Draw, sign and store a record for the worker.
+        Draw, sign and store a record for the worker (with a public
+        drawing's entrant list, if C{drawing}).
         """
         server = self.pool.server
-        return _signedFor(lambda: server.signedDraw(cluster.queryFrom(query)))
+        return _signedFor(
+            lambda: server.signedDraw(cluster.queryFrom(query), drawing=drawing)
+        )
 
     @cluster.SignRecord.responder
     def signRecord(self, request: str, values: bytes) -> Deferred[dict[str, Any]]:

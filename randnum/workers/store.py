@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IReactorTime
 from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock
 from randnum.query import Query
-from randnum.signing.store import Pool, readPage, readRecord
+from randnum.signing.store import Pool, readDrawing, readPage, readRecord
 from randnum.workers import messages as cluster
 
 #: Seconds a signed draw may wait for the main process to sign and store
@@ -59,15 +59,23 @@ class SharedAuditStore:
         self.committed = 0
 
     def draw(
-        self, query: Query, source: NumberSource, uuid7: UUID7Clock
+        self,
+        query: Query,
+        source: NumberSource,
+        uuid7: UUID7Clock,
+        drawing: bytes | None = None,
     ) -> Deferred[bytes]:
         """
-        Ask the main process to draw, sign and store C{query}'s record.
-        Its values come from the main process's source, like its serial.
+        Ask the main process to draw, sign and store C{query}'s record
+        (with a public drawing's entrant list, if C{drawing}).  Its values
+        come from the main process's source, like its serial.
         """
-        asked = self.link.call(
-            cluster.SignDraw, query=cluster.queryText(query)
-        ).addTimeout(SIGN_TIMEOUT, self.clock)
+        arguments: dict[str, Any] = {"query": cluster.queryText(query)}
+        if drawing is not None:
+            arguments["drawing"] = drawing
+        asked = self.link.call(cluster.SignDraw, **arguments).addTimeout(
+            SIGN_TIMEOUT, self.clock
+        )
         return asked.addCallback(lambda answer: answer["record"])
 
     def issueRecord(
@@ -105,3 +113,10 @@ class SharedAuditStore:
         Stored records after C{after} (L{readPage}).
         """
         return readPage(self.readPool, after, limit)
+
+    def drawing(self, serial: int) -> Deferred[bytes | None]:
+        """
+        The public drawing stored with record C{serial}, or L{None}
+        (L{readDrawing}).
+        """
+        return readDrawing(self.readPool, serial)

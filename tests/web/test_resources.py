@@ -62,6 +62,7 @@ def test_healthAndIndex(web: MemoryWeb) -> None:
         "/v1/bytes",
         "/v1/draws",
         "/v1/key",
+        "/v1/drawings",
         "/healthz",
         "/metrics",
     ]

@@ -43,6 +43,7 @@ from randnum.listening import ListeningService
 from randnum.metrics import metricsRegistry
 from randnum.query import Query, QueryError
 from randnum.server import RandnumServer
+from randnum.signing.drawings import Drawing
 from randnum.signing.keys import Signer, generateKey
 from randnum.signing.records import verifyDraw
 from randnum.signing.store import AuditStore
@@ -295,6 +296,30 @@ def test_aSignedDrawLongerThanOneAmpValueArrivesWhole(tmp_path: Path) -> None:
     assert isinstance(store.readPool, ManualPool)
     store.readPool.runAll()
     assert result(read) == record
+
+
+def test_aDrawingInAWorkerIsStoredWithItsRecordByTheMainProcess(
+    tmp_path: Path,
+) -> None:
+    main, pool, clock = signingServer(tmp_path)
+    talk = Conversation(main)
+    store = talk.shared()
+    # Over 64 KiB of entrants: more than one AMP value.
+    drawing = Drawing(tuple(f"entrant {i:05d} " + "x" * 20 for i in range(3000)), "T")
+    asked = outcome(
+        talk.worker.signedDraw(drawing.query(3), "10.0.0.1", drawing.stored())
+    )
+    talk.pump.flush()
+    clock.advance(0)
+    pool.runAll()
+    talk.pump.flush()
+    record = json.loads(result(asked))
+    assert record["data"] == drawing.data
+    read = outcome(store.drawing(record["serial"]))
+    assert isinstance(store.readPool, ManualPool)
+    store.readPool.runAll()
+    assert result(read) == drawing.stored()
+    assert len(drawing.stored()) > 0xFFFF
 
 
 def test_storeFailuresReachTheWorkerAsFailures(tmp_path: Path) -> None:

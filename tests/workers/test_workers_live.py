@@ -300,6 +300,46 @@ def test_signedDrawsFromEveryWorkerFormOneChain(
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def test_drawingsInWorkersAreStoredWithTheirEntrantsByTheMainProcess(
+    withWorkers: Callable[..., Server], tmp_path: Path
+) -> None:
+    made = run("randnum", "keygen", "signing.pem", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    server = withWorkers(
+        *("--port", LOCAL, "--http", LOCAL),
+        *("--signing-key", str(tmp_path / "signing.pem")),
+        *("--audit-db", str(tmp_path / "audit.db")),
+        listeners=2,
+    )
+    _, http = server.ports
+    base = f"http://127.0.0.1:{http}"
+    # Over 64 KiB of entrants: more than one AMP value to the main process.
+    names = [f"entrant {i:05d} " + "x" * 20 for i in range(3000)]
+    answers = []
+    for title in ("one", "two", "three", "four"):
+        body = json.dumps({"entrants": names, "winners": 5, "title": title})
+        request = urllib.request.Request(
+            base + "/v1/drawings",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            answers.append(json.loads(response.read()))
+    assert sorted(answer["serial"] for answer in answers) == [1, 2, 3, 4]
+    key = loadPublicKey(tmp_path / "signing.pem.pub")
+    verifyChains(
+        sorted((a["record"] for a in answers), key=lambda r: r["serial"]),
+        {made.stdout.strip(): key},
+        complete=True,
+    )
+    # Any worker reads any drawing back, entrants and all.
+    for answer in answers + answers:
+        url = f"{base}/v1/drawings/{answer['serial']}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.loads(response.read()) == answer
+        assert answer["entrants"] == names
+
+
 def _readLine(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)

@@ -1,0 +1,296 @@
+# -*- test-case-name: tests.signing.test_drawings -*-
+"""
+Public drawings: winners drawn from a list of entrants, as an ordinary
+signed draw.
+
+A drawing of C{k} winners among C{N} entrants is the signed draw of C{k}
+unique integers in C{1..N} (C{{"type": "int", "n": k, "min": 1, "max": N,
+"unique": true}}): its values are the winners' 1-based indices in the
+entrant list, in draw order.  The record's C{data} binds the list:
+
+    drawing entrants=N sha256=HEX[; TITLE]
+
+where C{HEX} is the SHA-256 of the list's canonical form, the RFC 8785
+JSON array of its strings (L{randnum.signing.records.canonical}).  So any
+verifier of records verifies a drawing, and anyone holding the list can
+check that it is the one drawn from, and map each winner to its entrant.
+
+No I/O here: parsing, limits, the query and the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from randnum.query import Query, QueryError
+from randnum.signing.records import canonical
+
+#: Most entrants in one drawing.
+MAX_ENTRANTS = 10000
+
+#: Most characters in one entrant's name.
+MAX_ENTRANT = 200
+
+#: Most characters in a drawing's title: what a record's C{data} has room
+#: for (L{randnum.query.MAX_DATA}) after C{drawing entrants=N sha256=HEX; }.
+MAX_TITLE = 150
+
+#: Most bytes of a drawing's request body (C{POST /v1/drawings}).
+MAX_BODY = 1024 * 1024
+
+#: What a drawing's record's C{data} is.
+DATA = re.compile(
+    r"drawing entrants=([1-9][0-9]{0,4}) sha256=([0-9a-f]{64})(?:; (.+))?", re.DOTALL
+)
+
+
+class DrawingError(ValueError):
+    """
+    A drawing that cannot be made as asked.
+
+    @ivar reason: what is wrong, in words for the organiser.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """
+    A drawing's entrants and title, checked.
+
+    @ivar entrants: the names, in order (winners are 1-based indices here).
+    @ivar title: a title, if any (also in the record's C{data}).
+    """
+
+    entrants: tuple[str, ...]
+    title: str | None = None
+
+    @property
+    def canonicalEntrants(self) -> bytes:
+        """
+        The entrant list's canonical form: the RFC 8785 JSON array.
+        """
+        return canonical(list(self.entrants))
+
+    @property
+    def digest(self) -> str:
+        """
+        The hex SHA-256 of L{canonicalEntrants}.
+        """
+        return hashlib.sha256(self.canonicalEntrants).hexdigest()
+
+    @property
+    def data(self) -> str:
+        """
+        The record's C{data}: C{drawing entrants=N sha256=HEX[; TITLE]}.
+        """
+        text = f"drawing entrants={len(self.entrants)} sha256={self.digest}"
+        return text if self.title is None else f"{text}; {self.title}"
+
+    def query(self, winners: int) -> Query:
+        """
+        The signed draw of C{winners} winners: unique integers in
+        C{1..N}, with this drawing's L{data}.
+
+        @raise DrawingError: unless 1 <= C{winners} <= N.
+        """
+        count = len(self.entrants)
+        if isinstance(winners, bool) or not isinstance(winners, int):
+            raise DrawingError("winners must be a whole number")
+        if not 1 <= winners <= count:
+            raise DrawingError(
+                f"winners must be between 1 and {count}, the number of entrants"
+            )
+        try:
+            return Query(
+                min=1, max=count, n=winners, unique=True, signed=True, data=self.data
+            ).checked()
+        except QueryError as error:
+            raise DrawingError(error.reason) from None
+
+    def stored(self) -> bytes:
+        """
+        What is stored with the record: the canonical JSON object
+        C{{"entrants": [...], "title": ...}} (no title member without one).
+        """
+        value: dict[str, Any] = {"entrants": list(self.entrants)}
+        if self.title is not None:
+            value["title"] = self.title
+        return canonical(value)
+
+    @classmethod
+    def fromStored(cls, text: bytes) -> Drawing:
+        """
+        The drawing L{stored} made.
+        """
+        value = json.loads(text)
+        return cls(tuple(value["entrants"]), value.get("title"))
+
+    def winners(self, values: list[Any]) -> list[dict[str, Any]]:
+        """
+        The winners of a record's C{values}: C{{"index": i, "entrant":
+        name}} each, in draw order.
+        """
+        return [{"index": i, "entrant": self.entrants[i - 1]} for i in values]
+
+
+def _badCharacter(text: str) -> str | None:
+    """
+    The first character C{text} may not hold, described, or L{None}: control
+    characters (but tab) and lone surrogates, which have no UTF-8.
+    """
+    for char in text:
+        category = unicodedata.category(char)
+        if (category == "Cc" and char != "\t") or category == "Cs":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _entrant(raw: str, where: str) -> str:
+    """
+    One entrant's name: C{raw} stripped of surrounding whitespace, and
+    checked (before stripping, so that a control character Python counts
+    as whitespace, such as U+001C or U+0085, is refused wherever it is).
+
+    @return: the name; empty if C{raw} is only whitespace.
+    @raise DrawingError: naming C{where} it is.
+    """
+    bad = _badCharacter(raw)
+    if bad is not None:
+        raise DrawingError(f"{where} holds a control character ({bad})")
+    text = raw.strip()
+    if len(text) > MAX_ENTRANT:
+        raise DrawingError(f"{where} is longer than {MAX_ENTRANT} characters")
+    return text
+
+
+def _checkCount(count: int) -> None:
+    if count == 0:
+        raise DrawingError("there are no entrants")
+    if count > MAX_ENTRANTS:
+        raise DrawingError(f"there are more than {MAX_ENTRANTS} entrants")
+
+
+def entrantsFromText(text: str) -> tuple[str, ...]:
+    """
+    The entrants of a text, one a line: each stripped of surrounding
+    whitespace, empty lines dropped.
+
+    @raise DrawingError: for a control character (other than tab), a name
+        too long, no entrants or too many, naming the line.
+    """
+    entrants: list[str] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, 1):
+        name = _entrant(line, f"line {number}")
+        if name:
+            entrants.append(name)
+            if len(entrants) > MAX_ENTRANTS:
+                break
+    _checkCount(len(entrants))
+    return tuple(entrants)
+
+
+def entrantsFromList(names: object) -> tuple[str, ...]:
+    """
+    The entrants of a JSON array of strings: each stripped of surrounding
+    whitespace; none may be empty (indices are the organiser's).
+
+    @raise DrawingError: if it is not such an array, or breaks a limit.
+    """
+    if not isinstance(names, list):
+        raise DrawingError("entrants must be an array of strings")
+    _checkCount(len(names))
+    entrants: list[str] = []
+    for number, name in enumerate(names, 1):
+        if not isinstance(name, str):
+            raise DrawingError(f"entrant {number} is not a string")
+        name = _entrant(name, f"entrant {number}")
+        if not name:
+            raise DrawingError(f"entrant {number} is empty")
+        entrants.append(name)
+    return tuple(entrants)
+
+
+def checkTitle(title: object) -> str | None:
+    """
+    A drawing's title: none, or 1 to L{MAX_TITLE} printable characters
+    (surrounding whitespace stripped; empty is none).
+
+    @raise DrawingError: otherwise.
+    """
+    if title is None:
+        return None
+    if not isinstance(title, str):
+        raise DrawingError("title must be a string")
+    title = title.strip()
+    if not title:
+        return None
+    if len(title) > MAX_TITLE:
+        raise DrawingError(f"title must be at most {MAX_TITLE} characters")
+    if not title.isprintable():
+        raise DrawingError("title must be printable characters (no line breaks)")
+    return title
+
+
+def parseRequest(body: bytes) -> tuple[Drawing, int]:
+    """
+    A drawing asked for by C{POST /v1/drawings}: a JSON object with
+    C{entrants} (an array of strings) or C{entrantsText} (one a line),
+    C{winners}, and optionally C{title}.
+
+    @return: the drawing and its number of winners (checked: see
+        L{Drawing.query}).
+    @raise DrawingError: saying what is wrong.
+    """
+    if len(body) > MAX_BODY:
+        raise DrawingError(f"a drawing's request is at most {MAX_BODY} bytes")
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise DrawingError("the request must be a JSON object (UTF-8)") from None
+    if not isinstance(value, dict):
+        raise DrawingError("the request must be a JSON object")
+    known = {"entrants", "entrantsText", "winners", "title"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise DrawingError(
+            f"unknown member {unknown[0][:32]!r} (entrants or entrantsText, "
+            "winners and title are)"
+        )
+    if ("entrants" in value) == ("entrantsText" in value):
+        raise DrawingError("give either entrants (an array) or entrantsText")
+    if "entrants" in value:
+        entrants = entrantsFromList(value["entrants"])
+    else:
+        text = value["entrantsText"]
+        if not isinstance(text, str):
+            raise DrawingError("entrantsText must be a string")
+        entrants = entrantsFromText(text)
+    if "winners" not in value:
+        raise DrawingError("winners is required")
+    drawing = Drawing(entrants, checkTitle(value.get("title")))
+    winners = value["winners"]
+    drawing.query(winners)
+    return drawing, winners
+
+
+def matchData(data: object) -> tuple[int, str, str | None] | None:
+    """
+    A drawing's record's C{data}, read: the number of entrants, the
+    digest of their list and the title; L{None} if it is no drawing's.
+    """
+    if not isinstance(data, str):
+        return None
+    found = DATA.fullmatch(data)
+    if found is None:
+        return None
+    return int(found[1]), found[2], found[3]

@@ -1,0 +1,200 @@
+# -*- test-case-name: tests.web.test_drawings -*-
+"""
+Public drawings over HTTP (L{randnum.signing.drawings}):
+
+    POST /v1/drawings         {"entrants": [...] | "entrantsText": "...",
+                               "winners": k, "title"?: "..."}
+    GET  /v1/drawings/SERIAL  the drawing signed as record SERIAL
+
+Both answer C{{"serial", "permalink", "record", "title", "entrants",
+"winners": [{"index", "entrant"}]}}; errors are JSON, 4xx (503 when the
+audit store cannot take or give records).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+from twisted.web.server import Request
+
+from randnum.query import QueryError
+from randnum.rates import RateLimited
+from randnum.server import RandnumServer
+from randnum.signing.drawings import Drawing, DrawingError, parseRequest
+from randnum.web.draws import _serial
+from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
+
+#: The path drawings are POSTed to.
+PATH = b"/v1/drawings"
+
+#: The Content-Type a drawing is POSTed with.
+JSON_TYPE = b"application/json"
+
+
+def drawingAnswer(record: bytes, stored: bytes) -> bytes:
+    """
+    The JSON body answering for a drawing: its record (as stored, byte for
+    byte), its entrants and title, and its winners.
+
+    @param record: the record's canonical JSON.
+    @param stored: the drawing as stored with it
+        (L{randnum.signing.drawings.Drawing.stored}).
+    """
+    drawing = Drawing.fromStored(stored)
+    parsed = json.loads(record)
+    serial = parsed["serial"]
+    head = json.dumps(
+        {"serial": serial, "permalink": f"/draws/{serial}"},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    tail = json.dumps(
+        {
+            "title": drawing.title,
+            "entrants": list(drawing.entrants),
+            "winners": drawing.winners(parsed["values"]),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    # The record exactly as signed and stored: its bytes are what verifies.
+    text = head[:-1] + ',"record":' + record.decode("utf-8") + "," + tail[1:]
+    return text.encode("utf-8") + b"\n"
+
+
+def readDrawing(server: RandnumServer, serial: int) -> Deferred[bytes | None]:
+    """
+    The answer for drawing C{serial} (L{drawingAnswer}), or L{None} if
+    that serial is no drawing (or its record is gone).
+    """
+    audit = server.audit
+    assert audit is not None
+    found: Deferred[bytes | None] = audit.drawing(serial)
+
+    def withRecord(stored: bytes | None) -> Deferred[bytes | None] | None:
+        if stored is None:
+            return None
+        assert audit is not None
+        return audit.record(serial).addCallback(
+            lambda record: None if record is None else drawingAnswer(record, stored)
+        )
+
+    return found.addCallback(withRecord)
+
+
+def _unavailable(request: Request, failure: Failure) -> bytes:
+    # The store could not commit the record (it was never sent), or a
+    # worker's main process did not answer, or the database could not be
+    # read: the server's state, not the request's fault.
+    return jsonError(request, 503, "audit store unavailable")
+
+
+class DrawingsResource(JSONResource):
+    """
+    C{/v1/drawings}: run a public drawing (C{POST}), or read one back
+    (C{GET /v1/drawings/SERIAL}).
+    """
+
+    isLeaf = True
+    takesPath = True
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render(self, request: Request) -> bytes | int:
+        """
+        C{POST} a drawing to C{/v1/drawings}; C{GET} or C{HEAD} one at
+        C{/v1/drawings/SERIAL}.
+        """
+        path = request.postpath or []
+        if not path:
+            if request.method != b"POST":
+                request.setHeader(b"allow", b"POST")
+                return jsonError(
+                    request,
+                    405,
+                    f"method {request.method.decode('latin-1')} not allowed: "
+                    "a drawing is POSTed (read one at /v1/drawings/SERIAL)",
+                )
+            return self.render_POST(request)
+        if request.method == b"POST":
+            request.setHeader(b"allow", b"GET, HEAD")
+            return jsonError(request, 405, "a drawing is POSTed to /v1/drawings")
+        return super().render(request)
+
+    def render_GET(self, request: Request) -> bytes | int:
+        """
+        The drawing signed as record SERIAL; 404 if that record is no
+        drawing.
+        """
+        if self.randnum.audit is None:
+            return jsonError(request, 404, "signing is not enabled")
+        path = request.postpath or []
+        if len(path) != 1 or not path[0]:
+            return jsonError(request, 404, "not found")
+        try:
+            serial = _serial("serial", path[0].decode("latin-1"))
+        except QueryError as error:
+            return jsonError(request, 400, error.reason)
+        return respondWhenReady(
+            request,
+            readDrawing(self.randnum, serial),
+            lambda body: (
+                jsonError(request, 404, f"no drawing with serial {serial}")
+                if body is None
+                else respond(request, 200, body)
+            ),
+            lambda failure: _unavailable(request, failure),
+        )
+
+    def render_HEAD(self, request: Request) -> bytes | int:  # type: ignore[override]
+        """
+        As C{GET}, without the body (the length is not known before the
+        drawing is read).
+        """
+        return self.render_GET(request)
+
+    def render_POST(self, request: Request) -> bytes | int:
+        """
+        Draw the winners of the drawing POSTed, sign and store it with its
+        entrants, and answer with all of it.
+        """
+        server = self.randnum
+        if server.audit is None:
+            return jsonError(request, 404, "signing is not enabled")
+        contentType = request.getHeader(b"content-type") or b""
+        if contentType.split(b";", 1)[0].strip().lower() != JSON_TYPE:
+            return jsonError(
+                request, 415, "a drawing is POSTed as JSON (application/json)"
+            )
+        assert request.content is not None
+        body = request.content.read()
+        # What it costs its client's share of the turn (RandnumChannel).
+        request.workSize = len(body)  # type: ignore[attr-defined]
+        try:
+            drawing, winners = parseRequest(body)
+            query = drawing.query(winners)
+        except DrawingError as error:
+            return jsonError(request, 400, error.reason)
+        stored = drawing.stored()
+        request.workSize += query.workSize() + len(stored)  # type: ignore[attr-defined]
+        try:
+            client = getattr(request.channel, "client", "local")
+            record = server.signedDraw(query, client, stored)
+        except RateLimited as error:
+            request.setHeader(b"retry-after", b"%d" % error.retryAfter)
+            return jsonError(request, 429, error.reason)
+        except QueryError as error:
+            code = 503 if error.kind == "audit_full" else 400
+            return jsonError(request, code, error.reason)
+
+        def answer(line: bytes) -> Any:
+            return respond(request, 200, drawingAnswer(line, stored))
+
+        return respondWhenReady(
+            request, record, answer, lambda failure: _unavailable(request, failure)
+        )

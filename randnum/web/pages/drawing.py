@@ -1,0 +1,61 @@
+# -*- test-case-name: tests.web.pages.test_drawing -*-
+"""
+C{GET /draw}: run a public drawing (L{randnum.signing.drawings}).
+
+A form (title, entrants one a line, number of winners) whose script POSTs
+the drawing to C{/v1/drawings} as JSON and then opens its permalink,
+C{/draws/SERIAL}.  Without signing, a page that says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.web.server import Request
+
+from randnum.server import RandnumServer
+from randnum.signing.drawings import MAX_BODY, MAX_ENTRANT, MAX_ENTRANTS, MAX_TITLE
+from randnum.web.pages.page import PageResource, messagePage, renderPage, sendPage
+
+#: What the page's script knows of the limits (to say so before sending).
+LIMITS: dict[str, Any] = {
+    "maxEntrants": MAX_ENTRANTS,
+    "maxEntrant": MAX_ENTRANT,
+    "maxTitle": MAX_TITLE,
+    "maxBody": MAX_BODY,
+}
+
+
+class DrawingFormPage(PageResource):
+    """
+    C{/draw}: the form of a public drawing.
+    """
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
+
+    def render_GET(self, request: Request) -> bytes:
+        """
+        The form; or, without signing, a page saying that the server does
+        not sign and how that is turned on.
+        """
+        if self.randnum.audit is None:
+            return messagePage(
+                request,
+                404,
+                "Signing is not enabled",
+                "This server does not sign draws, so it cannot run a public "
+                "drawing. Its operator turns signing on with --signing-key and "
+                "--audit-db: see Public drawings in randnum's documentation "
+                "(docs/public-drawings.md).",
+            )
+        return sendPage(
+            request,
+            200,
+            renderPage(
+                "draw.html",
+                "Public drawing",
+                {"limits": LIMITS, "keyId": self.randnum.audit.signer.keyId},
+            ),
+        )

@@ -1,0 +1,303 @@
+"""
+Public drawings: entrant lists, their canonical form and digest, the draw
+they make, and their storage with their record in the audit database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from signers import makeStore
+from twisted.internet.task import Clock
+
+from randnum.generation.source import seededSource
+from randnum.generation.values import UUID7Clock
+from randnum.query import MAX_DATA, QueryError
+from randnum.signing.drawings import (
+    MAX_BODY,
+    MAX_ENTRANT,
+    MAX_ENTRANTS,
+    MAX_TITLE,
+    Drawing,
+    DrawingError,
+    checkTitle,
+    entrantsFromList,
+    entrantsFromText,
+    matchData,
+    parseRequest,
+)
+from randnum.signing.records import parseRecord, verifyRecord
+from randnum.signing.store import RECORD_OVERHEAD, AuditStore
+
+
+def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
+    text = "  Ada Lovelace \r\n\n\tAlan Turing\t\n   \nGrace\tHopper\rLast"
+    assert entrantsFromText(text) == (
+        "Ada Lovelace",
+        "Alan Turing",
+        "Grace\tHopper",
+        "Last",
+    )
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("a\nb\x00c", "line 2 holds a control character (U+0000)"),
+        ("a\n\n\nb\x1bc", "line 4 holds a control character (U+001B)"),
+        ("x\x85y", "line 1 holds a control character (U+0085)"),
+        # Control characters Python would strip as whitespace.
+        ("a\nb\x1c", "line 2 holds a control character (U+001C)"),
+        ("\x85a", "line 1 holds a control character (U+0085)"),
+        ("a\x0b", "line 1 holds a control character (U+000B)"),
+        ("a\ud800", "line 1 holds a control character (U+D800)"),
+        ("", "there are no entrants"),
+        (" \n\t\n", "there are no entrants"),
+        (
+            "a\n" + "b" * (MAX_ENTRANT + 1),
+            f"line 2 is longer than {MAX_ENTRANT} characters",
+        ),
+        ("a\n" * (MAX_ENTRANTS + 1), f"there are more than {MAX_ENTRANTS} entrants"),
+    ],
+)
+def test_badTextIsRefusedNamingTheLine(text: str, reason: str) -> None:
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromText(text)
+    assert raised.value.reason == reason
+
+
+def test_limitsAreInclusive() -> None:
+    assert len(entrantsFromText("a\n" * MAX_ENTRANTS)) == MAX_ENTRANTS
+    assert entrantsFromText("é" * MAX_ENTRANT) == ("é" * MAX_ENTRANT,)
+
+
+@pytest.mark.parametrize(
+    "names, reason",
+    [
+        ("a", "entrants must be an array of strings"),
+        ([], "there are no entrants"),
+        (["a", 1], "entrant 2 is not a string"),
+        (["a", "  "], "entrant 2 is empty"),
+        (["a", "b\nc"], "entrant 2 holds a control character (U+000A)"),
+    ],
+)
+def test_badListsAreRefused(names: object, reason: str) -> None:
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromList(names)
+    assert raised.value.reason == reason
+
+
+def test_theCanonicalListAndItsDigest() -> None:
+    drawing = Drawing(("Zoë", 'say "hi"', "tab\there", "</script>"))
+    expected = '["Zoë","say \\"hi\\"","tab\\there","</script>"]'.encode()
+    assert drawing.canonicalEntrants == expected
+    assert drawing.digest == hashlib.sha256(expected).hexdigest()
+    assert drawing.data == f"drawing entrants=4 sha256={drawing.digest}"
+    assert Drawing(("a",), "Spring raffle").data.endswith("; Spring raffle")
+
+
+def test_theQueryIsAUniqueSignedDrawOfIndices() -> None:
+    drawing = Drawing(("a", "b", "c"), "T")
+    query = drawing.query(2)
+    assert (query.type, query.n, query.min, query.max) == ("int", 2, 1, 3)
+    assert query.unique and query.signed and query.data == drawing.data
+    for winners in (0, 4, -1):
+        with pytest.raises(DrawingError, match="between 1 and 3"):
+            drawing.query(winners)
+    for wrong in (True, 1.0, "1", None):
+        with pytest.raises(DrawingError, match="whole number"):
+            drawing.query(wrong)  # type: ignore[arg-type]
+
+
+def test_theLongestDataFitsARecord() -> None:
+    title = checkTitle("t" * MAX_TITLE)
+    drawing = Drawing(("x",) * MAX_ENTRANTS, title)
+    assert len(drawing.data) <= MAX_DATA
+    query = drawing.query(MAX_ENTRANTS)
+    assert query.n == MAX_ENTRANTS
+    assert matchData(drawing.data) == (MAX_ENTRANTS, drawing.digest, title)
+
+
+@pytest.mark.parametrize(
+    "title, reason",
+    [
+        (1, "title must be a string"),
+        ("t" * (MAX_TITLE + 1), f"title must be at most {MAX_TITLE} characters"),
+        ("a\nb", "title must be printable characters (no line breaks)"),
+    ],
+)
+def test_badTitlesAreRefused(title: object, reason: str) -> None:
+    with pytest.raises(DrawingError) as raised:
+        checkTitle(title)
+    assert raised.value.reason == reason
+
+
+def test_emptyTitlesAreNone() -> None:
+    assert checkTitle(None) is None
+    assert checkTitle("   ") is None
+    assert checkTitle(" Raffle ") == "Raffle"
+
+
+def test_matchData() -> None:
+    digest = "ab" * 32
+    assert matchData(f"drawing entrants=3 sha256={digest}") == (3, digest, None)
+    for data in (
+        None,
+        3,
+        f"drawing entrants=03 sha256={digest}",
+        f"drawing entrants=3 sha256={digest.upper()}",
+        f"drawing entrants=3 sha256={digest};x",
+        "something else",
+    ):
+        assert matchData(data) is None
+
+
+def test_parseRequest() -> None:
+    drawing, winners = parseRequest(
+        json.dumps({"entrantsText": "a\nb\n", "winners": 1, "title": "T"}).encode()
+    )
+    assert (drawing, winners) == (Drawing(("a", "b"), "T"), 1)
+    drawing, winners = parseRequest(b'{"entrants": [" a ", "b"], "winners": 2}')
+    assert (drawing, winners) == (Drawing(("a", "b")), 2)
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"\xff", "the request must be a JSON object (UTF-8)"),
+        (b"[1]", "the request must be a JSON object"),
+        (b"{", "the request must be a JSON object (UTF-8)"),
+        (b"[" * 100000, "the request must be a JSON object (UTF-8)"),
+        (b'{"winners": 1}', "give either entrants (an array) or entrantsText"),
+        (
+            b'{"entrants": [], "entrantsText": "", "winners": 1}',
+            "give either entrants (an array) or entrantsText",
+        ),
+        (b'{"entrantsText": 5, "winners": 1}', "entrantsText must be a string"),
+        (b'{"entrantsText": "a"}', "winners is required"),
+        (
+            b'{"entrantsText": "a", "winners": 1, "what": 1}',
+            "unknown member 'what' (entrants or entrantsText, winners and title are)",
+        ),
+        (
+            b'{"entrantsText": "a\\nb", "winners": 3}',
+            "winners must be between 1 and 2, the number of entrants",
+        ),
+        (b" " * (MAX_BODY + 1), f"a drawing's request is at most {MAX_BODY} bytes"),
+    ],
+)
+def test_badRequestsAreRefused(body: bytes, reason: str) -> None:
+    with pytest.raises(DrawingError) as raised:
+        parseRequest(body)
+    assert raised.value.reason == reason
+
+
+@given(st.binary(max_size=200) | st.from_regex(rb"\{.*\}", fullmatch=True))
+def test_anyBodyIsADrawingOrARefusal(body: bytes) -> None:
+    try:
+        drawing, winners = parseRequest(body)
+    except DrawingError:
+        return
+    drawing.query(winners)
+
+
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=20))
+def test_theStoredDrawingReadsBack(names: list[str]) -> None:
+    try:
+        entrants = entrantsFromList(names)
+    except DrawingError:
+        return
+    drawing = Drawing(entrants, "T")
+    assert Drawing.fromStored(drawing.stored()) == drawing
+    assert json.loads(drawing.canonicalEntrants) == list(entrants)
+
+
+# Storage.
+
+
+def drawOne(
+    store: AuditStore, drawing: Drawing, winners: int, seed: int = 1
+) -> list[bytes]:
+    lines: list[bytes] = []
+    store.draw(
+        drawing.query(winners), seededSource(seed), UUID7Clock(), drawing.stored()
+    ).addCallback(lines.append)
+    return lines
+
+
+def test_theDrawingIsStoredWithItsRecordAndReadBack(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    drawing = Drawing(("a", "b", "c", "d"), "Raffle")
+    lines = drawOne(store, drawing, 2)
+    clock.advance(0)
+    # One transaction holds both: nothing of either before it commits.
+    assert len(pool.pending) == 1
+    plain = sqlite3.connect(store.path)
+    assert plain.execute("SELECT COUNT(*) FROM drawings").fetchone() == (0,)
+    pool.runNext()
+    assert plain.execute("SELECT COUNT(*) FROM drawings").fetchone() == (1,)
+    [line] = lines
+    record = parseRecord(line)
+    verifyRecord(record, {store.signer.keyId: store.signer.publicKey})
+    assert record["data"] == drawing.data
+    assert record["request"] == {
+        "type": "int",
+        "n": 2,
+        "min": 1,
+        "max": 4,
+        "unique": True,
+    }
+    assert len(set(record["values"])) == 2
+    assert all(1 <= value <= 4 for value in record["values"])
+    read: list[bytes | None] = []
+    store.drawing(record["serial"]).addCallback(read.append)
+    store.drawing(record["serial"] + 1).addCallback(read.append)
+    pool.runAll()
+    assert read == [drawing.stored(), None]
+
+
+def test_aFailedCommitStoresNeither(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    failed: list[object] = []
+    store.draw(
+        Drawing(("a", "b")).query(1),
+        seededSource(1),
+        UUID7Clock(),
+        Drawing(("a", "b")).stored(),
+    ).addErrback(failed.append)
+    clock.advance(0)
+    pool.breakNext = 1
+    pool.runAll()
+    assert len(failed) == 1
+    plain = sqlite3.connect(store.path)
+    assert plain.execute("SELECT COUNT(*) FROM draws").fetchone() == (0,)
+    assert plain.execute("SELECT COUNT(*) FROM drawings").fetchone() == (0,)
+
+
+def test_theSizeLimitCountsTheEntrants(tmp_path: Path) -> None:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    drawing = Drawing(tuple(f"entrant number {i}" for i in range(2000)))
+    stored = drawing.stored()
+    query = drawing.query(1)
+    # Room for the record, not for its entrants as well.
+    store.maxSize = store.size() + 2 * (query.replySize() + RECORD_OVERHEAD) + 4 * 4096
+    assert store.roomFor(query.replySize() + RECORD_OVERHEAD)
+    with pytest.raises(QueryError, match="audit store full"):
+        store.draw(query, seededSource(1), UUID7Clock(), stored)
+    assert store.full
+    # With room for both, it is stored.
+    store.maxSize += 2 * len(stored)
+    store.full = False
+    lines = drawOne(store, drawing, 1)
+    clock.advance(0)
+    pool.runAll()
+    assert len(lines) == 1

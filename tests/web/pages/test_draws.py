@@ -1,0 +1,161 @@
+"""
+C{/draws/SERIAL} in memory: a page for a browser, the JSON of
+C{/v1/draws/SERIAL} (byte for byte, status for status) for anyone else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from httpmemory import MemoryWeb
+from pagetext import get, pageData
+from signers import drawn, signingServer
+
+from randnum.query import Query
+from randnum.signing.records import GENESIS
+from randnum.signing.store import AuditStore
+from randnum.web.pages.page import PAGE_HEADERS
+
+
+def signedWeb(tmp_path: Path, count: int = 3) -> tuple[MemoryWeb, AuditStore]:
+    server, _, _ = signingServer(tmp_path)
+    assert isinstance(server.audit, AuditStore)
+    drawn(server.audit, count)
+    return MemoryWeb(server), server.audit
+
+
+def assertPage(response: object, status: int) -> None:
+    assert getattr(response, "status") == status  # noqa: B009
+    headers = getattr(response, "headers")  # noqa: B009
+    for name, value in PAGE_HEADERS.items():
+        assert headers[name.decode()] == value.decode()
+
+
+def test_aBrowserGetsThePage(tmp_path: Path) -> None:
+    web, store = signedWeb(tmp_path)
+    response = get(web, "/draws/2")
+    assertPage(response, 200)
+    assert response.headers["vary"] == "Accept"
+    data = pageData(response.body)
+    records = [json.loads(get(web, f"/v1/draws/{n}").body) for n in (1, 2)]
+    assert data == {
+        "record": records[1],
+        "previous": records[0],
+        "previousSerial": 1,
+        "nextSerial": 3,
+        "publicKey": store.signer.publicPem,
+        "keyId": store.signer.keyId,
+        "drawing": None,
+    }
+
+
+def test_theEndsOfTheChain(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    first = pageData(get(web, "/draws/1").body)
+    assert (first["previous"], first["previousSerial"], first["nextSerial"]) == (
+        None,
+        None,
+        2,
+    )
+    assert first["record"]["prev"] == GENESIS
+    last = pageData(get(web, "/draws/3").body)
+    assert (last["previousSerial"], last["nextSerial"]) == (2, None)
+
+
+@pytest.mark.parametrize(
+    "path", ["/draws/2", "/draws/9", "/draws/x", "/draws", "/draws/1/2", "/draws/0"]
+)
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "application/json", "application/json, text/html"]
+)
+def test_otherClientsGetTheJSONAsBefore(
+    tmp_path: Path, path: str, accept: str | None
+) -> None:
+    web, _ = signedWeb(tmp_path)
+    ours = get(web, path, accept)
+    api = get(web, "/v1" + path, accept)
+    assert (ours.status, ours.body) == (api.status, api.body)
+    assert ours.headers["content-type"] == api.headers["content-type"]
+    assert ours.headers["vary"] == "Accept"
+
+
+def test_theJSONAsBefore(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    response = get(web, "/draws/2", None)
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    assert json.loads(response.body)["serial"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/draws/9", 404, b"There is no draw with serial 9."),
+        ("/draws/0", 404, b"There is no draw with serial 0."),
+        ("/draws/x", 400, b"serial must be an integer."),
+        ("/draws/99999999999999999999", 400, b"serial must be at most"),
+        ("/draws", 404, b"There is no page here."),
+        ("/draws/", 404, b"There is no page here."),
+        ("/draws/1/2", 404, b"There is no page here."),
+    ],
+)
+def test_noSuchDrawIsAPage(
+    tmp_path: Path, path: str, status: int, words: bytes
+) -> None:
+    web, _ = signedWeb(tmp_path)
+    response = get(web, path)
+    assertPage(response, status)
+    assert words in response.body
+    assert b"page-data" in response.body
+
+
+def test_withoutSigning() -> None:
+    web = MemoryWeb()
+    response = get(web, "/draws/1")
+    assertPage(response, 404)
+    assert b"Signing is not enabled" in response.body
+    assert get(web, "/draws/1", "application/json").json() == {
+        "error": "signing is not enabled"
+    }
+
+
+def test_otherMethods(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    response = get(web, "/draws/1", method="POST")
+    assertPage(response, 405)
+    assert response.headers["allow"] == "GET, HEAD"
+    api = get(web, "/draws/1", None, method="POST")
+    assert (api.status, api.json()) == (405, {"error": "method POST not allowed"})
+
+
+def test_head(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    response = get(web, "/draws/2", method="HEAD")
+    assertPage(response, 200)
+    assert response.body == b""
+
+
+def test_anUnreadableStore(tmp_path: Path) -> None:
+    web, store = signedWeb(tmp_path)
+    store.pool.breakNext = 3  # type: ignore[attr-defined]
+    response = get(web, "/draws/2")
+    assertPage(response, 503)
+    assert b"unavailable just now" in response.body
+
+
+def test_dataThatLooksLikeMarkupStaysText(tmp_path: Path) -> None:
+    server, _, _ = signingServer(tmp_path)
+    assert isinstance(server.audit, AuditStore)
+    hostile = "</script><script>alert(1)</script><!--"
+    lines: list[bytes] = []
+    server.audit.issue(Query(signed=True), [1], hostile).addCallback(lines.append)
+    server.clock.advance(0)  # type: ignore[attr-defined]
+    server.audit.pool.runAll()  # type: ignore[attr-defined]
+    web = MemoryWeb(server)
+    response = get(web, "/draws/1")
+    assert response.status == 200
+    assert b"<script>alert(1)" not in response.body
+    assert b"</script><script>" not in response.body
+    assert pageData(response.body)["record"]["data"] == hostile
