@@ -57,5 +57,7 @@ class DrawingFormPage(PageResource):
                 "draw.html",
                 "Public drawing",
                 {"limits": LIMITS, "keyId": self.randnum.audit.signer.keyId},
+                footer="The winners are drawn and signed by this server; the "
+                "drawing's page lets anyone check them in their own browser.",
             ),
         )

@@ -110,6 +110,9 @@ class DrawPage(PageResource):
                         audit.signer.keyId,
                         None if drawing is None else json.loads(drawing),
                     ),
+                    footer="Every check on this page runs in your browser. "
+                    "Saved to disk, the page checks the draw again offline, "
+                    "with the key it was saved with.",
                 ),
             )
 

@@ -94,11 +94,19 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
+#: The foot of a page that checks records.
+VERIFIES_HERE = (
+    "Every check on this page runs in your browser. Saved to disk, the page "
+    "still works offline: paste a record and the public key you trust."
+)
+
+
 def renderPage(
     template: str,
     title: str,
     data: Mapping[str, Any],
     text: Mapping[str, str] | None = None,
+    footer: str = VERIFIES_HERE,
 ) -> bytes:
     """
     The page made of C{assets/TEMPLATE}: its body in the layout, the
@@ -108,6 +116,7 @@ def renderPage(
     @param data: what the page's script reads (L{embedJSON}).
     @param text: plain text for the template's own placeholders (each
         escaped here).
+    @param footer: plain text for the page's foot.
     """
     script = asset("verify.js")
     # Inlined, the script must not end its own element.
@@ -116,6 +125,7 @@ def renderPage(
         asset("layout.html"),
         {
             "title": html.escape(title),
+            "footer": html.escape(footer),
             "policy": html.escape(_META_POLICY),
             "css": asset("pages.css"),
             "verify": script,
