@@ -147,6 +147,9 @@ def changes(other: str) -> dict[str, Change]:
         "prev": lambda r: r.__setitem__("prev", "0" * 63 + "1"),
         "key": lambda r: r.__setitem__("key", "f" * 64),
         "member added": lambda r: r.__setitem__("extra", 1),
+        # JavaScript's objects have a prototype: a member of this name must
+        # stay a member (and be signed) there too.
+        "member __proto__": lambda r: r.__setitem__("__proto__", {"extra": 1}),
         "signature swapped": lambda r: r.__setitem__("signature", other),
         "signature malleated": lambda r: r.__setitem__(
             "signature", malleated(r["signature"])

@@ -149,6 +149,26 @@ def test_aWrongKeyIsNamed(browser: Any, signing: Signing, tmp_path: Path) -> Non
     ]
 
 
+def test_aKeyFromALinkIsNotPassedOffAsTheServers(
+    browser: Any, signing: Signing, tmp_path: Path
+) -> None:
+    # Anyone can sign a record with a key of their own and share a link
+    # that carries that key: the server's page must not vouch for it.
+    other = Signer.fromFile(_otherKey(tmp_path))
+    forged = dict(json.loads(signedDraws(signing, 1)[0]), key=other.keyId)
+    forged["signature"] = base64.b64encode(other.sign(signedBytes(forged))).decode()
+
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    record, key = b64(json.dumps(forged)), b64(other.publicPem)
+    browser.get(f"{signing.url}/verify#record={record}&key={key}")
+    result, reasons, text = verdict(browser)
+    assert result == "valid", text
+    assert "not this server's key" in text
+    assert reasons[0].startswith(f"Checked against key {other.keyId}, which is NOT")
+
+
 def _otherKey(tmp_path: Path) -> Path:
     from randnum.signing.keys import generateKey
 

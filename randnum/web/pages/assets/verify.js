@@ -182,7 +182,8 @@
     if (!Number.isSafeInteger(record.serial) || record.serial < 1) {
       return ["not a record: its serial is not a positive whole number"];
     }
-    var unsigned = {};
+    // No prototype: a member named "__proto__" stays a member (and is signed).
+    var unsigned = Object.create(null);
     Object.keys(record).forEach(function (name) {
       if (name !== "signature") {
         unsigned[name] = record[name];
@@ -513,7 +514,8 @@
       item.appendChild(element("span", "entrant #" + value, "winner-index"));
       winners.appendChild(item);
     });
-    section.appendChild(element("h2", record.values.length === 1 ? "The winner" :
+    var drawn = Array.isArray(record.values) ? record.values.length : 0;
+    section.appendChild(element("h2", drawn === 1 ? "The winner" :
                                 "The winners, in the order drawn"));
     section.appendChild(winners);
     section.appendChild(element("h2", "The entrants (" + entrants.length + ")"));
