@@ -107,6 +107,8 @@ class RandnumChannel(HTTPChannel):
     _refused = False
     #: Whether the last bytes read ended with a carriage return.
     _endedWithCR = False
+    #: The last bytes read in a head, for a blank line cut between reads.
+    _headTail = b""
     #: The head deadline: left pending once a head is complete (it does
     #: nothing then), and moved on at the next head's first byte.
     _headCall: IDelayedCall | None = None
@@ -237,6 +239,7 @@ class RandnumChannel(HTTPChannel):
         contentType, body, count, workSize = answer
         self.resetTimeout()
         self._endedWithCR = False
+        self._headTail = b""
         self.undelivered += count
         self.transport.write(  # type: ignore[union-attr]
             b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nServer: %s\r\n"
@@ -255,11 +258,21 @@ class RandnumChannel(HTTPChannel):
     def _badHead(self, data: bytes) -> bool:
         """
         Whether C{data}, the next bytes of a request head, cannot be one.
+
+        Only the head is judged: what follows its blank line in the same
+        read (a body, which may hold any byte) is not.
         """
-        bad = _BAD_HEAD.search(data)
+        seen = self._headTail + data
+        end = seen.find(b"\r\n\r\n")
+        head = data if end < 0 else data[: end + 4 - len(self._headTail)]
+        bad = _BAD_HEAD.search(head)
         if bad is not None and bad.start() == 0 and self._endedWithCR:
-            bad = _BAD_HEAD.search(data, 1)  # a CR LF cut between two reads
+            bad = _BAD_HEAD.search(head, 1)  # a CR LF cut between two reads
         self._endedWithCR = data[-1:] == b"\r"
+        # A blank line may be cut between reads too.  (Stale bytes here can
+        # only make the check see a head end early: less strict, never a
+        # refusal of a good request.)
+        self._headTail = seen[-3:]
         return bad is not None
 
     def lineReceived(self, line: bytes) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from httpmemory import MemoryWeb, parseResponse
+from rpcmemory import KEY, rpcWeb
 
 #: Each unreadable head, and its answer.
 HEADS = [
@@ -54,3 +55,48 @@ def test_aCarriageReturnAndItsLineFeedMayComeInTwoReads() -> None:
     connection.send(b"\n")
     connection.turn()
     assert parseResponse(connection.received).status == 200
+
+
+#: A JSON-RPC call whose body holds bare line feeds, as pretty JSON does.
+_PRETTY_CALL = (
+    b'{\n  "jsonrpc": "2.0",\n  "method": "getUsage",\n'
+    b'  "params": {"apiKey": "' + KEY.encode() + b'"},\n  "id": 1\n}\n'
+)
+
+
+def _postHead(body: bytes) -> bytes:
+    return (
+        b"POST /json-rpc/4/invoke HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        [_postHead(_PRETTY_CALL) + _PRETTY_CALL],
+        # The blank line cut between reads, the body right after it.
+        [_postHead(_PRETTY_CALL)[:-1], b"\n" + _PRETTY_CALL],
+        [_postHead(_PRETTY_CALL)[:-3], b"\n\r\n" + _PRETTY_CALL],
+    ],
+)
+def test_aBodyReadWithItsHeadIsNotJudgedAsHead(reads: list[bytes]) -> None:
+    web = rpcWeb()
+    connection = web.connect()
+    for data in reads:
+        connection.send(data)
+    connection.turnUntil(lambda: bool(connection.received))
+    response = parseResponse(connection.received)
+    assert response.status == 200
+    assert response.json()["result"]["status"] == "running"
+    assert not connection.closed
+
+
+def test_aBareLineFeedInTheNextHeadIsStillRefused() -> None:
+    web = rpcWeb()
+    connection = web.connect()
+    connection.send(_postHead(_PRETTY_CALL) + _PRETTY_CALL)
+    connection.turnUntil(lambda: bool(connection.received))
+    connection.send(b"GET /healthz HTTP/1.1\nHost: x\n\n")
+    connection.turnUntil(lambda: connection.closed)
+    assert b'{"error":"malformed request head"}' in connection.received
