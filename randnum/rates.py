@@ -54,6 +54,10 @@ class AddressRates:
         """
         Take C{count} draws from C{client}'s bucket.
 
+        A count larger than the bucket holds (a big drawing, at a low rate)
+        is taken from a full bucket, which is left in debt: it is paid for
+        by waiting, and never refused for good.
+
         @raise RateLimited: if it does not hold them; nothing is taken.
         """
         if not self.rate:
@@ -61,8 +65,9 @@ class AddressRates:
         now = self.now()
         tokens, since = self.buckets.get(client, (self.burst, now))
         tokens = min(self.burst, tokens + (now - since) * self.rate)
-        if tokens < count:
-            raise RateLimited(max(1, math.ceil((count - tokens) / self.rate)))
+        needed = min(count, self.burst)
+        if tokens < needed:
+            raise RateLimited(max(1, math.ceil((needed - tokens) / self.rate)))
         if len(self.buckets) >= KEPT_ADDRESSES and client not in self.buckets:
             self._forgetQuiet(now)
         self.buckets[client] = (tokens - count, now)

@@ -28,6 +28,7 @@ from randnum.limits import ConnectionCounter, Limits
 from randnum.query import Query, QueryError
 from randnum.rates import AddressRates
 from randnum.sharing import Shares
+from randnum.signing.drawings import matchData
 from randnum.signing.store import AuditStore, SignedDraws
 from randnum.stats import (
     AuditFigures,
@@ -151,7 +152,11 @@ class RandnumServer:
         return self._clock
 
     def signedDraw(
-        self, query: Query, client: str | None = None, drawing: bytes | None = None
+        self,
+        query: Query,
+        client: str | None = None,
+        drawing: bytes | None = None,
+        cost: int = 1,
     ) -> Deferred[bytes]:
         """
         Draw C{query}'s values and sign them into the next record.
@@ -162,23 +167,33 @@ class RandnumServer:
             worker, which has counted it.
         @param drawing: a public drawing's entrant list, stored with the
             record (L{randnum.signing.drawings}).
+        @param cost: how many of the client's signed draws it counts as (a
+            drawing's stored list counts by its size).
 
         @return: a L{Deferred} that fires with the record's canonical JSON
             once it is stored, or fails with
             L{randnum.signing.store.AuditUnavailable} (then it must not be sent).
         @raise QueryError: if signing is not enabled, or the audit store is
-            full.
+            full, or C{query}'s C{data} is a drawing's but no list is given.
         @raise randnum.rates.RateLimited: if the client is over its rate.
         """
-        audit = self.mayIssue(client)
+        if drawing is None and matchData(query.data) is not None:
+            # Its record would claim a list that is stored nowhere.
+            raise QueryError(
+                "data of the form 'drawing entrants=N sha256=...' is kept for "
+                "public drawings (POST /v1/drawings)",
+                "bad_data",
+            )
+        audit = self.mayIssue(client, cost)
         if drawing is None:
             return audit.draw(query, self.source, self.uuid7)
         return audit.draw(query, self.source, self.uuid7, drawing)
 
-    def mayIssue(self, client: str | None = None) -> SignedDraws:
+    def mayIssue(self, client: str | None = None, cost: int = 1) -> SignedDraws:
         """
         The audit store, if a signed record may be issued now (for
-        C{client}, counted against its rate: see L{signedDraw}).
+        C{client}, counted as C{cost} draws against its rate: see
+        L{signedDraw}).
 
         @raise QueryError: if signing is not enabled, or the store is full.
         @raise randnum.rates.RateLimited: if the client is over its rate.
@@ -188,7 +203,7 @@ class RandnumServer:
         if self.audit.full:
             raise QueryError("audit store full", "audit_full")
         if client is not None:
-            self.signedRates.take(client)
+            self.signedRates.take(client, cost)
         return self.audit
 
     def signedRecord(

@@ -52,6 +52,25 @@ def test_retryAfterIsWhenEnoughHaveRefilled() -> None:
     assert raised.value.retryAfter == 2
 
 
+def test_aCountOverTheBurstIsTakenFromAFullBucketAndPaidForByWaiting() -> None:
+    now = [0.0]
+    rates = AddressRates(0.1, lambda: now[0])  # a burst of 1
+    rates.take("192.0.2.7", 5)  # never refused for good
+    now[0] = 39.0  # 4 s of debt left, then 1 draw to refill
+    with pytest.raises(RateLimited) as raised:
+        rates.take("192.0.2.7")
+    assert raised.value.retryAfter == 11
+    now[0] = 50.0
+    rates.take("192.0.2.7")
+
+
+def test_aCountOverTheBurstNeedsAFullBucket() -> None:
+    rates = AddressRates(0.1, lambda: 0.0)
+    rates.take("192.0.2.7", 1)
+    with pytest.raises(RateLimited):
+        rates.take("192.0.2.7", 5)
+
+
 def test_noRateIsNoLimit() -> None:
     rates = AddressRates(0, lambda: 0.0)
     for _ in range(10_000):

@@ -25,6 +25,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from randnum.query import Query, QueryError
@@ -36,12 +37,28 @@ MAX_ENTRANTS = 10000
 #: Most characters in one entrant's name.
 MAX_ENTRANT = 200
 
+#: Most bytes of a drawing's entrant list as stored (its canonical JSON):
+#: every drawing is kept for good, and read back whole.  Room for 10,000
+#: e-mail addresses, or 10,000 names of 16 CJK characters.
+MAX_LIST = 512 * 1024
+
 #: Most characters in a drawing's title: what a record's C{data} has room
 #: for (L{randnum.query.MAX_DATA}) after C{drawing entrants=N sha256=HEX; }.
 MAX_TITLE = 150
 
-#: Most bytes of a drawing's request body (C{POST /v1/drawings}).
+#: Most bytes of a drawing's request body (C{POST /v1/drawings}): a list
+#: at L{MAX_LIST}, with room for JSON's escapes and spacing.
 MAX_BODY = 1024 * 1024
+
+#: Bytes of a stored drawing that count as one signed draw against its
+#: client's rate: about what the largest signed draw stores.
+BYTES_PER_DRAW = 64 * 1024
+
+#: The format characters a name may hold: the joiners, which scripts and
+#: emoji sequences need.  The others (bidi overrides and isolates, zero
+#: width spaces, the byte order mark, soft hyphens) hide or reorder text,
+#: so that one name could pass for another.
+_JOINERS = frozenset("\u200c\u200d")
 
 #: What a drawing's record's C{data} is.
 DATA = re.compile(
@@ -73,14 +90,14 @@ class Drawing:
     entrants: tuple[str, ...]
     title: str | None = None
 
-    @property
+    @cached_property
     def canonicalEntrants(self) -> bytes:
         """
         The entrant list's canonical form: the RFC 8785 JSON array.
         """
         return canonical(list(self.entrants))
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """
         The hex SHA-256 of L{canonicalEntrants}.
@@ -142,34 +159,56 @@ class Drawing:
         return [{"index": i, "entrant": self.entrants[i - 1]} for i in values]
 
 
-def _badCharacter(text: str) -> str | None:
+def _refused(char: str) -> bool:
     """
-    The first character C{text} may not hold, described, or L{None}: control
-    characters (but tab) and lone surrogates, which have no UTF-8.
+    Whether an entrant's name may not hold C{char}: control characters
+    (but tab), format characters (but the joiners), line and paragraph
+    separators, and lone surrogates, which have no UTF-8.
     """
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char != "\t") or category == "Cs":
-            return f"U+{ord(char):04X}"
-    return None
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return char != "\t"
+    if category == "Cf":
+        return char not in _JOINERS
+    return category in ("Zl", "Zp", "Cs")
 
 
-def _entrant(raw: str, where: str) -> str:
+def _firstRefused(text: str, allowed: str = "") -> int | None:
     """
-    One entrant's name: C{raw} stripped of surrounding whitespace, and
-    checked (before stripping, so that a control character Python counts
-    as whitespace, such as U+001C or U+0085, is refused wherever it is).
+    Where the first character of C{text} a name may not hold (other than
+    those in C{allowed}) is, or L{None}.
+    """
+    # Each distinct character is judged once: a long list has few.
+    refused = [c for c in set(text) if c not in allowed and _refused(c)]
+    if not refused:
+        return None
+    return min(text.index(char) for char in refused)
 
-    @return: the name; empty if C{raw} is only whitespace.
-    @raise DrawingError: naming C{where} it is.
+
+def _described(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}".rstrip()
+
+
+def _refusal(where: str, char: str) -> DrawingError:
+    return DrawingError(
+        f"{where} holds a control or invisible character ({_described(char)})"
+    )
+
+
+def _name(raw: str, where: str) -> str:
     """
-    bad = _badCharacter(raw)
-    if bad is not None:
-        raise DrawingError(f"{where} holds a control character ({bad})")
-    text = raw.strip()
-    if len(text) > MAX_ENTRANT:
+    One entrant's name: C{raw} stripped of surrounding whitespace (empty
+    if it is only whitespace).  Its characters are checked before it is
+    stripped, so that a control character Python counts as whitespace,
+    such as U+001C or U+0085, is refused wherever it is.
+
+    @raise DrawingError: if it is too long, naming C{where} it is.
+    """
+    name = raw.strip()
+    if len(name) > MAX_ENTRANT:
         raise DrawingError(f"{where} is longer than {MAX_ENTRANT} characters")
-    return text
+    return name
 
 
 def _checkCount(count: int) -> None:
@@ -184,13 +223,17 @@ def entrantsFromText(text: str) -> tuple[str, ...]:
     The entrants of a text, one a line: each stripped of surrounding
     whitespace, empty lines dropped.
 
-    @raise DrawingError: for a control character (other than tab), a name
-        too long, no entrants or too many, naming the line.
+    @raise DrawingError: for a character a name may not hold (a control
+        or invisible one: see L{_refused}), a name too long, no entrants or
+        too many, naming the line.
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = _firstRefused(text, "\n")
+    if bad is not None:
+        raise _refusal(f"line {text.count(chr(10), 0, bad) + 1}", text[bad])
     entrants: list[str] = []
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for number, line in enumerate(lines, 1):
-        name = _entrant(line, f"line {number}")
+    for number, line in enumerate(text.split("\n"), 1):
+        name = _name(line, f"line {number}")
         if name:
             entrants.append(name)
             if len(entrants) > MAX_ENTRANTS:
@@ -209,11 +252,18 @@ def entrantsFromList(names: object) -> tuple[str, ...]:
     if not isinstance(names, list):
         raise DrawingError("entrants must be an array of strings")
     _checkCount(len(names))
-    entrants: list[str] = []
     for number, name in enumerate(names, 1):
         if not isinstance(name, str):
             raise DrawingError(f"entrant {number} is not a string")
-        name = _entrant(name, f"entrant {number}")
+    if _firstRefused("\t".join(names), "\t") is not None:
+        # Which one: names may hold tabs, so the joined text cannot say.
+        for number, name in enumerate(names, 1):
+            bad = _firstRefused(name)
+            if bad is not None:
+                raise _refusal(f"entrant {number}", name[bad])
+    entrants: list[str] = []
+    for number, name in enumerate(names, 1):
+        name = _name(name, f"entrant {number}")
         if not name:
             raise DrawingError(f"entrant {number} is empty")
         entrants.append(name)
@@ -278,9 +328,23 @@ def parseRequest(body: bytes) -> tuple[Drawing, int]:
     if "winners" not in value:
         raise DrawingError("winners is required")
     drawing = Drawing(entrants, checkTitle(value.get("title")))
+    size = len(drawing.canonicalEntrants)
+    if size > MAX_LIST:
+        raise DrawingError(
+            f"the entrant list is {size} bytes as JSON: at most {MAX_LIST} "
+            f"({MAX_LIST // 1024} KiB)"
+        )
     winners = value["winners"]
     drawing.query(winners)
     return drawing, winners
+
+
+def drawCost(stored: bytes) -> int:
+    """
+    How many signed draws a drawing stored as C{stored} counts as against
+    its client's rate: one for each L{BYTES_PER_DRAW} begun.
+    """
+    return max(1, -(-len(stored) // BYTES_PER_DRAW))
 
 
 def matchData(data: object) -> tuple[int, str, str | None] | None:

@@ -23,7 +23,7 @@ from twisted.web.server import Request
 from randnum.query import QueryError
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
-from randnum.signing.drawings import Drawing, DrawingError, parseRequest
+from randnum.signing.drawings import Drawing, DrawingError, drawCost, parseRequest
 from randnum.web.draws import _serial
 from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
 
@@ -184,7 +184,7 @@ class DrawingsResource(JSONResource):
         request.workSize += query.workSize() + len(stored)  # type: ignore[attr-defined]
         try:
             client = getattr(request.channel, "client", "local")
-            record = server.signedDraw(query, client, stored)
+            record = server.signedDraw(query, client, stored, drawCost(stored))
         except RateLimited as error:
             request.setHeader(b"retry-after", b"%d" % error.retryAfter)
             return jsonError(request, 429, error.reason)

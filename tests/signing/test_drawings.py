@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,12 @@ from randnum.signing.drawings import (
     MAX_BODY,
     MAX_ENTRANT,
     MAX_ENTRANTS,
+    MAX_LIST,
     MAX_TITLE,
     Drawing,
     DrawingError,
     checkTitle,
+    drawCost,
     entrantsFromList,
     entrantsFromText,
     matchData,
@@ -49,14 +52,14 @@ def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
 @pytest.mark.parametrize(
     "text, reason",
     [
-        ("a\nb\x00c", "line 2 holds a control character (U+0000)"),
-        ("a\n\n\nb\x1bc", "line 4 holds a control character (U+001B)"),
-        ("x\x85y", "line 1 holds a control character (U+0085)"),
+        ("a\nb\x00c", "line 2 holds a control or invisible character (U+0000)"),
+        ("a\n\n\nb\x1bc", "line 4 holds a control or invisible character (U+001B)"),
+        ("x\x85y", "line 1 holds a control or invisible character (U+0085)"),
         # Control characters Python would strip as whitespace.
-        ("a\nb\x1c", "line 2 holds a control character (U+001C)"),
-        ("\x85a", "line 1 holds a control character (U+0085)"),
-        ("a\x0b", "line 1 holds a control character (U+000B)"),
-        ("a\ud800", "line 1 holds a control character (U+D800)"),
+        ("a\nb\x1c", "line 2 holds a control or invisible character (U+001C)"),
+        ("\x85a", "line 1 holds a control or invisible character (U+0085)"),
+        ("a\x0b", "line 1 holds a control or invisible character (U+000B)"),
+        ("a\ud800", "line 1 holds a control or invisible character (U+D800)"),
         ("", "there are no entrants"),
         (" \n\t\n", "there are no entrants"),
         (
@@ -72,6 +75,105 @@ def test_badTextIsRefusedNamingTheLine(text: str, reason: str) -> None:
     assert raised.value.reason == reason
 
 
+@pytest.mark.parametrize(
+    "char, named",
+    [
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("\u00ad", "U+00AD SOFT HYPHEN"),
+        ("\u2060", "U+2060 WORD JOINER"),
+        ("\u2028", "U+2028 LINE SEPARATOR"),
+        ("\u2029", "U+2029 PARAGRAPH SEPARATOR"),
+        ("\U000e0041", "U+E0041 TAG LATIN CAPITAL LETTER A"),
+    ],
+)
+def test_invisibleCharactersThatDisguiseANameAreRefused(char: str, named: str) -> None:
+    # Each could make one name pass for another ("Alice" and "Al<SHY>ice"),
+    # or reorder what a page shows.
+    for text in (f"Bob\nAl{char}ice", f"Bob\n{char}Alice", f"Bob\nAlice{char}"):
+        with pytest.raises(DrawingError) as raised:
+            entrantsFromText(text)
+        reason = f"line 2 holds a control or invisible character ({named})"
+        assert raised.value.reason == reason
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromList(["Bob", "Carol\tC.", f"Al{char}ice"])
+    assert raised.value.reason == (
+        f"entrant 3 holds a control or invisible character ({named})"
+    )
+
+
+def test_theJoinersThatScriptsAndEmojiNeedAreKept() -> None:
+    names = (
+        "\U0001f469\u200d\U0001f4bb Ada",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+    )
+    assert entrantsFromText("\n".join(names)) == names
+    assert entrantsFromList(list(names)) == names
+
+
+def _refusedByReference(char: str) -> bool:
+    # The rule, one character at a time.
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return char not in "\t\n"
+    if category == "Cf":
+        return char not in "\u200c\u200d"
+    return category in ("Zl", "Zp", "Cs")
+
+
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=8))
+def test_aListIsRefusedExactlyWhenAReferenceScanFindsACharacter(
+    names: list[str],
+) -> None:
+    firstBad = next(
+        (
+            (number, char)
+            for number, name in enumerate(names, 1)
+            for char in name
+            if char == "\n" or _refusedByReference(char)
+        ),
+        None,
+    )
+    try:
+        entrantsFromList(names)
+    except DrawingError as error:
+        if firstBad is None:
+            assert "holds" not in error.reason
+            return
+        number, char = firstBad
+        assert error.reason.startswith(f"entrant {number} holds")
+        assert f"U+{ord(char):04X}" in error.reason
+    else:
+        assert firstBad is None
+
+
+@given(st.text(max_size=40))
+def test_aTextIsRefusedExactlyWhenAReferenceScanFindsACharacter(text: str) -> None:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    firstBad = next(
+        (
+            (number, char)
+            for number, line in enumerate(lines, 1)
+            for char in line
+            if _refusedByReference(char)
+        ),
+        None,
+    )
+    try:
+        entrantsFromText(text)
+    except DrawingError as error:
+        if firstBad is None:
+            assert "holds" not in error.reason
+            return
+        number, char = firstBad
+        assert error.reason.startswith(f"line {number} holds")
+        assert f"U+{ord(char):04X}" in error.reason
+    else:
+        assert firstBad is None
+
+
 def test_limitsAreInclusive() -> None:
     assert len(entrantsFromText("a\n" * MAX_ENTRANTS)) == MAX_ENTRANTS
     assert entrantsFromText("é" * MAX_ENTRANT) == ("é" * MAX_ENTRANT,)
@@ -84,7 +186,7 @@ def test_limitsAreInclusive() -> None:
         ([], "there are no entrants"),
         (["a", 1], "entrant 2 is not a string"),
         (["a", "  "], "entrant 2 is empty"),
-        (["a", "b\nc"], "entrant 2 holds a control character (U+000A)"),
+        (["a", "b\nc"], "entrant 2 holds a control or invisible character (U+000A)"),
     ],
 )
 def test_badListsAreRefused(names: object, reason: str) -> None:
@@ -196,6 +298,29 @@ def test_badRequestsAreRefused(body: bytes, reason: str) -> None:
     with pytest.raises(DrawingError) as raised:
         parseRequest(body)
     assert raised.value.reason == reason
+
+
+def test_theEntrantListIsCappedAsStored() -> None:
+    # 2,600 names of 200 characters: 527,801 bytes as JSON, over 512 KiB.
+    names = [f"{i:04d}" + "x" * 196 for i in range(2600)]
+    body = json.dumps({"entrants": names, "winners": 1}).encode()
+    assert len(body) <= MAX_BODY
+    with pytest.raises(DrawingError) as raised:
+        parseRequest(body)
+    assert raised.value.reason == (
+        f"the entrant list is {len(json.dumps(names).replace(' ', ''))} bytes "
+        f"as JSON: at most {MAX_LIST} (512 KiB)"
+    )
+    fits = names[: MAX_LIST // 203]
+    drawing, _ = parseRequest(json.dumps({"entrants": fits, "winners": 1}).encode())
+    assert len(drawing.canonicalEntrants) <= MAX_LIST
+
+
+def test_aDrawingCostsOneSignedDrawFor64KiBStored() -> None:
+    assert drawCost(b"x") == 1
+    assert drawCost(b"x" * 65536) == 1
+    assert drawCost(b"x" * 65537) == 2
+    assert drawCost(b"x" * MAX_LIST) == 8
 
 
 @given(st.binary(max_size=200) | st.from_regex(rb"\{.*\}", fullmatch=True))

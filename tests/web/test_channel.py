@@ -88,7 +88,9 @@ def test_aBodyReadWithItsHeadIsNotJudgedAsHead(reads: list[bytes]) -> None:
     connection.turnUntil(lambda: bool(connection.received))
     response = parseResponse(connection.received)
     assert response.status == 200
-    assert response.json()["result"]["status"] == "running"
+    answer = response.json()
+    assert isinstance(answer, dict)
+    assert answer["result"]["status"] == "running"
     assert not connection.closed
 
 

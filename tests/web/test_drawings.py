@@ -128,7 +128,7 @@ def test_aRecordThatIsNoDrawing(web: MemoryWeb) -> None:
         (b'{"entrants": ["a"], "winners": 2}', "application/json", 400,
          "winners must be between 1 and 1, the number of entrants"),
         (b'{"entrantsText": "a\\u0000", "winners": 1}', "application/json", 400,
-         "line 1 holds a control character (U+0000)"),
+         "line 1 holds a control or invisible character (U+0000)"),
         (b"entrants=a", "application/x-www-form-urlencoded", 415,
          "a drawing is POSTed as JSON (application/json)"),
     ],
@@ -176,6 +176,34 @@ def test_theSignedDrawRateIsCharged(web: MemoryWeb) -> None:
     assert limited.headers["retry-after"] == "100"
     assert limited.json() == {"error": "rate limited, retry in 100 s"}
     assert post(web, body, host="10.0.0.2").status == 200
+
+
+def test_aLargeDrawingCostsSignedDrawsByItsSize(web: MemoryWeb) -> None:
+    server = web.server
+    # A bucket of 5 signed draws, refilled at one in 2 s.
+    server.signedRates = AddressRates(0.5, lambda: server.clock.seconds())
+    # About 200 KiB stored: four draws' worth.
+    names = [f"{i:04d}" + "x" * 196 for i in range(1000)]
+    large = drawingBody(entrants=names, winners=1)
+    assert post(web, large, host="10.0.0.1").status == 200
+    small = drawingBody(entrants=["a", "b"], winners=1)
+    assert post(web, small, host="10.0.0.1").status == 200
+    limited = post(web, small, host="10.0.0.1")
+    assert limited.status == 429
+    assert limited.headers["retry-after"] == "2"
+
+
+def test_signedDrawsMayNotPassForDrawings(web: MemoryWeb) -> None:
+    data = "drawing entrants=2 sha256=" + "0" * 64
+    response = fetch(web, f"/v1/random?signed=true&data={data.replace(' ', '%20')}")
+    assert response.status == 400
+    assert response.json() == {
+        "error": "data of the form 'drawing entrants=N sha256=...' is kept for "
+        "public drawings (POST /v1/drawings)"
+    }
+    # Other data about drawings is anyone's.
+    ok = fetch(web, "/v1/random?signed=true&data=drawing%20of%20the%20raffle")
+    assert ok.status == 200
 
 
 def test_aFullStoreIs503(web: MemoryWeb) -> None:

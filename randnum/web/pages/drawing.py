@@ -14,7 +14,13 @@ from typing import Any
 from twisted.web.server import Request
 
 from randnum.server import RandnumServer
-from randnum.signing.drawings import MAX_BODY, MAX_ENTRANT, MAX_ENTRANTS, MAX_TITLE
+from randnum.signing.drawings import (
+    MAX_BODY,
+    MAX_ENTRANT,
+    MAX_ENTRANTS,
+    MAX_LIST,
+    MAX_TITLE,
+)
 from randnum.web.pages.page import PageResource, messagePage, renderPage, sendPage
 
 #: What the page's script knows of the limits (to say so before sending).
@@ -23,6 +29,7 @@ LIMITS: dict[str, Any] = {
     "maxEntrant": MAX_ENTRANT,
     "maxTitle": MAX_TITLE,
     "maxBody": MAX_BODY,
+    "maxList": MAX_LIST,
 }
 
 
