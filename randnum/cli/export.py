@@ -6,7 +6,7 @@ C{randnum export}: write a signing server's stored records to stdout.
 from __future__ import annotations
 
 import sys
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from twisted.python import usage
 
@@ -19,6 +19,8 @@ from randnum.cli.command import (
 )
 from randnum.client.webface import FetchError, Refused
 from randnum.options import optionalIntegerOption, positiveNumberOption
+from randnum.signing.drawings import matchData
+from randnum.signing.records import RecordError, parseRecord
 from randnum.signing.verifying import Server
 
 
@@ -27,12 +29,15 @@ class ExportOptions(CommandOptions):
     Options for C{randnum export}.
     """
 
-    synopsis = "--url BASE [--after S] [--through N]"
+    synopsis = "--url BASE [--after S] [--through N] [--drawings FILE]"
     longdesc = (
         "Write a signing server's stored records (GET /v1/draws, a page at a "
         "time) to stdout as JSON lines, in serial order: those after serial S "
         "(default 0) up to and including serial N (default: the last). For "
-        "archives: 'randnum verify' checks them. Exit status: 0 written, 1 "
+        "archives: 'randnum verify' checks them. With --drawings, each public "
+        "drawing's entrant list among them (GET /v1/drawings/SERIAL) is written "
+        "to FILE too, as JSON lines, since a drawing's record holds only the "
+        "list's digest. Exit status: 0 written, 1 "
         "the server refused (signing is not enabled), 2 usage error, 3 the "
         "server cannot be asked."
     )
@@ -42,11 +47,13 @@ class ExportOptions(CommandOptions):
         ["through", None, None, "Stop after this serial."],
         ["cafile", None, None, "With an https:// --url, trust this CA file."],
         ["timeout", "t", "10", "Seconds to wait for the server."],
+        ["drawings", None, None, "Write the drawings' entrant lists to this file."],
     ]
 
     def postOptions(self) -> None:
         """
-        A server to ask, and serials that are serials.
+        A server to ask, serials that are serials, and a file for the
+        drawings that can be written.
         """
         if not self["url"]:
             raise usage.UsageError("--url BASE is needed")
@@ -61,6 +68,15 @@ class ExportOptions(CommandOptions):
             )
         except ValueError as error:
             raise usage.UsageError(str(error)) from None
+        # Opened last: a usage error above leaves no empty file behind.
+        self["drawingsFile"] = None
+        if self["drawings"]:
+            try:
+                self["drawingsFile"] = open(self["drawings"], "wb")
+            except OSError as error:
+                raise usage.UsageError(
+                    f"--drawings: cannot write {self['drawings']!r}: {error.strerror}"
+                ) from None
 
 
 def export(options: ExportOptions) -> int:
@@ -69,12 +85,31 @@ def export(options: ExportOptions) -> int:
     """
     server: Server = options["server"]
     out = sys.stdout.buffer
+    drawings: IO[bytes] | None = options["drawingsFile"]
     try:
         for line in server.records(options["after"], options["through"]):
             out.write(line + b"\n")
+            serial = _drawingSerial(line) if drawings else None
+            if drawings and serial is not None:
+                answer = server.get(f"/v1/drawings/{serial}")
+                drawings.write(answer.rstrip(b"\n") + b"\n")
     except Refused as error:
         fail(EXIT_REFUSED, str(error))
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
+    finally:
+        if drawings is not None:
+            drawings.close()
     out.flush()
     return EXIT_OK
+
+
+def _drawingSerial(line: bytes) -> int | None:
+    """
+    The serial of a public drawing's record, or L{None} for another record.
+    """
+    try:
+        record = parseRecord(line)
+    except RecordError:
+        return None
+    return record["serial"] if matchData(record.get("data")) else None

@@ -6,6 +6,7 @@ process.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,3 +95,33 @@ def test_usageErrors(randnum: Randnum, args: tuple[str, ...], message: str) -> N
     assert (ran.status, ran.out) == (2, "")
     assert ran.err.startswith(f"randnum: {message}")
     assert ran.err.endswith("\nRun 'randnum export --help' for usage.\n")
+
+
+def test_drawingsAreExportedWithTheirEntrants(
+    randnum: Randnum, signing: Signing
+) -> None:
+    body = json.dumps({"entrants": ["Ada", "Grace", "Alan"], "winners": 2}).encode()
+    posted = urllib.request.urlopen(
+        urllib.request.Request(
+            signing.url + "/v1/drawings",
+            body,
+            {"Content-Type": "application/json"},
+        ),
+        timeout=10,
+    )
+    drawing = json.loads(posted.read())
+    ran = randnum("export", "--url", signing.url, "--drawings", "drawings.jsonl")
+    assert (ran.status, ran.err) == (0, "")
+    assert serials(ran.out) == [1, 2, 3, 4, 5, 6]
+    lines = Path("drawings.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [drawing]
+    assert drawing["serial"] == 6
+
+
+def test_aDrawingsFileThatCannotBeWrittenIsAUsageError(randnum: Randnum) -> None:
+    ran = randnum("export", "--url", "http://x", "--drawings", "/nonexistent/d.jsonl")
+    assert (ran.status, ran.out) == (2, "")
+    assert ran.err.startswith(
+        "randnum: --drawings: cannot write '/nonexistent/d.jsonl': "
+        "No such file or directory\n"
+    )
