@@ -17,7 +17,7 @@ from typing import Any
 WINDOW = (1100, 900)
 
 #: Verdicts that end a check.
-FINAL = ("valid", "invalid", "unchecked")
+FINAL = ("valid", "invalid", "unchecked", "error")
 
 
 def setField(browser: Any, fieldId: str, text: str) -> None:

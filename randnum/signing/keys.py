@@ -180,7 +180,8 @@ def loadPublicKey(path: str | os.PathLike[str]) -> Ed25519PublicKey:
 
 def parsePublicPem(text: str) -> Ed25519PublicKey:
     """
-    An Ed25519 public key from PEM text (as C{GET /v1/key} returns it).
+    An Ed25519 public key from PEM text (the C{publicKey} of
+    C{GET /v1/key}'s JSON).
 
     @raise KeyFileError: if it is not one.
     """

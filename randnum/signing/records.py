@@ -210,9 +210,9 @@ def verifyDraw(
 ) -> None:
     """
     Check one signed draw's record (as a client gets it: a L{dict}, or its
-    JSON text) against the server's public key: a key, PEM text (as
-    C{GET /v1/key} gives it; a private key's PEM works too), or the path of
-    a PEM file.
+    JSON text) against the server's public key: a key, PEM text (the
+    C{publicKey} of C{GET /v1/key}'s JSON; a private key's PEM works too),
+    or the path of a PEM file.
 
     @raise RecordError: if the record does not verify, saying why.
     @raise ValueError: if C{publicKey} is not an Ed25519 key.

@@ -56,6 +56,7 @@ class DrawingFormPage(PageResource):
                 "drawing. Its operator turns signing on with --signing-key and "
                 "--audit-db: see Public drawings in randnum's documentation "
                 "(docs/public-drawings.md).",
+                signing=False,
             )
         return sendPage(
             request,

@@ -68,6 +68,7 @@ class DrawPage(PageResource):
                 "This server does not sign draws, so it has no signed draws to "
                 "show. Its operator enables signing with --signing-key and "
                 "--audit-db.",
+                signing=False,
             )
         path = request.postpath or []
         if len(path) != 1 or not path[0]:

@@ -94,6 +94,10 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
+#: The navigation's link to C{/draw}, on a server that signs (and so can
+#: run a drawing).
+DRAW_LINK = '    <a href="/draw" class="online">Public drawing</a>\n'
+
 #: The foot of a page that checks records.
 VERIFIES_HERE = (
     "Every check on this page runs in your browser. Saved to disk, the page "
@@ -107,6 +111,7 @@ def renderPage(
     data: Mapping[str, Any],
     text: Mapping[str, str] | None = None,
     footer: str = VERIFIES_HERE,
+    signing: bool = True,
 ) -> bytes:
     """
     The page made of C{assets/TEMPLATE}: its body in the layout, the
@@ -117,6 +122,8 @@ def renderPage(
     @param text: plain text for the template's own placeholders (each
         escaped here).
     @param footer: plain text for the page's foot.
+    @param signing: whether the server signs: without signing, the
+        navigation has no link to C{/draw}, which could not run a drawing.
     """
     script = asset("verify.js")
     # Inlined, the script must not end its own element.
@@ -130,6 +137,7 @@ def renderPage(
             "css": asset("pages.css"),
             "verify": script,
             "dataid": DATA_ID,
+            "drawlink": DRAW_LINK if signing else "",
             "data": embedJSON(dict(data)),
             "body": fill(
                 asset(template),
@@ -155,14 +163,24 @@ def sendPage(request: Request, code: int, body: bytes) -> bytes:
     return body
 
 
-def messagePage(request: Request, code: int, title: str, message: str) -> bytes:
+def messagePage(
+    request: Request, code: int, title: str, message: str, signing: bool = True
+) -> bytes:
     """
     A page that says one thing: why there is nothing else here.
+
+    @param signing: as L{renderPage}'s.
     """
     return sendPage(
         request,
         code,
-        renderPage("message.html", title, {}, {"title": title, "message": message}),
+        renderPage(
+            "message.html",
+            title,
+            {},
+            {"title": title, "message": message},
+            signing=signing,
+        ),
     )
 
 

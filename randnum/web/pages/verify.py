@@ -31,5 +31,9 @@ class VerifyPage(PageResource):
         if audit is not None:
             data = {"publicKey": audit.signer.publicPem, "keyId": audit.signer.keyId}
         return sendPage(
-            request, 200, renderPage("verify.html", "Verify a signed draw", data)
+            request,
+            200,
+            renderPage(
+                "verify.html", "Verify a signed draw", data, signing=audit is not None
+            ),
         )

@@ -114,7 +114,7 @@ def test_aGenuineRecordIsValid(
         ),
         (
             lambda r: r["request"].__setitem__("max", 1.5),
-            "not a record: it holds 1.5, which is not an integer",
+            "not a record: it holds 1.5, which is not a whole number",
         ),
     ],
     ids=["value", "data", "signature", "float"],

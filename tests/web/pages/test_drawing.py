@@ -58,7 +58,10 @@ def test_theForm(tmp_path: Path) -> None:
     data = pageData(response.body)
     assert data["limits"]["maxEntrants"] == MAX_ENTRANTS
     assert data["limits"]["maxTitle"] == MAX_TITLE
-    assert b'maxlength="150"' in response.body
+    # The title's limit is said, and counted by the script: no maxlength,
+    # which would cut a pasted title short without a word.
+    assert b"maxlength" not in response.body
+    assert b'id="max-title"' in response.body and b'id="title-count"' in response.body
 
 
 def test_withoutSigningThePageSaysSo() -> None:

@@ -240,3 +240,206 @@ def test_aTamperedEntrantListInASavedPageIsInvalid(
     assert reason in said
     if "Grace Hopp3r" in changed:
         screenshots.save(browser, "drawing-invalid")
+
+
+def drawingsRun(url: str) -> int:
+    """
+    How many signed draws the server has made (drawings are signed draws).
+    """
+    with urllib.request.urlopen(url + "/v1/key", timeout=30) as response:
+        serial: int = json.load(response)["head"]["serial"]
+    return serial
+
+
+def test_enterInAFieldDoesNotDraw(browser: Any, signing: Signing) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(signing.url + "/draw")
+    browser.find_element(By.ID, "entrants").send_keys("\n".join(NAMES[:4]))
+    # Enter in the title moves on to the entrants; it does not draw.
+    browser.find_element(By.ID, "title").send_keys("Spring raffle" + Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "entrants"
+    # Enter in the number of winners moves on to the button; nor does it.
+    winners = browser.find_element(By.ID, "winners")
+    winners.clear()
+    winners.send_keys("2" + Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "draw-button"
+    # Had anything been sent, its answer would have come by now.
+    browser.execute_async_script("setTimeout(arguments[0], 500)")
+    assert browser.current_url.endswith("/draw")
+    assert drawingsRun(signing.url) == 0
+    assert not browser.find_element(By.ID, "drawing-error").is_displayed()
+    # The button draws (here from the keyboard, where Enter left the focus).
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    state, words = verdict(browser)
+    assert state == "valid", words
+    assert drawingsRun(signing.url) == 1
+
+
+def test_aLongTitleIsCountedNotCut(browser: Any, signing: Signing) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(signing.url + "/draw")
+    count = browser.find_element(By.ID, "title-count")
+    hint = browser.find_element(By.ID, "title-hint")
+    assert "At most 150 characters: 150 left." in hint.text
+    title = browser.find_element(By.ID, "title")
+    title.send_keys("x" * 140)
+    assert count.text == "10 left."
+    title.send_keys("y" * 20)
+    # Typed to the end, not silently cut at the limit.
+    assert title.get_attribute("value") == "x" * 140 + "y" * 20
+    assert count.text == "10 characters too many."
+    browser.find_element(By.ID, "entrants").send_keys("one\ntwo")
+    browser.find_element(By.ID, "draw-button").click()
+    assert browser.find_element(By.ID, "drawing-error").text == (
+        "The title is 160 characters long: at most 150 fit in the signed record. "
+        "Shorten it."
+    )
+    assert drawingsRun(signing.url) == 0
+    # Counted as the server counts: characters (not UTF-16 units), once
+    # stripped.
+    browser.execute_script(
+        "var t = document.getElementById('title');"
+        "t.value = '  ' + '\\u{1F3B2}'.repeat(150) + '\\u3000';"
+        "t.dispatchEvent(new Event('input'));"
+    )
+    assert count.text == "0 left."
+    browser.find_element(By.ID, "draw-button").click()
+    state, words = verdict(browser)
+    assert state == "valid", words
+    assert browser.find_element(By.ID, "draw-title").text == "\U0001f3b2" * 150
+
+
+#: Lines as an organiser might paste them: spaces of several kinds, a byte
+#: order mark alone (which JavaScript's trim() strips and Python's strip()
+#: keeps), a zero-width joiner in a name (allowed).
+PASTED = [" Ada ", "\ufeff", "\u00a0", "\u3000Bob\u3000", "Zoë\u200d", "\x1cCy\x85"]
+
+
+def test_theFormReadsEntrantsAsTheServerDoes(browser: Any, signing: Signing) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(signing.url + "/draw")
+    # The page strips exactly what Python's str.strip() strips.
+    stripped = browser.execute_script(
+        "var out = [];"
+        "for (var c = 0; c < 0x10000; c++) {"
+        "  if (c >= 0xd800 && c < 0xe000) { continue; }"
+        "  if (window.randnumPages.strip('a' + String.fromCharCode(c)) === 'a') {"
+        "    out.push(c); } }"
+        "return out;"
+    )
+    assert stripped == [
+        c for c in range(0x10000) if not 0xD800 <= c < 0xE000 and chr(c).isspace()
+    ]
+    entrants = browser.find_element(By.ID, "entrants")
+    browser.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input'));",
+        entrants,
+        "\n".join(PASTED),
+    )
+    count = browser.find_element(By.ID, "entrant-count").text
+    python = [line.strip() for line in PASTED if line.strip()]
+    assert len(python) == 5
+    assert count == (
+        "5 entrants. Line 2 holds an invisible byte order mark (U+FEFF), which a "
+        "name may not hold: delete that character, or retype the name."
+    )
+    # Refused before anything is sent.
+    browser.find_element(By.ID, "draw-button").click()
+    assert browser.find_element(By.ID, "drawing-error").text == count.split(". ", 1)[1]
+    assert drawingsRun(signing.url) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("\u202eevil", "an invisible right-to-left override (U+202E)"),
+        ("a\u2066b", "an invisible left-to-right isolate (U+2066)"),
+        ("zero\u200bwidth", "an invisible zero-width space (U+200B)"),
+        ("soft\u00adhyphen", "an invisible soft hyphen (U+00AD)"),
+        ("word\u2060joiner", "an invisible word joiner (U+2060)"),
+        ("line\u2028separator", "an invisible line separator (U+2028)"),
+        ("bell\x07", "a control character (U+0007)"),
+    ],
+)
+def test_invisibleCharactersAreNamed(
+    browser: Any, signing: Signing, name: str, said: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(signing.url + "/draw")
+    browser.execute_script(
+        "var e = document.getElementById('entrants'); e.value = arguments[0];"
+        "e.dispatchEvent(new Event('input'));",
+        "Ada\n" + name + "\nZwj\u200dand\u200cnon-joiner",
+    )
+    browser.find_element(By.ID, "draw-button").click()
+    assert browser.find_element(By.ID, "drawing-error").text == (
+        f"Line 2 holds {said}, which a name may not hold: delete that character, "
+        "or retype the name."
+    )
+    assert drawingsRun(signing.url) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "said"),
+    [
+        (
+            400,
+            '{"error": "line 2 is longer than 200 characters"}',
+            {},
+            "The server refused the drawing: line 3 is longer than 200 characters.",
+        ),
+        (
+            429,
+            '{"error": "too many signed draws from this address"}',
+            {"Retry-After": "30"},
+            "This address has run too many signed draws just now: try again in 30 "
+            "seconds.",
+        ),
+        (
+            502,
+            "<html><body>Bad Gateway</body></html>",
+            {"Content-Type": "text/html"},
+            "The server refused the drawing (HTTP 502). Try again later; if it "
+            "goes on, tell the server's operator.",
+        ),
+    ],
+    ids=["refused", "rate", "proxy"],
+)
+def test_theServersRefusalIsSaidPlainly(
+    browser: Any,
+    signing: Signing,
+    status: int,
+    body: str,
+    headers: dict[str, str],
+    said: str,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(signing.url + "/draw")
+    browser.find_element(By.ID, "entrants").send_keys("one\ntwo")
+    if status == 400:
+        # The server's own refusal, for real.
+        browser.find_element(By.ID, "entrants").send_keys("\n" + "n" * 201)
+    else:
+        # What a proxy in front, or the rate limit, answers: stood in for.
+        browser.execute_script(
+            "var body = arguments[0], status = arguments[1], headers = arguments[2];"
+            "window.fetch = function () { return Promise.resolve("
+            "  new Response(body, {status: status, headers: headers})); };",
+            body,
+            status,
+            headers,
+        )
+    browser.find_element(By.ID, "draw-button").click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    error = browser.find_element(By.ID, "drawing-error")
+    WebDriverWait(browser, 30).until(lambda _: error.text)
+    assert error.text == said
+    assert browser.find_element(By.ID, "draw-button").text == "Draw the winners"

@@ -30,8 +30,11 @@ def test_thePageIsSelfContained() -> None:
     assert asset("pages.css") in body
     assert asset("verify.js") in body
     # Nothing is fetched to show it: no script, stylesheet or image by URL.
-    for outside in ("<link", "@import", " url(", " src="):
+    for outside in ("@import", " url(", " src="):
         assert outside not in body
+    # Its one link element is its icon, empty and inline: browsers ask no
+    # /favicon.ico (a 404 in every log, and in the console).
+    assert re.findall(r"<link[^>]*>", body) == ['<link rel="icon" href="data:,">']
     assert not re.search(r"""(?:href|fetch\()\s*=?\s*["'](?:[a-z]+:)?//""", body)
     # The policy is in the document too, for a copy saved to disk.
     policy = html.escape(CONTENT_SECURITY_POLICY.split("; frame")[0])

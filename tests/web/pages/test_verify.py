@@ -47,3 +47,17 @@ def test_nothingBelowIt() -> None:
     assert head.body == b""
     assert int(head.headers["content-length"]) > 1000
     assert get(web, "/verify", method="DELETE").status == 405
+
+
+def test_theNavigationLinksToDrawingsOnlyWhereTheyRun(tmp_path: Path) -> None:
+    link = b'<a href="/draw" class="online">Public drawing</a>'
+    server, _, _ = signingServer(tmp_path)
+    signing = MemoryWeb(server)
+    for path in ("/verify", "/draw", "/draws/1", "/verify/x"):
+        assert link in get(signing, path).body, path
+    # A server that does not sign cannot run a drawing: no link to one.
+    plain = MemoryWeb()
+    for path in ("/verify", "/draw", "/draws/1"):
+        body = get(plain, path).body
+        assert b'<nav aria-label="randnum pages">' in body
+        assert b'href="/draw"' not in body, path

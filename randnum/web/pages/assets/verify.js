@@ -7,10 +7,19 @@
  *   randnumVerify.verifyRecord(record, publicKeyPem, previousRecord?)
  *     -> Promise<{verdict: "valid" | "invalid", reasons: [string],
  *                 keyId: string, chain: string, notes: [string]}>
+ *     (rejected, with an Error whose `unchecked` is true, when this
+ *     browser cannot check at all: no WebCrypto, or no Ed25519 in it)
+ *   randnumVerify.capability() -> Promise<null or string>
+ *     null if this browser can check records here; else why it cannot
  *
- * randnumPages holds what the pages share: their embedded data, and
- * showing a record and a verdict (with textContent only: a record's text
- * never becomes HTML).
+ * randnumPages holds what the pages share: their embedded data, reading
+ * what a person pasted, and showing a record and a verdict (with
+ * textContent only: a record's text never becomes HTML).
+ *
+ * A verdict element's data-verdict is "checking", "valid", "invalid",
+ * "unchecked" (this browser cannot check: no WebCrypto or no Ed25519) or
+ * "error" (what was pasted is not a record or not a key: nothing was
+ * checked; data-mistake names which mistake).
  */
 (function () {
   "use strict";
@@ -20,10 +29,38 @@
   var SIGNATURE_FAILS =
     "the signature does not match: the record was changed after signing, " +
     "or signed by another key";
+  // The largest whole number JSON readers all read exactly, as people write it.
+  var SAFE = "9,007,199,254,740,991";
+  var NO_CRYPTO =
+    "this browser offers no cryptography to this page: browsers offer it " +
+    "only over HTTPS, on localhost, and to a page saved to disk and " +
+    "opened from there";
+  var NO_ED25519 =
+    "this browser's cryptography has no Ed25519, the signature randnum's " +
+    "records use: current Chromium, Firefox 129 or later and Safari 17 or " +
+    "later have it";
+  // RFC 8032's first test key, as SPKI: a key any Ed25519 implementation
+  // imports, to tell "no Ed25519 here" from "not a key".
+  var PROBE_KEY = "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
   /* A value that has no canonical form here. */
   function CanonicalError(message) {
     this.message = message;
+  }
+
+  /* Why nothing can be checked in this browser: no verdict, not "invalid". */
+  function unchecked(message) {
+    var error = new Error(message);
+    error.unchecked = true;
+    return error;
+  }
+
+  /* A long run of digits, shortened for a sentence: its ends and its length. */
+  function digits(text) {
+    var sign = text.charAt(0) === "-" ? "-" : "";
+    var bare = sign ? text.slice(1) : text;
+    return bare.length <= 24 ? text :
+      sign + bare.slice(0, 8) + "…" + bare.slice(-8) + " (" + bare.length + " digits)";
   }
 
   /*
@@ -44,10 +81,11 @@
         return JSON.stringify(value);
       case "number":
         if (!Number.isSafeInteger(value)) {
-          throw new CanonicalError(
-            "the number " + String(value) + ", which is not an integer within " +
-            "+-(2**53 - 1)"
-          );
+          // Infinity, 1e+400, 2**60 rounded: the digits read are not the
+          // ones written, so none is named.
+          throw new CanonicalError(Number.isInteger(value) || !isFinite(value) ?
+            "a number too large to be exact (beyond ±" + SAFE + ")" :
+            "the number " + String(value) + " (not a whole number)");
         }
         return String(value);
       case "object":
@@ -74,13 +112,28 @@
 
   function subtle() {
     if (!window.crypto || !window.crypto.subtle) {
-      throw new Error(
-        "this browser offers no cryptography to this page: browsers offer it " +
-        "only over HTTPS, on localhost, and to a page saved to disk and " +
-        "opened from there"
-      );
+      throw unchecked(NO_CRYPTO);
     }
     return window.crypto.subtle;
+  }
+
+  /* Whether this browser has Ed25519 in its WebCrypto. */
+  async function hasEd25519() {
+    try {
+      await subtle().importKey("spki", base64Bytes(PROBE_KEY), { name: "Ed25519" },
+                               false, ["verify"]);
+      return true;
+    } catch (e) {
+      return e.name !== "NotSupportedError";
+    }
+  }
+
+  /* null if records can be checked here; else, in words, why not. */
+  async function capability() {
+    if (!window.crypto || !window.crypto.subtle) {
+      return NO_CRYPTO;
+    }
+    return (await hasEd25519()) ? null : NO_ED25519;
   }
 
   async function sha256Hex(bytes) {
@@ -124,7 +177,7 @@
   }
 
   /*
-   * An Ed25519 public key from its PEM (as GET /v1/key gives it) and its
+   * An Ed25519 public key from its PEM (the publicKey of GET /v1/key) and its
    * id: the hex SHA-256 of the raw 32-byte key, the SPKI's last 32 bytes.
    */
   async function importKey(pem) {
@@ -134,6 +187,9 @@
     try {
       key = await crypto.importKey("spki", der, { name: "Ed25519" }, false, ["verify"]);
     } catch (e) {
+      if (e.name === "NotSupportedError" && !(await hasEd25519())) {
+        throw unchecked(NO_ED25519);
+      }
       throw new Error("the public key is not an Ed25519 public key");
     }
     return { key: key, keyId: await sha256Hex(der.slice(der.length - 32)) };
@@ -148,14 +204,22 @@
     try {
       record = JSON.parse(text);
     } catch (e) {
-      return { error: "not a record: the text is not JSON (" + e.message + ")" };
+      // The parser's own words (a position, a token) help no one here.
+      return { error: "not a record: the text is not JSON" };
     }
-    // JSON.parse reads 1.0 as 1: look at the numbers as written.
+    // JSON.parse reads 1.0 as 1, and 2**60 + 1 as 2**60: look at the
+    // numbers as written.
     var bare = String(text).replace(/"(?:[^"\\]|\\.)*"/g, '""');
     var numbers = bare.match(/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g) || [];
     for (var i = 0; i < numbers.length; i++) {
       if (/[.eE]/.test(numbers[i])) {
-        return { error: "not a record: it holds " + numbers[i] + ", which is not an integer" };
+        return { error: "not a record: it holds " + digits(numbers[i]) +
+                        ", which is not a whole number" };
+      }
+      if (!Number.isSafeInteger(Number(numbers[i]))) {
+        return { error: "the record holds the number " + digits(numbers[i]) +
+                        ", too large for a record (records hold whole numbers " +
+                        "up to ±" + SAFE + "): it was changed after signing" };
       }
     }
     if (record === null || typeof record !== "object" || Array.isArray(record)) {
@@ -228,6 +292,9 @@
     try {
       trusted = await importKey(publicKeyPem);
     } catch (e) {
+      if (e.unchecked) {
+        throw e;
+      }
       result.reasons.push(e.message);
       return result;
     }
@@ -276,6 +343,7 @@
     canonical: canonical,
     parseRecord: parseRecord,
     verifyRecord: verifyRecord,
+    capability: capability,
     digest: digest,
     importKey: function (pem) {
       return importKey(pem).then(function (trusted) {
@@ -308,16 +376,26 @@
     return typeof value === "string" ? value : JSON.stringify(value);
   }
 
-  /* A verdict into the element of id "verdict" (or the one given). */
+  /*
+   * A verdict into the element of id "verdict" (or the one given).  A
+   * reason or note is a sentence, or {text, href, link}: a sentence
+   * followed by a link.
+   */
   function showVerdict(result, target) {
     var box = target || document.getElementById("verdict");
     box.setAttribute("data-verdict", result.verdict);
+    if (result.mistake) {
+      box.setAttribute("data-mistake", result.mistake);
+    } else {
+      box.removeAttribute("data-mistake");
+    }
     box.textContent = "";
     var headings = {
       valid: "Valid: signed by the key you trust, and not changed since",
       invalid: "Invalid: this record does not verify",
       checking: "Checking…",
-      unchecked: "Not checked"
+      unchecked: "Not checked: this browser cannot check signatures here",
+      error: "Nothing was checked"
     };
     box.appendChild(element("p", result.heading || headings[result.verdict] ||
                             result.verdict, "verdict-title"));
@@ -332,7 +410,15 @@
     if (lines.length) {
       var list = element("ul", undefined, "reasons");
       lines.forEach(function (line) {
-        list.appendChild(element("li", line));
+        if (typeof line === "string") {
+          list.appendChild(element("li", line));
+          return;
+        }
+        var item = element("li", line.text + " ");
+        var link = element("a", line.link);
+        link.href = line.href;
+        item.appendChild(link);
+        list.appendChild(item);
       });
       box.appendChild(list);
     }
@@ -413,6 +499,270 @@
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   }
 
+  /* ---- What a person pastes: is it what the box asks for? ---- */
+
+  var PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+  var PUBLIC_KEY = /-----BEGIN PUBLIC KEY-----/;
+  var PASTE_RECORD = "Paste a signed draw's record here: the JSON text a signed draw " +
+    "gave, from its first { to its last } (GET /v1/draws/SERIAL gives it too).";
+
+  /* Whether `text` holds a private key (of any kind, PEM or OpenSSH). */
+  function isPrivateKey(text) {
+    return PRIVATE_KEY.test(String(text));
+  }
+
+  /* The verdict for a private key pasted where `where` says. */
+  function privateKeyWarning(where) {
+    return {
+      verdict: "error",
+      mistake: "private-key",
+      heading: "That was a PRIVATE key: never paste it into a web page",
+      reasons: [
+        "A private key signs draws. Checking a draw never needs it: only the public " +
+        "key (-----BEGIN PUBLIC KEY-----), which anyone may see.",
+        "This page did not use it and sent it nowhere, and removed it from " + where +
+        ". If you pasted it into any page you do not control, treat it as leaked: " +
+        "make a new signing key."
+      ],
+      keyId: ""
+    };
+  }
+
+  function mistake(code, heading, sentences) {
+    return { mistake: code, heading: heading, reasons: sentences };
+  }
+
+  function parseJSON(text) {
+    try {
+      return { value: JSON.parse(text) };
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function hasAny(object, names) {
+    return names.some(function (name) {
+      return Object.prototype.hasOwnProperty.call(object, name);
+    });
+  }
+
+  /*
+   * What was pasted as a record: {text, member?, notes, drawing?} to check
+   * (parseRecord(text), or its `member` when the record is inside an
+   * answer that holds it), or {mistake, heading, reasons}: what was pasted
+   * and what to paste instead.  Text that is a record, damaged or not, is
+   * checked (and may be "invalid"); only text that was never one is a
+   * mistake.
+   */
+  function readPasted(text) {
+    var trimmed = String(text).trim();
+    if (!trimmed) {
+      return mistake("empty", "Nothing was checked: the record box is empty",
+                     [PASTE_RECORD]);
+    }
+    if (isPrivateKey(trimmed)) {
+      return { mistake: "private-key" };
+    }
+    var parsed = parseJSON(trimmed);
+    if (parsed === null && PUBLIC_KEY.test(trimmed)) {
+      return mistake("public-key", "Nothing was checked: that is a public key, not a record",
+                     ["It goes in the box below, \u201cPublic key you trust\u201d.",
+                      PASTE_RECORD]);
+    }
+    if (parsed === null && /^(https?:\/\/|www\.|\/(verify|draws?)\b)\S*$/i.test(trimmed)) {
+      return mistake("link", "Nothing was checked: that is a link, not a record", [
+        "Open it in the browser's address bar instead: a verify link " +
+        "(\u2026/verify#record=\u2026) and a draw's page (\u2026/draws/SERIAL) " +
+        "check the record themselves.",
+        PASTE_RECORD
+      ]);
+    }
+    if (parsed === null) {
+      var lines = trimmed.split(/\r?\n/).filter(function (line) {
+        return line.trim();
+      });
+      if (lines.length > 1 && lines.every(function (line) {
+        var one = parseJSON(line);
+        return one !== null && isObject(one.value);
+      })) {
+        return mistake("several", "Nothing was checked: that is " + lines.length +
+                       " records, one a line", [
+          "A list of draws (GET /v1/draws) gives one record a line. Paste one line " +
+          "at a time, or open each draw's page, /draws/SERIAL.",
+          PASTE_RECORD
+        ]);
+      }
+      return mistake("not-json", "Nothing was checked: that is not a record", [
+        trimmed.charAt(0) === "{" ?
+          "It starts as a record does, but it is cut short or damaged: copy the " +
+          "whole record again, from its first { to its last }." :
+          "A record is JSON text that starts with { and ends with }.",
+        PASTE_RECORD
+      ]);
+    }
+    var value = parsed.value;
+    if (Array.isArray(value)) {
+      return mistake("not-object", "Nothing was checked: that is a list, not a record",
+                     ["Paste one record: a JSON object, from { to }.", PASTE_RECORD]);
+    }
+    if (!isObject(value)) {
+      return mistake("not-object", "Nothing was checked: that is not a record", [
+        "It is a single JSON value (" + (value === null ? "null" :
+          { number: "a number", string: "a piece of text", boolean: "true or false" }[
+            typeof value]) + "), and a record is a JSON object, from { to }.",
+        PASTE_RECORD
+      ]);
+    }
+    if (isObject(value.record) && !hasAny(value, ["key", "prev", "signature"])) {
+      // An answer that holds a record: a drawing's (/v1/drawings), whose
+      // entrants come with it.
+      // Parsed again from the text, so that its numbers are read as written.
+      var taken = { text: text, member: "record", notes: [] };
+      if (Array.isArray(value.entrants)) {
+        taken.drawing = { entrants: value.entrants };
+        if (typeof value.title === "string") {
+          taken.drawing.title = value.title;
+        }
+        taken.notes.push("This is a drawing's answer (/v1/drawings): its record and " +
+                         "its entrant list were checked.");
+      } else {
+        taken.notes.push("The record was taken from the answer's \u201crecord\u201d member.");
+      }
+      return taken;
+    }
+    if (typeof value.publicKey === "string" && !hasAny(value, ["serial", "signature"])) {
+      return mistake("key-answer", "Nothing was checked: that is the server's key, not a record", [
+        "It is what /v1/key answers: its publicKey goes in the box below, " +
+        "\u201cPublic key you trust\u201d.",
+        PASTE_RECORD
+      ]);
+    }
+    if (!hasAny(value, ["serial", "key", "prev", "signature"])) {
+      return mistake("unsigned", "Nothing was checked: that is not a signed record", [
+        "It has none of a signed record's members (serial, key, prev, signature). " +
+        "An answer to a draw that was not signed has nothing to check: ask for " +
+        "signed=true to get a record.",
+        PASTE_RECORD
+      ]);
+    }
+    return { text: text, notes: [] };
+  }
+
+  /*
+   * What was pasted as a key: {pem, notes} to check with, or a mistake as
+   * readPasted gives one.
+   */
+  function readKey(text) {
+    var trimmed = String(text).trim();
+    var toPaste = "Paste the public key you trust, from -----BEGIN PUBLIC KEY----- to " +
+      "-----END PUBLIC KEY-----: a server that signs gives it as publicKey at /v1/key.";
+    if (isPrivateKey(trimmed)) {
+      return { mistake: "private-key" };
+    }
+    if (!trimmed) {
+      return mistake("key-empty", "Nothing was checked: the key box is empty", [toPaste]);
+    }
+    var parsed = parseJSON(trimmed);
+    if (parsed === null && PUBLIC_KEY.test(trimmed)) {
+      return { pem: text, notes: [] };
+    }
+    if (parsed !== null && isObject(parsed.value) &&
+        typeof parsed.value.publicKey === "string" && PUBLIC_KEY.test(parsed.value.publicKey)) {
+      return { pem: parsed.value.publicKey,
+               notes: ["The key was taken from the publicKey of the /v1/key answer pasted."] };
+    }
+    return mistake("key-not-pem", "Nothing was checked: the key box holds no public key", [
+      parsed !== null && isObject(parsed.value) ?
+        "It holds JSON, perhaps a record: records go in the first box." :
+        "A public key is PEM text: -----BEGIN PUBLIC KEY-----, a line of letters " +
+        "and digits, -----END PUBLIC KEY-----.",
+      toPaste
+    ]);
+  }
+
+  var DRAWING_DATA = /^drawing entrants=[1-9][0-9]{0,4} sha256=[0-9a-f]{64}/;
+
+  /* Whether `record` is a public drawing's (its data binds an entrant list). */
+  function isDrawing(record) {
+    return typeof record.data === "string" && DRAWING_DATA.test(record.data);
+  }
+
+  /*
+   * A share box after `after`: the link `url` in a field, a button that
+   * copies it, and `words` saying what it is.  Only online: a file's
+   * links lead nowhere.
+   */
+  function showShare(after, url, words) {
+    if (location.protocol !== "http:" && location.protocol !== "https:") {
+      return null;
+    }
+    var old = document.getElementById("share");
+    if (old) {
+      old.remove();
+    }
+    var box = element("section", undefined, "share");
+    box.id = "share";
+    box.setAttribute("aria-labelledby", "share-label");
+    var label = element("label", words);
+    label.id = "share-label";
+    label.htmlFor = "share-link";
+    var row = element("div", undefined, "share-row");
+    var field = element("input");
+    field.id = "share-link";
+    field.type = "text";
+    field.readOnly = true;
+    field.value = new URL(url, location.href).href;
+    field.addEventListener("focus", function () {
+      field.select();
+    });
+    var button = element("button", "Copy link");
+    button.type = "button";
+    button.id = "copy-link";
+    var status = element("span", "", "share-status");
+    status.id = "copy-status";
+    status.setAttribute("role", "status");
+    button.addEventListener("click", async function () {
+      var copied = false;
+      try {
+        await navigator.clipboard.writeText(field.value);
+        copied = true;
+      } catch (e) {
+        // No clipboard API here (plain HTTP) or no permission: the old way.
+        field.focus();
+        field.select();
+        try {
+          copied = document.execCommand("copy");
+        } catch (e2) {
+          copied = false;
+        }
+      }
+      status.textContent = copied ? "Link copied." : "Select the link and copy it (Ctrl-C).";
+    });
+    var open = element("a", "Open it");
+    open.id = "share-open";
+    open.href = field.value;
+    row.appendChild(field);
+    row.appendChild(button);
+    row.appendChild(open);
+    row.appendChild(status);
+    box.appendChild(label);
+    box.appendChild(row);
+    after.insertAdjacentElement("afterend", box);
+    return box;
+  }
+
+  // What Python's str.strip() strips (str.isspace), and nothing else:
+  // JavaScript's trim() also strips U+FEFF, which the server keeps (and
+  // refuses in a name), and keeps U+001C-U+001F and U+0085, which Python
+  // strips.
+  var SPACE = "[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+  var EDGES = new RegExp("^" + SPACE + "+|" + SPACE + "+$", "g");
+
+  /* `text` stripped of surrounding whitespace as the server strips it. */
+  function strip(text) {
+    return String(text).replace(EDGES, "");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     // Saved to disk, the links to the server's other pages lead nowhere.
     if (location.protocol === "file:") {
@@ -430,6 +780,13 @@
     showRecord: showRecord,
     base64url: base64url,
     fromBase64url: fromBase64url,
+    readPasted: readPasted,
+    readKey: readKey,
+    isPrivateKey: isPrivateKey,
+    privateKeyWarning: privateKeyWarning,
+    isDrawing: isDrawing,
+    showShare: showShare,
+    strip: strip,
     online: function () {
       return location.protocol === "http:" || location.protocol === "https:";
     }
