@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from inprocess import Signing, reactorThread, servers
 
+from randnum.signing.drawings import DrawingError, entrantsFromList
+
 pytestmark = pytest.mark.live
 
 #: Entrants of the drawing shown in the docs.
@@ -354,10 +356,41 @@ def test_theFormReadsEntrantsAsTheServerDoes(browser: Any, signing: Signing) -> 
     assert drawingsRun(signing.url) == 0
 
 
+def test_theFormRefusesTheCharactersTheServerRefuses(
+    browser: Any, signing: Signing
+) -> None:
+    browser.get(signing.url + "/draw")
+    astral = [0x1F469, 0x110BD, 0x1BCA0, 0x1D173, 0xE0001, 0xE0041, 0xE007F, 0xF0000]
+    refused = browser.execute_script(
+        "var out = [];"
+        "var points = arguments[0];"
+        "for (var c = 0; c < 0x10000; c++) { points.push(c); }"
+        "points.forEach(function (c) {"
+        "  if (window.randnumPages.refusedIn('a' + String.fromCodePoint(c) + 'b')) {"
+        "    out.push(c); } });"
+        "return out;",
+        astral,
+    )
+    # The server's rule, on this Python's Unicode database (Chromium's may be
+    # newer: these code points have kept their category since Unicode 14).
+    assert sorted(refused) == sorted(
+        c for c in [*range(0x10000), *astral] if _refusedByServer(c)
+    )
+
+
+def _refusedByServer(c: int) -> bool:
+    try:
+        entrantsFromList([f"a{chr(c)}b"])
+    except DrawingError:
+        return True
+    return False
+
+
 @pytest.mark.parametrize(
     ("name", "said"),
     [
         ("\u202eevil", "an invisible right-to-left override (U+202E)"),
+        ("tag\U000e0041", "an invisible character (U+E0041)"),
         ("a\u2066b", "an invisible left-to-right isolate (U+2066)"),
         ("zero\u200bwidth", "an invisible zero-width space (U+200B)"),
         ("soft\u00adhyphen", "an invisible soft hyphen (U+00AD)"),

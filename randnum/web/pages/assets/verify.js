@@ -763,6 +763,18 @@
     return String(text).replace(EDGES, "");
   }
 
+  // The characters the server refuses in a name, by the same rule
+  // (randnum.signing.drawings): control characters but tab, format
+  // characters but the joiners, line and paragraph separators, and lone
+  // surrogates.
+  var REFUSED = /(?![\t\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+  /* The first character of `text` a name may not hold, or "". */
+  function refusedIn(text) {
+    var found = REFUSED.exec(String(text));
+    return found ? found[0] : "";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     // Saved to disk, the links to the server's other pages lead nowhere.
     if (location.protocol === "file:") {
@@ -787,6 +799,7 @@
     isDrawing: isDrawing,
     showShare: showShare,
     strip: strip,
+    refusedIn: refusedIn,
     online: function () {
       return location.protocol === "http:" || location.protocol === "https:";
     }
