@@ -42,6 +42,7 @@ from randnum.signing.store import (
 )
 from randnum.stats import Face
 from randnum.tcp.protocol import RandnumFactory
+from randnum.web.answers import AnswerCache
 from randnum.web.site import RandnumSite, webSite
 from randnum.workers.pool import WorkerPool
 from randnum.workers.sizing import perAddressShare
@@ -74,11 +75,19 @@ class Faces:
         return metricsRegistry(self.server)
 
     @functools.cached_property
+    def answers(self) -> AnswerCache:
+        """
+        The answers the HTTP face makes once and serves many times (public
+        drawings, the pages of draws), within the cache's bound.
+        """
+        return AnswerCache()
+
+    @functools.cached_property
     def http(self) -> RandnumSite:
         """
         The HTTP face's site.
         """
-        return webSite(self.server, self.metrics)
+        return webSite(self.server, self.metrics, self.answers)
 
     def of(self, face: Face) -> RandnumFactory | RandnumSite:
         """

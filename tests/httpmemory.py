@@ -94,6 +94,13 @@ class Connection:
         """
         self.turnUntil(lambda: self.received.endswith(ending))
 
+    def turnUntilAnswered(self) -> None:
+        """
+        Let turns pass until one whole response is received (its length
+        given, or its last chunk).
+        """
+        self.turnUntil(lambda: responseComplete(self.received))
+
     def close(self) -> None:
         """
         The connection is gone (the client left, or the server's close
@@ -113,6 +120,21 @@ def oneTurn(clock: Clock) -> None:
         clock.turn()
     else:
         clock.advance(0)
+
+
+def responseComplete(data: bytes) -> bool:
+    """
+    Whether C{data} holds one whole response: its head, and as many bytes
+    after it as its C{Content-Length} says (or its last chunk).
+    """
+    head, found, body = data.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return body.endswith(LAST_CHUNK)
 
 
 def parseResponse(data: bytes, method: str = "GET") -> Response:

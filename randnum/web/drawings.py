@@ -8,7 +8,9 @@ Public drawings over HTTP (L{randnum.signing.drawings}):
 
 Both answer C{{"serial", "permalink", "record", "title", "entrants",
 "winners": [{"index", "entrant"}]}}; errors are JSON, 4xx (503 when the
-audit store cannot take or give records).
+audit store cannot take or give records).  A drawing's answer never
+changes once it is stored: it is made once, kept in the site's
+L{AnswerCache} and charged to each client it is written to.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from randnum.query import QueryError
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.signing.drawings import Drawing, DrawingError, drawCost, parseRequest
-from randnum.web.draws import _serial
+from randnum.signing.store import SignedDraws
+from randnum.web.answers import AnswerCache
+from randnum.web.draws import parseSerial
 from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
 
 #: The path drawings are POSTed to.
@@ -65,24 +69,29 @@ def drawingAnswer(record: bytes, stored: bytes) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
-def readDrawing(server: RandnumServer, serial: int) -> Deferred[bytes | None]:
+def readDrawingAnswer(audit: SignedDraws, serial: int) -> Deferred[bytes | None]:
     """
-    The answer for drawing C{serial} (L{drawingAnswer}), or L{None} if
-    that serial is no drawing (or its record is gone).
+    Read drawing C{serial} from C{audit} and make its answer
+    (L{drawingAnswer}); L{None} if that serial is no drawing (or its
+    record is gone).
     """
-    audit = server.audit
-    assert audit is not None
     found: Deferred[bytes | None] = audit.drawing(serial)
 
     def withRecord(stored: bytes | None) -> Deferred[bytes | None] | None:
         if stored is None:
             return None
-        assert audit is not None
         return audit.record(serial).addCallback(
             lambda record: None if record is None else drawingAnswer(record, stored)
         )
 
     return found.addCallback(withRecord)
+
+
+def answerKey(serial: int) -> tuple[str, int]:
+    """
+    The key of drawing C{serial}'s answer in an L{AnswerCache}.
+    """
+    return ("drawing", serial)
 
 
 def _unavailable(request: Request, failure: Failure) -> bytes:
@@ -101,9 +110,16 @@ class DrawingsResource(JSONResource):
     isLeaf = True
     takesPath = True
 
-    def __init__(self, server: RandnumServer) -> None:
+    def __init__(
+        self, server: RandnumServer, answers: AnswerCache | None = None
+    ) -> None:
+        """
+        @param answers: where drawings' answers are kept (a cache of this
+            resource's own unless given).
+        """
         super().__init__()
         self.randnum = server
+        self.answers = AnswerCache() if answers is None else answers
 
     def render(self, request: Request) -> bytes | int:
         """
@@ -131,18 +147,21 @@ class DrawingsResource(JSONResource):
         The drawing signed as record SERIAL; 404 if that record is no
         drawing.
         """
-        if self.randnum.audit is None:
+        audit = self.randnum.audit
+        if audit is None:
             return jsonError(request, 404, "signing is not enabled")
         path = request.postpath or []
         if len(path) != 1 or not path[0]:
             return jsonError(request, 404, "not found")
         try:
-            serial = _serial("serial", path[0].decode("latin-1"))
+            serial = parseSerial("serial", path[0].decode("latin-1"))
         except QueryError as error:
             return jsonError(request, 400, error.reason)
         return respondWhenReady(
             request,
-            readDrawing(self.randnum, serial),
+            self.answers.answer(
+                answerKey(serial), lambda: readDrawingAnswer(audit, serial)
+            ),
             lambda body: (
                 jsonError(request, 404, f"no drawing with serial {serial}")
                 if body is None
@@ -153,8 +172,8 @@ class DrawingsResource(JSONResource):
 
     def render_HEAD(self, request: Request) -> bytes | int:  # type: ignore[override]
         """
-        As C{GET}, without the body (the length is not known before the
-        drawing is read).
+        As C{GET}, without the body (its length is said once the drawing
+        is read).
         """
         return self.render_GET(request)
 

@@ -30,6 +30,32 @@ log = Logger(namespace="randnum")
 _DAMAGE = ("malformed", "not a database", "decode", "corrupt")
 
 
+def storeDamaged(failure: Failure) -> bool:
+    """
+    Whether C{failure}, of a read from the audit store, says that what is
+    on disk cannot be read (a damaged database: a 500, and a log line),
+    rather than that the store is busy, locked or full for now (a 503).
+    """
+    error = failure.value
+    return isinstance(error, sqlite3.DatabaseError) and any(
+        sign in str(error) for sign in _DAMAGE
+    )
+
+
+def parseSerial(name: str, text: str) -> int:
+    """
+    A serial (or C{after}) in a path or a query: a decimal integer that
+    SQLite can hold (at most L{INT64_MAX}).
+
+    @param name: what it is called, in the error.
+    @raise QueryError: otherwise.
+    """
+    value = parseInteger(name, text)
+    if value > INT64_MAX:
+        raise QueryError(f"{name} must be at most {INT64_MAX}", "out_of_range")
+    return value
+
+
 def _signingDisabled(request: Request) -> bytes:
     return jsonError(request, 404, "signing is not enabled")
 
@@ -87,10 +113,7 @@ class DrawsResource(JSONResource):
         path = request.postpath or []
 
         def unavailable(failure: Failure) -> bytes:
-            error = failure.value
-            if isinstance(error, sqlite3.DatabaseError) and any(
-                sign in str(error) for sign in _DAMAGE
-            ):
+            if storeDamaged(failure):
                 # Not busy, locked or full: what is on disk cannot be read.
                 log.failure(
                     "randnum's audit store {path} is damaged: a record cannot be read",
@@ -118,7 +141,7 @@ class DrawsResource(JSONResource):
                     unavailable,
                 )
             if len(path) == 1 and path[0]:
-                serial = _serial("serial", path[0].decode("latin-1"))
+                serial = parseSerial("serial", path[0].decode("latin-1"))
                 return respondWhenReady(
                     request,
                     audit.record(serial),
@@ -151,7 +174,7 @@ class DrawsResource(JSONResource):
                 )
             if len(given) > 1:
                 raise QueryError(f"repeated parameter {text}", "repeated_parameter")
-            values[text] = _serial(text, given[0].decode("latin-1"))
+            values[text] = parseSerial(text, given[0].decode("latin-1"))
         if values["after"] < 0:
             raise QueryError("after must be 0 or more", "out_of_range")
         if not 1 <= values["limit"] <= PAGE_RECORDS:
@@ -159,15 +182,3 @@ class DrawsResource(JSONResource):
                 f"limit must be between 1 and {PAGE_RECORDS}", "out_of_range"
             )
         return values["after"], values["limit"]
-
-
-def _serial(name: str, text: str) -> int:
-    """
-    A serial (or C{after}): a decimal integer that SQLite can hold.
-
-    @raise QueryError: otherwise.
-    """
-    value = parseInteger(name, text)
-    if value > INT64_MAX:
-        raise QueryError(f"{name} must be at most {INT64_MAX}", "out_of_range")
-    return value

@@ -27,6 +27,7 @@ from twisted.web.server import Request
 from randnum import __version__
 from randnum.jsonrpc.resource import invokeTree
 from randnum.server import RandnumServer
+from randnum.web.answers import AnswerCache
 from randnum.web.bytes import BytesResource
 from randnum.web.drawings import DrawingsResource
 from randnum.web.draws import DrawsResource, KeyResource
@@ -131,22 +132,30 @@ class IndexResource(JSONResource):
         )
 
 
-def resourceTree(server: RandnumServer, registry: CollectorRegistry) -> IResource:
+def resourceTree(
+    server: RandnumServer,
+    registry: CollectorRegistry,
+    answers: AnswerCache | None = None,
+) -> IResource:
     """
     The whole HTTP face: C{/v1/random}, C{/v1/bytes}, C{/healthz},
     C{/metrics}, the pages (L{putPages}) and C{/}.
+
+    @param answers: where drawings' answers and draws' pages are kept once
+        made (one cache for the tree unless given).
     """
+    answers = AnswerCache() if answers is None else answers
     root = IndexResource()
     version = JSONResource()
     version.putChild(b"random", RandomResource(server))
     version.putChild(b"bytes", BytesResource(server))
     version.putChild(b"draws", DrawsResource(server))
     version.putChild(b"key", KeyResource(server))
-    version.putChild(b"drawings", DrawingsResource(server))
+    version.putChild(b"drawings", DrawingsResource(server, answers))
     root.putChild(b"v1", version)
     root.putChild(b"healthz", HealthResource())
     root.putChild(b"metrics", MetricsResource(registry, server))
-    putPages(root, server)
+    putPages(root, server, answers)
     if server.config.pollen:
         root.putChild(PATH[1:], PollenResource(server))
     if server.config.jsonRpc:

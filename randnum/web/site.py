@@ -24,6 +24,7 @@ from randnum.server import RandnumServer
 from randnum.sharing import clientKey
 from randnum.signing.drawings import MAX_BODY as MAX_DRAWING_BODY
 from randnum.web import drawings, pollen
+from randnum.web.answers import AnswerCache
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.random import RandomResource
 from randnum.web.resources import resourceTree
@@ -38,6 +39,8 @@ class NoStoreRequest(Request):
     #: What answering it costs, in bytes of an ordinary reply, besides its
     #: head (L{randnum.web.random.RandomResource} sets it).
     workSize = 0
+    #: Whether it is being processed (its cost not charged yet).
+    _processing = False
 
     def gotLength(self, length: int | None) -> None:
         """
@@ -63,7 +66,26 @@ class NoStoreRequest(Request):
         """
         Process it now, as twisted.web does.
         """
-        super().process()  # type: ignore[no-untyped-call]
+        self._processing = True
+        try:
+            super().process()  # type: ignore[no-untyped-call]
+        finally:
+            self._processing = False
+
+    def charge(self, cost: int) -> None:
+        """
+        Its client did C{cost} more work (in bytes of an ordinary reply)
+        to be answered: counted in L{workSize} while it is processed (its
+        channel charges that once it is), and charged to its client's
+        share at once when the work comes later (an answer read from the
+        audit store, written in a later turn).
+        """
+        if self._processing:
+            self.workSize += cost
+            return
+        channel = self.channel
+        if isinstance(channel, RandnumChannel):
+            channel.server.shares.spend(channel.client, cost)
 
 
 class RandnumSite(Site):
@@ -194,12 +216,19 @@ class RandnumSite(Site):
             channel.turnEnded()
 
 
-def webSite(server: RandnumServer, registry: CollectorRegistry) -> RandnumSite:
+def webSite(
+    server: RandnumServer,
+    registry: CollectorRegistry,
+    answers: AnswerCache | None = None,
+) -> RandnumSite:
     """
     The HTTP/JSON face of C{server}: C{/v1/random}, C{/healthz},
     C{/metrics} (from C{registry}) and C{/}.
+
+    @param answers: where answers made once and served many times are kept
+        (L{resourceTree}).
     """
-    root = resourceTree(server, registry)
+    root = resourceTree(server, registry, answers)
     site = RandnumSite(root, server)
     node: object = root
     for name in (b"v1", b"random"):

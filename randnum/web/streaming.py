@@ -19,6 +19,7 @@ from randnum.generation.source import NumberSource
 from randnum.generation.values import UUID7Clock, batches
 from randnum.limits import WORK_BUDGET
 from randnum.query import Query
+from randnum.sharing import Waiting
 from randnum.web.channel import RandnumChannel
 
 log = Logger(namespace="randnum")
@@ -81,9 +82,15 @@ class StreamedBody:
         self.stallCall: IDelayedCall | None = None
         #: Whether the client reads, while the stream waits for it.
         self.reading = PeerReading(socketOf(request.channel.transport))
-        self.call: IDelayedCall | None = clock.callLater(0, self._step)
+        self.call: IDelayedCall | Waiting | None = self._later()
         request.registerProducer(self, True)
         request.notifyFinish().addErrback(lambda _: self.stopProducing())
+
+    def _later(self) -> IDelayedCall | Waiting:
+        """
+        Write the next piece at the next reactor turn.
+        """
+        return self.clock.callLater(0, self._step)
 
     def _step(self) -> None:
         self.call = None
@@ -103,7 +110,7 @@ class StreamedBody:
             return
         self.request.write(piece)
         if not self.paused and self.call is None:
-            self.call = self.clock.callLater(0, self._step)
+            self.call = self._later()
 
     def pauseProducing(self) -> None:
         """
@@ -124,7 +131,7 @@ class StreamedBody:
         self.paused = False
         self._cancelStall()
         if self.call is None:
-            self.call = self.clock.callLater(0, self._step)
+            self.call = self._later()
 
     def _cancelStall(self) -> None:
         if self.stallCall is not None:
@@ -158,3 +165,48 @@ class StreamedBody:
             self.call.cancel()
         self.call = None
         self._cancelStall()
+
+
+@implementer(IPushProducer)
+class SharedBody(StreamedBody):
+    """
+    Write a body already made (an answer shared by many responses, say) a
+    piece at a time, each at its client's share of a turn
+    (L{randnum.sharing.Shares}) and charged to it there: an address's
+    connections take its shares in turn, with its requests, however many
+    of them are writing such bodies.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        body: bytes,
+        piece: int,
+        channel: RandnumChannel,
+        timeout: float | None = None,
+    ) -> None:
+        """
+        @param piece: the size of a piece.
+        @param channel: C{request}'s channel.
+        """
+        self.channel = channel
+        self.shares = channel.server.shares
+        super().__init__(
+            request,
+            self._pieces(body, piece),
+            channel.server.clock,
+            lambda: None,
+            timeout,
+        )
+
+    def _pieces(self, body: bytes, size: int) -> Iterator[bytes]:
+        for start in range(0, len(body), size):
+            piece = body[start : start + size]
+            self.shares.spend(self.channel.client, len(piece))
+            yield piece
+
+    def _later(self) -> Waiting:
+        """
+        Write the next piece at the client's next share.
+        """
+        return self.shares.wait(self.channel.client, self._step)

@@ -6,21 +6,32 @@ its entrants, and read back; every refusal a JSON 4xx, whatever the body.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from httpmemory import MemoryWeb, parseResponse
+from httpmemory import MemoryWeb, parseResponse, responseComplete
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loopback import Loopback, TurnClock
 from servers import Response
-from signers import ManualPool, signingServer
+from signers import ManualPool, makeStore, signingServer
 
+from randnum.generation.source import seededSource
+from randnum.limits import Limits
+from randnum.metrics import metricsRegistry
 from randnum.rates import AddressRates
+from randnum.server import RandnumServer
 from randnum.signing.drawings import MAX_BODY
 from randnum.signing.records import canonical, parseRecord, verifyRecord
 from randnum.signing.store import AuditStore
+from randnum.web.answers import AnswerCache
+from randnum.web.channel import REQUEST_COST, RandnumChannel
+from randnum.web.drawings import DrawingsResource
+from randnum.web.responses import ANSWER_PIECE
+from randnum.web.site import webSite
 
 
 def post(
@@ -245,3 +256,189 @@ def test_noBodyGetsATraceback(web: MemoryWeb, body: bytes) -> None:
     assert response.status in (400, 429)
     error = response.json()
     assert isinstance(error, dict) and set(error) == {"error"}
+
+
+# Reading a drawing back: made once, charged to its reader, written while
+# the reader reads (issue 26, M2).
+
+
+def bigDrawing(web: MemoryWeb, entrants: int = 3000) -> tuple[int, bytes]:
+    """
+    POST a drawing whose answer is well over one piece; its serial and
+    its answer.
+    """
+    names = [f"{i:05d}" + "x" * 55 for i in range(entrants)]
+    response = post(web, drawingBody(entrants=names, winners=3, title="Big"))
+    assert response.status == 200
+    assert len(response.body) > 2 * ANSWER_PIECE
+    answer = response.json()
+    assert isinstance(answer, dict)
+    return answer["serial"], response.body
+
+
+def answerCache(web: MemoryWeb) -> AnswerCache:
+    """
+    The cache of the site's drawings.
+    """
+    resource = web.site.resource.children[b"v1"].children[b"drawings"]
+    assert isinstance(resource, DrawingsResource)
+    return resource.answers
+
+
+def spending(web: MemoryWeb) -> list[tuple[str, int]]:
+    """
+    Every charge to a client's share from now on, as it is made.
+    """
+    shares = web.server.shares
+    spend = shares.spend
+    charges: list[tuple[str, int]] = []
+
+    def recording(key: str, cost: int) -> None:
+        charges.append((key, cost))
+        spend(key, cost)
+
+    shares.spend = recording  # type: ignore[method-assign]
+    return charges
+
+
+def test_aDrawingIsReadOnceAndServedAsTheSameBytes(web: MemoryWeb) -> None:
+    serial, posted = bigDrawing(web)
+    answers = answerCache(web)
+    first = fetch(web, f"/v1/drawings/{serial}")
+    second = fetch(web, f"/v1/drawings/{serial}")
+    assert first.body == second.body == posted
+    assert first.headers["content-length"] == str(len(posted))
+    assert (answers.misses, answers.hits, len(answers)) == (1, 1, 1)
+    assert answers.get(("drawing", serial)) == posted
+    # A serial that is no drawing is asked of the store each time (one
+    # stored later is found), and kept nowhere.
+    assert fetch(web, "/v1/drawings/99").status == 404
+    assert fetch(web, "/v1/drawings/99").status == 404
+    assert (answers.misses, len(answers)) == (3, 1)
+
+
+def test_readingADrawingBackIsChargedToItsReader(web: MemoryWeb) -> None:
+    serial, posted = bigDrawing(web)
+    for _ in range(2):  # read from the store, then found made
+        charges = spending(web)
+        fetch(web, f"/v1/drawings/{serial}")
+        # The request, then each piece of the answer as it is written.
+        assert charges[0] == ("127.0.0.1", REQUEST_COST)
+        pieces = [cost for _, cost in charges[1:]]
+        assert sum(pieces) == len(posted)
+        assert max(pieces) == ANSWER_PIECE
+        assert {key for key, _ in charges} == {"127.0.0.1"}
+
+
+def test_aSmallAnswerIsChargedWhole(web: MemoryWeb) -> None:
+    post(web, drawingBody(entrants=["a", "b"], winners=1))
+    posted = fetch(web, "/v1/drawings/1").body
+    assert len(posted) < ANSWER_PIECE
+    for _ in range(2):  # found made now: charged with the request
+        charges = spending(web)
+        fetch(web, "/v1/drawings/1")
+        assert charges == [("127.0.0.1", REQUEST_COST + len(posted))]
+    charges = spending(web)
+    fetch(web, "/v1/drawings/99")  # read, later: charged when written
+    assert charges[0] == ("127.0.0.1", REQUEST_COST)
+    assert charges[1][1] == len(b'{"error":"no drawing with serial 99"}\n')
+
+
+def turnServer(tmp_path: Path, **limits: Any) -> tuple[RandnumServer, ManualPool]:
+    """
+    A signing server whose clock runs one reactor turn at a time.
+    """
+    clock = TurnClock()
+    clock.advance(1_764_000_000)
+    store, pool = makeStore(tmp_path, clock)
+    server = RandnumServer(
+        source=seededSource(1), clock=clock, audit=store, limits=Limits(**limits)
+    )
+    return server, pool
+
+
+def test_aLargeAnswerIsWrittenAPieceATurn(tmp_path: Path) -> None:
+    server, _ = turnServer(tmp_path)
+    web = MemoryWeb(server)
+    serial, posted = bigDrawing(web)
+    fetch(web, f"/v1/drawings/{serial}")  # made and kept
+    connection = web.connect()
+    connection.send(f"GET /v1/drawings/{serial} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    sizes = []
+    while not responseComplete(connection.received):
+        connection.turn()
+        sizes.append(len(connection.received))
+        assert len(sizes) < 100
+    growth = [after - before for before, after in itertools.pairwise(sizes)]
+    assert max(growth) <= ANSWER_PIECE
+    assert len([g for g in growth if g]) >= len(posted) // ANSWER_PIECE
+    assert parseResponse(connection.received).body == posted
+
+
+def test_headSaysTheLength(web: MemoryWeb) -> None:
+    serial, posted = bigDrawing(web)
+    for _ in range(2):  # read from the store, then found made
+        response = post(web, b"", path=f"/v1/drawings/{serial}", method="HEAD")
+        assert response.status == 200
+        assert response.headers["content-length"] == str(len(posted))
+        assert response.body == b""
+
+
+def test_aReaderThatNeverReadsHoldsAPieceNotTheAnswers(tmp_path: Path) -> None:
+    server, pool = turnServer(tmp_path, idleTimeout=30)
+    clock = server.clock
+    assert isinstance(clock, TurnClock)
+    serial, posted = bigDrawing(MemoryWeb(server))
+    site = webSite(server, metricsRegistry(server))
+    loopback = Loopback(site, clock)
+    resource = site.resource.children[b"v1"].children[b"drawings"]
+    assert isinstance(resource, DrawingsResource)
+    request = f"GET /v1/drawings/{serial} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    stalled = loopback.connect(small=True)
+    asked: list[object] = []
+    answer = resource.answers.answer
+
+    def counted(key: Any, make: Any) -> Any:
+        asked.append(key)
+        return answer(key, make)
+
+    resource.answers.answer = counted  # type: ignore[method-assign]
+    stalled.send(request * 20)
+    reader = loopback.connect("127.0.0.2")
+    reader.send(request)
+    channel = loopback.protocols[0]
+    assert isinstance(channel, RandnumChannel)
+    transport: Any = channel.transport
+    for _ in range(300):
+        loopback.turn()
+        pool.runAll()
+        reader.read()
+        held = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        # Not the whole answer (three pieces), let alone twenty.
+        assert held <= 2 * ANSWER_PIECE
+    assert parseResponse(reader.received).body == posted
+    # Its first answer is not all written, and the others wait unasked.
+    assert len(asked) == 2
+    # A client that reads nothing for the idle timeout is let go.
+    clock.advance(31)
+    loopback.turn(3)
+    stalled.read()
+    assert stalled.ended == "RST"
+    loopback.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/drawings", "/v1/random?signed=true"])
+def test_429SaysTooManyRequests(web: MemoryWeb, path: str) -> None:
+    server = web.server
+    server.signedRates = AddressRates(0.01, lambda: server.clock.seconds())
+    server.signedRates.take("127.0.0.1")  # its burst is spent
+    connection = web.connect()
+    body = drawingBody(entrants=["a"], winners=1)
+    method = "POST" if path == "/v1/drawings" else "GET"
+    connection.send(
+        f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body) if method == 'POST' else 0}\r\n\r\n".encode()
+        + (body if method == "POST" else b"")
+    )
+    connection.turnUntilAnswered()
+    assert connection.received.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from httpmemory import LAST_CHUNK, MemoryWeb, parseResponse
+from httpmemory import MemoryWeb, parseResponse
 from signers import drawn, signingServer
 
 from randnum.signing.store import AuditStore
@@ -56,7 +56,7 @@ def test_recordsAsTheyWereSent(tmp_path: Path) -> None:
         connection.turn(2)
         assert connection.received == b""  # read from the store first
         pool.runAll()  # type: ignore[attr-defined]
-        connection.turnUntilEnds(LAST_CHUNK)
+        connection.turnUntilAnswered()
         response = parseResponse(connection.received)
         assert (response.status, response.body) == (200, body)
         assert response.headers["content-type"] == content
@@ -82,7 +82,7 @@ def test_anUnreadableStoreIs503(tmp_path: Path) -> None:
     connection.turn(2)
     pool.breakNext = 1  # type: ignore[attr-defined]
     pool.runAll()  # type: ignore[attr-defined]
-    connection.turnUntilEnds(LAST_CHUNK)
+    connection.turnUntilAnswered()
     response = parseResponse(connection.received)
     assert response.status == 503
     assert response.json() == {"error": "audit store unavailable"}

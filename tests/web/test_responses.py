@@ -11,6 +11,7 @@ import json
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.test.requesthelper import DummyRequest
 
@@ -21,6 +22,7 @@ from randnum.web.responses import (
     jsonError,
     respond,
     respondWhenReady,
+    setStatus,
 )
 
 
@@ -146,3 +148,17 @@ def test_nothingIsRenderedForAClientThatLeft() -> None:
             answer.errback(outcome)
         assert (request.written, request.finished, rendered) == ([], 0, [])
         assert responseCode(request) is None
+
+
+def test_429IsTooManyRequests() -> None:
+    # twisted.web does not know it: said here (RFC 6585).
+    assert 429 not in http.RESPONSES
+    request = DummyRequest([b""])
+    setStatus(asRequest(request), 429)
+    assert responseCode(request) == 429
+    assert request.responseMessage == b"Too Many Requests"
+
+
+def test_aLateAnswerSaysItsLength() -> None:
+    request, _, _ = lateResponse(succeed(b"now"))
+    assert request.responseHeaders.getRawHeaders(b"content-length") == [b"3"]

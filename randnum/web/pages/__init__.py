@@ -16,15 +16,20 @@ from __future__ import annotations
 from twisted.web.resource import Resource
 
 from randnum.server import RandnumServer
+from randnum.web.answers import AnswerCache
 from randnum.web.pages.drawing import DrawingFormPage
 from randnum.web.pages.draws import DrawPage
 from randnum.web.pages.verify import VerifyPage
 
 
-def putPages(root: Resource, server: RandnumServer) -> None:
+def putPages(
+    root: Resource, server: RandnumServer, answers: AnswerCache | None = None
+) -> None:
     """
     Put the pages into the tree at C{root}.
+
+    @param answers: where the pages of draws are kept once made.
     """
     root.putChild(b"verify", VerifyPage(server))
-    root.putChild(b"draws", DrawPage(server))
+    root.putChild(b"draws", DrawPage(server, answers))
     root.putChild(b"draw", DrawingFormPage(server))

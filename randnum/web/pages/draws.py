@@ -11,16 +11,17 @@ exactly what C{/v1/draws/SERIAL} gives.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from twisted.internet.defer import Deferred, FirstError, gatherResults, succeed
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
-from randnum.query import QueryError
+from randnum.query import INT64_MAX, QueryError
 from randnum.server import RandnumServer
-from randnum.web.draws import _DAMAGE, DrawsResource, _serial
+from randnum.signing.store import SignedDraws
+from randnum.web.answers import AnswerCache
+from randnum.web.draws import DrawsResource, parseSerial, storeDamaged
 from randnum.web.pages.negotiation import prefersHTML
 from randnum.web.pages.page import (
     PageResource,
@@ -31,6 +32,12 @@ from randnum.web.pages.page import (
 )
 from randnum.web.responses import respondWhenReady
 
+#: The foot of a draw's page.
+FOOTER = (
+    "Every check on this page runs in your browser. Saved to disk, the page "
+    "checks the draw again offline, with the key it was saved with."
+)
+
 
 class DrawPage(PageResource):
     """
@@ -40,10 +47,17 @@ class DrawPage(PageResource):
 
     takesPath = True
 
-    def __init__(self, server: RandnumServer) -> None:
+    def __init__(
+        self, server: RandnumServer, answers: AnswerCache | None = None
+    ) -> None:
+        """
+        @param answers: where the pages made are kept (a cache of this
+            page's own unless given).
+        """
         super().__init__()
         self.randnum = server
         self.api = DrawsResource(server)
+        self.answers = AnswerCache() if answers is None else answers
 
     def render(self, request: Request) -> bytes | int:
         """
@@ -56,95 +70,176 @@ class DrawPage(PageResource):
 
     def render_GET(self, request: Request) -> bytes | int:
         """
-        The draw's page, once its record (and the records either side) are
-        read.
+        The draw's page, once it is made (or found made), or a page saying
+        why there is none.
         """
         audit = self.randnum.audit
         if audit is None:
-            return messagePage(
-                request,
-                404,
-                "Signing is not enabled",
-                "This server does not sign draws, so it has no signed draws to "
-                "show. Its operator enables signing with --signing-key and "
-                "--audit-db.",
-                signing=False,
-            )
-        path = request.postpath or []
-        if len(path) != 1 or not path[0]:
-            return notFound(request)
-        try:
-            serial = _serial("serial", path[0].decode("latin-1"))
-        except QueryError as error:
-            return messagePage(request, 400, "Not a serial", f"{error.reason}.")
-        if serial < 1:
-            return messagePage(
-                request, 404, "No such draw", f"There is no draw with serial {serial}."
-            )
-        reads: list[Deferred[bytes | None]] = [
-            audit.record(serial - 1) if serial > 1 else succeed(None),
-            audit.record(serial),
-            audit.record(serial + 1),
-            audit.drawing(serial),
-        ]
+            return signingDisabled(request)
+        serial = pageSerial(request)
+        if isinstance(serial, bytes):
+            return serial
+        return respondWhenReady(
+            request,
+            readDrawPage(audit, serial, self.answers),
+            lambda page: (
+                noSuchDraw(request, serial)
+                if page is None
+                else sendPage(request, 200, page)
+            ),
+            lambda failure: unavailable(request, failure),
+        )
 
-        def render(records: list[bytes | None]) -> bytes:
-            before, record, after, drawing = records
-            if record is None:
-                return messagePage(
-                    request,
-                    404,
-                    "No such draw",
-                    f"There is no draw with serial {serial}.",
-                )
-            return sendPage(
-                request,
-                200,
-                renderPage(
-                    "record.html",
-                    f"Draw #{serial}",
-                    pageData(
-                        json.loads(record),
-                        None if before is None else json.loads(before),
-                        serial + 1 if after is not None else None,
-                        audit.signer.publicPem,
-                        audit.signer.keyId,
-                        None if drawing is None else json.loads(drawing),
-                    ),
-                    footer="Every check on this page runs in your browser. "
-                    "Saved to disk, the page checks the draw again offline, "
-                    "with the key it was saved with.",
-                ),
-            )
 
-        def unavailable(failure: Failure) -> bytes:
-            error = failure.value
-            if isinstance(error, sqlite3.DatabaseError) and any(
-                sign in str(error) for sign in _DAMAGE
-            ):
-                return messagePage(
-                    request,
-                    500,
-                    "Record unreadable",
-                    "The server's store of signed draws is damaged: this record "
-                    "cannot be read.",
-                )
-            return messagePage(
-                request,
-                503,
-                "Try again later",
-                "The server's store of signed draws is unavailable just now.",
-            )
+def pageSerial(request: Request) -> int | bytes:
+    """
+    The serial of the draw C{request} asks for; or, if it asks for none
+    there can be, the page that says so.
+    """
+    path = request.postpath or []
+    if len(path) != 1 or not path[0]:
+        return notFound(request)
+    try:
+        serial = parseSerial("serial", path[0].decode("latin-1"))
+    except QueryError as error:
+        return messagePage(request, 400, "Not a serial", f"{error.reason}.")
+    if serial < 1:
+        return noSuchDraw(request, serial)
+    return serial
 
-        # One failure is the answer: the others' are not left unhandled.
-        def firstFailure(failure: Failure) -> Failure:
-            error = failure.value
-            assert isinstance(error, FirstError)
-            return error.subFailure
 
-        both = gatherResults(reads, consumeErrors=True)
-        both.addErrback(firstFailure)
-        return respondWhenReady(request, both, render, unavailable)
+def readDrawPage(
+    audit: SignedDraws, serial: int, answers: AnswerCache
+) -> Deferred[bytes | None]:
+    """
+    The page of draw C{serial}, from C{answers} or made (and kept there);
+    L{None} if there is no such draw.
+
+    A record never changes once stored, nor does the one before it; but
+    the link to the next draw appears once there is one.  So a page is
+    kept under its serial and whether it links to a next draw: one that
+    does is final, and one that does not is served only while there is
+    still no next draw.
+    """
+    final = answers.get(pageKey(serial, True))
+    if final is not None:
+        return succeed(final)
+
+    def knowing(hasNext: bool) -> Deferred[bytes | None]:
+        return answers.answer(
+            pageKey(serial, hasNext), lambda: makeDrawPage(audit, serial, hasNext)
+        )
+
+    return nextExists(audit, serial).addCallback(knowing)
+
+
+def pageKey(serial: int, hasNext: bool) -> tuple[str, int, bool]:
+    """
+    The key of draw C{serial}'s page in an L{AnswerCache}.
+    """
+    return ("page", serial, hasNext)
+
+
+def nextExists(audit: SignedDraws, serial: int) -> Deferred[bool]:
+    """
+    Whether C{audit} holds a record after C{serial} (none can follow the
+    largest serial SQLite can hold).
+    """
+    if serial >= INT64_MAX:
+        return succeed(False)
+    return audit.record(serial + 1).addCallback(lambda record: record is not None)
+
+
+def makeDrawPage(
+    audit: SignedDraws, serial: int, hasNext: bool
+) -> Deferred[bytes | None]:
+    """
+    Read draw C{serial}'s record, the one before it and its drawing (if
+    it is a public drawing's), and render its page; L{None} if there is
+    no record C{serial}.
+    """
+    reads: list[Deferred[bytes | None]] = [
+        audit.record(serial - 1) if serial > 1 else succeed(None),
+        audit.record(serial),
+        audit.drawing(serial),
+    ]
+
+    def render(found: list[bytes | None]) -> bytes | None:
+        before, record, drawing = found
+        if record is None:
+            return None
+        return renderDrawPage(
+            serial,
+            pageData(
+                json.loads(record),
+                None if before is None else json.loads(before),
+                serial + 1 if hasNext else None,
+                audit.signer.publicPem,
+                audit.signer.keyId,
+                None if drawing is None else json.loads(drawing),
+            ),
+        )
+
+    # One failure is the answer: the others' are not left unhandled.
+    def firstFailure(failure: Failure) -> Failure:
+        error = failure.value
+        assert isinstance(error, FirstError)
+        return error.subFailure
+
+    return gatherResults(reads, consumeErrors=True).addCallbacks(render, firstFailure)
+
+
+def renderDrawPage(serial: int, data: dict[str, Any]) -> bytes:
+    """
+    The page of draw C{serial}, showing and verifying C{data}
+    (L{pageData}).
+    """
+    return renderPage("record.html", f"Draw #{serial}", data, footer=FOOTER)
+
+
+def signingDisabled(request: Request) -> bytes:
+    """
+    The page saying that this server signs no draws.
+    """
+    return messagePage(
+        request,
+        404,
+        "Signing is not enabled",
+        "This server does not sign draws, so it has no signed draws to "
+        "show. Its operator enables signing with --signing-key and "
+        "--audit-db.",
+        signing=False,
+    )
+
+
+def noSuchDraw(request: Request, serial: int) -> bytes:
+    """
+    The page saying that there is no draw C{serial}.
+    """
+    return messagePage(
+        request, 404, "No such draw", f"There is no draw with serial {serial}."
+    )
+
+
+def unavailable(request: Request, failure: Failure) -> bytes:
+    """
+    The page saying that the audit store could not be read: damaged (500)
+    or, for now, unavailable (503).
+    """
+    if storeDamaged(failure):
+        return messagePage(
+            request,
+            500,
+            "Record unreadable",
+            "The server's store of signed draws is damaged: this record "
+            "cannot be read.",
+        )
+    return messagePage(
+        request,
+        503,
+        "Try again later",
+        "The server's store of signed draws is unavailable just now.",
+    )
 
 
 def pageData(

@@ -28,7 +28,7 @@ from typing import Any
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
-from randnum.web.responses import ALLOWED
+from randnum.web.responses import ALLOWED, charge, setStatus
 
 #: The policy every page is served with: its own inline script and style,
 #: requests only to this server, no frames, no plugins, no base tag.
@@ -157,7 +157,7 @@ def sendPage(request: Request, code: int, body: bytes) -> bytes:
     """
     Set C{request}'s status and the page headers; return C{body}.
     """
-    request.setResponseCode(code)
+    setStatus(request, code)
     for name, value in PAGE_HEADERS.items():
         request.setHeader(name, value)
     return body
@@ -201,7 +201,16 @@ class PageResource(Resource):
     def render(self, request: Request) -> bytes | int:
         """
         Refuse other methods and paths below this one; render the rest.
+        A page made now is charged to its client by its size (one made
+        later is charged when it is written:
+        L{randnum.web.responses.respondWhenReady}).
         """
+        page = self._renderNow(request)
+        if isinstance(page, bytes):
+            charge(request, len(page))
+        return page
+
+    def _renderNow(self, request: Request) -> bytes | int:
         if request.method not in ALLOWED:
             request.setHeader(b"allow", b", ".join(ALLOWED))
             method = request.method.decode("latin-1")

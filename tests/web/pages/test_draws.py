@@ -13,9 +13,11 @@ from httpmemory import MemoryWeb
 from pagetext import get, pageData
 from signers import drawn, signingServer
 
-from randnum.query import Query
+from randnum.query import INT64_MAX, Query
 from randnum.signing.records import GENESIS
 from randnum.signing.store import AuditStore
+from randnum.web.channel import REQUEST_COST
+from randnum.web.pages.draws import DrawPage
 from randnum.web.pages.page import PAGE_HEADERS
 
 
@@ -159,3 +161,63 @@ def test_dataThatLooksLikeMarkupStaysText(tmp_path: Path) -> None:
     assert b"<script>alert(1)" not in response.body
     assert b"</script><script>" not in response.body
     assert pageData(response.body)["record"]["data"] == hostile
+
+
+def drawPage(web: MemoryWeb) -> DrawPage:
+    page = web.site.resource.children[b"draws"]
+    assert isinstance(page, DrawPage)
+    return page
+
+
+def test_theLargestSerialIsNotFound(tmp_path: Path) -> None:
+    # No record can follow it: its page asks for none (serial + 1 would
+    # overflow SQLite's integer, a 503), and says 404 as the JSON does.
+    web, _ = signedWeb(tmp_path)
+    path = f"/draws/{INT64_MAX}"
+    response = get(web, path)
+    assertPage(response, 404)
+    assert f"There is no draw with serial {INT64_MAX}.".encode() in response.body
+    assert get(web, path, "application/json").status == 404
+    assert get(web, f"/draws/{INT64_MAX + 1}").status == 400
+
+
+def test_aPageIsMadeOnceAndServedAsTheSameBytes(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    answers = drawPage(web).answers
+    first = get(web, "/draws/2")
+    second = get(web, "/draws/2")
+    assert first.body == second.body
+    assert answers.get(("page", 2, True)) == first.body
+    assert (answers.misses, len(answers)) == (1, 1)
+    assert first.headers["content-length"] == str(len(first.body))
+
+
+def test_theLinkToTheNextDrawAppearsOnceThereIsOne(tmp_path: Path) -> None:
+    web, store = signedWeb(tmp_path)
+    assert pageData(get(web, "/draws/3").body)["nextSerial"] is None
+    assert pageData(get(web, "/draws/3").body)["nextSerial"] is None
+    drawn(store, 1)
+    assert pageData(get(web, "/draws/3").body)["nextSerial"] == 4
+    answers = drawPage(web).answers
+    assert answers.get(("page", 3, True)) is not None
+
+
+def test_aPageIsChargedToItsReader(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    shares = web.server.shares
+    spend = shares.spend
+    charges: list[int] = []
+
+    def recording(key: str, cost: int) -> None:
+        charges.append(cost)
+        spend(key, cost)
+
+    shares.spend = recording  # type: ignore[method-assign]
+    made = get(web, "/draws/2")  # read and made: charged when written
+    assert charges == [REQUEST_COST, len(made.body)]
+    charges.clear()
+    again = get(web, "/draws/2")  # found made: charged with the request
+    assert charges == [REQUEST_COST + len(again.body)]
+    charges.clear()
+    verify = get(web, "/verify")  # made at once: charged with the request
+    assert charges == [REQUEST_COST + len(verify.body)]
