@@ -27,9 +27,10 @@ from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.signing.drawings import Drawing, DrawingError, drawCost, parseRequest
 from randnum.signing.store import SignedDraws
+from randnum.web.answering import respondWhenReady
 from randnum.web.answers import AnswerCache
 from randnum.web.draws import parseSerial
-from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
+from randnum.web.responses import JSONResource, jsonError, respond
 
 #: The path drawings are POSTed to.
 PATH = b"/v1/drawings"

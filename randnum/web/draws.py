@@ -15,14 +15,9 @@ from twisted.web.server import Request
 from randnum.query import INT64_MAX, QueryError, parseInteger
 from randnum.server import RandnumServer
 from randnum.signing.store import PAGE_RECORDS
+from randnum.web.answering import respondWhenReady
 from randnum.web.arguments import queryArguments
-from randnum.web.responses import (
-    JSONResource,
-    jsonBody,
-    jsonError,
-    respond,
-    respondWhenReady,
-)
+from randnum.web.responses import JSONResource, jsonBody, jsonError, respond
 
 log = Logger(namespace="randnum")
 

@@ -20,9 +20,10 @@ from randnum.query import Query, QueryError, dataText, parseParameters
 from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.tcp.answering import STREAM_ABOVE, UNAVAILABLE
+from randnum.web.answering import respondWhenReady
 from randnum.web.arguments import queryStringArguments
 from randnum.web.channel import RandnumChannel
-from randnum.web.responses import JSONResource, jsonError, respond, respondWhenReady
+from randnum.web.responses import JSONResource, jsonError, respond
 from randnum.web.streaming import StreamedBody, bodyPieces
 
 #: What C{format} may ask of a response (C{hex} and C{base64} encode bytes).

@@ -27,6 +27,7 @@ from twisted.web.server import Request
 from randnum import __version__
 from randnum.jsonrpc.resource import invokeTree
 from randnum.server import RandnumServer
+from randnum.web.answering import respondWhenReady
 from randnum.web.answers import AnswerCache
 from randnum.web.bytes import BytesResource
 from randnum.web.drawings import DrawingsResource
@@ -40,7 +41,6 @@ from randnum.web.responses import (
     jsonBody,
     jsonError,
     respond,
-    respondWhenReady,
 )
 
 

@@ -27,10 +27,10 @@ from randnum.server import RandnumServer
 from randnum.signing.drawings import MAX_BODY
 from randnum.signing.records import canonical, parseRecord, verifyRecord
 from randnum.signing.store import AuditStore
+from randnum.web.answering import ANSWER_PIECE
 from randnum.web.answers import AnswerCache
 from randnum.web.channel import REQUEST_COST, RandnumChannel
 from randnum.web.drawings import DrawingsResource
-from randnum.web.responses import ANSWER_PIECE
 from randnum.web.site import webSite
 
 

@@ -15,13 +15,13 @@ from twisted.web import http
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.test.requesthelper import DummyRequest
 
+from randnum.web.answering import respondWhenReady
 from randnum.web.responses import (
     JSONResource,
     NotFound,
     jsonBody,
     jsonError,
     respond,
-    respondWhenReady,
     setStatus,
 )
 

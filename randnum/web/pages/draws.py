@@ -20,6 +20,7 @@ from twisted.web.server import Request
 from randnum.query import INT64_MAX, QueryError
 from randnum.server import RandnumServer
 from randnum.signing.store import SignedDraws
+from randnum.web.answering import respondWhenReady
 from randnum.web.answers import AnswerCache
 from randnum.web.draws import DrawsResource, parseSerial, storeDamaged
 from randnum.web.pages.negotiation import prefersHTML
@@ -30,7 +31,6 @@ from randnum.web.pages.page import (
     renderPage,
     sendPage,
 )
-from randnum.web.responses import respondWhenReady
 
 #: The foot of a draw's page.
 FOOTER = (

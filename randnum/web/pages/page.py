@@ -28,7 +28,8 @@ from typing import Any
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
-from randnum.web.responses import ALLOWED, charge, setStatus
+from randnum.web.answering import charge
+from randnum.web.responses import ALLOWED, setStatus
 
 #: The policy every page is served with: its own inline script and style,
 #: requests only to this server, no frames, no plugins, no base tag.
@@ -203,7 +204,7 @@ class PageResource(Resource):
         Refuse other methods and paths below this one; render the rest.
         A page made now is charged to its client by its size (one made
         later is charged when it is written:
-        L{randnum.web.responses.respondWhenReady}).
+        L{randnum.web.answering.respondWhenReady}).
         """
         page = self._renderNow(request)
         if isinstance(page, bytes):
