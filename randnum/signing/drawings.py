@@ -215,7 +215,7 @@ def _checkCount(count: int) -> None:
     if count == 0:
         raise DrawingError("there are no entrants")
     if count > MAX_ENTRANTS:
-        raise DrawingError(f"there are more than {MAX_ENTRANTS} entrants")
+        raise DrawingError(f"there are more than {MAX_ENTRANTS:,} entrants")
 
 
 def entrantsFromText(text: str) -> tuple[str, ...]:

@@ -66,7 +66,7 @@ def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
             "a\n" + "b" * (MAX_ENTRANT + 1),
             f"line 2 is longer than {MAX_ENTRANT} characters",
         ),
-        ("a\n" * (MAX_ENTRANTS + 1), f"there are more than {MAX_ENTRANTS} entrants"),
+        ("a\n" * (MAX_ENTRANTS + 1), f"there are more than {MAX_ENTRANTS:,} entrants"),
     ],
 )
 def test_badTextIsRefusedNamingTheLine(text: str, reason: str) -> None:

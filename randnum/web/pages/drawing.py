@@ -39,8 +39,7 @@ class DrawingFormPage(PageResource):
     """
 
     def __init__(self, server: RandnumServer) -> None:
-        super().__init__()
-        self.randnum = server
+        super().__init__(server)
 
     def render_GET(self, request: Request) -> bytes:
         """

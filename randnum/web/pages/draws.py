@@ -54,8 +54,7 @@ class DrawPage(PageResource):
         @param answers: where the pages made are kept (a cache of this
             page's own unless given).
         """
-        super().__init__()
-        self.randnum = server
+        super().__init__(server)
         self.api = DrawsResource(server)
         self.answers = AnswerCache() if answers is None else answers
 
@@ -99,10 +98,20 @@ def pageSerial(request: Request) -> int | bytes:
     path = request.postpath or []
     if len(path) != 1 or not path[0]:
         return notFound(request)
+    text = path[0].decode("latin-1")
     try:
-        serial = parseSerial("serial", path[0].decode("latin-1"))
-    except QueryError as error:
-        return messagePage(request, 400, "Not a serial", f"{error.reason}.")
+        serial = parseSerial("serial", text)
+    except QueryError:
+        if text.isascii() and text.isdigit():
+            return noSuchDraw(request, int(text))  # beyond any store's serials
+        shown = text[:40]
+        return messagePage(
+            request,
+            400,
+            "Not a serial",
+            f"\u201c{shown}\u201d is not a serial: the serial of a draw is a "
+            "whole number, as in /draws/12.",
+        )
     if serial < 1:
         return noSuchDraw(request, serial)
     return serial
@@ -194,7 +203,9 @@ def renderDrawPage(serial: int, data: dict[str, Any]) -> bytes:
     The page of draw C{serial}, showing and verifying C{data}
     (L{pageData}).
     """
-    return renderPage("record.html", f"Draw #{serial}", data, footer=FOOTER)
+    return renderPage(
+        "record.html", f"Draw #{serial}", data, {"serial": str(serial)}, FOOTER
+    )
 
 
 def signingDisabled(request: Request) -> bytes:

@@ -28,6 +28,7 @@ from typing import Any
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
+from randnum.server import RandnumServer
 from randnum.web.answering import charge
 from randnum.web.responses import ALLOWED, setStatus
 
@@ -106,6 +107,10 @@ VERIFIES_HERE = (
 )
 
 
+#: The foot of a page that only says something.
+SAYS_ONLY = "randnum: random numbers, and signed draws anyone can check."
+
+
 def renderPage(
     template: str,
     title: str,
@@ -113,6 +118,7 @@ def renderPage(
     text: Mapping[str, str] | None = None,
     footer: str = VERIFIES_HERE,
     signing: bool = True,
+    verifier: bool = True,
 ) -> bytes:
     """
     The page made of C{assets/TEMPLATE}: its body in the layout, the
@@ -125,8 +131,10 @@ def renderPage(
     @param footer: plain text for the page's foot.
     @param signing: whether the server signs: without signing, the
         navigation has no link to C{/draw}, which could not run a drawing.
+    @param verifier: whether the page needs the verifier's script (a page
+        that only says something does not: 43 KB less).
     """
-    script = asset("verify.js")
+    script = asset("verify.js") if verifier else ""
     # Inlined, the script must not end its own element.
     assert "</script" not in script.lower()
     page = fill(
@@ -180,7 +188,9 @@ def messagePage(
             title,
             {},
             {"title": title, "message": message},
+            footer=SAYS_ONLY,
             signing=signing,
+            verifier=False,
         ),
     )
 
@@ -196,8 +206,16 @@ class PageResource(Resource):
     #: Whether the page reads the rest of the path itself.
     takesPath = False
 
-    def __init__(self) -> None:
+    def __init__(self, server: RandnumServer) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        self.randnum = server
+
+    @property
+    def signing(self) -> bool:
+        """
+        Whether the server signs draws (its pages' navigation says so).
+        """
+        return self.randnum.audit is not None
 
     def render(self, request: Request) -> bytes | int:
         """
@@ -216,10 +234,14 @@ class PageResource(Resource):
             request.setHeader(b"allow", b", ".join(ALLOWED))
             method = request.method.decode("latin-1")
             return messagePage(
-                request, 405, "Method not allowed", f"{method} is not allowed here."
+                request,
+                405,
+                "Method not allowed",
+                f"{method} is not allowed here.",
+                self.signing,
             )
         if request.postpath and not self.takesPath:
-            return notFound(request)
+            return notFound(request, self.signing)
         if request.method == b"HEAD":
             return self.render_HEAD(request)
         return self.render_GET(request)
@@ -238,7 +260,7 @@ class PageResource(Resource):
         """
         By default, nothing is here.
         """
-        return notFound(request)
+        return notFound(request, self.signing)
 
     def getChild(self, path: bytes, request: Request) -> IResource:
         """
@@ -247,8 +269,10 @@ class PageResource(Resource):
         return self
 
 
-def notFound(request: Request) -> bytes:
+def notFound(request: Request, signing: bool = True) -> bytes:
     """
     The page for a path with nothing at it.
+
+    @param signing: as L{renderPage}'s.
     """
-    return messagePage(request, 404, "Not found", "There is no page here.")
+    return messagePage(request, 404, "Not found", "There is no page here.", signing)

@@ -19,8 +19,7 @@ class VerifyPage(PageResource):
     """
 
     def __init__(self, server: RandnumServer) -> None:
-        super().__init__()
-        self.randnum = server
+        super().__init__(server)
 
     def render_GET(self, request: Request) -> bytes:
         """

@@ -40,6 +40,29 @@ def browser() -> Iterator[Any]:
     """
     A headless Chromium (a Selenium C{WebDriver}), for the whole session.
     """
+    chrome = _chromium()
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture(scope="session")
+def browserWithoutScripts() -> Iterator[Any]:
+    """
+    A headless Chromium with JavaScript turned off, as a visitor may have.
+    """
+    chrome = _chromium({"profile.managed_default_content_settings.javascript": 2})
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def _chromium(preferences: dict[str, Any] | None = None) -> Any:
+    """
+    Start a headless Chromium, with these preferences.
+    """
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -52,6 +75,8 @@ def browser() -> Iterator[Any]:
     assert binary is not None and driver is not None
     options = webdriver.ChromeOptions()
     options.binary_location = binary
+    if preferences:
+        options.add_experimental_option("prefs", preferences)
     for argument in (
         "--headless=new",
         # Root, in a container: Chromium's sandbox needs namespaces it
@@ -66,10 +91,7 @@ def browser() -> Iterator[Any]:
     chrome = webdriver.Chrome(options=options, service=Service(driver))
     chrome.set_script_timeout(120)
     chrome.set_page_load_timeout(60)
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
+    return chrome
 
 
 @pytest.fixture(scope="session")

@@ -282,7 +282,7 @@ def test_theVerifiersAgreeOnEveryRecord(verifierPage: Any, tmp_path: Path) -> No
                 "signing, or signed by another key"
             ]
         if c["why"] == "wrong key":
-            assert got["reasons"][0].startswith("signed by key ")
+            assert got["reasons"][0].startswith("the record names key ")
 
 
 def _newKey(tmp_path: Path) -> Path:

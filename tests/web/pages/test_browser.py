@@ -92,7 +92,33 @@ def test_aGenuineRecordIsValid(
     assert reasons == ["It links to the record before it (its prev matches)."]
     facts = browser.find_element("id", "record-facts").text
     assert DATA in facts
+    # Whose key it was checked with: the server's, as filled in.
+    keyLine = browser.find_element("css selector", "#verdict .key-line").text
+    assert keyLine == f"Checked with this server's key {signing.keyId}"
     screenshots.save(browser, "verify-valid")
+
+
+def test_theVerdictSaysWhoseKeyItWasCheckedWith(
+    browser: Any, signing: Signing, tmp_path: Path
+) -> None:
+    other = Signer.fromFile(_otherKey(tmp_path))
+    forged = dict(json.loads(signedDraws(signing, 1)[0]), key=other.keyId)
+    forged["signature"] = base64.b64encode(other.sign(signedBytes(forged))).decode()
+    browser.get(f"{signing.url}/verify")
+    verifyPasted(browser, json.dumps(forged), other.publicPem)
+    result, _, text = verdict(browser)
+    assert result == "valid", text
+    keyLine = browser.find_element("css selector", "#verdict .key-line").text
+    assert keyLine == f"Checked with the key you gave, {other.keyId}"
+    # A draw's own page brought its key: the visitor is told to compare it.
+    browser.get(f"{signing.url}/draws/1")
+    result, _, text = verdict(browser)
+    assert result == "valid", text
+    keyLine = browser.find_element("css selector", "#verdict .key-line").text
+    assert keyLine == (
+        f"Checked with this server's key {signing.keyId}. To know it is the "
+        "organiser's key, compare this id with the one they published."
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +171,7 @@ def test_aWrongKeyIsNamed(browser: Any, signing: Signing, tmp_path: Path) -> Non
     result, reasons, text = verdict(browser)
     assert result == "invalid", text
     assert reasons == [
-        f"signed by key {signing.keyId}, but you trust key {other.keyId}"
+        f"the record names key {signing.keyId}, but the key given is {other.keyId}"
     ]
 
 

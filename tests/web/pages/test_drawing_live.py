@@ -423,9 +423,10 @@ def test_invisibleCharactersAreNamed(
     [
         (
             400,
-            '{"error": "line 2 is longer than 200 characters"}',
+            "",
             {},
-            "The server refused the drawing: line 3 is longer than 200 characters.",
+            "The server refused the drawing: the entrant list is 609001 bytes as "
+            "JSON: at most 524288 (512 KiB).",
         ),
         (
             429,
@@ -457,8 +458,12 @@ def test_theServersRefusalIsSaidPlainly(
     browser.get(signing.url + "/draw")
     browser.find_element(By.ID, "entrants").send_keys("one\ntwo")
     if status == 400:
-        # The server's own refusal, for real.
-        browser.find_element(By.ID, "entrants").send_keys("\n" + "n" * 201)
+        # The server's own refusal, for real: a list larger than it keeps.
+        browser.execute_script(
+            "var e = document.getElementById('entrants'); e.value = arguments[0];"
+            "e.dispatchEvent(new Event('input'));",
+            "\n".join(f"{i:04d}" + "n" * 196 for i in range(3000)),
+        )
     else:
         # What a proxy in front, or the rate limit, answers: stood in for.
         browser.execute_script(
@@ -476,3 +481,33 @@ def test_theServersRefusalIsSaidPlainly(
     WebDriverWait(browser, 30).until(lambda _: error.text)
     assert error.text == said
     assert browser.find_element(By.ID, "draw-button").text == "Draw the winners"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "Ada\n" + "\U0001f3b2" * 201 + "\nBob",
+            "Line 2 is longer than 200 characters: shorten that name.",
+        ),
+        (
+            "\n".join(f"entrant {i}" for i in range(10_001)),
+            "That is more than 10,000 entrants, the most one drawing takes.",
+        ),
+    ],
+)
+def test_theFormSaysWhatTheServerWouldRefuse(
+    browser: Any, signing: Signing, text: str, said: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(signing.url + "/draw")
+    browser.execute_script(
+        "var e = document.getElementById('entrants'); e.value = arguments[0];"
+        "e.dispatchEvent(new Event('input'));",
+        text,
+    )
+    assert browser.find_element(By.ID, "entrant-count").text.endswith(said)
+    browser.find_element(By.ID, "draw-button").click()
+    assert browser.find_element(By.ID, "drawing-error").text == said
+    assert drawingsRun(signing.url) == 0

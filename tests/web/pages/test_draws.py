@@ -96,8 +96,17 @@ def test_theJSONAsBefore(tmp_path: Path) -> None:
     [
         ("/draws/9", 404, b"There is no draw with serial 9."),
         ("/draws/0", 404, b"There is no draw with serial 0."),
-        ("/draws/x", 400, b"serial must be an integer."),
-        ("/draws/99999999999999999999", 400, b"serial must be at most"),
+        (
+            "/draws/x",
+            400,
+            "\u201cx\u201d is not a serial: the serial of a draw is a "
+            "whole number, as in /draws/12.".encode(),
+        ),
+        (
+            "/draws/99999999999999999999",
+            404,
+            b"There is no draw with serial 99999999999999999999.",
+        ),
         ("/draws", 404, b"There is no page here."),
         ("/draws/", 404, b"There is no page here."),
         ("/draws/1/2", 404, b"There is no page here."),
@@ -113,11 +122,26 @@ def test_noSuchDrawIsAPage(
     assert b"page-data" in response.body
 
 
+def test_aPageThatOnlySaysSomethingCarriesNoVerifier(tmp_path: Path) -> None:
+    web, _ = signedWeb(tmp_path)
+    response = get(web, "/draws/9")
+    assertPage(response, 404)
+    assert b"randnumVerify" not in response.body
+    assert b"Every check on this page" not in response.body
+    assert len(response.body) < 20_000
+    page = get(web, "/draws/1")
+    assert b"randnumVerify" in page.body
+
+
 def test_withoutSigning() -> None:
     web = MemoryWeb()
     response = get(web, "/draws/1")
     assertPage(response, 404)
     assert b"Signing is not enabled" in response.body
+    assert b'href="/draw"' not in response.body
+    # Nor on any page of a server that does not sign.
+    for path in ("/verify/", "/verify/x", "/draw/x"):
+        assert b'href="/draw"' not in get(web, path).body, path
     assert get(web, "/draws/1", "application/json").json() == {
         "error": "signing is not enabled"
     }
@@ -178,7 +202,7 @@ def test_theLargestSerialIsNotFound(tmp_path: Path) -> None:
     assertPage(response, 404)
     assert f"There is no draw with serial {INT64_MAX}.".encode() in response.body
     assert get(web, path, "application/json").status == 404
-    assert get(web, f"/draws/{INT64_MAX + 1}").status == 400
+    assert get(web, f"/draws/{INT64_MAX + 1}").status == 404
 
 
 def test_aPageIsMadeOnceAndServedAsTheSameBytes(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_inputMistakesAreSaidPlainly(
         assert (name, result, mistake(browser)) == (name, "error", named), words
         assert words.startswith("Nothing was checked"), (name, words)
         # What to paste instead, always; a parser's words, never.
-        assert any("Paste a signed draw's record here" in r for r in reasons), name
+        assert any("paste a signed draw's record" in r for r in reasons), name
         assert not any(word in words for word in PARSER_WORDS), (name, words)
         # Nothing was checked, so no record is shown.
         assert not browser.find_element("id", "record-view").is_displayed()

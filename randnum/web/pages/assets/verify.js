@@ -264,7 +264,8 @@
               "it was changed after signing"];
     }
     if (record.key !== trusted.keyId) {
-      return ["signed by key " + String(record.key) + ", but you trust key " + trusted.keyId];
+      return ["the record names key " + String(record.key) + ", but the key given is " +
+              trusted.keyId];
     }
     var signature = base64Bytes(record.signature);
     var good = signature !== null && await subtle().verify(
@@ -391,7 +392,7 @@
     }
     box.textContent = "";
     var headings = {
-      valid: "Valid: signed by the key you trust, and not changed since",
+      valid: "Valid: signed with the key named below, and not changed since",
       invalid: "Invalid: this record does not verify",
       checking: "Checking…",
       unchecked: "Not checked: this browser cannot check signatures here",
@@ -423,8 +424,13 @@
       box.appendChild(list);
     }
     if (result.keyId) {
-      var key = element("p", "Key you trust: ", "key-line");
+      // Whose key it is, as far as this page knows: a verdict is only as
+      // good as the key it was checked with.
+      var key = element("p", result.keyLabel || "Checked with key ", "key-line");
       key.appendChild(element("code", result.keyId));
+      if (result.keyNote) {
+        key.appendChild(document.createTextNode(result.keyNote));
+      }
       box.appendChild(key);
     }
   }
@@ -503,8 +509,9 @@
 
   var PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
   var PUBLIC_KEY = /-----BEGIN PUBLIC KEY-----/;
-  var PASTE_RECORD = "Paste a signed draw's record here: the JSON text a signed draw " +
-    "gave, from its first { to its last } (GET /v1/draws/SERIAL gives it too).";
+  var PASTE_RECORD = "In the first box, \u201cRecord (JSON)\u201d, paste a signed draw's " +
+    "record: the JSON text a signed draw gave, from its first { to its last } " +
+    "(GET /v1/draws/SERIAL gives it too).";
 
   /* Whether `text` holds a private key (of any kind, PEM or OpenSSH). */
   function isPrivateKey(text) {
@@ -566,7 +573,7 @@
     var parsed = parseJSON(trimmed);
     if (parsed === null && PUBLIC_KEY.test(trimmed)) {
       return mistake("public-key", "Nothing was checked: that is a public key, not a record",
-                     ["It goes in the box below, \u201cPublic key you trust\u201d.",
+                     ["It goes in the second box, \u201cPublic key you trust (PEM)\u201d.",
                       PASTE_RECORD]);
     }
     if (parsed === null && /^(https?:\/\/|www\.|\/(verify|draws?)\b)\S*$/i.test(trimmed)) {
@@ -632,8 +639,8 @@
     }
     if (typeof value.publicKey === "string" && !hasAny(value, ["serial", "signature"])) {
       return mistake("key-answer", "Nothing was checked: that is the server's key, not a record", [
-        "It is what /v1/key answers: its publicKey goes in the box below, " +
-        "\u201cPublic key you trust\u201d.",
+        "It is what /v1/key answers: its publicKey goes in the second box, " +
+        "\u201cPublic key you trust (PEM)\u201d.",
         PASTE_RECORD
       ]);
     }
@@ -654,7 +661,8 @@
    */
   function readKey(text) {
     var trimmed = String(text).trim();
-    var toPaste = "Paste the public key you trust, from -----BEGIN PUBLIC KEY----- to " +
+    var toPaste = "In the second box, \u201cPublic key you trust (PEM)\u201d, paste the " +
+      "public key you trust, from -----BEGIN PUBLIC KEY----- to " +
       "-----END PUBLIC KEY-----: a server that signs gives it as publicKey at /v1/key.";
     if (isPrivateKey(trimmed)) {
       return { mistake: "private-key" };
