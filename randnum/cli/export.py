@@ -70,6 +70,10 @@ class ExportOptions(CommandOptions):
             raise usage.UsageError(str(error)) from None
         # Opened last: a usage error above leaves no empty file behind.
         self["drawingsFile"] = None
+        if self["drawings"] == "-":
+            raise usage.UsageError(
+                "--drawings needs a file: the records go to standard output"
+            )
         if self["drawings"]:
             try:
                 self["drawingsFile"] = open(self["drawings"], "wb")

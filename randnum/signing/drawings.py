@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -358,3 +359,46 @@ def matchData(data: object) -> tuple[int, str, str | None] | None:
     if found is None:
         return None
     return int(found[1]), found[2], found[3]
+
+
+def checkAnswer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    The record of a drawing's answer (C{GET /v1/drawings/SERIAL}, or a line
+    of C{randnum export --drawings}), once its entrants, title and winners
+    are checked against it: the list is the one its C{data} binds (count
+    and SHA-256), and each winner is the entrant its value numbers.  The
+    record's own signature is for its verifier to check.
+
+    @raise DrawingError: saying what does not match.
+    """
+    record = answer.get("record")
+    entrants = answer.get("entrants")
+    if not isinstance(record, dict) or not isinstance(entrants, list):
+        raise DrawingError("not a drawing's answer: it has no record and entrants")
+    bound = matchData(record.get("data"))
+    if bound is None:
+        raise DrawingError("the record is not a drawing's (its data binds no list)")
+    count, digest, title = bound
+    if not all(isinstance(name, str) for name in entrants):
+        raise DrawingError("the drawing's entrants are not all strings")
+    drawing = Drawing(tuple(entrants), title)
+    if len(entrants) != count or drawing.digest != digest:
+        raise DrawingError(
+            "the drawing's entrant list is not the one its record was signed for "
+            f"({len(entrants)} entrants, sha256 {drawing.digest[:16]}..., where "
+            f"the record says {count} and {digest[:16]}...)"
+        )
+    if answer.get("title") != title:
+        raise DrawingError(
+            "the drawing's title is not the one its record was signed for"
+        )
+    values = record.get("values")
+    if not isinstance(values, list) or not all(
+        type(value) is int and 1 <= value <= count for value in values
+    ):
+        raise DrawingError("the record's values do not number the drawing's entrants")
+    if answer.get("winners") != drawing.winners(values):
+        raise DrawingError(
+            "the drawing's winners are not the entrants its record's values number"
+        )
+    return record

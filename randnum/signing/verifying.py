@@ -17,6 +17,7 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from randnum.client.webface import FetchError, Refused, WebFace
+from randnum.signing.drawings import DrawingError, checkAnswer
 from randnum.signing.keys import KeyFileError, parsePublicPem
 from randnum.signing.records import (
     ChainReport,
@@ -43,7 +44,10 @@ def readRecords(
     lines: Iterable[str | bytes], name: str = "-"
 ) -> Iterator[dict[str, Any]]:
     """
-    The records in JSON lines (blank lines skipped) read from C{name}.
+    The records in JSON lines (blank lines skipped) read from C{name}: a
+    line may also be a public drawing's answer (C{randnum export
+    --drawings}), whose record is taken once its entrants and winners are
+    checked against it (L{randnum.signing.drawings.checkAnswer}).
 
     @raise NotARecord: for a line that is not a record, naming C{name} and
         the line.
@@ -52,7 +56,18 @@ def readRecords(
         if not line.strip():
             continue
         try:
+            answer = _drawingAnswer(line)
+            if answer is not None:
+                yield parseRecord(json.dumps(checkAnswer(answer)))
+                continue
             yield parseRecord(line)
+        except DrawingError as error:
+            raise RecordError(
+                answer.get("serial") if answer else None,
+                f"{name}, line {number}: a drawing whose {error.reason[4:]}"
+                if error.reason.startswith("its ")
+                else f"{name}, line {number}: {error.reason}",
+            ) from None
         except NotARecord as error:
             lacking = f": no {', '.join(error.missing)}" if error.missing else ""
             hint = (
@@ -70,6 +85,23 @@ def readRecords(
             raise RecordError(
                 error.serial, f"{name}, line {number}: {error.reason}"
             ) from None
+
+
+def _drawingAnswer(line: str | bytes) -> dict[str, Any] | None:
+    """
+    The drawing's answer a line holds (C{GET /v1/drawings/SERIAL}, as
+    C{randnum export --drawings} writes them), or L{None} for another line.
+    """
+    text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+    if '"entrants"' not in text or '"record"' not in text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and "record" in value and "entrants" in value:
+        return value
+    return None
 
 
 def readFiles(names: Iterable[str], stdin: IO[bytes]) -> Iterator[dict[str, Any]]:

@@ -33,6 +33,8 @@ from randnum.web.bytes import BytesResource
 from randnum.web.drawings import DrawingsResource
 from randnum.web.draws import DrawsResource, KeyResource
 from randnum.web.pages import putPages
+from randnum.web.pages.index import indexPage
+from randnum.web.pages.negotiation import prefersHTML
 from randnum.web.pollen import PATH, PollenResource
 from randnum.web.random import RandomResource
 from randnum.web.responses import (
@@ -98,8 +100,12 @@ class MetricsResource(JSONResource):
 
 class IndexResource(JSONResource):
     """
-    C{/}: what is served here, for whoever looks.
+    C{/}: what is served here, for whoever looks (a page, for a browser).
     """
+
+    def __init__(self, server: RandnumServer) -> None:
+        super().__init__()
+        self.randnum = server
 
     def getChild(self, path: bytes, request: Request) -> IResource:
         """
@@ -109,8 +115,13 @@ class IndexResource(JSONResource):
 
     def render_GET(self, request: Request) -> bytes:
         """
-        The service's name, version and paths.
+        The service's name, version, paths and pages; a browser gets a
+        page with links to the pages.
         """
+        # One answer for browsers, another for programs: caches must ask.
+        request.setHeader(b"vary", b"Accept")
+        if prefersHTML(request):
+            return indexPage(request, self.randnum)
         return respond(
             request,
             200,
@@ -127,6 +138,7 @@ class IndexResource(JSONResource):
                         "/healthz",
                         "/metrics",
                     ],
+                    "pages": ["/verify", "/draws/SERIAL", "/draw"],
                 }
             ),
         )
@@ -145,7 +157,7 @@ def resourceTree(
         made (one cache for the tree unless given).
     """
     answers = AnswerCache() if answers is None else answers
-    root = IndexResource()
+    root = IndexResource(server)
     version = JSONResource()
     version.putChild(b"random", RandomResource(server))
     version.putChild(b"bytes", BytesResource(server))

@@ -116,6 +116,35 @@ def test_drawingsAreExportedWithTheirEntrants(
     lines = Path("drawings.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == [drawing]
     assert drawing["serial"] == 6
+    # The archive verifies, the drawings' lists with it.
+    Path("draws.jsonl").write_text(ran.out)
+    both = randnum(
+        "verify", "--key", "signing.pem.pub", "draws.jsonl", "drawings.jsonl"
+    )
+    assert both == Ran(
+        0, f"6 records verified (key {signing.keyId[:16]}: serials 1..6)\n", ""
+    )
+    drawing["entrants"][0] = "Eve"
+    Path("changed.jsonl").write_text(json.dumps(drawing) + "\n")
+    changed = randnum("verify", "--key", "signing.pem.pub", "changed.jsonl")
+    assert (changed.status, changed.out) == (1, "")
+    assert (
+        changed.err
+        == (
+            "randnum: serial 6: changed.jsonl, line 1: the drawing's entrant list is "
+            "not the one its record was signed for (3 entrants, sha256 "
+        )
+        + changed.err.split("sha256 ", 1)[1]
+    )
+
+
+def test_drawingsGoToAFileNotStandardOutput(randnum: Randnum) -> None:
+    ran = randnum("export", "--url", "http://x", "--drawings", "-")
+    assert (ran.status, ran.out) == (2, "")
+    assert ran.err.startswith(
+        "randnum: --drawings needs a file: the records go to standard output\n"
+    )
+    assert not Path("-").exists()
 
 
 def test_aDrawingsFileThatCannotBeWrittenIsAUsageError(randnum: Randnum) -> None:

@@ -9,7 +9,9 @@ import hashlib
 import json
 import sqlite3
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,6 +30,7 @@ from randnum.signing.drawings import (
     MAX_TITLE,
     Drawing,
     DrawingError,
+    checkAnswer,
     checkTitle,
     drawCost,
     entrantsFromList,
@@ -37,6 +40,7 @@ from randnum.signing.drawings import (
 )
 from randnum.signing.records import parseRecord, verifyRecord
 from randnum.signing.store import RECORD_OVERHEAD, AuditStore
+from randnum.web.drawings import drawingAnswer
 
 
 def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
@@ -426,3 +430,65 @@ def test_theSizeLimitCountsTheEntrants(tmp_path: Path) -> None:
     clock.advance(0)
     pool.runAll()
     assert len(lines) == 1
+
+
+# A drawing's answer, checked against its record.
+
+
+def _answer(tmp_path: Path) -> dict[str, Any]:
+    clock = Clock()
+    store, pool = makeStore(tmp_path, clock)
+    drawing = Drawing(("Ada", "Bob", "Cy", "Di"), "Raffle")
+    lines = drawOne(store, drawing, 2)
+    clock.advance(0)
+    pool.runAll()
+    answer: dict[str, Any] = json.loads(drawingAnswer(lines[0], drawing.stored()))
+    return answer
+
+
+def test_aGenuineAnswerGivesItsRecord(tmp_path: Path) -> None:
+    answer = _answer(tmp_path)
+    assert checkAnswer(answer) == answer["record"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda a: a["entrants"].__setitem__(0, "Eve"),
+            "the drawing's entrant list is not the one its record was signed for",
+        ),
+        (
+            lambda a: a["entrants"].append("Eve"),
+            "the drawing's entrant list is not the one its record was signed for",
+        ),
+        (
+            lambda a: a.__setitem__("title", "Other"),
+            "the drawing's title is not the one its record was signed for",
+        ),
+        (
+            lambda a: a["winners"].reverse(),
+            "the drawing's winners are not the entrants its record's values number",
+        ),
+        (
+            lambda a: a["record"]["values"].__setitem__(0, 9),
+            "the record's values do not number the drawing's entrants",
+        ),
+        (
+            lambda a: a["record"].__setitem__("data", "raffle"),
+            "the record is not a drawing's (its data binds no list)",
+        ),
+        (
+            lambda a: a.pop("entrants"),
+            "not a drawing's answer: it has no record and entrants",
+        ),
+    ],
+)
+def test_aChangedAnswerIsRefused(
+    tmp_path: Path, change: Callable[[dict[str, Any]], object], reason: str
+) -> None:
+    answer = _answer(tmp_path)
+    change(answer)
+    with pytest.raises(DrawingError) as raised:
+        checkAnswer(answer)
+    assert raised.value.reason.startswith(reason)

@@ -66,6 +66,7 @@ def test_healthAndIndex(web: MemoryWeb) -> None:
         "/healthz",
         "/metrics",
     ]
+    assert index["pages"] == ["/verify", "/draws/SERIAL", "/draw"]
 
 
 def metrics(web: MemoryWeb) -> Samples:
