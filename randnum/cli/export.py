@@ -39,7 +39,7 @@ class ExportOptions(CommandOptions):
         "to FILE too, as JSON lines, since a drawing's record holds only the "
         "list's digest. Exit status: 0 written, 1 "
         "the server refused (signing is not enabled), 2 usage error, 3 the "
-        "server cannot be asked."
+        "server cannot be asked, or the export cannot be written (a full disk)."
     )
     optParameters: ClassVar[list[list[str | None]]] = [
         ["url", None, None, "The signing server's HTTP face."],
@@ -97,13 +97,21 @@ def export(options: ExportOptions) -> int:
             if drawings and serial is not None:
                 answer = server.get(f"/v1/drawings/{serial}")
                 drawings.write(answer.rstrip(b"\n") + b"\n")
+        if drawings is not None:
+            drawings.close()  # a full disk may say so only now
     except Refused as error:
         fail(EXIT_REFUSED, str(error))
     except FetchError as error:
         fail(EXIT_UNREACHABLE, str(error))
+    except OSError as error:
+        # The drawings file (or stdout) could not be written: a full disk.
+        fail(EXIT_UNREACHABLE, f"cannot write the export: {error.strerror}")
     finally:
-        if drawings is not None:
-            drawings.close()
+        if drawings is not None and not drawings.closed:
+            try:
+                drawings.close()
+            except OSError:
+                pass  # already said above
     out.flush()
     return EXIT_OK
 

@@ -288,7 +288,14 @@ def checkTitle(title: object) -> str | None:
     if len(title) > MAX_TITLE:
         raise DrawingError(f"title must be at most {MAX_TITLE} characters")
     if not title.isprintable():
-        raise DrawingError("title must be printable characters (no line breaks)")
+        # The record's data holds printable characters only: name the one
+        # that is not (a no-break space looks like any other).
+        bad = next(char for char in title if not char.isprintable())
+        raise DrawingError(
+            f"the title holds {_described(bad)}, which a title may not hold: "
+            "no tabs or line breaks, no spaces but the plain one, no "
+            "invisible characters"
+        )
     return title
 
 

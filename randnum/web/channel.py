@@ -35,6 +35,10 @@ REQUESTS_PER_TURN = 16
 #: twisted.web would never see the line end at all.
 _BAD_HEAD = re.compile(rb"(?<!\r)\n|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+#: What can never be in one line of a request head, its CR LF taken off:
+#: a line feed, or another control character (tab aside).
+_BAD_LINE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
 #: A whole plain request head: C{GET /v1/random} in HTTP/1.1, each header
 #: field a token, a colon and a value of visible ASCII, spaces and tabs
 #: (linear to match: no two ways to read a line), at most 32 of them (see
@@ -277,9 +281,16 @@ class RandnumChannel(HTTPChannel):
 
     def lineReceived(self, line: bytes) -> None:
         """
-        Count the lines of the head, so that an overlong one can be named.
+        Count the lines of the head, so that an overlong one can be named;
+        refuse a line that cannot be in a head (L{_badHead} sees only the
+        first head of a read: a head pipelined behind it is read from
+        twisted.web's buffer, line by line, without passing through
+        L{dataReceived}).
         """
         self._headLines += 1
+        if _BAD_LINE.search(line) is not None:
+            self._refuseHead(400, "malformed request head")
+            return
         super().lineReceived(line)  # type: ignore[no-untyped-call]
 
     def lineLengthExceeded(self, line: bytes) -> None:
@@ -293,8 +304,16 @@ class RandnumChannel(HTTPChannel):
             self._refuseHead(431, "header line too long")
 
     def _respondToBadRequestAndDisconnect(self) -> None:
-        # twisted.web's answer to a head over its total size: a bare 400.
-        self._refuseHead(431, "request head too large")
+        # twisted.web's answer to a head it cannot take: a bare 400, for a
+        # head over its size or header count, and for a malformed one (a
+        # header without a colon, a bad name or value, a bad request line).
+        if (
+            self._receivedHeaderSize > self.totalHeadersSize
+            or self._receivedHeaderCount > self.maxHeaders
+        ):
+            self._refuseHead(431, "request head too large")
+        else:
+            self._refuseHead(400, "malformed request head")
 
     def _refuseHead(self, code: int, reason: str) -> None:
         """
@@ -358,6 +377,10 @@ class RandnumChannel(HTTPChannel):
             b"Content-Length: %d\r\nCache-Control: no-store\r\n"
             b"Connection: close\r\n\r\n%s" % (code, phrase, extra, len(body), body)
         )
+        # Nothing more is read: a body that comes in a later read (TLS
+        # hands over each record as it is decrypted, even after the close
+        # has begun) is not fed to a request that has no content.
+        self._refused = True
         self.server.reject(
             self.server.http,
             "bodiesRefused",

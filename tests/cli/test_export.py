@@ -154,3 +154,16 @@ def test_aDrawingsFileThatCannotBeWrittenIsAUsageError(randnum: Randnum) -> None
         "randnum: --drawings: cannot write '/nonexistent/d.jsonl': "
         "No such file or directory\n"
     )
+
+
+def test_anExportThatCannotBeWrittenIsSaid(randnum: Randnum, signing: Signing) -> None:
+    body = json.dumps({"entrants": ["Ada", "Grace"], "winners": 1}).encode()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            signing.url + "/v1/drawings", body, {"Content-Type": "application/json"}
+        ),
+        timeout=10,
+    ).read()
+    ran = randnum("export", "--url", signing.url, "--drawings", "/dev/full")
+    assert ran.status == 3
+    assert ran.err == "randnum: cannot write the export: No space left on device\n"

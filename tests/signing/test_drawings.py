@@ -42,6 +42,12 @@ from randnum.signing.records import parseRecord, verifyRecord
 from randnum.signing.store import RECORD_OVERHEAD, AuditStore
 from randnum.web.drawings import drawingAnswer
 
+#: What a refused title's reason says of the rule.
+TITLE_RULE = (
+    "which a title may not hold: no tabs or line breaks, no spaces but the "
+    "plain one, no invisible characters"
+)
+
 
 def test_entrantsOneALineStrippedEmptyLinesDropped() -> None:
     text = "  Ada Lovelace \r\n\n\tAlan Turing\t\n   \nGrace\tHopper\rLast"
@@ -235,7 +241,15 @@ def test_theLongestDataFitsARecord() -> None:
     [
         (1, "title must be a string"),
         ("t" * (MAX_TITLE + 1), f"title must be at most {MAX_TITLE} characters"),
-        ("a\nb", "title must be printable characters (no line breaks)"),
+        ("a\nb", f"the title holds U+000A, {TITLE_RULE}"),
+        (
+            "Tirage du 14 juillet\u00a0: lot 1",
+            f"the title holds U+00A0 NO-BREAK SPACE, {TITLE_RULE}",
+        ),
+        (
+            "\u62bd\u9078\u3000\u7b2c1\u56de",
+            f"the title holds U+3000 IDEOGRAPHIC SPACE, {TITLE_RULE}",
+        ),
     ],
 )
 def test_badTitlesAreRefused(title: object, reason: str) -> None:

@@ -102,3 +102,26 @@ def test_aBareLineFeedInTheNextHeadIsStillRefused() -> None:
     connection.send(b"GET /healthz HTTP/1.1\nHost: x\n\n")
     connection.turnUntil(lambda: connection.closed)
     assert b'{"error":"malformed request head"}' in connection.received
+
+
+@pytest.mark.parametrize(
+    "bad", [b"X: a\x01b\r\n", b"Host: x\nX: y\r\n", b"X: a\rb\r\n"]
+)
+def test_aBadHeadPipelinedInTheSameReadIsRefused(bad: bytes) -> None:
+    web = MemoryWeb()
+    connection = web.connect()
+    connection.send(
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /healthz HTTP/1.1\r\n" + bad + b"\r\n"
+    )
+    connection.turnUntil(lambda: connection.closed)
+    assert connection.received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert connection.received.endswith(b'{"error":"malformed request head"}\n')
+
+
+def test_aRefusedBodyInALaterReadIsNotRead() -> None:
+    web = MemoryWeb()
+    connection = web.connect()
+    connection.send(b"POST /v1/random HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+    connection.send(b"hello")  # as TLS may hand it over after the close began
+    assert parseResponse(connection.received).status == 405

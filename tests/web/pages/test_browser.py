@@ -193,6 +193,10 @@ def test_aKeyFromALinkIsNotPassedOffAsTheServers(
     assert result == "valid", text
     assert "not this server's key" in text
     assert reasons[0].startswith(f"Checked against key {other.keyId}, which is NOT")
+    # Passed on, the check carries its key: whoever opens it is told the same.
+    shared = browser.find_element("css selector", "#share a").get_attribute("href")
+    assert shared.startswith(f"{signing.url}/verify#record=")
+    assert shared.endswith(f"&key={key}")
 
 
 def _otherKey(tmp_path: Path) -> Path:

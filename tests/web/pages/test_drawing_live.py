@@ -244,6 +244,20 @@ def test_aTamperedEntrantListInASavedPageIsInvalid(
         screenshots.save(browser, "drawing-invalid")
 
 
+def test_aChangedTitleInASavedPageIsInvalid(
+    browser: Any, signing: Signing, tmp_path: Path
+) -> None:
+    answer = postDrawing(signing.url, entrants=NAMES, winners=2, title="Raffle")
+    saved, html = savedPage(signing.url, answer["permalink"], tmp_path)
+    # The page's own copy of the drawing (not the record's data) changed.
+    assert html.count('"title":"Raffle"') == 1
+    saved.write_text(html.replace('"title":"Raffle"', '"title":"Lottery"'), "utf-8")
+    browser.get(saved.as_uri())
+    state, words = verdict(browser)
+    assert state == "invalid"
+    assert "the title shown is not the one in the record's data" in words
+
+
 def drawingsRun(url: str) -> int:
     """
     How many signed draws the server has made (drawings are signed draws).

@@ -688,7 +688,8 @@
     ]);
   }
 
-  var DRAWING_DATA = /^drawing entrants=[1-9][0-9]{0,4} sha256=[0-9a-f]{64}/;
+  // As randnum.signing.drawings.DATA reads it: the whole data, or no drawing.
+  var DRAWING_DATA = /^drawing entrants=[1-9][0-9]{0,4} sha256=[0-9a-f]{64}(?:; [\s\S]+)?$/;
 
   /* Whether `record` is a public drawing's (its data binds an entrant list). */
   function isDrawing(record) {
