@@ -50,6 +50,22 @@ class AddressRates:
         #: Each address's tokens, as of when.
         self.buckets: dict[str, tuple[float, float]] = {}
 
+    def check(self, client: str) -> None:
+        """
+        Whether C{client} may ask for a draw now, without taking it: to
+        refuse before work whose count is known only once it is done (a
+        drawing's is its size, once its list is parsed).
+
+        @raise RateLimited: if its bucket does not hold one draw.
+        """
+        if not self.rate:
+            return
+        now = self.now()
+        tokens, since = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - since) * self.rate)
+        if tokens < 1:
+            raise RateLimited(max(1, math.ceil((1 - tokens) / self.rate)))
+
     def take(self, client: str, count: int = 1) -> None:
         """
         Take C{count} draws from C{client}'s bucket.

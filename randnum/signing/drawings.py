@@ -38,6 +38,12 @@ MAX_ENTRANTS = 10000
 #: Most characters in one entrant's name.
 MAX_ENTRANT = 200
 
+#: Most characters of a name as sent, surrounding whitespace included.
+MAX_RAW = 1000
+
+#: Most lines of a list sent as text (empty ones included).
+MAX_LINES = 100_000
+
 #: Most bytes of a drawing's entrant list as stored (its canonical JSON):
 #: every drawing is kept for good, and read back whole.  Room for 10,000
 #: e-mail addresses, or 10,000 names of 16 CJK characters.
@@ -174,16 +180,21 @@ def _refused(char: str) -> bool:
     return category in ("Zl", "Zp", "Cs")
 
 
-def _firstRefused(text: str, allowed: str = "") -> int | None:
+def _refusedIn(text: str, allowed: str = "") -> frozenset[str]:
     """
-    Where the first character of C{text} a name may not hold (other than
-    those in C{allowed}) is, or L{None}.
+    The characters of C{text} a name may not hold (but those in
+    C{allowed}).
     """
     # Each distinct character is judged once: a long list has few.
-    refused = [c for c in set(text) if c not in allowed and _refused(c)]
-    if not refused:
-        return None
-    return min(text.index(char) for char in refused)
+    return frozenset(c for c in set(text) if c not in allowed and _refused(c))
+
+
+def _firstOf(chars: frozenset[str], name: str) -> str:
+    """
+    The first character of C{name} (at most L{MAX_RAW} long) in C{chars},
+    which holds one.
+    """
+    return next(char for char in name if char in chars)
 
 
 def _described(char: str) -> str:
@@ -200,12 +211,16 @@ def _refusal(where: str, char: str) -> DrawingError:
 def _name(raw: str, where: str) -> str:
     """
     One entrant's name: C{raw} stripped of surrounding whitespace (empty
-    if it is only whitespace).  Its characters are checked before it is
-    stripped, so that a control character Python counts as whitespace,
-    such as U+001C or U+0085, is refused wherever it is.
+    if it is only whitespace).  (Its characters are checked apart, before
+    it is stripped, so that a control character Python counts as
+    whitespace, such as U+001C or U+0085, is refused wherever it is.)
 
     @raise DrawingError: if it is too long, naming C{where} it is.
     """
+    if len(raw) > MAX_RAW:
+        raise DrawingError(
+            f"{where} is longer than {MAX_RAW:,} characters, spaces included"
+        )
     name = raw.strip()
     if len(name) > MAX_ENTRANT:
         raise DrawingError(f"{where} is longer than {MAX_ENTRANT} characters")
@@ -228,17 +243,17 @@ def entrantsFromText(text: str) -> tuple[str, ...]:
         or invisible one: see L{_refused}), a name too long, no entrants or
         too many, naming the line.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    bad = _firstRefused(text, "\n")
-    if bad is not None:
-        raise _refusal(f"line {text.count(chr(10), 0, bad) + 1}", text[bad])
-    entrants: list[str] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        name = _name(line, f"line {number}")
-        if name:
-            entrants.append(name)
-            if len(entrants) > MAX_ENTRANTS:
-                break
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if len(lines) > MAX_LINES:
+        raise DrawingError(f"the text has more than {MAX_LINES:,} lines")
+    # Lengths first: the search for a refused character is then short.
+    names = [_name(line, f"line {number}") for number, line in enumerate(lines, 1)]
+    refused = _refusedIn(text, "\n")
+    if refused:
+        for number, line in enumerate(lines, 1):
+            if not refused.isdisjoint(line):
+                raise _refusal(f"line {number}", _firstOf(refused, line))
+    entrants = [name for name in names if name]
     _checkCount(len(entrants))
     return tuple(entrants)
 
@@ -256,18 +271,18 @@ def entrantsFromList(names: object) -> tuple[str, ...]:
     for number, name in enumerate(names, 1):
         if not isinstance(name, str):
             raise DrawingError(f"entrant {number} is not a string")
-    if _firstRefused("\t".join(names), "\t") is not None:
-        # Which one: names may hold tabs, so the joined text cannot say.
+    # Lengths first: the search for a refused character is then short.
+    entrants = [
+        _name(name, f"entrant {number}") for number, name in enumerate(names, 1)
+    ]
+    refused = _refusedIn("\t".join(names), "\t")
+    if refused:
         for number, name in enumerate(names, 1):
-            bad = _firstRefused(name)
-            if bad is not None:
-                raise _refusal(f"entrant {number}", name[bad])
-    entrants: list[str] = []
-    for number, name in enumerate(names, 1):
-        name = _name(name, f"entrant {number}")
+            if not refused.isdisjoint(name):
+                raise _refusal(f"entrant {number}", _firstOf(refused, name))
+    for number, name in enumerate(entrants, 1):
         if not name:
             raise DrawingError(f"entrant {number} is empty")
-        entrants.append(name)
     return tuple(entrants)
 
 

@@ -95,6 +95,11 @@ def answerKey(serial: int) -> tuple[str, int]:
     return ("drawing", serial)
 
 
+def _rateLimited(request: Request, error: RateLimited) -> bytes:
+    request.setHeader(b"retry-after", b"%d" % error.retryAfter)
+    return jsonError(request, 429, error.reason)
+
+
 def _unavailable(request: Request, failure: Failure) -> bytes:
     # The store could not commit the record (it was never sent), or a
     # worker's main process did not answer, or the database could not be
@@ -191,6 +196,12 @@ class DrawingsResource(JSONResource):
             return jsonError(
                 request, 415, "a drawing is POSTed as JSON (application/json)"
             )
+        client = getattr(request.channel, "client", "local")
+        try:
+            # Before the list is read: a client over its rate costs no parse.
+            server.signedRates.check(client)
+        except RateLimited as error:
+            return _rateLimited(request, error)
         assert request.content is not None
         body = request.content.read()
         # What it costs its client's share of the turn (RandnumChannel).
@@ -203,11 +214,9 @@ class DrawingsResource(JSONResource):
         stored = drawing.stored()
         request.workSize += query.workSize() + len(stored)  # type: ignore[attr-defined]
         try:
-            client = getattr(request.channel, "client", "local")
             record = server.signedDraw(query, client, stored, drawCost(stored))
         except RateLimited as error:
-            request.setHeader(b"retry-after", b"%d" % error.retryAfter)
-            return jsonError(request, 429, error.reason)
+            return _rateLimited(request, error)
         except QueryError as error:
             code = 503 if error.kind == "audit_full" else 400
             return jsonError(request, code, error.reason)

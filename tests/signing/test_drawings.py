@@ -26,7 +26,9 @@ from randnum.signing.drawings import (
     MAX_BODY,
     MAX_ENTRANT,
     MAX_ENTRANTS,
+    MAX_LINES,
     MAX_LIST,
+    MAX_RAW,
     MAX_TITLE,
     Drawing,
     DrawingError,
@@ -182,6 +184,36 @@ def test_aTextIsRefusedExactlyWhenAReferenceScanFindsACharacter(text: str) -> No
         assert f"U+{ord(char):04X}" in error.reason
     else:
         assert firstBad is None
+
+
+def test_aNameIsMeasuredBeforeItsCharactersAreSearched() -> None:
+    # A name of a million characters, every refused one at its end: refused
+    # for its length at once, not searched for each of them.
+    poison = "a" * 1_000_000 + "".join(map(chr, range(0x202A, 0x202F)))
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromList(["Ada", poison])
+    assert raised.value.reason == (
+        f"entrant 2 is longer than {MAX_RAW:,} characters, spaces included"
+    )
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromText("Ada\n" + poison)
+    assert raised.value.reason == (
+        f"line 2 is longer than {MAX_RAW:,} characters, spaces included"
+    )
+
+
+def test_surroundingWhitespaceCountsUpToALimit() -> None:
+    padded = " " * (MAX_RAW - 3) + "Ada"
+    assert entrantsFromList([padded]) == ("Ada",)
+    with pytest.raises(DrawingError):
+        entrantsFromList([" " + padded])
+
+
+def test_aTextHasALimitOfLines() -> None:
+    assert entrantsFromText("\n" * (MAX_LINES - 1) + "Ada") == ("Ada",)
+    with pytest.raises(DrawingError) as raised:
+        entrantsFromText("\n" * MAX_LINES + "Ada")
+    assert raised.value.reason == f"the text has more than {MAX_LINES:,} lines"
 
 
 def test_limitsAreInclusive() -> None:

@@ -24,7 +24,7 @@ from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.rates import AddressRates
 from randnum.server import RandnumServer
-from randnum.signing.drawings import MAX_BODY
+from randnum.signing.drawings import MAX_BODY, parseRequest
 from randnum.signing.records import canonical, parseRecord, verifyRecord
 from randnum.signing.store import AuditStore
 from randnum.web.answering import ANSWER_PIECE
@@ -187,6 +187,26 @@ def test_theSignedDrawRateIsCharged(web: MemoryWeb) -> None:
     assert limited.headers["retry-after"] == "100"
     assert limited.json() == {"error": "rate limited, retry in 100 s"}
     assert post(web, body, host="10.0.0.2").status == 200
+
+
+def test_aClientOverItsRateCostsNoParse(
+    web: MemoryWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = web.server
+    server.signedRates = AddressRates(0.01, lambda: server.clock.seconds())
+    body = drawingBody(entrants=["a", "b"], winners=1)
+    assert post(web, body, host="10.0.0.1").status == 200
+    parsed: list[bytes] = []
+
+    def counted(body: bytes) -> Any:
+        parsed.append(body)
+        return parseRequest(body)
+
+    monkeypatch.setattr("randnum.web.drawings.parseRequest", counted)
+    limited = post(web, body, host="10.0.0.1")
+    assert (limited.status, parsed) == (429, [])
+    assert post(web, body, host="10.0.0.2").status == 200
+    assert parsed == [body]
 
 
 def test_aLargeDrawingCostsSignedDrawsByItsSize(web: MemoryWeb) -> None:
