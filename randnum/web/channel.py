@@ -20,7 +20,8 @@ from twisted.web.server import version as serverVersion
 
 from randnum.server import RandnumServer
 from randnum.sharing import Waiting
-from randnum.web.responses import ALLOWED, jsonBody
+from randnum.web.bodies import LARGE_BODY
+from randnum.web.responses import ALLOWED, REASONS, jsonBody
 
 if TYPE_CHECKING:
     from randnum.web.site import NoStoreRequest, RandnumSite
@@ -346,6 +347,8 @@ class RandnumChannel(HTTPChannel):
                     refusal = (404, "not found", b"")
             else:
                 misdirected = None
+            if refusal is None and self.length and self.length > LARGE_BODY:
+                refusal = self._roomForBody()
             if refusal is not None:
                 self._inHead = False
                 self._refuseBody(*refusal, body=misdirected)
@@ -366,12 +369,33 @@ class RandnumChannel(HTTPChannel):
         self._inHead = False
         super().allContentReceived()  # type: ignore[no-untyped-call]
 
+    def _roomForBody(self) -> tuple[int, str, bytes] | None:
+        """
+        Take a place for the large body about to be read (L{BodyRoom}),
+        given back once its response is finished or its connection lost;
+        or why there is none, as a refusal.
+        """
+        room = self.randnumSite.bodyRoom
+        full = room.take(self.client)
+        if full == "address":
+            return (
+                429,
+                f"too many large requests from this address at once: at most "
+                f"{room.perAddress}; retry when one is answered",
+                b"Retry-After: 1\r\n",
+            )
+        if full == "server":
+            return 503, "busy: too many large requests at once", b"Retry-After: 1\r\n"
+        client = self.client
+        self.requests[-1].notifyFinish().addBoth(lambda _: room.give(client))
+        return None
+
     def _refuseBody(
         self, code: int, reason: str, extra: bytes, body: bytes | None = None
     ) -> None:
         if body is None:
             body = jsonBody({"error": reason})
-        phrase = http.RESPONSES[code]
+        phrase = http.RESPONSES.get(code) or REASONS[code]
         self.transport.write(  # type: ignore[union-attr]
             b"HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\n"
             b"Content-Length: %d\r\nCache-Control: no-store\r\n"

@@ -25,6 +25,7 @@ from randnum.sharing import clientKey
 from randnum.signing.drawings import MAX_BODY as MAX_DRAWING_BODY
 from randnum.web import drawings, pollen
 from randnum.web.answers import AnswerCache
+from randnum.web.bodies import BodyRoom
 from randnum.web.channel import BusyHTTP, RandnumChannel
 from randnum.web.random import RandomResource
 from randnum.web.resources import resourceTree
@@ -44,8 +45,9 @@ class NoStoreRequest(Request):
 
     def gotLength(self, length: int | None) -> None:
         """
-        Keep the body in memory: bodies are few and small (at most
-        L{RandnumSite.bodyLimit}), where twisted.web would give each one of
+        Keep the body in memory: bodies are small (at most
+        L{RandnumSite.bodyLimit}), and the large ones few at a time
+        (L{randnum.web.bodies}), where twisted.web would give each one of
         100,000 bytes or more a temporary file, a descriptor a connection.
         """
         self.content = io.BytesIO()
@@ -113,6 +115,8 @@ class RandnumSite(Site):
             parsePOSTFormSubmission=False,
         )
         self.server = server
+        #: Room for large request bodies (L{randnum.web.bodies}).
+        self.bodyRoom = BodyRoom()
         #: What answers plain C{GET /v1/random} requests (see
         #: L{RandnumChannel._answerPlain}), if anything does.
         self.plainRandom: RandomResource | None = None
