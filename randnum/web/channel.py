@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IReactorTime,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
@@ -17,6 +21,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.http_headers import Headers
 from twisted.web.server import Request
 from twisted.web.server import version as serverVersion
+from zope.interface.interface import InterfaceClass
 
 from randnum.server import RandnumServer
 from randnum.sharing import Waiting
@@ -129,6 +134,68 @@ class RandnumChannel(HTTPChannel):
     _idleCounting = False
     #: Numbers in responses rendered since the transport last drained.
     undelivered = 0
+    #: Whether the client has ended its input (a half-close), and the
+    #: call that closes once every request it sent is answered.
+    _inputEnded = False
+    _endCall: IDelayedCall | None = None
+
+    def __conform__(self, interface: InterfaceClass) -> RandnumChannel | None:
+        """
+        Be an L{IHalfCloseableProtocol} only while the end of the client's
+        input leaves something to do: a request being answered, or a
+        response not yet sent (written, but still in the transport's
+        buffer).  Otherwise the transport closes at once, as for a protocol
+        that cannot half-close: nothing is lost.
+
+        (As L{randnum.tcp.protocol.RandnumProtocol.__conform__}: a client
+        that sends its requests and then C{shutdown(SHUT_WR)}, as C{nc -N}
+        does, gets every response, then a FIN.)
+        """
+        if interface is IHalfCloseableProtocol and self._inputEndLeavesWork():
+            return self
+        return None
+
+    def _inputEndLeavesWork(self) -> bool:
+        transport = self.transport
+        unsent = (
+            len(getattr(transport, "dataBuffer", b""))
+            - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0)
+        )
+        return bool(
+            self._handlingRequest or self._heldRequest is not None or unsent > 0
+        )
+
+    def readConnectionLost(self) -> None:
+        """
+        The client has ended its input: answer the requests it sent, then
+        close (L{_endIfAnswered}).
+        """
+        self._inputEnded = True
+        self._endIfAnswered()
+
+    def writeConnectionLost(self) -> None:
+        """
+        Responses can no longer be sent: close.
+        """
+        self._close()
+
+    def _endIfAnswered(self) -> None:
+        """
+        Once the client's input has ended, close when no request is left
+        to answer (a request cut short by the end never will be): looked at
+        once what runs now is done, since a request answered at once is
+        done while the requests pipelined behind it are still being read.
+        """
+        if self._inputEnded and self._endCall is None and not self._gone:
+            self._endCall = self.callLater(  # type: ignore[no-untyped-call]
+                0, self._endNow
+            )
+
+    def _endNow(self) -> None:
+        self._endCall = None
+        if not self._handlingRequest and self._heldRequest is None:
+            self._close()
 
     def setTimeout(self, period: float | None) -> float | None:
         """
@@ -474,6 +541,7 @@ class RandnumChannel(HTTPChannel):
             self._heldRequest = request  # until the next turn
             return
         super().requestDone(request)  # type: ignore[no-untyped-call]
+        self._endIfAnswered()
 
     def turnEnded(self) -> None:
         """
@@ -499,6 +567,7 @@ class RandnumChannel(HTTPChannel):
         if held is not None:
             self._cancel("_stallCall")
             super().requestDone(held)  # type: ignore[no-untyped-call]
+            self._endIfAnswered()
 
     def timeoutConnection(self) -> None:
         """
@@ -574,7 +643,14 @@ class RandnumChannel(HTTPChannel):
         Stop every timer and give the connection's place back.
         """
         self._gone = True
-        for name in ("_headCall", "_stallCall", "_graceCall", "_idleCall", "_share"):
+        for name in (
+            "_headCall",
+            "_stallCall",
+            "_graceCall",
+            "_idleCall",
+            "_share",
+            "_endCall",
+        ):
             self._cancel(name)
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
         if self.admitted:

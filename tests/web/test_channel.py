@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 from httpmemory import MemoryWeb, parseResponse
+from loopback import Loopback, TurnClock
 from rpcmemory import KEY, rpcWeb
+
+from randnum.generation.source import seededSource
+from randnum.metrics import metricsRegistry
+from randnum.server import RandnumServer
+from randnum.web.site import webSite
 
 #: Each unreadable head, and its answer.
 HEADS = [
@@ -125,3 +131,39 @@ def test_aRefusedBodyInALaterReadIsNotRead() -> None:
     connection.send(b"POST /v1/random HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
     connection.send(b"hello")  # as TLS may hand it over after the close began
     assert parseResponse(connection.received).status == 405
+
+
+def _loopbackWeb() -> Loopback:
+    clock = TurnClock()
+    server = RandnumServer(source=seededSource(1), clock=clock)
+    return Loopback(webSite(server, metricsRegistry(server)), clock)
+
+
+@pytest.mark.parametrize("count", [1, 3, 40])
+def test_aHalfClosedClientGetsEveryResponseThenAFin(count: int) -> None:
+    # As `printf 'GET ...' | nc -N` does: the requests, then the end of
+    # input, often read together with them.
+    net = _loopbackWeb()
+    try:
+        client = net.connect()
+        client.send(b"GET /v1/random?n=2 HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+        client.shutdown()
+        received = client.readUntilEnd()
+        assert received.count(b"HTTP/1.1 200 OK\r\n") == count
+        assert received.endswith(b"}\n")
+        assert client.ended == "FIN"
+    finally:
+        net.close()
+
+
+def test_aRequestCutShortByTheEndOfInputIsNotWaitedFor() -> None:
+    net = _loopbackWeb()
+    try:
+        client = net.connect()
+        client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTT")
+        client.shutdown()
+        received = client.readUntilEnd(turns=200)
+        assert received.count(b"HTTP/1.1 200 OK\r\n") == 1
+        assert client.ended == "FIN"
+    finally:
+        net.close()
