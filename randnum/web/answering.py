@@ -7,13 +7,14 @@ time while the client reads when it is large.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 
+from randnum.web.answers import AnswerCache
 from randnum.web.channel import RandnumChannel
 from randnum.web.streaming import SharedBody
 
@@ -33,6 +34,22 @@ def charge(request: Request, cost: int) -> None:
     charged = getattr(request, "charge", None)
     if charged is not None:
         charged(cost)
+
+
+def cachedAnswer(
+    request: Request,
+    answers: AnswerCache,
+    key: Hashable,
+    make: Callable[[], Deferred[bytes | None]],
+) -> Deferred[bytes | None]:
+    """
+    The answer for C{key} from C{answers} (L{AnswerCache.answer}), made
+    by C{make} if it must be: for C{request}'s client address, one at a
+    time, and charged to it (L{charge}) before it is made.
+    """
+    channel = getattr(request, "channel", None)
+    client = channel.client if isinstance(channel, RandnumChannel) else None
+    return answers.answer(key, make, client, lambda cost: charge(request, cost))
 
 
 def writeAnswer(request: Request, body: bytes) -> None:

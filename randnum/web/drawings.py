@@ -10,12 +10,14 @@ Both answer C{{"serial", "permalink", "record", "title", "entrants",
 "winners": [{"index", "entrant"}]}}; errors are JSON, 4xx (503 when the
 audit store cannot take or give records).  A drawing's answer never
 changes once it is stored: it is made once, kept in the site's
-L{AnswerCache} and charged to each client it is written to.
+L{AnswerCache} (by one client address at a time, charged to it before it
+is made) and charged to each client it is written to.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -27,7 +29,7 @@ from randnum.rates import RateLimited
 from randnum.server import RandnumServer
 from randnum.signing.drawings import Drawing, DrawingError, drawCost, parseRequest
 from randnum.signing.store import SignedDraws
-from randnum.web.answering import respondWhenReady
+from randnum.web.answering import cachedAnswer, respondWhenReady
 from randnum.web.answers import AnswerCache
 from randnum.web.draws import parseSerial
 from randnum.web.responses import JSONResource, jsonError, respond
@@ -48,14 +50,77 @@ def drawingAnswer(record: bytes, stored: bytes) -> bytes:
     @param stored: the drawing as stored with it
         (L{randnum.signing.drawings.Drawing.stored}).
     """
-    drawing = Drawing.fromStored(stored)
     parsed = json.loads(record)
     serial = parsed["serial"]
-    head = json.dumps(
-        {"serial": serial, "permalink": f"/draws/{serial}"},
-        separators=(",", ":"),
-        ensure_ascii=False,
+    head = b'{"serial":%d,"permalink":"/draws/%d","record":' % (serial, serial)
+    members = _storedMembers(stored)
+    if members is None:
+        return head + record + b"," + _encodedTail(parsed, stored)[1:]
+    entrants, title = members
+    names = _encodedStrings(entrants)
+    winners = b",".join(
+        [b'{"index":%d,"entrant":"%b"}' % (i, names[i - 1]) for i in parsed["values"]]
     )
+    # The record exactly as signed and stored: its bytes are what verifies.
+    return b"".join(
+        [
+            head,
+            record,
+            b',"title":',
+            title,
+            b',"entrants":',
+            entrants,
+            b',"winners":[',
+            winners,
+            b"]}\n",
+        ]
+    )
+
+
+#: How a drawing's stored form begins (L{Drawing.stored}: canonical JSON,
+#: its members in order).
+_STORED_HEAD = b'{"entrants":['
+#: What follows its entrants when it has a title.
+_STORED_TITLE = b'],"title":'
+
+
+#: A JSON string as canonical JSON writes it: its contents (escapes kept).
+_JSON_STRING = re.compile(rb'"((?:[^"\\]+|\\.)*)"', re.DOTALL)
+
+
+def _encodedStrings(array: bytes) -> list[bytes]:
+    """
+    The elements of C{array}, the canonical JSON of a list of strings, as
+    written there without their quotes.
+    """
+    if b"\\" not in array:
+        # With no escape, a quote is one that opens or closes a string.
+        return array[2:-2].split(b'","') if array != b"[]" else []
+    return _JSON_STRING.findall(array)
+
+
+def _storedMembers(stored: bytes) -> tuple[bytes, bytes] | None:
+    """
+    The JSON of a drawing's entrants and of its title (C{null} without
+    one), cut from its stored form, which is canonical: each already as
+    the answer writes it.  L{None} if C{stored} is not in that form.
+    """
+    if not stored.startswith(_STORED_HEAD) or not stored.endswith(b"}"):
+        return None
+    start = len(_STORED_HEAD) - 1
+    # Inside a JSON string a quote is escaped: '],"title":' is structure.
+    cut = stored.find(_STORED_TITLE)
+    if cut == -1:
+        return (stored[start:-1], b"null") if stored.endswith(b"]}") else None
+    return stored[start : cut + 1], stored[cut + len(_STORED_TITLE) : -1]
+
+
+def _encodedTail(parsed: dict[str, Any], stored: bytes) -> bytes:
+    """
+    The answer's members after its record, encoded afresh from the
+    drawing parsed (for a stored form L{_storedMembers} does not know).
+    """
+    drawing = Drawing.fromStored(stored)
     tail = json.dumps(
         {
             "title": drawing.title,
@@ -65,9 +130,7 @@ def drawingAnswer(record: bytes, stored: bytes) -> bytes:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    # The record exactly as signed and stored: its bytes are what verifies.
-    text = head[:-1] + ',"record":' + record.decode("utf-8") + "," + tail[1:]
-    return text.encode("utf-8") + b"\n"
+    return tail.encode("utf-8") + b"\n"
 
 
 def readDrawingAnswer(audit: SignedDraws, serial: int) -> Deferred[bytes | None]:
@@ -165,8 +228,11 @@ class DrawingsResource(JSONResource):
             return jsonError(request, 400, error.reason)
         return respondWhenReady(
             request,
-            self.answers.answer(
-                answerKey(serial), lambda: readDrawingAnswer(audit, serial)
+            cachedAnswer(
+                request,
+                self.answers,
+                answerKey(serial),
+                lambda: readDrawingAnswer(audit, serial),
             ),
             lambda body: (
                 jsonError(request, 404, f"no drawing with serial {serial}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from httpmemory import MemoryWeb, parseResponse, responseComplete
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from loopback import Loopback, TurnClock
 from servers import Response
@@ -24,13 +24,13 @@ from randnum.limits import Limits
 from randnum.metrics import metricsRegistry
 from randnum.rates import AddressRates
 from randnum.server import RandnumServer
-from randnum.signing.drawings import MAX_BODY, parseRequest
+from randnum.signing.drawings import MAX_BODY, Drawing, parseRequest
 from randnum.signing.records import canonical, parseRecord, verifyRecord
 from randnum.signing.store import AuditStore
 from randnum.web.answering import ANSWER_PIECE
-from randnum.web.answers import AnswerCache
+from randnum.web.answers import MISS_COST, AnswerCache
 from randnum.web.channel import REQUEST_COST, RandnumChannel
-from randnum.web.drawings import DrawingsResource
+from randnum.web.drawings import DrawingsResource, drawingAnswer
 from randnum.web.site import webSite
 
 
@@ -339,11 +339,18 @@ def test_aDrawingIsReadOnceAndServedAsTheSameBytes(web: MemoryWeb) -> None:
 
 def test_readingADrawingBackIsChargedToItsReader(web: MemoryWeb) -> None:
     serial, posted = bigDrawing(web)
-    for _ in range(2):  # read from the store, then found made
+    for making in (True, False):  # read from the store, then found made
         charges = spending(web)
         fetch(web, f"/v1/drawings/{serial}")
-        # The request, then each piece of the answer as it is written.
-        assert charges[0] == ("127.0.0.1", REQUEST_COST)
+        # The request (and, to make the answer, a turn's work before it is
+        # made, the rest once made), then each piece of the answer as it
+        # is written.
+        if making:
+            assert charges[0] == ("127.0.0.1", REQUEST_COST + MISS_COST)
+            assert charges[1] == ("127.0.0.1", len(posted) - MISS_COST)
+            charges = charges[1:]
+        else:
+            assert charges[0] == ("127.0.0.1", REQUEST_COST)
         pieces = [cost for _, cost in charges[1:]]
         assert sum(pieces) == len(posted)
         assert max(pieces) == ANSWER_PIECE
@@ -360,7 +367,8 @@ def test_aSmallAnswerIsChargedWhole(web: MemoryWeb) -> None:
         assert charges == [("127.0.0.1", REQUEST_COST + len(posted))]
     charges = spending(web)
     fetch(web, "/v1/drawings/99")  # read, later: charged when written
-    assert charges[0] == ("127.0.0.1", REQUEST_COST)
+    # (Looking for it is charged as making an answer, before it is read.)
+    assert charges[0] == ("127.0.0.1", REQUEST_COST + MISS_COST)
     assert charges[1][1] == len(b'{"error":"no drawing with serial 99"}\n')
 
 
@@ -418,11 +426,11 @@ def test_aReaderThatNeverReadsHoldsAPieceNotTheAnswers(tmp_path: Path) -> None:
     asked: list[object] = []
     answer = resource.answers.answer
 
-    def counted(key: Any, make: Any) -> Any:
+    def counted(key: Any, make: Any, *rest: Any) -> Any:
         asked.append(key)
-        return answer(key, make)
+        return answer(key, make, *rest)
 
-    resource.answers.answer = counted  # type: ignore[method-assign]
+    resource.answers.answer = counted  # type: ignore[method-assign,assignment]
     stalled.send(request * 20)
     reader = loopback.connect("127.0.0.2")
     reader.send(request)
@@ -462,3 +470,113 @@ def test_429SaysTooManyRequests(web: MemoryWeb, path: str) -> None:
     )
     connection.turnUntilAnswered()
     assert connection.received.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
+
+
+# One address's misses are made one at a time (issue 26, attack finding):
+# fifty connections cycling through more drawings than the cache holds
+# once had each of their answers made back to back in one turn.
+
+
+def test_oneAddressReadsOneDrawingAtATime(tmp_path: Path) -> None:
+    server, pool = turnServer(tmp_path)
+    clock = server.clock
+    assert isinstance(clock, TurnClock)
+    web = MemoryWeb(server)
+    bodies: dict[int, bytes] = {}
+    for n in range(4):
+        response = post(web, drawingBody(entrants=[f"e{n}", "f"], winners=1))
+        answer = response.json()
+        assert isinstance(answer, dict)
+        bodies[answer["serial"]] = response.body
+    loopback = Loopback(webSite(server, metricsRegistry(server)), clock)
+    readers = {}
+    for serial in bodies:
+        readers[serial] = loopback.connect()
+        readers[serial].send(
+            f"GET /v1/drawings/{serial} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        )
+    other = loopback.connect("127.0.0.2")
+    first = next(iter(bodies))
+    other.send(f"GET /v1/drawings/{first} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    reads = []
+    for _ in range(100):
+        loopback.turn()
+        reads.append(len(pool.pending))
+        if pool.pending:
+            pool.runNext()
+        for reader in [*readers.values(), other]:
+            reader.read()
+    # 127.0.0.1 reads one drawing at a time; 127.0.0.2 waits for the one
+    # it asks for, being read for 127.0.0.1 already.
+    assert max(reads) == 1
+    for serial, reader in readers.items():
+        assert parseResponse(reader.received).body == bodies[serial]
+    assert parseResponse(other.received).body == bodies[first]
+    loopback.close()
+
+
+def encodedAfresh(record: bytes, stored: bytes) -> bytes:
+    """
+    A drawing's answer as it was first made: every member encoded afresh
+    with C{json.dumps}.
+    """
+    drawing = Drawing.fromStored(stored)
+    parsed = json.loads(record)
+    serial = parsed["serial"]
+    head = json.dumps(
+        {"serial": serial, "permalink": f"/draws/{serial}"},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    tail = json.dumps(
+        {
+            "title": drawing.title,
+            "entrants": list(drawing.entrants),
+            "winners": drawing.winners(parsed["values"]),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    text = head[:-1] + ',"record":' + record.decode("utf-8") + "," + tail[1:]
+    return text.encode("utf-8") + b"\n"
+
+
+#: Names that are hard to cut out of a canonical list: quotes, escapes,
+#: and what looks like the list's own structure.
+_tricky = st.lists(
+    st.sampled_from(['"', "\\", ",", "]", '","', '],"title":', "\t", "é", "😀", "a"]),
+    max_size=6,
+).map("".join)
+
+
+@given(
+    entrants=st.lists(st.one_of(_tricky, st.text(max_size=8)), min_size=1, max_size=12),
+    title=st.one_of(st.none(), _tricky),
+    data=st.data(),
+)
+@settings(max_examples=300)
+def test_anAnswerIsAsEncodedAfresh(
+    entrants: list[str], title: str | None, data: st.DataObject
+) -> None:
+    # Names with surrogates have no UTF-8, and are refused before storing.
+    assume(all(not 0xD800 <= ord(c) <= 0xDFFF for c in "".join(entrants)))
+    drawing = Drawing(tuple(entrants), title)
+    values = data.draw(st.permutations(range(1, len(entrants) + 1)))
+    record = canonical(
+        {
+            "serial": 12,
+            "values": values[: data.draw(st.integers(1, len(values)))],
+            "data": drawing.data,
+        }
+    )
+    stored = drawing.stored()
+    assert drawingAnswer(record, stored) == encodedAfresh(record, stored)
+
+
+def test_theLargestAnswerIsAsEncodedAfresh() -> None:
+    names = [f"{i:05d}" + "x" * 44 for i in range(10_000)]
+    drawing = Drawing(tuple(names), "T" * 150)
+    values = list(range(10_000, 0, -1))
+    record = canonical({"serial": 3, "values": values, "data": drawing.data})
+    stored = drawing.stored()
+    assert drawingAnswer(record, stored) == encodedAfresh(record, stored)

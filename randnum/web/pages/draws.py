@@ -20,7 +20,7 @@ from twisted.web.server import Request
 from randnum.query import INT64_MAX, QueryError
 from randnum.server import RandnumServer
 from randnum.signing.store import SignedDraws
-from randnum.web.answering import respondWhenReady
+from randnum.web.answering import cachedAnswer, respondWhenReady
 from randnum.web.answers import AnswerCache
 from randnum.web.draws import DrawsResource, parseSerial, storeDamaged
 from randnum.web.pages.negotiation import prefersHTML
@@ -80,7 +80,7 @@ class DrawPage(PageResource):
             return serial
         return respondWhenReady(
             request,
-            readDrawPage(audit, serial, self.answers),
+            readDrawPage(request, audit, serial, self.answers),
             lambda page: (
                 noSuchDraw(request, serial)
                 if page is None
@@ -118,11 +118,12 @@ def pageSerial(request: Request) -> int | bytes:
 
 
 def readDrawPage(
-    audit: SignedDraws, serial: int, answers: AnswerCache
+    request: Request, audit: SignedDraws, serial: int, answers: AnswerCache
 ) -> Deferred[bytes | None]:
     """
-    The page of draw C{serial}, from C{answers} or made (and kept there);
-    L{None} if there is no such draw.
+    The page of draw C{serial}, from C{answers} or made (and kept there)
+    for C{request}'s client (L{cachedAnswer}: one at a time, charged
+    first); L{None} if there is no such draw.
 
     A record never changes once stored, nor does the one before it; but
     the link to the next draw appears once there is one.  So a page is
@@ -135,8 +136,11 @@ def readDrawPage(
         return succeed(final)
 
     def knowing(hasNext: bool) -> Deferred[bytes | None]:
-        return answers.answer(
-            pageKey(serial, hasNext), lambda: makeDrawPage(audit, serial, hasNext)
+        return cachedAnswer(
+            request,
+            answers,
+            pageKey(serial, hasNext),
+            lambda: makeDrawPage(audit, serial, hasNext),
         )
 
     return nextExists(audit, serial).addCallback(knowing)
