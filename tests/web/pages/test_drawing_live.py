@@ -258,6 +258,17 @@ def test_aChangedTitleInASavedPageIsInvalid(
     assert "the title shown is not the one in the record's data" in words
 
 
+def pasteEntrants(browser: Any, text: str) -> None:
+    """
+    Put C{text} in the form's entrants box at once, as a paste does.
+    """
+    browser.execute_script(
+        "var e = document.getElementById('entrants'); e.value = arguments[0];"
+        "e.dispatchEvent(new Event('input'));",
+        text,
+    )
+
+
 def drawingsRun(url: str) -> int:
     """
     How many signed draws the server has made (drawings are signed draws).
@@ -419,11 +430,7 @@ def test_invisibleCharactersAreNamed(
     from selenium.webdriver.common.by import By
 
     browser.get(signing.url + "/draw")
-    browser.execute_script(
-        "var e = document.getElementById('entrants'); e.value = arguments[0];"
-        "e.dispatchEvent(new Event('input'));",
-        "Ada\n" + name + "\nZwj\u200dand\u200cnon-joiner",
-    )
+    pasteEntrants(browser, "Ada\n" + name + "\nZwj\u200dand\u200cnon-joiner")
     browser.find_element(By.ID, "draw-button").click()
     assert browser.find_element(By.ID, "drawing-error").text == (
         f"Line 2 holds {said}, which a name may not hold: delete that character, "
@@ -473,11 +480,7 @@ def test_theServersRefusalIsSaidPlainly(
     browser.find_element(By.ID, "entrants").send_keys("one\ntwo")
     if status == 400:
         # The server's own refusal, for real: a list larger than it keeps.
-        browser.execute_script(
-            "var e = document.getElementById('entrants'); e.value = arguments[0];"
-            "e.dispatchEvent(new Event('input'));",
-            "\n".join(f"{i:04d}" + "n" * 196 for i in range(3000)),
-        )
+        pasteEntrants(browser, "\n".join(f"{i:04d}" + "n" * 196 for i in range(3000)))
     else:
         # What a proxy in front, or the rate limit, answers: stood in for.
         browser.execute_script(
@@ -516,11 +519,7 @@ def test_theFormSaysWhatTheServerWouldRefuse(
     from selenium.webdriver.common.by import By
 
     browser.get(signing.url + "/draw")
-    browser.execute_script(
-        "var e = document.getElementById('entrants'); e.value = arguments[0];"
-        "e.dispatchEvent(new Event('input'));",
-        text,
-    )
+    pasteEntrants(browser, text)
     assert browser.find_element(By.ID, "entrant-count").text.endswith(said)
     browser.find_element(By.ID, "draw-button").click()
     assert browser.find_element(By.ID, "drawing-error").text == said
