@@ -9,9 +9,10 @@ public drawing's may be a megabyte, and its answer more: without a bound,
 one address holding a thousand connections, each sending such a body and
 never reading the answer, would hold a gigabyte.  A body over
 L{LARGE_BODY} takes a place here from its head until its response is
-finished (or its connection lost); an address that has all its places
-taken, or a server that has all of them, is told to come back, at once,
-before its body is read.
+finished (or its connection lost), and must arrive within
+L{LARGE_BODY_SECONDS}; an address that has all its places taken, or a
+server that has all of them, is told to come back, at once, before its
+body is read.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from collections import Counter
 #: Bodies larger than this take a place.
 LARGE_BODY = 64 * 1024
 
+#: Seconds a large body has to arrive in, from the end of its head (the
+#: largest, a megabyte, at 100 KiB a second).
+LARGE_BODY_SECONDS = 10.0
+
 #: Places per client address.
 PER_ADDRESS = 4
 
-#: Places in all.
-TOTAL = 32
+#: Places in all: with a megabyte body and the answer to it, about 150 MB.
+TOTAL = 64
 
 
 class BodyRoom:

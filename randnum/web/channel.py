@@ -25,7 +25,7 @@ from zope.interface.interface import InterfaceClass
 
 from randnum.server import RandnumServer
 from randnum.sharing import Waiting
-from randnum.web.bodies import LARGE_BODY
+from randnum.web.bodies import LARGE_BODY, LARGE_BODY_SECONDS
 from randnum.web.responses import ALLOWED, REASONS, jsonBody
 
 if TYPE_CHECKING:
@@ -455,6 +455,10 @@ class RandnumChannel(HTTPChannel):
             return 503, "busy: too many large requests at once", b"Retry-After: 1\r\n"
         client = self.client
         self.requests[-1].notifyFinish().addBoth(lambda _: room.give(client))
+        # Its place is held until it is answered: the body must come soon,
+        # or a few addresses trickling bodies would hold every place.
+        if self._headCall is not None and self.timeOut:
+            self._headCall.reset(min(self.timeOut, LARGE_BODY_SECONDS))
         return None
 
     def _refuseBody(

@@ -13,7 +13,7 @@ import pytest
 from httpmemory import Connection, MemoryWeb, parseResponse
 from signers import signingServer
 
-from randnum.web.bodies import LARGE_BODY, BodyRoom
+from randnum.web.bodies import LARGE_BODY, LARGE_BODY_SECONDS, BodyRoom
 
 #: A drawing just over the size that takes a place.
 NAMES = [f"{i:05d}" + "x" * 40 for i in range(LARGE_BODY // 40)]
@@ -101,4 +101,18 @@ def test_aServerWithAllItsPlacesTakenIsBusy(web: MemoryWeb) -> None:
     )
     for connection in started:
         connection.close()
+    assert room.total == 0
+
+
+def test_aLargeBodyMustComeSoon(web: MemoryWeb) -> None:
+    # Trickled, it would hold its place for the whole idle timeout.
+    room = web.site.bodyRoom
+    connection = _started(web)
+    assert room.total == 1
+    web.clock.advance(LARGE_BODY_SECONDS - 0.5)
+    connection.send(BODY[len(BODY) // 2 : len(BODY) // 2 + 10])
+    assert not connection.closed
+    web.clock.advance(1)
+    assert connection.closed
+    connection.close()
     assert room.total == 0
