@@ -64,6 +64,12 @@ class DrawingFormPage(PageResource):
                 "draw.html",
                 "Public drawing",
                 {"limits": LIMITS, "keyId": self.randnum.audit.signer.keyId},
+                # Written in, so that the hints read whole without the script.
+                {
+                    "maxentrants": f"{MAX_ENTRANTS:,}",
+                    "maxentrant": str(MAX_ENTRANT),
+                    "maxtitle": str(MAX_TITLE),
+                },
                 footer="The winners are drawn and signed by this server; the "
                 "drawing's page lets anyone check them in their own browser.",
             ),

@@ -110,6 +110,10 @@ def test_theVerdictSaysWhoseKeyItWasCheckedWith(
     assert result == "valid", text
     keyLine = browser.find_element("css selector", "#verdict .key-line").text
     assert keyLine == f"Checked with the key you gave, {other.keyId}"
+    # The hint under the box says so too, not that it is the server's.
+    assert browser.find_element("id", "key-hint").text == (
+        "The key you gave: the verdict is only as good as this key."
+    )
     # A draw's own page brought its key: the visitor is told to compare it.
     browser.get(f"{signing.url}/draws/1")
     result, _, text = verdict(browser)
